@@ -1,0 +1,169 @@
+"""Settings: one validated object built from the environment.
+
+Every knob is a row of SETTINGS (name, default, help), so the README table and `python -m core
+settings` are generated from the same place the code reads.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    """A setting has a value the product refuses to start with."""
+
+
+# (environment variable, default, one line of help). Default None = unset.
+SETTINGS: list[tuple[str, str | None, str]] = [
+    ("DATABASE_URL", None, "PostgreSQL URL (postgresql://user:pass@host/db). Unset: an embedded "
+     "PostgreSQL is started in LOGISTICS_DATA_DIR."),
+    ("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie key "
+     "and uploaded files waiting to be loaded."),
+    ("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie. Embedded mode generates one in the "
+     "data dir when unset; required (and not a well-known value) with DATABASE_URL."),
+    ("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
+    ("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid."),
+    ("ADMIN_USERNAME", "admin", "Username of the first admin, created on first start with no users."),
+    ("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "
+     "printed once to the console."),
+    ("ALLOW_SIGNUP", "false", "true lets visitors register themselves as viewers."),
+    ("LOGIN_MAX_FAILURES", "5", "Failed logins in a row that lock an account."),
+    ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked."),
+    ("PASSWORD_HASH_ROUNDS", "12", "bcrypt cost factor for new password hashes (4-16)."),
+    ("LOAD_WORKERS", "2", "Worker threads of a file load (parse and write in parallel)."),
+    ("LOAD_CHUNK_ROWS", "200000", "Rows per chunk of a file load."),
+    ("SLA_TARGET", "0.90", "SLA target drawn on the charts (0-1)."),
+    ("HOLIDAY_COUNTRY", "BR", "Country whose national holidays are not business days "
+     "(code of the `holidays` package)."),
+    ("LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+]
+
+DEFAULTS = {name: default for name, default, _ in SETTINGS}
+
+# Values that appear in docs and examples: a secret equal to one of them is no secret.
+WELL_KNOWN_SECRETS = {"", "changeme", "change-me", "secret", "my-secret", "some_key",
+                      "some_signature_key", "random_signature_key", "abcdef", "password"}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    auth_cookie_key: str | None
+    auth_cookie_name: str
+    auth_cookie_expiry_days: float
+    admin_username: str
+    admin_password: str | None
+    allow_signup: bool
+    login_max_failures: int
+    login_lock_minutes: int
+    password_hash_rounds: int
+    load_workers: int
+    load_chunk_rows: int
+    sla_target: float
+    holiday_country: str
+    log_level: str
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Read and validate every setting; raise ConfigError with a plain message."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return DEFAULTS[name] if value is None or value == "" else value
+
+        try:
+            sla_target = float(get("SLA_TARGET"))
+        except ValueError:
+            raise ConfigError(f"SLA_TARGET must be a number between 0 and 1, not {get('SLA_TARGET')!r}") from None
+        if not 0 <= sla_target <= 1:
+            raise ConfigError("SLA_TARGET must be between 0 and 1 (0.9 means 90%)")
+        try:
+            expiry = float(get("AUTH_COOKIE_EXPIRY_DAYS"))
+        except ValueError:
+            raise ConfigError("AUTH_COOKIE_EXPIRY_DAYS must be a number of days") from None
+        log_level = get("LOG_LEVEL").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        admin = get("ADMIN_USERNAME").strip().lower()
+        if not admin:
+            raise ConfigError("ADMIN_USERNAME must not be empty")
+
+        settings = cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(get("LOGISTICS_DATA_DIR")).expanduser().resolve(),
+            auth_cookie_key=get("AUTH_COOKIE_KEY"),
+            auth_cookie_name=get("AUTH_COOKIE_NAME"),
+            auth_cookie_expiry_days=expiry,
+            admin_username=admin,
+            admin_password=get("ADMIN_PASSWORD"),
+            allow_signup=_bool("ALLOW_SIGNUP", get("ALLOW_SIGNUP")),
+            login_max_failures=_int("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES"), 1, 100),
+            login_lock_minutes=_int("LOGIN_LOCK_MINUTES", get("LOGIN_LOCK_MINUTES"), 1, 24 * 60),
+            password_hash_rounds=_int("PASSWORD_HASH_ROUNDS", get("PASSWORD_HASH_ROUNDS"), 4, 16),
+            load_workers=_int("LOAD_WORKERS", get("LOAD_WORKERS"), 1, 64),
+            load_chunk_rows=_int("LOAD_CHUNK_ROWS", get("LOAD_CHUNK_ROWS"), 1000, 5_000_000),
+            sla_target=sla_target,
+            holiday_country=get("HOLIDAY_COUNTRY").upper(),
+            log_level=log_level,
+        )
+        if not settings.embedded:
+            key = settings.auth_cookie_key
+            if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 16:
+                raise ConfigError(
+                    "AUTH_COOKIE_KEY must be set to a random secret of 16+ characters when "
+                    "DATABASE_URL is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return settings
+
+    def cookie_key(self) -> str:
+        """The cookie signing key; in embedded mode generated once and kept in the data dir."""
+        if self.auth_cookie_key:
+            return self.auth_cookie_key
+        path = self.data_dir / "cookie_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".cookie_key.{os.getpid()}")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # atomic: the first process to get here wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+
+def load_settings() -> Settings:
+    """Settings from the current environment (a fresh read each call)."""
+    return Settings.from_env()

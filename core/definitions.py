@@ -1,0 +1,71 @@
+"""The product's definitions, stated once: period, service status, on time, SLA cohort.
+
+Every query that classifies services uses these SQL fragments, so the indicator pages, the record
+filters and the rollup cannot disagree. (Business days and productivity: core/indicators.py.)
+
+Status of a service, as of a date (`as_of`, default today), four exclusive values:
+- on_time:     visited, and the visit's DATE is on or before the deadline
+               (`data_de_atendimento::date <= data_limite`: a visit at 23:59 on the deadline day is
+               on time; comparing the timestamp with a midnight date would call it late).
+- late:        visited after the deadline day.
+- not_visited: never visited and the deadline has passed (`data_limite < as_of`): a miss, and it
+               counts against the SLA so misses cannot vanish.
+- open:        never visited and the deadline is today or later: it can still be met, so it is
+               left out of the SLA until its deadline passes.
+
+SLA for a period = on_time / (on_time + late + not_visited) over the services whose deadline falls
+in the period (inclusive). No such services: no SLA (None, shown as "-"), never 0%.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+STATUSES = ("on_time", "late", "not_visited", "open")
+STATUS_LABELS = {"on_time": "on time", "late": "late", "not_visited": "not visited", "open": "open"}
+
+# SQL fragments over a row of `services` (optionally aliased); `:as_of` is a bound date parameter.
+ON_TIME_SQL = "({t}data_de_atendimento IS NOT NULL AND {t}data_de_atendimento::date <= {t}data_limite)"
+LATE_SQL = "({t}data_de_atendimento IS NOT NULL AND {t}data_de_atendimento::date > {t}data_limite)"
+NOT_VISITED_SQL = "({t}data_de_atendimento IS NULL AND {t}data_limite < :as_of)"
+OPEN_SQL = "({t}data_de_atendimento IS NULL AND {t}data_limite >= :as_of)"
+
+_STATUS_SQL = {"on_time": ON_TIME_SQL, "late": LATE_SQL, "not_visited": NOT_VISITED_SQL,
+               "open": OPEN_SQL}
+
+
+def status_condition(status: str, alias: str = "") -> str:
+    """WHERE fragment selecting services in `status` (needs the `:as_of` parameter)."""
+    if status not in _STATUS_SQL:
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+    return _STATUS_SQL[status].format(t=f"{alias}." if alias else "")
+
+
+def status_case(alias: str = "") -> str:
+    """CASE expression giving the status text of a service (needs the `:as_of` parameter)."""
+    whens = " ".join(f"WHEN {status_condition(s, alias)} THEN '{s}'" for s in STATUSES)
+    return f"(CASE {whens} END)"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A date range, inclusive at both ends: 2022-03-01..2022-03-31 includes 2022-03-31 23:59."""
+    start: date
+    end: date
+
+    def __post_init__(self):
+        if self.start > self.end:
+            raise ValueError(f"the period starts ({self.start}) after it ends ({self.end})")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def end_exclusive(self) -> date:
+        """First day after the period: compare timestamps with `< end_exclusive`."""
+        return self.end + timedelta(days=1)
+
+    def previous(self) -> "Period":
+        """The period of equal length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))

@@ -1,0 +1,64 @@
+"""Streamlit entrypoint: page config, login, navigation by role, then the page.
+
+Run with `streamlit run dashboard/app.py`. Every page is registered always (so a direct URL works
+after login and a forbidden one says so), and the sidebar lists only what the role may use.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+import core  # noqa: E402
+from core.accounts import can  # noqa: E402
+from dashboard import auth  # noqa: E402
+from dashboard.common import engine, settings  # noqa: E402
+
+# (script in pages/, title, icon, least role, section). Order = sidebar order.
+PAGES = [
+    ("home.py", "Home", ":material/home:", "viewer", "Dashboard"),
+    ("users.py", "Users", ":material/group:", "admin", "Admin"),
+]
+
+st.set_page_config(page_title="Logistics indicators", page_icon=":material/local_shipping:",
+                   layout="wide")
+
+engine()  # start/attach the database before anything else
+pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default=(i == 0))
+         for i, (script, title, icon, _, _) in enumerate(PAGES)}
+page = st.navigation(list(pages.values()), position="hidden")
+
+authenticator = auth.build_authenticator()
+if st.session_state.get("authentication_status"):
+    # Before the login check, so a click logs out in this very run.
+    st.sidebar.caption(f"Signed in as **{st.session_state.get('username')}**")
+    authenticator.logout("Log out", location="sidebar", key="logout")
+welcome = st.empty()
+if not st.session_state.get("authentication_status"):
+    with welcome.container():
+        st.title("Logistics indicators")
+        st.caption("Productivity and SLA of the Green Angels, per polo and per technician.")
+actor = auth.login(authenticator)
+if actor is None:
+    if settings().allow_signup:
+        auth.signup_form()
+    st.stop()
+welcome.empty()  # logged in during this run: the page below has its own title
+
+with st.sidebar:
+    section = None
+    for script, title, icon, role, sec in PAGES:
+        if can(actor, role):
+            if sec != section:
+                st.caption(sec)
+                section = sec
+            st.page_link(pages[title], label=title, icon=icon)
+    st.divider()
+    st.caption(f"Role: {actor.role} · v{core.__version__}")
+
+page.run()

@@ -1,0 +1,106 @@
+"""Test fixtures over a real PostgreSQL.
+
+One throwaway embedded server per test session (or TEST_DATABASE_URL when given); every test starts
+from empty tables (`db` fixture). The environment is set before core reads it, so pages run by
+AppTest and CLI calls in tests use the same database.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "admin-test-pass"
+
+# Tables whose rows belong to one test; everything except the schema bookkeeping.
+_KEEP = {"schema_migrations", "data_state"}
+
+
+def _start_database(tmp: Path) -> str:
+    from core.db import _embedded_url
+
+    return _embedded_url(tmp)
+
+
+@pytest.fixture(scope="session")
+def test_env():
+    """Environment for the whole session: database URL, data dir, fast hashes, known admin."""
+    tmp = Path(tempfile.mkdtemp(prefix="logistics-test-"))
+    url = os.environ.get("TEST_DATABASE_URL") or _start_database(tmp)
+    env = {
+        "DATABASE_URL": url,
+        "LOGISTICS_DATA_DIR": str(tmp / "data"),
+        "AUTH_COOKIE_KEY": "test-cookie-key-0123456789abcdef",
+        "ADMIN_USERNAME": "admin",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "PASSWORD_HASH_ROUNDS": "4",
+        "ALLOW_SIGNUP": "false",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    from core.db import _servers, dispose_engines
+
+    dispose_engines()
+    for server in list(_servers.values()):
+        server.cleanup()  # stops the throwaway server (this process is its only user)
+    _servers.clear()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(test_env):
+    from core.config import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def engine(settings):
+    from core.db import get_engine
+
+    return get_engine(settings)
+
+
+def reset_database(engine) -> None:
+    """Empty every data table and reseed the admin: each test starts from a known state."""
+    from core import accounts
+    from core.config import load_settings
+
+    with engine.begin() as conn:
+        tables = [t for t in conn.scalars(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if t not in _KEEP]
+        if tables:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE"))
+        accounts.ensure_admin(conn, load_settings())
+
+
+@pytest.fixture
+def db(engine):
+    """A clean database (only the admin user exists); yields the engine."""
+    reset_database(engine)
+    yield engine
+
+
+@pytest.fixture
+def conn(db):
+    """A connection in a transaction, committed at the end of the test."""
+    with db.begin() as connection:
+        yield connection
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
