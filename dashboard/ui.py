@@ -1,0 +1,33 @@
+"""Small UI pieces shared by pages."""
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import streamlit as st
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "data"
+
+
+def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        df.to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
+    """CSV (UTF-8 with BOM, so spreadsheets show accents) and Excel downloads of a table."""
+    slug = _slug(name)
+    key = key or slug
+    cols = st.columns([1, 1, 6]) if excel else st.columns([1, 7])
+    cols[0].download_button("Download CSV", df.to_csv(index=False).encode("utf-8-sig"),
+                            file_name=f"{slug}.csv", mime="text/csv", key=f"{key}-csv",
+                            icon=":material/download:")
+    if excel:
+        cols[1].download_button("Download Excel", to_excel(df, name), file_name=f"{slug}.xlsx",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                key=f"{key}-xlsx", icon=":material/table:")
