@@ -37,7 +37,7 @@ authenticator = auth.build_authenticator()
 if st.session_state.get("authentication_status"):
     # Before the login check, so a click logs out in this very run.
     st.sidebar.caption(f"Signed in as **{st.session_state.get('username')}**")
-    authenticator.logout("Log out", location="sidebar", key="logout")
+    authenticator.logout("Log out", location="sidebar", key="logout_button")
 welcome = st.empty()
 if not st.session_state.get("authentication_status"):
     with welcome.container():
