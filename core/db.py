@@ -131,7 +131,9 @@ def migrate(engine: Engine) -> list[str]:
             if path.stem in done:
                 continue
             log.info("applying migration %s", path.stem)
-            conn.exec_driver_sql(path.read_text())
+            # Straight to the DBAPI cursor without parameters, so '%' in SQL is not a placeholder.
+            with conn.connection.cursor() as cursor:
+                cursor.execute(path.read_text())
             conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": path.stem})
             applied.append(path.stem)
     return applied
