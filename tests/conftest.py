@@ -81,8 +81,13 @@ def reset_database(engine) -> None:
         tables = [t for t in conn.scalars(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if t not in _KEEP]
         if tables:
+            # Triggers off while emptying (rollup triggers would truncate tables already listed);
+            # then bump the data version so a running dashboard drops its cached answers.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                  + " RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
+        conn.execute(sa.text("UPDATE data_state SET version = version + 1"))
         accounts.ensure_admin(conn, load_settings())
 
 
