@@ -1,0 +1,649 @@
+"""Customers and services by hand: find, create, correct, delete, each change audited.
+
+Every function takes a Connection first and keyword arguments after. Writes take an `actor` and
+check its role here (viewer reads; analyst creates and corrects; admin also deletes), validate
+everything before touching a row, and write the audit row in the caller's transaction, so a
+refused or failed change leaves neither a change nor an audit row.
+
+Lists page by keyset on the id (`id > after`, or `id < before` going back), never a big OFFSET:
+a page costs the same at row 50 and at row 1,000,000. The total of a filter is a separate call
+(`count_*`) because a count must read every match; pages cache it per filter and data version.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core import audit
+from core.accounts import Actor, require
+from core.definitions import STATUSES, STATUS_LABELS, status_case, status_condition
+from core.telemetry import timed
+
+PAGE_SIZES = (25, 50, 100, 200)
+MAX_PAGE_SIZE = 1000
+FAR_VISIT_DAYS = 365  # a visit further than this from its deadline is probably a typo
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the same rule as the table's CHECK
+
+
+class RecordError(ValueError):
+    """A record request that cannot be done; the message is for the user."""
+
+
+class NotFound(RecordError):
+    """The customer or service does not exist (any more)."""
+
+
+class UnknownCustomer(RecordError):
+    """A service names a customer id that does not exist; the UI offers to create it."""
+
+    def __init__(self, id_cliente: int):
+        self.id_cliente = id_cliente
+        super().__init__(f"There is no customer {id_cliente}. Create the customer first, "
+                         "or choose to create it now.")
+
+
+class FarVisit(RecordError):
+    """The visit is more than FAR_VISIT_DAYS from the deadline: repeat with confirm_far_visit."""
+
+    def __init__(self, days: int):
+        self.days = days
+        super().__init__(f"The visit is {abs(days)} days {'after' if days > 0 else 'before'} the "
+                         f"deadline (more than {FAR_VISIT_DAYS}). Check the dates, or confirm "
+                         "that they are right.")
+
+
+class CustomerHasServices(RecordError):
+    """Deleting a customer who still has services, without with_services=True."""
+
+    def __init__(self, id: int, count: int):
+        self.count = count
+        super().__init__(f"Customer {id} has {count} service{'s' if count != 1 else ''}. "
+                         "Delete those services too (admin), or keep the customer.")
+
+
+# --- records ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    nome: str | None  # None: a stub made by a service load for an id not yet in the customers file
+    email: str | None
+    telefone: str | None
+    is_stub: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int  # id_atendimento
+    id_cliente: int
+    angel: str
+    polo: str
+    data_limite: date
+    data_de_atendimento: datetime | None
+    status: str  # core.definitions.STATUSES, as of the day of the query
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Customers matching every given field; text matches ignore case and accents, anywhere."""
+    id: int | None = None
+    nome: str | None = None
+    email: str | None = None
+    telefone: str | None = None
+    stubs: bool | None = None  # True: only stubs; False: only real customers
+
+
+@dataclass(frozen=True)
+class ServiceFilter:
+    """Services matching every given field; ranges inclusive at both ends."""
+    id: int | None = None
+    id_cliente: int | None = None
+    angel: str | None = None
+    polo: str | None = None
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+    visit_from: date | None = None
+    visit_to: date | None = None
+    status: str | None = None  # on_time | late | not_visited | open
+
+    def __post_init__(self):
+        if self.status is not None and self.status not in STATUSES:
+            raise RecordError(f"Unknown status {self.status!r}: choose one of "
+                              + ", ".join(STATUS_LABELS[s] for s in STATUSES) + ".")
+        for start, end, what in ((self.deadline_from, self.deadline_to, "deadline"),
+                                 (self.visit_from, self.visit_to, "visit")):
+            if start and end and start > end:
+                raise RecordError(f"The {what} range starts ({start}) after it ends ({end}).")
+
+
+def _audit_values(record) -> dict[str, Any]:
+    """What the audit log keeps of a record: its fields, without bookkeeping."""
+    skip = {"created_at", "updated_at", "is_stub", "status"}
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name not in skip}
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def _positive_id(value: Any, what: str) -> int:
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        raise RecordError(f"The {what} must be a whole number, not {value!r}.") from None
+    if isinstance(number, bool) or number <= 0:
+        raise RecordError(f"The {what} must be a positive whole number.")
+    if number > 2**63 - 1:
+        raise RecordError(f"The {what} is too large.")
+    return number
+
+
+def _text(value: Any) -> str | None:
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None
+
+
+def clean_phone(value: Any) -> str | None:
+    """Digits of a phone number ('(21) 99876-5432' -> '21998765432'); None when empty."""
+    text = _text(value)
+    if text is None:
+        return None
+    if re.search(r"[^0-9 ()+.\-]", text):
+        raise RecordError(f"The phone {text!r} has characters other than digits.")
+    digits = re.sub(r"\D", "", text)
+    if not 10 <= len(digits) <= 11:
+        raise RecordError(f"The phone must have 10 or 11 digits (area code + number); "
+                          f"{text!r} has {len(digits)}.")
+    return digits
+
+
+def _clean_email(value: Any) -> str | None:
+    email = _text(value)
+    if email is None:
+        return None
+    if not EMAIL_RE.match(email):
+        raise RecordError(f"The email {email!r} is not a valid address.")
+    return email
+
+
+def _parse_date(value: Any, what: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    if text is None:
+        raise RecordError(f"The {what} is required.")
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise RecordError(f"The {what} {text!r} is not a valid date (DD/MM/YYYY).")
+
+
+def _parse_visit(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    text = _text(value)
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
+                "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            pass
+    raise RecordError(f"The visit {text!r} is not a valid date and time (DD/MM/YYYY HH:MM).")
+
+
+def _customer_values(nome, email, telefone) -> dict[str, Any]:
+    nome = _text(nome)
+    if nome is None:
+        raise RecordError("The name is required.")
+    return {"nome": nome, "email": _clean_email(email), "telefone": clean_phone(telefone)}
+
+
+def _check_email_free(conn: Connection, email: str | None, id: int) -> None:
+    if email is None:
+        return
+    other = conn.scalar(sa.text("SELECT id FROM customers WHERE lower(email) = lower(:e) AND id <> :id"),
+                        {"e": email, "id": id})
+    if other is not None:
+        raise RecordError(f"The email {email} is already used by customer {other}.")
+
+
+def _service_values(conn: Connection, *, id_cliente, angel, polo, data_limite, data_de_atendimento,
+                    confirm_far_visit: bool, create_missing_customer: bool) -> dict[str, Any]:
+    values = {
+        "id_cliente": _positive_id(id_cliente, "customer id"),
+        "angel": _text(angel),
+        "polo": _text(polo),
+        "data_limite": _parse_date(data_limite, "deadline"),
+        "data_de_atendimento": _parse_visit(data_de_atendimento),
+    }
+    if values["angel"] is None:
+        raise RecordError("The angel is required.")
+    if values["polo"] is None:
+        raise RecordError("The polo is required.")
+    visit = values["data_de_atendimento"]
+    if visit is not None and not confirm_far_visit:
+        days = (visit.date() - values["data_limite"]).days
+        if abs(days) > FAR_VISIT_DAYS:
+            raise FarVisit(days)
+    exists = conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": values["id_cliente"]})
+    if not exists and not create_missing_customer:
+        raise UnknownCustomer(values["id_cliente"])
+    return values
+
+
+def _write(conn: Connection, statement: str, params: dict[str, Any]) -> None:
+    """Run one write in a savepoint, turning a constraint violation into a plain message.
+
+    The checks above run first; this catches what only the database can see (a concurrent user
+    taking the same email or id), and the savepoint keeps the caller's transaction usable.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(statement), params)
+    except sa.exc.IntegrityError as exc:
+        detail = str(exc.orig)
+        if "customers_email_key" in detail:
+            raise RecordError(f"The email {params.get('email')} is already used by another customer.") from None
+        if "_pkey" in detail:
+            raise RecordError(f"The id {params.get('id')} is already taken.") from None
+        if "foreign key" in detail:
+            raise RecordError("The record is still referenced by another record.") from None
+        raise RecordError(f"The database refused the change: {exc.orig}") from None
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+_CUSTOMER_COLUMNS = "id, nome, email, telefone, is_stub, created_at, updated_at"
+
+
+def get_customer(conn: Connection, *, id: int) -> Customer | None:
+    """One customer, or None."""
+    row = conn.execute(sa.text(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id"),
+                       {"id": id}).mappings().first()
+    return Customer(**row) if row else None
+
+
+def _customer_for_update(conn: Connection, id: Any) -> Customer:
+    id = _positive_id(id, "customer id")
+    row = conn.execute(sa.text(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id FOR UPDATE"),
+                       {"id": id}).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no customer {id}.")
+    return Customer(**row)
+
+
+def create_customer(conn: Connection, *, actor: Actor, id: Any, nome: Any, email: Any = None,
+                    telefone: Any = None) -> Customer:
+    """Register a customer (analyst). Email and phone are optional but must be valid."""
+    require(actor, "analyst")
+    id = _positive_id(id, "customer id")
+    values = _customer_values(nome, email, telefone)
+    existing = get_customer(conn, id=id)
+    if existing is not None:
+        hint = " It is a stub from a service load: edit it to give it a name." if existing.is_stub else ""
+        raise RecordError(f"Customer {id} already exists.{hint}")
+    _check_email_free(conn, values["email"], id)
+    with timed("records.create_customer"):
+        _write(conn, "INSERT INTO customers (id, nome, email, telefone) VALUES (:id, :nome, :email, :telefone)",
+               {"id": id, **values})
+    customer = get_customer(conn, id=id)
+    audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id,
+                 after=_audit_values(customer))
+    return customer
+
+
+def update_customer(conn: Connection, *, actor: Actor, id: Any, nome: Any, email: Any = None,
+                    telefone: Any = None) -> Customer:
+    """Correct a customer (analyst); giving a stub a name makes it a real customer."""
+    require(actor, "analyst")
+    values = _customer_values(nome, email, telefone)
+    before = _customer_for_update(conn, id)
+    if all(getattr(before, k) == v for k, v in values.items()):
+        return before  # nothing changed: no write, no audit row
+    _check_email_free(conn, values["email"], before.id)
+    with timed("records.update_customer"):
+        _write(conn, "UPDATE customers SET nome = :nome, email = :email, telefone = :telefone, "
+                     "updated_at = now() WHERE id = :id", {"id": before.id, **values})
+    after = get_customer(conn, id=before.id)
+    audit.record(conn, username=actor.username, action="update", entity="customer", entity_id=before.id,
+                 before=_audit_values(before), after=_audit_values(after))
+    return after
+
+
+def count_customer_services(conn: Connection, *, id: int) -> int:
+    return conn.scalar(sa.text("SELECT count(*) FROM services WHERE id_cliente = :id"), {"id": id})
+
+
+def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: bool = False) -> int:
+    """Delete a customer (admin). Refused if they have services, unless with_services=True,
+    which deletes those services too (each audited). Returns the number of services deleted."""
+    require(actor, "admin")
+    before = _customer_for_update(conn, id)
+    services = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services s WHERE id_cliente = :id "
+                                    "ORDER BY id FOR UPDATE"),
+                            {"id": before.id, "as_of": date.today()}).mappings().all()
+    if services and not with_services:
+        raise CustomerHasServices(before.id, len(services))
+    with timed("records.delete_customer", services=len(services)):
+        for row in services:
+            service = Service(**row)
+            _write(conn, "DELETE FROM services WHERE id = :id", {"id": service.id})
+            audit.record(conn, username=actor.username, action="delete", entity="service",
+                         entity_id=service.id, before=_audit_values(service))
+        _write(conn, "DELETE FROM customers WHERE id = :id", {"id": before.id})
+    audit.record(conn, username=actor.username, action="delete", entity="customer", entity_id=before.id,
+                 before=_audit_values(before))
+    return len(services)
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere, with the user's % and _ taken literally."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+
+
+def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
+    where, params = [], {}
+    if f.id is not None:
+        where.append("id = :f_id")
+        params["f_id"] = _positive_id(f.id, "customer id")
+    if _text(f.nome):
+        where.append("fold_text(nome) LIKE fold_text(:f_nome) ESCAPE '\\'")
+        params["f_nome"] = _like(_text(f.nome))
+    if _text(f.email):
+        where.append("lower(email) LIKE lower(:f_email) ESCAPE '\\'")
+        params["f_email"] = _like(_text(f.email))
+    if _text(f.telefone):
+        digits = re.sub(r"\D", "", f.telefone)
+        if not digits:
+            raise RecordError("Search the phone by its digits.")
+        where.append("telefone LIKE :f_tel")
+        params["f_tel"] = f"%{digits}%"
+    if f.stubs is not None:
+        where.append("is_stub = :f_stub")
+        params["f_stub"] = f.stubs
+    return where, params
+
+
+def _page_sql(select: str, where: list[str], *, after: int | None, before: int | None,
+              from_end: bool, limit: int) -> tuple[str, dict[str, Any]]:
+    """Keyset page in id order: after an id, before an id (going back), or the last rows."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise RecordError(f"The page size must be between 1 and {MAX_PAGE_SIZE}.")
+    where = list(where)
+    params: dict[str, Any] = {"limit": limit}
+    backwards = before is not None or from_end
+    if after is not None:
+        where.append("id > :after")
+        params["after"] = after
+    if before is not None:
+        where.append("id < :before")
+        params["before"] = before
+    sql = (f"{select} {'WHERE ' + ' AND '.join(where) if where else ''} "
+           f"ORDER BY id {'DESC' if backwards else ''} LIMIT :limit")
+    if backwards:  # fetched newest first; show them in id order
+        sql = f"SELECT * FROM ({sql}) AS page ORDER BY id"
+    return sql, params
+
+
+def list_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter(), after: int | None = None,
+                   before: int | None = None, from_end: bool = False, limit: int = 50) -> list[Customer]:
+    """One page of customers in id order: after `after`, before `before`, or the last `limit`."""
+    where, params = _customer_where(filters)
+    sql, page_params = _page_sql(f"SELECT {_CUSTOMER_COLUMNS} FROM customers", where, after=after,
+                                 before=before, from_end=from_end, limit=limit)
+    with timed("records.list_customers", limit=limit) as info:
+        rows = conn.execute(sa.text(sql), {**params, **page_params}).mappings().all()
+        info["rows"] = len(rows)
+    return [Customer(**r) for r in rows]
+
+
+def count_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter()) -> int:
+    """How many customers match the filters."""
+    where, params = _customer_where(filters)
+    with timed("records.count_customers"):
+        return conn.scalar(sa.text("SELECT count(*) FROM customers"
+                                   + (" WHERE " + " AND ".join(where) if where else "")), params)
+
+
+def find_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter(), after: int | None = None,
+                   before: int | None = None, from_end: bool = False,
+                   limit: int = 50) -> tuple[list[Customer], int]:
+    """A page of customers and the total count of the filter."""
+    return (list_customers(conn, filters=filters, after=after, before=before, from_end=from_end, limit=limit),
+            count_customers(conn, filters=filters))
+
+
+# --- services -----------------------------------------------------------------------------------
+
+_SERVICE_COLUMNS = ("id, id_cliente, angel, polo, data_limite, data_de_atendimento, "
+                    f"{status_case()} AS status, created_at, updated_at")
+
+
+def get_service(conn: Connection, *, id: int, as_of: date | None = None) -> Service | None:
+    """One service (its status as of `as_of`, default today), or None."""
+    row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id"),
+                       {"id": id, "as_of": as_of or date.today()}).mappings().first()
+    return Service(**row) if row else None
+
+
+def _service_for_update(conn: Connection, id: Any) -> Service:
+    id = _positive_id(id, "service id")
+    row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id FOR UPDATE"),
+                       {"id": id, "as_of": date.today()}).mappings().first()
+    if row is None:
+        raise NotFound(f"There is no service {id}.")
+    return Service(**row)
+
+
+def next_service_id(conn: Connection) -> int:
+    """The id to offer for a new service: one more than the highest."""
+    return conn.scalar(sa.text("SELECT coalesce(max(id), 0) + 1 FROM services"))
+
+
+def create_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, angel: Any, polo: Any,
+                   data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
+                   create_missing_customer: bool = False) -> Service:
+    """Register a service (analyst). Its id is the operation's id_atendimento, given by the user.
+
+    An unknown id_cliente raises UnknownCustomer unless create_missing_customer, which creates a
+    stub customer (audited) to fill in later. A visit more than FAR_VISIT_DAYS from the deadline
+    raises FarVisit unless confirm_far_visit.
+    """
+    require(actor, "analyst")
+    id = _positive_id(id, "service id")
+    values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
+                             data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
+                             create_missing_customer=create_missing_customer)
+    if conn.scalar(sa.text("SELECT 1 FROM services WHERE id = :id"), {"id": id}):
+        raise RecordError(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
+    with timed("records.create_service"):
+        if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": values["id_cliente"]}):
+            _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": values["id_cliente"]})
+            audit.record(conn, username=actor.username, action="create", entity="customer",
+                         entity_id=values["id_cliente"],
+                         after={"id": values["id_cliente"], "nome": None, "email": None, "telefone": None})
+        _write(conn, "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
+                     "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)",
+               {"id": id, **values})
+    service = get_service(conn, id=id)
+    audit.record(conn, username=actor.username, action="create", entity="service", entity_id=id,
+                 after=_audit_values(service))
+    return service
+
+
+def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, angel: Any, polo: Any,
+                   data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
+                   create_missing_customer: bool = False) -> Service:
+    """Correct a service (analyst): every field but its id. Same checks as create_service."""
+    require(actor, "analyst")
+    before = _service_for_update(conn, id)
+    values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
+                             data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
+                             create_missing_customer=create_missing_customer)
+    if all(getattr(before, k) == v for k, v in values.items()):
+        return before
+    with timed("records.update_service"):
+        if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": values["id_cliente"]}):
+            _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": values["id_cliente"]})
+            audit.record(conn, username=actor.username, action="create", entity="customer",
+                         entity_id=values["id_cliente"],
+                         after={"id": values["id_cliente"], "nome": None, "email": None, "telefone": None})
+        _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
+                     "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
+                     "updated_at = now() WHERE id = :id", {"id": before.id, **values})
+    after = get_service(conn, id=before.id)
+    audit.record(conn, username=actor.username, action="update", entity="service", entity_id=before.id,
+                 before=_audit_values(before), after=_audit_values(after))
+    return after
+
+
+def delete_service(conn: Connection, *, actor: Actor, id: Any) -> Service:
+    """Delete a service (admin); returns what was deleted."""
+    require(actor, "admin")
+    before = _service_for_update(conn, id)
+    with timed("records.delete_service"):
+        _write(conn, "DELETE FROM services WHERE id = :id", {"id": before.id})
+    audit.record(conn, username=actor.username, action="delete", entity="service", entity_id=before.id,
+                 before=_audit_values(before))
+    return before
+
+
+def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
+    where, params = [], {}
+    if f.id is not None:
+        where.append("id = :f_id")
+        params["f_id"] = _positive_id(f.id, "service id")
+    if f.id_cliente is not None:
+        where.append("id_cliente = :f_cliente")
+        params["f_cliente"] = _positive_id(f.id_cliente, "customer id")
+    # angel and polo are chosen from existing values: exact match, which the (polo, id) and
+    # (angel, id) indexes serve in id order.
+    if _text(f.angel):
+        where.append("angel = :f_angel")
+        params["f_angel"] = _text(f.angel)
+    if _text(f.polo):
+        where.append("polo = :f_polo")
+        params["f_polo"] = _text(f.polo)
+    if f.deadline_from:
+        where.append("data_limite >= :f_dl_from")
+        params["f_dl_from"] = f.deadline_from
+    if f.deadline_to:
+        where.append("data_limite <= :f_dl_to")
+        params["f_dl_to"] = f.deadline_to
+    if f.visit_from:
+        where.append("data_de_atendimento >= :f_v_from")
+        params["f_v_from"] = f.visit_from
+    if f.visit_to:  # inclusive: a visit at 23:59 on visit_to is in
+        where.append("data_de_atendimento < :f_v_to")
+        params["f_v_to"] = f.visit_to + timedelta(days=1)
+    if f.status:
+        where.append(status_condition(f.status))
+    return where, params
+
+
+def list_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
+                  before: int | None = None, from_end: bool = False, limit: int = 50,
+                  as_of: date | None = None) -> list[Service]:
+    """One page of services in id order: after `after`, before `before`, or the last `limit`.
+
+    Statuses are as of `as_of` (default today)."""
+    where, params = _service_where(filters)
+    sql, page_params = _page_sql(f"SELECT {_SERVICE_COLUMNS} FROM services", where, after=after,
+                                 before=before, from_end=from_end, limit=limit)
+    with timed("records.list_services", limit=limit) as info:
+        rows = conn.execute(sa.text(sql), {**params, **page_params,
+                                           "as_of": as_of or date.today()}).mappings().all()
+        info["rows"] = len(rows)
+    return [Service(**r) for r in rows]
+
+
+def count_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(),
+                   as_of: date | None = None) -> int:
+    """How many services match the filters (statuses as of `as_of`, default today)."""
+    where, params = _service_where(filters)
+    with timed("records.count_services"):
+        return conn.scalar(sa.text("SELECT count(*) FROM services"
+                                   + (" WHERE " + " AND ".join(where) if where else "")),
+                           {**params, "as_of": as_of or date.today()})
+
+
+def find_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
+                  before: int | None = None, from_end: bool = False, limit: int = 50,
+                  as_of: date | None = None) -> tuple[list[Service], int]:
+    """A page of services and the total count of the filter."""
+    return (list_services(conn, filters=filters, after=after, before=before, from_end=from_end,
+                          limit=limit, as_of=as_of),
+            count_services(conn, filters=filters, as_of=as_of))
+
+
+def iter_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date | None = None,
+                  batch: int = 1000):
+    """Every matching service in id order, read page by page (for downloads)."""
+    after = None
+    while True:
+        rows = list_services(conn, filters=filters, after=after, limit=batch, as_of=as_of)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
+
+
+def iter_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter(), batch: int = 1000):
+    """Every matching customer in id order, read page by page (for downloads)."""
+    after = None
+    while True:
+        rows = list_customers(conn, filters=filters, after=after, limit=batch)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
+
+
+def service_choices(conn: Connection) -> dict[str, list[str]]:
+    """Existing polos and angels for pickers, {'polos': [...], 'angels': [...]}.
+
+    Read by a loose index scan (one index probe per distinct value), fast on a million rows."""
+    with timed("records.service_choices"):
+        pairs = conn.execute(sa.text("""
+            WITH RECURSIVE polos AS (
+                (SELECT polo FROM services ORDER BY polo LIMIT 1)
+                UNION ALL
+                SELECT (SELECT s.polo FROM services s WHERE s.polo > p.polo ORDER BY s.polo LIMIT 1)
+                FROM polos p WHERE p.polo IS NOT NULL
+            ), angels AS (
+                (SELECT angel FROM services ORDER BY angel LIMIT 1)
+                UNION ALL
+                SELECT (SELECT s.angel FROM services s WHERE s.angel > a.angel ORDER BY s.angel LIMIT 1)
+                FROM angels a WHERE a.angel IS NOT NULL
+            )
+            SELECT 'polo' AS kind, polo AS value FROM polos WHERE polo IS NOT NULL
+            UNION ALL
+            SELECT 'angel', angel FROM angels WHERE angel IS NOT NULL""")).all()
+    return {"polos": sorted(v for k, v in pairs if k == "polo"),
+            "angels": sorted(v for k, v in pairs if k == "angel")}
+
+
+def angels_of_polo(conn: Connection, *, polo: str) -> list[str]:
+    """The angels who have services in a polo."""
+    return list(conn.scalars(sa.text("SELECT DISTINCT angel FROM services WHERE polo = :p ORDER BY angel"),
+                             {"p": polo}))
+
+
+def as_dict(record) -> dict[str, Any]:
+    """A record as a plain dict (tables, downloads)."""
+    return asdict(record)
