@@ -1,0 +1,464 @@
+"""Indicators: SLA by polo and by angel, productivity, overall KPIs, trends; business days.
+
+On time, service status and the SLA cohort are defined in core/definitions.py. Defined here:
+
+- Business day: Monday to Friday, not a national holiday of the configured country (`holidays`
+  package, HOLIDAY_COUNTRY, default BR) and not a non-working day an admin added (table
+  non_working_days, e.g. Carnival Tuesday and Ash Wednesday). Weekend visits still count as visits.
+- Productivity for a period = visits whose DATE falls in the period / business days of the period
+  up to `as_of` (days not yet begun cannot be worked). No business day: no productivity (None).
+  Worked days = days with at least one visit; visits per worked day = visits / worked days.
+- Average slack (the original's `avg_time`) = mean of (deadline - visit date) in days over visited
+  services; positive = early. SLA rows average the services due in the period, productivity rows
+  the visits made in the period. No visits: None.
+- Overall productivity (Overview) = visits / business days / angels with at least one visit.
+
+Every function reads the rollups of migration 0003 (kept exact by triggers on `services`), never
+the 1M-row table: whole calendar months from the monthly tables, the remaining days from the daily
+ones. Results carry the counts behind every ratio.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable, Literal
+
+import holidays as holidays_package
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core import audit
+from core.accounts import Actor, require
+from core.definitions import Period
+from core.telemetry import timed
+
+Grain = Literal["day", "week", "month"]
+GRAINS = ("day", "week", "month")
+
+
+class CalendarError(ValueError):
+    """A calendar change that cannot be made; the message is for the user."""
+
+
+# --- result rows -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlaRow:
+    """SLA of one polo (angel None) or one angel, with the counts behind it."""
+    polo: str
+    angel: str | None
+    total: int          # on_time + late + not_visited: the SLA cohort
+    on_time: int
+    late: int
+    not_visited: int
+    open: int           # due in the period, not visited, deadline not passed yet: outside the SLA
+    sla: float | None   # on_time / total; None when total is 0
+    avg_slack_days: float | None
+
+
+@dataclass(frozen=True)
+class ProductivityRow:
+    """Productivity of one angel over a period, with the counts behind it."""
+    angel: str
+    polo: str
+    visits: int
+    on_time: int                 # visits done by their deadline
+    business_days: int
+    productivity: float | None   # visits / business_days
+    worked_days: int
+    visits_per_worked_day: float | None
+    avg_slack_days: float | None
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Overall figures of a period."""
+    period: Period
+    total: int
+    on_time: int
+    late: int
+    not_visited: int
+    open: int
+    sla: float | None
+    visits: int
+    business_days: int
+    angels: int                  # angels with at least one visit
+    worked_days: int             # angel-days with at least one visit
+    productivity: float | None   # visits / business_days / angels
+    visits_per_worked_day: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    current: Kpis
+    previous: Kpis   # the period of equal length just before
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One bucket (day, week from Monday, or month) of a trend, clipped to the period."""
+    start: date
+    end: date
+    total: int
+    on_time: int
+    late: int
+    not_visited: int
+    sla: float | None
+    visits: int
+    business_days: int
+
+
+# --- sorting ---------------------------------------------------------------------------------
+
+# Sort field -> SQL expression of the grouped query. `total_sla` and `avg_time` are the original
+# system's names (on-time count, average slack).
+SLA_SORTS = {"sla": "sla", "total": "total", "total_sla": "on_time", "on_time": "on_time",
+             "late": "late", "not_visited": "not_visited", "avg_time": "avg_slack_days",
+             "avg_slack_days": "avg_slack_days", "polo": "polo", "angel": "angel"}
+PRODUCTIVITY_SORTS = {"productivity": "productivity", "total": "visits", "visits": "visits",
+                      "total_sla": "on_time", "on_time": "on_time", "avg_time": "avg_slack_days",
+                      "avg_slack_days": "avg_slack_days", "worked_days": "worked_days",
+                      "visits_per_worked_day": "visits_per_worked_day", "angel": "angel",
+                      "polo": "polo"}
+
+
+def _order_by(sorts: dict[str, str], sort: str, descending: bool, tie: str) -> str:
+    if sort not in sorts:
+        raise ValueError(f"cannot sort by {sort!r}; choose one of {', '.join(sorts)}")
+    # Identifiers come from the whitelist above, never from the caller. No SLA sorts last.
+    return f"{sorts[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, {tie}"
+
+
+# --- business days ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _national_holidays(country: str, year: int) -> dict[date, str]:
+    return dict(holidays_package.country_holidays(country, years=year))
+
+
+def national_holidays(period: Period, country: str = "BR") -> dict[date, str]:
+    """National holidays of `country` inside the period: {date: name}."""
+    found: dict[date, str] = {}
+    for year in range(period.start.year, period.end.year + 1):
+        found.update({d: n for d, n in _national_holidays(country, year).items()
+                      if period.start <= d <= period.end})
+    return found
+
+
+@dataclass(frozen=True)
+class NonWorkingDay:
+    day: date
+    reason: str
+    added_by: str
+
+
+def non_working_days(conn: Connection, *, period: Period | None = None) -> list[NonWorkingDay]:
+    """Non-working days an admin added, oldest first (optionally only those in the period)."""
+    rows = conn.execute(sa.text(
+        "SELECT day, reason, added_by FROM non_working_days "
+        "WHERE (CAST(:start AS date) IS NULL OR day BETWEEN :start AND :end) ORDER BY day"),
+        {"start": period.start if period else None, "end": period.end if period else None})
+    return [NonWorkingDay(**r) for r in rows.mappings()]
+
+
+def days_off(conn: Connection, *, period: Period, country: str = "BR") -> dict[date, str]:
+    """Weekdays in the period that are not business days: {date: reason} (holidays and admin days)."""
+    off = {d: n for d, n in national_holidays(period, country).items() if d.weekday() < 5}
+    off.update({d.day: d.reason for d in non_working_days(conn, period=period) if d.day.weekday() < 5})
+    return off
+
+
+def business_days(conn: Connection, *, period: Period, country: str = "BR") -> int:
+    """Monday-Friday days of the period that are neither holidays nor admin non-working days."""
+    weekdays = sum(1 for i in range(period.days) if (period.start + timedelta(i)).weekday() < 5)
+    return weekdays - len(days_off(conn, period=period, country=country))
+
+
+def _business_days_until(conn: Connection, period: Period, as_of: date, country: str) -> int:
+    """Business days of the period that have begun by as_of (inclusive)."""
+    if as_of < period.start:
+        return 0
+    return business_days(conn, period=Period(period.start, min(period.end, as_of)), country=country)
+
+
+def _parse_day(value: date | str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CalendarError(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+def add_non_working_day(conn: Connection, *, actor: Actor, day: date | str, reason: str) -> NonWorkingDay:
+    """Mark a day as non-working (admin); audited."""
+    require(actor, "admin")
+    day = _parse_day(day)
+    reason = (reason or "").strip()
+    if not reason:
+        raise CalendarError("Say why the operation stops that day (e.g. Carnival).")
+    exists = conn.scalar(sa.text("SELECT 1 FROM non_working_days WHERE day = :d"), {"d": day})
+    if exists:
+        raise CalendarError(f"{day:%d/%m/%Y} is already a non-working day.")
+    conn.execute(sa.text("INSERT INTO non_working_days (day, reason, added_by) VALUES (:d, :r, :u)"),
+                 {"d": day, "r": reason, "u": actor.username})
+    added = NonWorkingDay(day, reason, actor.username)
+    audit.record(conn, username=actor.username, action="create", entity="non_working_day",
+                 entity_id=day.isoformat(), after={"day": day, "reason": reason})
+    return added
+
+
+def remove_non_working_day(conn: Connection, *, actor: Actor, day: date | str) -> None:
+    """Make a non-working day a business day again (admin); audited."""
+    require(actor, "admin")
+    day = _parse_day(day)
+    row = conn.execute(sa.text("DELETE FROM non_working_days WHERE day = :d RETURNING reason"),
+                       {"d": day}).first()
+    if row is None:
+        raise CalendarError(f"{day:%d/%m/%Y} is not in the list of non-working days.")
+    audit.record(conn, username=actor.username, action="delete", entity="non_working_day",
+                 entity_id=day.isoformat(), before={"day": day, "reason": row.reason})
+
+
+# --- reading the rollups ---------------------------------------------------------------------
+
+def _month_floor(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _whole_months(period: Period, as_of: date | None = None) -> tuple[date, date]:
+    """[first, after) of the calendar months lying wholly in the period (and, for the SLA side,
+    wholly before as_of's month, where not visited vs open is not yet fixed per month).
+    Empty range = (end_exclusive, end_exclusive): everything is read from the daily tables."""
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    after = _month_floor(period.end_exclusive)
+    if as_of is not None:
+        after = min(after, _month_floor(as_of))
+    if first >= after:
+        return period.end_exclusive, period.end_exclusive
+    return first, after
+
+
+def _params(period: Period, as_of: date | None, polo: str | None, angel: str | None,
+            search: str | None, months: bool = True) -> dict:
+    first, after = (_whole_months(period, as_of) if months
+                    else (period.end_exclusive, period.end_exclusive))
+    return {"start": period.start, "end": period.end, "m_first": first, "m_after": after,
+            "as_of": as_of, "polo": polo or None, "angel": angel or None,
+            "search": f"%{search.strip()}%" if search and search.strip() else None}
+
+
+_FILTERS = ("(CAST(:polo AS text) IS NULL OR polo = :polo) "
+            "AND (CAST(:angel AS text) IS NULL OR angel = :angel) "
+            "AND (CAST(:search AS text) IS NULL OR angel ILIKE :search)")
+
+# Services due in the period: whole months + edge days; unvisited split by the deadline vs as_of.
+_SLA_SOURCE = f"""
+    SELECT polo, angel, month AS day, on_time, late, unvisited AS not_visited, 0 AS open, slack_days
+    FROM sla_monthly WHERE month >= :m_first AND month < :m_after AND {_FILTERS}
+    UNION ALL
+    SELECT polo, angel, day, on_time, late,
+           CASE WHEN day < :as_of THEN unvisited ELSE 0 END,
+           CASE WHEN day >= :as_of THEN unvisited ELSE 0 END, slack_days
+    FROM sla_daily
+    WHERE ((day >= :start AND day < :m_first) OR (day >= :m_after AND day <= :end)) AND {_FILTERS}
+"""
+
+# Visits made in the period; a daily row is one worked day (empty rows are deleted by the trigger).
+_VISITS_SOURCE = f"""
+    SELECT polo, angel, month AS day, visits, on_time, slack_days, worked_days
+    FROM visits_monthly WHERE month >= :m_first AND month < :m_after AND {_FILTERS}
+    UNION ALL
+    SELECT polo, angel, day, visits, on_time, slack_days, 1
+    FROM visits_daily
+    WHERE ((day >= :start AND day < :m_first) OR (day >= :m_after AND day <= :end)) AND {_FILTERS}
+"""
+
+_SLA_AGGREGATES = """
+    sum(on_time + late + not_visited)::int AS total, sum(on_time)::int AS on_time,
+    sum(late)::int AS late, sum(not_visited)::int AS not_visited, sum(open)::int AS open,
+    sum(on_time)::float8 / nullif(sum(on_time + late + not_visited), 0) AS sla,
+    sum(slack_days)::float8 / nullif(sum(on_time + late), 0) AS avg_slack_days
+"""
+
+
+def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None, angel: str | None,
+              search: str | None, sort: str, descending: bool, as_of: date | None) -> list[SlaRow]:
+    as_of = as_of or date.today()
+    by_angel = group == "angel"
+    keys = "polo, angel" if by_angel else "polo, NULL::text AS angel"
+    sql = (f"SELECT {keys}, {_SLA_AGGREGATES} FROM ({_SLA_SOURCE}) s "
+           f"GROUP BY polo{', angel' if by_angel else ''} "
+           f"HAVING sum(on_time + late + not_visited + open) > 0 "
+           f"ORDER BY {_order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')}")
+    with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
+        rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).mappings().all()
+        info["rows"] = len(rows)
+    return [SlaRow(**r) for r in rows]
+
+
+def sla_by_polo(conn: Connection, *, period: Period, polo: str | None = None,
+                angel: str | None = None, sort: str = "sla", descending: bool = True,
+                as_of: date | None = None) -> list[SlaRow]:
+    """SLA per polo of the services due in the period (see core/definitions.py), sorted."""
+    return _sla_rows(conn, "polo", period=period, polo=polo, angel=angel, search=None, sort=sort,
+                     descending=descending, as_of=as_of)
+
+
+def sla_by_angel(conn: Connection, *, period: Period, polo: str | None = None,
+                 angel: str | None = None, search: str | None = None, sort: str = "sla",
+                 descending: bool = True, as_of: date | None = None) -> list[SlaRow]:
+    """SLA per angel of the services due in the period; `search` matches part of the name."""
+    return _sla_rows(conn, "angel", period=period, polo=polo, angel=angel, search=search, sort=sort,
+                     descending=descending, as_of=as_of)
+
+
+def productivity(conn: Connection, *, period: Period, polo: str | None = None,
+                 angel: str | None = None, search: str | None = None,
+                 sort: str = "productivity", descending: bool = True, as_of: date | None = None,
+                 country: str = "BR") -> list[ProductivityRow]:
+    """Productivity per angel with at least one visit in the period, sorted."""
+    as_of = as_of or date.today()
+    with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
+        days = _business_days_until(conn, period, as_of, country)
+        sql = f"""
+            SELECT angel, polo, sum(visits)::int AS visits, sum(on_time)::int AS on_time,
+                   CAST(:business_days AS int) AS business_days,
+                   sum(visits)::float8 / nullif(CAST(:business_days AS int), 0) AS productivity,
+                   sum(worked_days)::int AS worked_days,
+                   sum(visits)::float8 / nullif(sum(worked_days), 0) AS visits_per_worked_day,
+                   sum(slack_days)::float8 / nullif(sum(visits), 0) AS avg_slack_days
+            FROM ({_VISITS_SOURCE}) v
+            GROUP BY angel, polo HAVING sum(visits) > 0
+            ORDER BY {_order_by(PRODUCTIVITY_SORTS, sort, descending, 'angel, polo')}"""
+        params = {**_params(period, None, polo, angel, search), "business_days": days}
+        rows = conn.execute(sa.text(sql), params).mappings().all()
+        info["rows"] = len(rows)
+    return [ProductivityRow(**r) for r in rows]
+
+
+def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None, as_of: date,
+          country: str) -> Kpis:
+    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({_SLA_SOURCE}) s"),
+                       _params(period, as_of, polo, angel, None)).mappings().one()
+    visits = conn.execute(sa.text(
+        f"SELECT coalesce(sum(visits), 0)::int AS visits, count(DISTINCT angel)::int AS angels, "
+        f"coalesce(sum(worked_days), 0)::int AS worked_days FROM ({_VISITS_SOURCE}) v"),
+        _params(period, None, polo, angel, None)).mappings().one()
+    days = _business_days_until(conn, period, as_of, country)
+    per_angel_day = days * visits["angels"]
+    return Kpis(
+        period=period, total=sla["total"] or 0, on_time=sla["on_time"] or 0, late=sla["late"] or 0,
+        not_visited=sla["not_visited"] or 0, open=sla["open"] or 0, sla=sla["sla"],
+        visits=visits["visits"], business_days=days, angels=visits["angels"],
+        worked_days=visits["worked_days"],
+        productivity=visits["visits"] / per_angel_day if per_angel_day else None,
+        visits_per_worked_day=(visits["visits"] / visits["worked_days"]
+                               if visits["worked_days"] else None))
+
+
+def overview(conn: Connection, *, period: Period, polo: str | None = None, angel: str | None = None,
+             as_of: date | None = None, country: str = "BR") -> Overview:
+    """Overall KPIs of the period and of the period of equal length just before it."""
+    as_of = as_of or date.today()
+    with timed("indicators.overview", days=period.days, polo=bool(polo)):
+        return Overview(current=_kpis(conn, period, polo, angel, as_of, country),
+                        previous=_kpis(conn, period.previous(), polo, angel, as_of, country))
+
+
+def _buckets(period: Period, grain: str) -> list[Period]:
+    """The period cut into days, weeks (Monday first) or calendar months, clipped to the period."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    buckets, start = [], period.start
+    while start <= period.end:
+        if grain == "day":
+            after = start + timedelta(days=1)
+        elif grain == "week":
+            after = start + timedelta(days=7 - start.weekday())
+        else:
+            after = _next_month(start)
+        buckets.append(Period(start, min(after - timedelta(days=1), period.end)))
+        start = after
+    return buckets
+
+
+def auto_grain(period: Period) -> Grain:
+    """A readable number of points: days up to two months, weeks up to half a year, else months."""
+    return "day" if period.days <= 62 else "week" if period.days <= 183 else "month"
+
+
+def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo: str | None = None,
+          angel: str | None = None, as_of: date | None = None, country: str = "BR") -> list[TrendPoint]:
+    """SLA (by deadline) and visits (by visit day) per day, week or month of the period."""
+    as_of = as_of or date.today()
+    grain = grain or auto_grain(period)
+    buckets = _buckets(period, grain)
+    bucket_sql = "day" if grain == "day" else f"date_trunc('{grain}', day::timestamp)::date"
+    months = grain == "month"  # a monthly row cannot be cut into days or weeks
+    with timed("indicators.trend", days=period.days, grain=grain, polo=bool(polo)):
+        sla = {r["bucket"]: r for r in conn.execute(sa.text(
+            f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, {_SLA_AGGREGATES} "
+            f"FROM ({_SLA_SOURCE}) s GROUP BY 1"),
+            _params(period, as_of, polo, angel, None, months)).mappings()}
+        visits = dict(conn.execute(sa.text(
+            f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, sum(visits)::int "
+            f"FROM ({_VISITS_SOURCE}) v GROUP BY 1"),
+            _params(period, None, polo, angel, None, months)).all())
+        off = days_off(conn, period=period, country=country)
+    points = []
+    for b in buckets:
+        s = sla.get(b.start, {})
+        days = sum(1 for i in range(b.days) if (b.start + timedelta(i)).weekday() < 5
+                   and (b.start + timedelta(i)) not in off)
+        points.append(TrendPoint(start=b.start, end=b.end, total=s.get("total") or 0,
+                                 on_time=s.get("on_time") or 0, late=s.get("late") or 0,
+                                 not_visited=s.get("not_visited") or 0, sla=s.get("sla"),
+                                 visits=visits.get(b.start, 0), business_days=days))
+    return points
+
+
+# --- what the filters offer ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataRange:
+    """First and last day with data (deadlines or visits); None when there are no services."""
+    first: date | None
+    last: date | None
+
+    @property
+    def empty(self) -> bool:
+        return self.first is None
+
+
+def data_range(conn: Connection) -> DataRange:
+    """The days the data covers, for period presets and defaults."""
+    row = conn.execute(sa.text("""
+        SELECT least((SELECT min(day) FROM sla_daily), (SELECT min(day) FROM visits_daily)) AS first,
+               greatest((SELECT max(day) FROM sla_daily), (SELECT max(day) FROM visits_daily)) AS last
+    """)).one()
+    return DataRange(row.first, row.last)
+
+
+def polos(conn: Connection) -> list[str]:
+    """Every polo with services, alphabetically."""
+    return list(conn.scalars(sa.text(
+        "SELECT DISTINCT polo FROM sla_monthly ORDER BY polo")))
+
+
+def angels(conn: Connection, *, polo: str | None = None) -> list[str]:
+    """Every angel with services (optionally of one polo), alphabetically."""
+    return list(conn.scalars(sa.text(
+        "SELECT DISTINCT angel FROM sla_monthly WHERE (CAST(:polo AS text) IS NULL OR polo = :polo) "
+        "ORDER BY angel"), {"polo": polo or None}))
+
+
+def as_dicts(rows: Iterable[object], fields: Iterable[str]) -> list[dict]:
+    """Rows as plain dicts with only `fields`, in that order (CLI JSON/CSV, tables)."""
+    fields = list(fields)
+    return [{f: getattr(r, f) for f in fields} for r in rows]
