@@ -34,10 +34,18 @@ pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default
 page = st.navigation(list(pages.values()), position="hidden")
 
 authenticator = auth.build_authenticator()
-if st.session_state.get("authentication_status"):
-    # Before the login check, so a click logs out in this very run.
-    st.sidebar.caption(f"Signed in as **{st.session_state.get('username')}**")
-    authenticator.logout("Log out", location="sidebar", key="logout_button")
+account_box = st.sidebar.container()
+
+
+def account_controls() -> None:
+    with account_box:
+        st.caption(f"Signed in as **{st.session_state.get('username')}**")
+        authenticator.logout("Log out", location="sidebar", key="logout_button")
+
+
+was_logged_in = bool(st.session_state.get("authentication_status"))
+if was_logged_in:
+    account_controls()  # before the login check, so a click logs out in this very run
 welcome = st.empty()
 if not st.session_state.get("authentication_status"):
     with welcome.container():
@@ -48,7 +56,9 @@ if actor is None:
     if settings().allow_signup:
         auth.signup_form()
     st.stop()
-welcome.empty()  # logged in during this run: the page below has its own title
+if not was_logged_in:  # logged in during this run
+    welcome.empty()
+    account_controls()
 
 with st.sidebar:
     section = None

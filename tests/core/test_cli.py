@@ -1,0 +1,72 @@
+"""The command line: users, db, settings; every command and option documents itself."""
+import argparse
+import io
+import subprocess
+import sys
+
+from core import accounts
+from core.cli import build_parser, main
+from tests.conftest import ROOT
+
+
+def run(monkeypatch, capsys, *argv, stdin=""):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_users_add_reads_the_password_from_stdin_and_lists(db, monkeypatch, capsys, settings):
+    code, out, _ = run(monkeypatch, capsys, "users", "add", "Bruno", "--role", "analyst", stdin="s3cret-pass\n")
+    assert code == 0 and out.strip() == "created bruno (analyst)"
+    with db.begin() as conn:
+        assert accounts.verify_login(conn, "bruno", "s3cret-pass", settings=settings)
+    code, out, _ = run(monkeypatch, capsys, "users", "list")
+    lines = out.splitlines()
+    assert lines[0].split() == ["username", "role", "active", "last", "login", "name"]
+    assert [line.split()[:3] for line in lines[1:]] == [["admin", "admin", "yes"], ["bruno", "analyst", "yes"]]
+
+
+def test_refusals_exit_2_with_the_reason_on_stderr(db, monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "users", "add", "x", stdin="short\n")
+    assert code == 2 and out == "" and err.strip() == "error: The password needs at least 8 characters."
+    code, _, err = run(monkeypatch, capsys, "users", "role", "admin", "viewer")
+    assert code == 2 and "last active admin" in err
+
+
+def test_role_change_and_deactivation(db, monkeypatch, capsys):
+    run(monkeypatch, capsys, "users", "add", "caio", stdin="password-1\n")
+    assert run(monkeypatch, capsys, "users", "role", "caio", "admin")[1].strip() == "caio is now admin"
+    assert run(monkeypatch, capsys, "users", "deactivate", "caio")[1].strip() == "caio is now deactivated"
+
+
+def test_db_upgrade_and_status(db, monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "db", "upgrade")
+    assert code == 0 and out.strip().endswith("schema already current")
+    code, out, _ = run(monkeypatch, capsys, "db", "status")
+    assert code == 0 and "pending migrations: none" in out
+
+
+def _all_parsers(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
+
+
+def test_every_command_and_option_has_help():
+    for parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if isinstance(action, argparse._SubParsersAction):
+                missing = [c.dest for c in action._choices_actions if not c.help]
+                assert missing == [], f"{parser.prog}: commands without help {missing}"
+            else:
+                assert action.help, f"{parser.prog}: {action.dest} has no help"
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "core", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and "users" in result.stdout

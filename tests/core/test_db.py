@@ -1,0 +1,39 @@
+"""The database layer: migrations, data version, embedded server."""
+import sqlalchemy as sa
+
+from core.db import data_version, describe_url, migrate, migration_files, normalise_url, pending_migrations
+
+
+def test_all_migrations_applied_and_rerun_is_a_no_op(engine):
+    assert migrate(engine) == []
+    with engine.connect() as conn:
+        assert pending_migrations(conn) == []
+        names = list(conn.scalars(sa.text("SELECT name FROM schema_migrations ORDER BY name")))
+    assert names == [p.stem for p in migration_files()]
+
+
+def test_every_write_bumps_the_data_version(conn):
+    v0 = data_version(conn)
+    conn.execute(sa.text("INSERT INTO customers (id, nome) VALUES (1, 'Ana')"))
+    v1 = data_version(conn)
+    conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
+                         "VALUES (10, 1, 'Pedro Wanderley de', 'RJ - NITERÓI', '2022-01-10')"))
+    v2 = data_version(conn)
+    conn.execute(sa.text("DELETE FROM services"))
+    assert v0 < v1 < v2 < data_version(conn)
+
+
+def test_constraints_live_in_the_database(conn):
+    import pytest
+    for bad in ("INSERT INTO customers (id, nome, telefone) VALUES (2, 'A', '123')",
+                "INSERT INTO customers (id, nome, email) VALUES (3, 'A', 'not-an-email')",
+                "INSERT INTO services (id, id_cliente, angel, polo, data_limite) VALUES (1, 999, 'a', 'p', '2022-01-01')"):
+        with pytest.raises(sa.exc.IntegrityError):
+            with conn.begin_nested():
+                conn.execute(sa.text(bad))
+
+
+def test_urls_are_normalised_and_printed_without_password():
+    assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg2://u:p@h/db"
+    assert "p@" not in describe_url("postgresql+psycopg2://u:secret@h:5432/db")
+    assert describe_url("postgresql+psycopg2://u:secret@h:5432/db").endswith("u@h:5432/db")
