@@ -1,0 +1,168 @@
+"""The rollups answer exactly what the raw services table answers, whatever writes happened.
+
+Random services go through inserts, updates (visit, deadline, angel, polo), deletes and truncates;
+after each run the rollup tables must equal a fresh aggregation of `services`, and the indicator
+functions must equal plain queries over `services` written with core/definitions.py's fragments.
+"""
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from core import indicators
+from core.definitions import Period, status_condition
+
+FIRST = date(2022, 1, 20)  # random days fall in 20/01..19/04: partial and whole months
+DAYS = 90
+POLOS = ("PA", "PB")
+ANGELS = ("a1", "a2", "a3")
+
+day_offsets = st.integers(0, DAYS - 1)
+visits = st.one_of(st.none(), st.tuples(day_offsets, st.integers(0, 23 * 60 + 59)))
+service = st.tuples(st.sampled_from(ANGELS), st.sampled_from(POLOS), day_offsets, visits)
+
+
+def _visit(v):
+    return None if v is None else datetime.combine(FIRST + timedelta(v[0]), datetime.min.time()) \
+        + timedelta(minutes=v[1])
+
+
+operation = st.one_of(
+    st.tuples(st.just("insert"), st.lists(service, min_size=1, max_size=12)),
+    st.tuples(st.just("update_visit"), st.integers(0, 30), visits),
+    st.tuples(st.just("update_deadline"), st.integers(0, 30), day_offsets),
+    st.tuples(st.just("move"), st.integers(0, 30), st.sampled_from(ANGELS), st.sampled_from(POLOS)),
+    st.tuples(st.just("delete"), st.integers(0, 30)),
+    st.tuples(st.just("truncate")),
+)
+
+
+def apply(conn, op, next_id):
+    kind = op[0]
+    if kind == "insert":
+        rows = [{"id": next_id + i, "angel": a, "polo": p, "deadline": FIRST + timedelta(d),
+                 "visit": _visit(v)} for i, (a, p, d, v) in enumerate(op[1])]
+        # one statement for the whole batch, like a bulk load
+        conn.execute(sa.text(
+            "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
+            "SELECT r.id, 1, r.angel, r.polo, r.deadline, r.visit FROM json_to_recordset(CAST(:rows AS json)) "
+            "AS r(id bigint, angel text, polo text, deadline date, visit timestamp)"),
+            {"rows": __import__("json").dumps(rows, default=str)})
+        return next_id + len(rows)
+    # the other operations hit every id with the same remainder: several rows per statement
+    match = "id % 7 = :k % 7"
+    if kind == "update_visit":
+        conn.execute(sa.text(f"UPDATE services SET data_de_atendimento = :v WHERE {match}"),
+                     {"k": op[1], "v": _visit(op[2])})
+    elif kind == "update_deadline":
+        conn.execute(sa.text(f"UPDATE services SET data_limite = :d WHERE {match}"),
+                     {"k": op[1], "d": FIRST + timedelta(op[2])})
+    elif kind == "move":
+        conn.execute(sa.text(f"UPDATE services SET angel = :a, polo = :p WHERE {match}"),
+                     {"k": op[1], "a": op[2], "p": op[3]})
+    elif kind == "delete":
+        conn.execute(sa.text(f"DELETE FROM services WHERE {match}"), {"k": op[1]})
+    else:
+        conn.execute(sa.text("TRUNCATE services"))
+    return next_id
+
+
+FRESH = {
+    "sla_daily": """
+        SELECT data_limite, polo, angel, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
+               count(*) FILTER (WHERE data_de_atendimento IS NULL),
+               coalesce(sum(data_limite - data_de_atendimento::date), 0)
+        FROM services GROUP BY 1, 2, 3""",
+    "sla_monthly": """
+        SELECT date_trunc('month', data_limite)::date, polo, angel, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
+               count(*) FILTER (WHERE data_de_atendimento IS NULL),
+               coalesce(sum(data_limite - data_de_atendimento::date), 0)
+        FROM services GROUP BY 1, 2, 3""",
+    "visits_daily": """
+        SELECT data_de_atendimento::date, polo, angel, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               sum(data_limite - data_de_atendimento::date)
+        FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2, 3""",
+    "visits_monthly": """
+        SELECT date_trunc('month', data_de_atendimento)::date, polo, angel, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               sum(data_limite - data_de_atendimento::date),
+               count(DISTINCT data_de_atendimento::date)
+        FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2, 3""",
+}
+
+
+def raw_sla_by_angel(conn, period, as_of):
+    cond = {s: status_condition(s) for s in ("on_time", "late", "not_visited", "open")}
+    rows = conn.execute(sa.text(f"""
+        SELECT polo, angel, count(*) FILTER (WHERE {cond['on_time']}) AS on_time,
+               count(*) FILTER (WHERE {cond['late']}) AS late,
+               count(*) FILTER (WHERE {cond['not_visited']}) AS not_visited,
+               count(*) FILTER (WHERE {cond['open']}) AS open,
+               sum(data_limite - data_de_atendimento::date) AS slack
+        FROM services WHERE data_limite BETWEEN :s AND :e GROUP BY 1, 2 ORDER BY 1, 2"""),
+        {"s": period.start, "e": period.end, "as_of": as_of}).mappings()
+    return [(r["polo"], r["angel"], r["on_time"] + r["late"] + r["not_visited"], r["on_time"],
+             r["late"], r["not_visited"], r["open"],
+             None if r["slack"] is None else round(r["slack"] / (r["on_time"] + r["late"]), 9))
+            for r in rows]
+
+
+def raw_productivity(conn, period):
+    return [tuple(r) for r in conn.execute(sa.text("""
+        SELECT angel, polo, count(*), count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               count(DISTINCT data_de_atendimento::date),
+               round(avg(data_limite - data_de_atendimento::date)::numeric, 9)::float8
+        FROM services WHERE data_de_atendimento >= :s AND data_de_atendimento < :e
+        GROUP BY 1, 2 ORDER BY 1, 2"""), {"s": period.start, "e": period.end_exclusive})]
+
+
+periods = st.tuples(st.integers(-5, DAYS + 5), st.integers(0, DAYS + 10)).map(
+    lambda t: Period(FIRST + timedelta(t[0]), FIRST + timedelta(t[0] + t[1])))
+as_ofs = st.integers(0, DAYS + 40).map(lambda d: FIRST + timedelta(d))
+
+
+@pytest.fixture(scope="module")
+def clean_engine(engine):
+    from tests.conftest import reset_database
+
+    reset_database(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
+    return engine
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(operation, min_size=1, max_size=8), period=periods, as_of=as_ofs)
+def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period, as_of):
+    with clean_engine.connect() as conn:
+        tx = conn.begin()  # rolled back: every example starts from no services
+        try:
+            next_id = 1
+            for op in ops:
+                next_id = apply(conn, op, next_id)
+            for table, fresh in FRESH.items():
+                kept = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1, 2, 3")).all()
+                assert kept == conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), table
+
+            got = indicators.sla_by_angel(conn, period=period, as_of=as_of, sort="polo", descending=False)
+            assert [(r.polo, r.angel, r.total, r.on_time, r.late, r.not_visited, r.open,
+                     None if r.avg_slack_days is None else round(r.avg_slack_days, 9))
+                    for r in got] == raw_sla_by_angel(conn, period, as_of)
+
+            prod = indicators.productivity(conn, period=period, as_of=as_of, sort="angel", descending=False)
+            assert [(r.angel, r.polo, r.visits, r.on_time, r.worked_days, round(r.avg_slack_days, 9))
+                    for r in prod] == raw_productivity(conn, period)
+
+            total = indicators.overview(conn, period=period, as_of=as_of).current
+            assert total.total == sum(r[2] for r in raw_sla_by_angel(conn, period, as_of))
+            points = indicators.trend(conn, period=period, grain="month", as_of=as_of)
+            assert sum(p.total for p in points) == total.total
+            assert sum(p.visits for p in points) == total.visits == sum(r[2] for r in raw_productivity(conn, period))
+        finally:
+            tx.rollback()
