@@ -3,25 +3,32 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+ADDRESS ?= localhost
 
 .PHONY: run test test-fast browser bench lint clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 ## run: set up the virtualenv, migrate the database, start the dashboard on http://localhost:$(PORT)
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	$(PY) -m core db upgrade
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 ## test: set up the virtualenv and a browser for end-to-end tests, run every test
-test: $(VENV)/.installed browser
+test: $(VENV)/.dev browser
 	$(PY) -m pytest
 
 ## test-fast: every test but the browser ones
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.dev
 	$(PY) -m pytest -m "not e2e"
 
 ## browser: install Debian's chromium for the end-to-end tests when missing (needs root or sudo)
