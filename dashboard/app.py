@@ -22,7 +22,10 @@ from dashboard.common import engine, settings  # noqa: E402
 # (script in pages/, title, icon, least role, section). Order = sidebar order.
 PAGES = [
     ("home.py", "Home", ":material/home:", "viewer", "Dashboard"),
+    ("customers.py", "Customers", ":material/person:", "viewer", "Records"),
+    ("services.py", "Services", ":material/assignment:", "viewer", "Records"),
     ("users.py", "Users", ":material/group:", "admin", "Admin"),
+    ("audit.py", "Audit log", ":material/history:", "admin", "Admin"),
 ]
 
 st.set_page_config(page_title="Logistics indicators", page_icon=":material/local_shipping:",

@@ -1,0 +1,117 @@
+"""Pieces shared by the record pages (Customers, Services): keyset pager, record table, id inputs."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from core.records import PAGE_SIZES
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page to read: keyword arguments for core.records.list_* plus the page number."""
+    number: int
+    pages: int
+    after: int | None
+    before: int | None
+    from_end: bool
+    limit: int
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"after": self.after, "before": self.before, "from_end": self.from_end, "limit": self.limit}
+
+
+def _state(key: str) -> dict:
+    return st.session_state.setdefault(f"{key}_pager", {})
+
+
+def page_request(key: str, *, signature: Any, total: int) -> PageRequest:
+    """The page to show for this filter. A new filter or page size starts again at page 1.
+
+    Pages are keyset pages: 'next' reads after the last id shown, 'previous' before the first, and
+    'last' reads the final rows from the end, so no page costs an OFFSET over what came before.
+    """
+    size = st.session_state.get(f"{key}_size", PAGE_SIZES[1])
+    pages = max(1, math.ceil(total / size))
+    state = _state(key)
+    if state.get("signature") != (signature, size, total) or state.get("number", 1) > pages:
+        state.clear()
+        state.update(signature=(signature, size, total), number=1, after=None, before=None, from_end=False)
+    number = state["number"]
+    limit = size
+    if state["from_end"]:
+        limit = total - (pages - 1) * size or size
+    return PageRequest(number, pages, state["after"], state["before"], state["from_end"], limit)
+
+
+def _go(key: str, where: str, first_id: int | None, last_id: int | None, pages: int) -> None:
+    state = _state(key)
+    moves = {
+        "first": dict(number=1, after=None, before=None, from_end=False),
+        "previous": dict(number=state.get("number", 1) - 1, after=None, before=first_id, from_end=False),
+        "next": dict(number=state.get("number", 1) + 1, after=last_id, before=None, from_end=False),
+        "last": dict(number=pages, after=None, before=None, from_end=True),
+    }
+    state.update(moves[where])
+    if state["number"] <= 1:  # page 1 is always read from the start
+        state.update(moves["first"])
+    st.session_state.pop(f"{key}_table", None)  # a selection on the old page means nothing now
+
+
+def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], noun: str) -> None:
+    """Page size choice, position, and first/previous/next/last buttons."""
+    first_id, last_id = (ids[0], ids[-1]) if ids else (None, None)
+    cols = st.columns([2, 1, 1, 1, 1, 2], vertical_alignment="center")
+    start = (request.number - 1) * st.session_state.get(f"{key}_size", PAGE_SIZES[1]) + 1
+    cols[0].markdown(f"**{total:,}** {noun}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
+                                                f"{request.number:,} of {request.pages:,}" if ids else ""))
+    at_start, at_end = request.number <= 1, request.number >= request.pages
+    for col, (label, where, disabled) in zip(cols[1:5], (
+            ("First", "first", at_start), ("Previous", "previous", at_start),
+            ("Next", "next", at_end), ("Last", "last", at_end))):
+        col.button(label, key=f"{key}_{where}", disabled=disabled, width="stretch",
+                   on_click=_go, args=(key, where, first_id, last_id, request.pages))
+    cols[5].selectbox("Rows per page", PAGE_SIZES, index=1, key=f"{key}_size", label_visibility="collapsed",
+                      format_func=lambda n: f"{n} rows per page")
+
+
+def record_table(key: str, df: pd.DataFrame, column_config: dict | None = None) -> int | None:
+    """A table where one row can be selected; returns the selected row's `id`."""
+    event = st.dataframe(df, hide_index=True, width="stretch", on_select="rerun",
+                         selection_mode="single-row", key=f"{key}_table", column_config=column_config)
+    rows = event.selection.rows if event else []
+    if rows and rows[0] < len(df):
+        return int(df.iloc[rows[0]]["id"])
+    return None
+
+
+def id_input(label: str, key: str, *, help: str | None = None, container=st) -> int | None:
+    """A text box for an id: None when empty; a plain error (and None) when not a positive number."""
+    text = container.text_input(label, key=key, help=help).strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        container.error(f"{label}: type a positive whole number.")
+        return None
+    return int(text)
+
+
+def flash(key: str) -> None:
+    """Show the messages left by the previous run (after an st.rerun)."""
+    for message in st.session_state.pop(f"{key}_flash", []):
+        st.success(message)
+
+
+def done(key: str, message: str) -> None:
+    """Keep a success message for the next run and rerun (tables re-read the changed data)."""
+    st.session_state.setdefault(f"{key}_flash", []).append(message)
+    st.rerun()
+
+
+def deferred_csv(rows: Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
+    """CSV bytes built only when the download is clicked (a filter may match a million rows)."""
+    return lambda: rows().to_csv(index=False).encode("utf-8-sig")

@@ -1,0 +1,228 @@
+"""Services: find, register, correct, delete (admin).
+
+Indicator pages open the services behind a number with query parameters, e.g.
+`services?polo=RJ - SAO GONÇALO&deadline_from=2022-03-01&deadline_to=2022-03-31&status=late`
+(also angel, visit_from, visit_to, id_cliente). The filter bar starts from them and writes back to
+the URL, so a link reproduces the view.
+"""
+from datetime import date, datetime, time
+
+import pandas as pd
+import streamlit as st
+
+from core import records
+from core.accounts import PermissionDenied, can
+from core.definitions import STATUS_LABELS, STATUSES
+from dashboard import records_ui as ui
+from dashboard.auth import require_role
+from dashboard.common import read, read_fresh, write
+
+actor = require_role("viewer")
+KEY = "services"
+ERRORS = (records.RecordError, PermissionDenied)
+ANY = ""
+TEXT_PARAMS = ("polo", "angel", "id_cliente", "status")
+DATE_PARAMS = ("deadline_from", "deadline_to", "visit_from", "visit_to")
+today = date.today()
+
+st.title("Services")
+st.caption("Status, as of today: **on time** = visited on or before the deadline day; **late** = visited "
+           "after it; **not visited** = never visited and the deadline has passed (counts against the "
+           "SLA); **open** = not visited yet, deadline today or later (not in the SLA yet).")
+ui.flash(KEY)
+
+# --- the URL's filters go into the filter bar when the URL changes (a link was followed) ---------
+link = {k: st.query_params.get(k) for k in (*TEXT_PARAMS, *DATE_PARAMS) if st.query_params.get(k)}
+if link != st.session_state.get("services_link"):
+    for name in (*TEXT_PARAMS, *DATE_PARAMS):
+        value = link.get(name)
+        if name in DATE_PARAMS and value:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                st.warning(f"The link's {name} {value!r} is not a date (YYYY-MM-DD); ignored.")
+                value = None
+        if name == "status" and value and value not in STATUSES:
+            st.warning(f"The link's status {value!r} is unknown; ignored.")
+            value = None
+        st.session_state[f"services_f_{name}"] = value if value is not None else (None if name in DATE_PARAMS
+                                                                                 else ANY)
+    st.session_state["services_link"] = link
+
+for name in DATE_PARAMS:  # empty unless set: no `value=` below, the session state is the value
+    st.session_state.setdefault(f"services_f_{name}", None)
+for name in TEXT_PARAMS:
+    st.session_state.setdefault(f"services_f_{name}", ANY)
+
+choices = read(records.service_choices)
+polos = [ANY, *choices["polos"]]
+for name, options in (("polo", polos),):
+    if st.session_state.get(f"services_f_{name}") not in (None, *options):
+        options.append(st.session_state[f"services_f_{name}"])  # a link to a polo with no services left
+
+with st.container(border=True):
+    row1 = st.columns([1, 1, 2, 2, 1.3])
+    f_id = ui.id_input("Service id", "services_f_id", container=row1[0])
+    f_cliente = ui.id_input("Customer id", "services_f_id_cliente", container=row1[1])
+    polo = row1[2].selectbox("Polo", polos, key="services_f_polo", format_func=lambda v: v or "(any)")
+    angels = [ANY, *(read(records.angels_of_polo, polo=polo) if polo else choices["angels"])]
+    if st.session_state.get("services_f_angel") not in angels:
+        angels.append(st.session_state["services_f_angel"])
+    angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v: v or "(any)")
+    status = row1[4].selectbox("Status", [ANY, *STATUSES], key="services_f_status",
+                               format_func=lambda v: STATUS_LABELS.get(v, "(any)"))
+    row2 = st.columns(4)
+    deadline_from = row2[0].date_input("Deadline from", key="services_f_deadline_from", format="DD/MM/YYYY")
+    deadline_to = row2[1].date_input("Deadline to", key="services_f_deadline_to", format="DD/MM/YYYY")
+    visit_from = row2[2].date_input("Visit from", key="services_f_visit_from", format="DD/MM/YYYY")
+    visit_to = row2[3].date_input("Visit to", key="services_f_visit_to", format="DD/MM/YYYY")
+
+try:
+    filters = records.ServiceFilter(id=f_id, id_cliente=f_cliente, polo=polo or None, angel=angel or None,
+                                    status=status or None, deadline_from=deadline_from, deadline_to=deadline_to,
+                                    visit_from=visit_from, visit_to=visit_to)
+    total = read(records.count_services, filters=filters, as_of=today)
+except records.RecordError as exc:
+    st.error(str(exc))
+    st.stop()
+
+# The URL mirrors the filter bar, so the address reproduces this view.
+current = {"polo": polo, "angel": angel, "status": status, "id_cliente": str(f_cliente or ""),
+           **{k: v.isoformat() for k, v in (("deadline_from", deadline_from), ("deadline_to", deadline_to),
+                                            ("visit_from", visit_from), ("visit_to", visit_to)) if v}}
+current = {k: v for k, v in current.items() if v}
+if current != link:
+    st.query_params.from_dict(current)
+    st.session_state["services_link"] = current
+
+request = ui.page_request(KEY, signature=(filters, today), total=total)
+rows = read(records.list_services, filters=filters, as_of=today, **request.kwargs()) if total else []
+
+
+def service_row(s: records.Service) -> dict:
+    return {"id": s.id, "id_cliente": s.id_cliente, "angel": s.angel, "polo": s.polo,
+            "data_limite": s.data_limite, "data_de_atendimento": s.data_de_atendimento,
+            "status": STATUS_LABELS[s.status]}
+
+
+table = pd.DataFrame([service_row(s) for s in rows],
+                     columns=["id", "id_cliente", "angel", "polo", "data_limite", "data_de_atendimento", "status"])
+selected = ui.record_table(KEY, table, column_config={
+    "id": st.column_config.NumberColumn("Id", format="%d"),
+    "id_cliente": st.column_config.NumberColumn("Customer", format="%d"),
+    "angel": "Angel", "polo": "Polo",
+    "data_limite": st.column_config.DateColumn("Deadline", format="DD/MM/YYYY"),
+    "data_de_atendimento": st.column_config.DatetimeColumn("Visit", format="DD/MM/YYYY HH:mm"),
+    "status": "Status"})
+ui.pager_controls(KEY, request, total, [s.id for s in rows], "services")
+if total:
+    st.download_button(
+        f"Download CSV ({total:,} services)", icon=":material/download:", file_name="services.csv",
+        mime="text/csv", key="services_csv", on_click="ignore",
+        data=ui.deferred_csv(lambda: pd.DataFrame(
+            [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)])))
+else:
+    st.info("No service matches these filters.")
+if selected is None and total == 1:
+    selected = rows[0].id
+
+
+# --- create / correct, with the two confirmations core may ask for ------------------------------
+
+def save(fn, message: str, **kwargs) -> None:
+    """Call a core write; on a far visit or an unknown customer, keep the request to confirm."""
+    try:
+        saved = write(fn, actor=actor, **kwargs)
+    except (records.FarVisit, records.UnknownCustomer) as exc:
+        st.session_state["services_pending"] = {"fn": fn.__name__, "kwargs": kwargs, "message": str(exc),
+                                                "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
+                                                else "create_missing_customer", "done": message}
+        st.rerun()
+    except ERRORS as exc:
+        st.error(str(exc))
+    else:
+        st.session_state.pop("services_pending", None)
+        for key in [k for k in st.session_state if str(k).startswith("new_service_")]:
+            del st.session_state[key]  # the create form starts empty again, with the next free id
+        ui.done(KEY, message.format(id=saved.id))
+
+
+pending = st.session_state.get("services_pending")
+if pending and can(actor, "analyst"):
+    with st.container(border=True):
+        st.warning(pending["message"])
+        label = ("Save anyway: the dates are right" if pending["flag"] == "confirm_far_visit"
+                 else f"Create customer {pending['kwargs']['id_cliente']} (a stub to complete later) and save")
+        c1, c2 = st.columns([3, 1])
+        if c1.button(label, type="primary", key="services_confirm"):
+            st.session_state.pop("services_pending", None)
+            save(getattr(records, pending["fn"]), pending["done"], **{**pending["kwargs"], pending["flag"]: True})
+        if c2.button("Cancel", key="services_cancel"):
+            st.session_state.pop("services_pending", None)
+            st.rerun()
+
+
+def service_form(prefix: str, service: records.Service | None) -> dict:
+    """The editable fields of a service (inside a form)."""
+    c1, c2, c3 = st.columns([1, 2, 2])
+    polo_options = choices["polos"] or []
+    angel_options = choices["angels"] or []
+    values = {
+        "id_cliente": c1.text_input("Customer id", value=str(service.id_cliente) if service else "",
+                                    key=f"{prefix}_cliente"),
+        "polo": c2.selectbox("Polo", polo_options, accept_new_options=True, key=f"{prefix}_polo",
+                             index=polo_options.index(service.polo) if service and service.polo in polo_options
+                             else None, placeholder="Choose or type a polo"),
+        "angel": c3.selectbox("Angel", angel_options, accept_new_options=True, key=f"{prefix}_angel",
+                              index=angel_options.index(service.angel) if service and service.angel in angel_options
+                              else None, placeholder="Choose or type an angel"),
+    }
+    c4, c5, c6 = st.columns(3)
+    values["data_limite"] = c4.date_input("Deadline", value=service.data_limite if service else None,
+                                          key=f"{prefix}_deadline", format="DD/MM/YYYY")
+    visit = service.data_de_atendimento if service else None
+    visit_day = c5.date_input("Visit date (empty: not visited)", value=visit.date() if visit else None,
+                              key=f"{prefix}_visit_day", format="DD/MM/YYYY")
+    visit_time = c6.time_input("Visit time", value=visit.time() if visit else time(9, 0),
+                               key=f"{prefix}_visit_time", step=60)
+    values["data_de_atendimento"] = datetime.combine(visit_day, visit_time) if visit_day else None
+    return values
+
+
+service = read_fresh(records.get_service, id=selected, as_of=today) if selected else None
+if service is not None:
+    st.subheader(f"Service {service.id} · {STATUS_LABELS[service.status]}")
+    visit = f"{service.data_de_atendimento:%d/%m/%Y %H:%M}" if service.data_de_atendimento else "not visited"
+    st.markdown(f"**Polo** {service.polo} · **Angel** {service.angel} · **Deadline** "
+                f"{service.data_limite:%d/%m/%Y} · **Visit** {visit} · **Last changed** "
+                f"{service.updated_at:%Y-%m-%d %H:%M}")
+    st.page_link("../pages/customers.py", label=f"Customer {service.id_cliente}", icon=":material/person:",
+                 query_params={"id": str(service.id_cliente)})
+    if can(actor, "analyst"):
+        with st.expander("Correct this service"):
+            with st.form(f"edit_service_{service.id}"):
+                values = service_form(f"edit_{service.id}", service)
+                if st.form_submit_button("Save changes", type="primary"):
+                    save(records.update_service, "Service {id} saved.", id=service.id, **values)
+    if can(actor, "admin"):
+        with st.expander("Delete this service"):
+            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"del_service_{service.id}")
+            if st.button("Delete service", type="primary", disabled=not sure, key=f"del_service_btn_{service.id}"):
+                try:
+                    write(records.delete_service, actor=actor, id=service.id)
+                except ERRORS as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state.pop("services_table", None)
+                    ui.done(KEY, f"Service {service.id} deleted.")
+elif total:
+    st.caption("Select a row to see the service whole and correct it.")
+
+if can(actor, "analyst"):
+    with st.expander("Register a service", icon=":material/add_task:"):
+        with st.form("create_service"):
+            new_id = st.text_input("Service id (id_atendimento)", value=str(read_fresh(records.next_service_id)),
+                                   key="new_service_id", help="Offered: the next free id (highest + 1).")
+            values = service_form("new_service", None)
+            if st.form_submit_button("Register service", type="primary"):
+                save(records.create_service, "Service {id} registered.", id=new_id, **values)
