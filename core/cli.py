@@ -93,11 +93,79 @@ def cmd_users_active(args) -> int:
 # --- settings ---------------------------------------------------------------------------------
 
 def cmd_settings(args) -> int:
+    if args.markdown:
+        print("| variable | default | meaning |\n|---|---|---|")
+        for name, default, help_text in SETTINGS:
+            print(f"| `{name}` | {f'`{default}`' if default is not None else '(unset)'} | {help_text} |")
+        return 0
     settings = load_settings()
     for name, default, help_text in SETTINGS:
         print(f"{name}\n    default: {default if default is not None else '(unset)'}\n    {help_text}")
     print(f"\nin effect: {'embedded PostgreSQL in ' + str(settings.data_dir) if settings.embedded else 'DATABASE_URL'}")
     return 0
+
+
+# --- operations: doctor, backup, restore --------------------------------------------------------
+
+def cmd_doctor(args) -> int:
+    from core import operations, telemetry
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"FAIL  configuration: {exc}")
+        return 1
+    print(f"ok    configuration: {'embedded PostgreSQL in ' + str(settings.data_dir) if settings.embedded else 'DATABASE_URL'}")
+    try:
+        engine = get_engine(settings, migrate_schema=False)
+    except Exception:  # only an embedded server that cannot start; its check below says why
+        engine = None
+    checks = operations.health(settings, engine)
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    if not all(c.ok for c in checks):
+        telemetry.stop_persisting_timings()  # nowhere to write them
+        return 1
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from core.backup import BackupError, backup
+
+    try:
+        report = backup(load_settings(), args.path, actor=accounts.CLI_ACTOR)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {report.services:,} services and {report.customers:,} customers to {report.path} "
+          f"({report.bytes / 2**20:.1f} MB in {report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from core.backup import BackupError, restore
+
+    try:
+        report = restore(load_settings(), args.path, actor=accounts.CLI_ACTOR, force=args.force)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {report.services:,} services, {report.customers:,} customers and {report.users} "
+          f"users from {report.path} in {report.seconds:.1f} s")
+    return 0
+
+
+def _start_telemetry() -> None:
+    """JSON logs at LOG_LEVEL, and this run's timings kept for the monitoring page."""
+    from core import telemetry
+
+    try:
+        settings = load_settings()
+    except ConfigError:  # the command reports the bad setting itself
+        telemetry.configure_logging("INFO")
+        return
+    telemetry.configure_logging(settings.log_level)
+    telemetry.persist_timings(settings, source="cli", background=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,15 +202,32 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("username", help="which user")
         p.set_defaults(func=cmd_users_active, command_name=name)
 
-    sub.add_parser("settings", help="list every setting with its default and help"
-                   ).set_defaults(func=cmd_settings)
+    settings_parser = sub.add_parser("settings", help="list every setting with its default and help")
+    settings_parser.add_argument("--markdown", action="store_true", help="print the table for the README")
+    settings_parser.set_defaults(func=cmd_settings)
+
+    sub.add_parser("doctor", help="check every part (database reachable, migrations current, data dir "
+                   "writable, embedded server); exit 1 if one fails").set_defaults(func=cmd_doctor)
+    backup = sub.add_parser("backup", help="dump the whole database to a file (pg_dump custom format)")
+    backup.add_argument("path", help="file to write, e.g. backups/logistics-2026-11-28.dump")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="replace the whole database with a backup, in one transaction")
+    restore.add_argument("path", help="a file written by `python -m core backup`")
+    restore.add_argument("--force", action="store_true",
+                         help="overwrite a database that already holds services or customers")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _start_telemetry()
     try:
         return args.func(args)
     except (ConfigError, accounts.AccountError, accounts.PermissionDenied) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        from core.telemetry import flush_timings
+
+        flush_timings()  # before exit: the embedded server may stop with the process

@@ -70,3 +70,11 @@ def test_every_command_and_option_has_help():
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "core", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and "users" in result.stdout
+
+
+def test_readme_documents_every_setting_as_the_cli_prints_it(monkeypatch, capsys):
+    code, table, _ = run(monkeypatch, capsys, "settings", "--markdown")
+    readme = (ROOT / "README.md").read_text()
+    assert code == 0
+    missing = [line for line in table.splitlines() if line not in readme]
+    assert missing == [], "README configuration table is out of date: python -m core settings --markdown"
