@@ -1,11 +1,19 @@
 """Structured logs (one JSON object per line) and operation timings.
 
 `with timed("indicators.sla_by_polo", rows=...)` logs the operation's name, duration and fields,
-and keeps the duration in a per-process ring so the monitoring page can show p50/p95.
+and keeps the duration in a per-process ring.
+
+The dashboard and every CLI run are separate processes, so a per-process ring cannot feed the
+monitoring page. A process that calls `persist_timings(settings, source=...)` also buffers each
+timing (name, duration, outcome, rows: never the other fields) and writes the buffer to the table
+`operation_timings` in one batch every few seconds and at exit; rows older than KEEP_DAYS are
+pruned. Writing timings must never break the work being timed: a failed flush drops its batch
+and logs a warning.
 Never pass personal data (names, emails, phones) or secrets as fields.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import sys
@@ -17,10 +25,22 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 RING_SIZE = 500  # recent durations kept per operation
+BUFFER_SIZE = 20_000  # timings waiting to be written; the oldest are dropped beyond this
+FLUSH_SECONDS = 10.0
+KEEP_DAYS = 7  # operation_timings rows older than this are pruned
+_PRUNE_SECONDS = 3600.0
+# Control-flow exceptions of Streamlit (st.stop, st.rerun) end a page run without an error.
+_OUTCOMES = {"StopException": "stopped", "RerunException": "rerun"}
 
 _lock = threading.Lock()
 _durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=RING_SIZE))
 _configured = False
+_handler: logging.Handler | None = None
+
+_pending: deque[dict[str, Any]] = deque(maxlen=BUFFER_SIZE)
+_persist: dict[str, Any] = {}  # settings, source, flusher thread, last prune; empty = not persisting
+_flush_lock = threading.Lock()
+_atexit_registered = False
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,21 +60,28 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", stream=None) -> None:
-    """Send the product's logs (logger `core` and `dashboard`) as JSON lines to stderr, once."""
-    global _configured
+    """Send the product's logs (loggers `core` and `dashboard`) as JSON lines to stderr (or stream).
+
+    Safe to call on every script run: the handler is added once; level and stream are updated.
+    """
+    global _configured, _handler
     with _lock:
+        if _handler is None:
+            _handler = logging.StreamHandler(stream or sys.stderr)
+            _handler.setFormatter(JsonFormatter())
+        elif stream is not None:
+            _handler.setStream(stream)
         for name in ("core", "dashboard"):
             logger = logging.getLogger(name)
             logger.setLevel(level)
-            if not _configured:
-                handler = logging.StreamHandler(stream or sys.stderr)
-                handler.setFormatter(JsonFormatter())
-                logger.addHandler(handler)
-                logger.propagate = False
+            if _handler not in logger.handlers:
+                logger.addHandler(_handler)
+            logger.propagate = False
         _configured = True
 
 
 def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log msg with fields as one JSON line (no personal data or secrets in fields)."""
     logger.log(level, msg, extra={"fields": fields})
 
 
@@ -68,12 +95,18 @@ def timed(name: str, logger: logging.Logger | None = None, **fields: Any) -> Ite
     try:
         yield fields
     except BaseException as exc:
-        outcome = type(exc).__name__
+        outcome = _OUTCOMES.get(type(exc).__name__, type(exc).__name__)
         raise
     finally:
         duration = time.perf_counter() - start
         with _lock:
             _durations[name].append(duration)
+            if "source" in _persist:
+                rows = fields.get("rows")
+                _pending.append({"at": datetime.now(timezone.utc), "operation": name,
+                                 "duration_ms": duration * 1000, "outcome": outcome,
+                                 "rows": rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
+                                 "source": _persist["source"]})
         log_event(logger, name, op=name, duration_ms=round(duration * 1000, 2), outcome=outcome, **fields)
 
 
@@ -81,3 +114,90 @@ def recent_timings() -> dict[str, list[float]]:
     """Recent durations (seconds) per operation in this process, oldest first."""
     with _lock:
         return {name: list(values) for name, values in _durations.items()}
+
+
+# --- timings shared between processes (table operation_timings, see 0005_operations.sql) -------
+
+def persist_timings(settings, *, source: str, background: bool = True) -> None:
+    """From now on, keep this process's timings in operation_timings (idempotent).
+
+    `source` says which kind of process wrote them (dashboard, cli). With `background`, a daemon
+    thread flushes every FLUSH_SECONDS; in any case the buffer is flushed at exit.
+    """
+    global _atexit_registered
+    with _lock:
+        _persist.update(settings=settings, source=source)
+        _persist.setdefault("pruned_at", None)
+        start_thread = background and _persist.get("thread") is None
+        if start_thread:
+            _persist["thread"] = threading.Thread(target=_flush_forever, name="timings-flush", daemon=True)
+        register = not _atexit_registered
+        _atexit_registered = True
+    if register:
+        atexit.register(flush_timings)
+    if start_thread:
+        _persist["thread"].start()
+
+
+def stop_persisting_timings() -> None:
+    """Stop buffering timings and drop the buffered ones (tests). A flusher thread then idles."""
+    with _lock:
+        thread = _persist.get("thread")
+        _persist.clear()
+        if thread is not None:
+            _persist["thread"] = thread
+        _pending.clear()
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_SECONDS)
+        flush_timings()
+
+
+def pending_timings() -> int:
+    """How many timings wait to be written."""
+    with _lock:
+        return len(_pending)
+
+
+def flush_timings(engine=None) -> int:
+    """Write the buffered timings in one batch (pruning old rows hourly); return how many.
+
+    Uses `engine`, or the process engine of the settings given to persist_timings. Never raises.
+    """
+    import sqlalchemy as sa
+
+    with _flush_lock:
+        with _lock:
+            settings = _persist.get("settings")
+            if settings is None and engine is None:
+                return 0
+            batch = list(_pending)
+            _pending.clear()
+            pruned_at = _persist.get("pruned_at")
+            prune = pruned_at is None or time.monotonic() - pruned_at > _PRUNE_SECONDS
+        if not batch:  # pruning rides on a write, so an idle process never touches the database
+            return 0
+        try:
+            if engine is None:
+                from core.db import get_engine  # lazily: most callers of timed() never persist
+
+                engine = get_engine(settings, migrate_schema=False)  # flushing never migrates
+            with engine.begin() as conn:
+                if batch:
+                    conn.execute(sa.text(
+                        "INSERT INTO operation_timings (at, operation, duration_ms, outcome, rows, source) "
+                        "VALUES (:at, :operation, :duration_ms, :outcome, :rows, :source)"), batch)
+                if prune:
+                    conn.execute(sa.text("DELETE FROM operation_timings "
+                                         "WHERE at < now() - make_interval(days => :d)"), {"d": KEEP_DAYS})
+        except Exception as exc:  # timings are best effort: never fail the caller over them
+            log_event(logging.getLogger("core.telemetry"), "timings not saved", logging.WARNING,
+                      dropped=len(batch), error=type(exc).__name__)
+            return 0
+        if prune:
+            with _lock:
+                if "source" in _persist:
+                    _persist["pruned_at"] = time.monotonic()
+        return len(batch)
