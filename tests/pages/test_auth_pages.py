@@ -91,3 +91,24 @@ def test_deactivated_user_is_logged_out_on_next_run(db):
     at.run()
     assert "no longer active" in texts(at)
     assert not at.metric
+
+
+def test_signup_is_hidden_by_default_and_creates_viewers_when_allowed(db, monkeypatch):
+    from dashboard.common import settings
+
+    assert not any(t.label == "New username" for t in start().text_input)
+    monkeypatch.setenv("ALLOW_SIGNUP", "true")
+    settings.clear()
+    try:
+        at = start()
+        by_label(at.text_input, "New username").input("Vitor")
+        by_label(at.text_input, "Your name").input("Vitor Lima")
+        by_label(at.text_input, "New password").input("password-123")
+        by_label(at.text_input, "Repeat the password").input("password-123")
+        at.button(key="FormSubmitter:signup-Register").click().run()
+        assert "Account created" in texts(at)
+        with db.connect() as conn:
+            assert accounts.get_user(conn, "vitor").role == "viewer"
+    finally:
+        monkeypatch.delenv("ALLOW_SIGNUP")
+        settings.clear()
