@@ -5,6 +5,7 @@ after login and a forbidden one says so), and the sidebar lists only what the ro
 """
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import streamlit as st  # noqa: E402
 
 import core  # noqa: E402
+from core import telemetry  # noqa: E402
 from core.accounts import can  # noqa: E402
 from dashboard import auth  # noqa: E402
 from dashboard.common import engine, settings  # noqa: E402
@@ -26,12 +28,15 @@ PAGES = [
     ("services.py", "Services", ":material/assignment:", "viewer", "Records"),
     ("users.py", "Users", ":material/group:", "admin", "Admin"),
     ("audit.py", "Audit log", ":material/history:", "admin", "Admin"),
+    ("monitoring.py", "Monitoring", ":material/monitor_heart:", "admin", "Admin"),
 ]
 
 st.set_page_config(page_title="Logistics indicators", page_icon=":material/local_shipping:",
                    layout="wide")
 
+telemetry.configure_logging(settings().log_level)  # JSON lines on stderr; cheap on every run
 engine()  # start/attach the database before anything else
+telemetry.persist_timings(settings(), source="dashboard")  # after engine(): the schema is current
 pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default=(i == 0))
          for i, (script, title, icon, _, _) in enumerate(PAGES)}
 page = st.navigation(list(pages.values()), position="hidden")
@@ -74,4 +79,7 @@ with st.sidebar:
     st.divider()
     st.caption(f"Role: {actor.role} · v{core.__version__}")
 
-page.run()
+# One JSON line per page run (page, user, duration, outcome); timings feed the monitoring page.
+with telemetry.timed(f"page.{page.url_path or 'home'}", logging.getLogger("dashboard.pages"),
+                     page=page.title, user=actor.username):
+    page.run()
