@@ -1,0 +1,138 @@
+"""Benchmark: indicator queries on the full 1,048,575-row file size.
+
+    .venv/bin/python -m bench.indicators [--repeat 30] [--rebuild]
+
+Uses its own embedded database in .data/bench-indicators (or BENCH_DATABASE_URL), so the app's
+data is never touched. On first run (or --rebuild) it writes 1,048,575 services shaped like the
+operation's file (70 polos x 26 angels, deadlines 2021-06-30..2022-06-03 on non-holidays, ~3%
+never visited, visits from 2 days early to 3 days late) with set-based INSERT ... SELECT
+generate_series in chunks of 200,000 rows, through the rollup triggers, and reports how long that
+took. Then it times each indicator query (after one warm-up call) for one calendar month, a
+30-day window that is not a calendar month, and the whole range, and prints median and p95.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from core import indicators
+from core.db import _embedded_url, migrate, normalise_url
+from core.definitions import Period
+from core.demo import FIRST_DEADLINE, FULL_ROWS, LAST_DEADLINE, POLOS
+
+ROOT = Path(__file__).resolve().parents[1]
+CHUNK = 200_000
+ANGELS_PER_POLO = 26
+
+PERIODS = {
+    "month 2022-03": Period(date(2022, 3, 1), date(2022, 3, 31)),
+    "30 days 03-15..04-13": Period(date(2022, 3, 15), date(2022, 4, 13)),
+    "whole range": Period(date(2021, 6, 29), date(2022, 6, 10)),
+}
+QUERIES = {
+    "sla_by_polo": lambda c, p: indicators.sla_by_polo(c, period=p),
+    "sla_by_angel": lambda c, p: indicators.sla_by_angel(c, period=p),
+    "productivity": lambda c, p: indicators.productivity(c, period=p),
+    "overview (2 periods)": lambda c, p: indicators.overview(c, period=p),
+    "trend (auto grain)": lambda c, p: indicators.trend(c, period=p),
+}
+
+
+def _engine() -> sa.Engine:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    url = normalise_url(url) if url else _embedded_url(ROOT / ".data" / "bench-indicators")
+    engine = sa.create_engine(url)
+    migrate(engine)
+    return engine
+
+
+def build(engine: sa.Engine) -> float:
+    """Replace the services with FULL_ROWS generated ones; return the seconds the inserts took."""
+    from core.indicators import national_holidays
+
+    holidays = sorted(national_holidays(Period(FIRST_DEADLINE, LAST_DEADLINE)))
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE services, customers CASCADE"))
+        conn.execute(sa.text("INSERT INTO customers (id) SELECT g FROM generate_series(1, 573670) g"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_days"))
+        conn.execute(sa.text(
+            "CREATE TABLE bench_days AS SELECT row_number() OVER (ORDER BY d) - 1 AS i, d::date AS d "
+            "FROM generate_series(CAST(:a AS date), CAST(:b AS date), interval '1 day') d "
+            "WHERE NOT d::date = ANY(CAST(:h AS date[]))"),
+            {"a": FIRST_DEADLINE, "b": LAST_DEADLINE, "h": holidays})
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_polos"))
+        conn.execute(sa.text("CREATE TABLE bench_polos AS SELECT i - 1 AS i, p FROM "
+                             "unnest(CAST(:p AS text[])) WITH ORDINALITY AS t(p, i)"), {"p": POLOS})
+    started = time.perf_counter()
+    for first in range(1, FULL_ROWS + 1, CHUNK):
+        with engine.begin() as conn:
+            conn.execute(sa.text("""
+                INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento)
+                SELECT g, 1 + (g * 7919) % 573670,
+                       'Angel ' || (h % 1820) || ' de', p.p, d.d,
+                       CASE WHEN (h >> 12) % 100 < 3 THEN NULL
+                            ELSE d.d + ((h >> 8) % 6 - 2) * interval '1 day'
+                                 + ((h >> 16) % 43200) * interval '1 second' + interval '7 hours' END
+                FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) g
+                CROSS JOIN LATERAL (SELECT abs(hashint8(g)) AS h) x
+                JOIN bench_days d ON d.i = (x.h >> 20) % (SELECT count(*) FROM bench_days)
+                JOIN bench_polos p ON p.i = (x.h % 1820) / :per_polo
+            """), {"a": first, "b": min(first + CHUNK - 1, FULL_ROWS), "per_polo": ANGELS_PER_POLO})
+    elapsed = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE bench_days, bench_polos"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    return elapsed
+
+
+def measure(engine: sa.Engine, repeat: int) -> list[tuple[str, str, float, float, int]]:
+    results = []
+    with engine.connect() as conn:
+        for name, query in QUERIES.items():
+            for label, period in PERIODS.items():
+                rows = query(conn, period)  # warm-up (plans, caches)
+                times = []
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    query(conn, period)
+                    times.append((time.perf_counter() - t) * 1000)
+                times.sort()
+                p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+                size = len(rows) if isinstance(rows, list) else 1
+                results.append((name, label, statistics.median(times), p95, size))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.indicators", description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=30, help="timed calls per query and period (default 30)")
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the 1,048,575 services")
+    args = parser.parse_args(argv)
+
+    engine = _engine()
+    with engine.connect() as conn:
+        count = conn.scalar(sa.text("SELECT count(*) FROM services"))
+    if args.rebuild or count != FULL_ROWS:
+        print(f"generating {FULL_ROWS:,} services through the rollup triggers...", flush=True)
+        seconds = build(engine)
+        print(f"inserted in {seconds:.1f} s ({FULL_ROWS / seconds:,.0f} rows/s, chunks of {CHUNK:,})")
+    with engine.connect() as conn:
+        sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
+                 for t in ("services", "sla_daily", "sla_monthly", "visits_daily", "visits_monthly")}
+    print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
+    print(f"{args.repeat} calls each after a warm-up; cpu count {os.cpu_count()}\n")
+    print(f"{'query':<22} {'period':<22} {'median ms':>10} {'p95 ms':>8} {'rows':>6}")
+    for name, label, median, p95, size in measure(engine, args.repeat):
+        print(f"{name:<22} {label:<22} {median:>10.1f} {p95:>8.1f} {size:>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
