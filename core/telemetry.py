@@ -59,18 +59,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners and Streamlit swap it)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+
 def configure_logging(level: str = "INFO", stream=None) -> None:
     """Send the product's logs (loggers `core` and `dashboard`) as JSON lines to stderr (or stream).
 
-    Safe to call on every script run: the handler is added once; level and stream are updated.
+    Safe to call on every script run: the handler is added once and the level updated; a given
+    stream replaces the previous one.
     """
     global _configured, _handler
     with _lock:
-        if _handler is None:
-            _handler = logging.StreamHandler(stream or sys.stderr)
+        if _handler is None or stream is not None:
+            old = _handler
+            _handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
             _handler.setFormatter(JsonFormatter())
-        elif stream is not None:
-            _handler.setStream(stream)
+            for name in ("core", "dashboard"):
+                if old is not None:
+                    logging.getLogger(name).removeHandler(old)
         for name in ("core", "dashboard"):
             logger = logging.getLogger(name)
             logger.setLevel(level)
