@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import date
 
 from core import accounts
 from core.config import SETTINGS, ConfigError, load_settings
@@ -155,6 +156,141 @@ def cmd_restore(args) -> int:
     return 0
 
 
+# --- indicators and calendar ------------------------------------------------------------------
+
+_SLA_FIELDS = ("polo", "total", "on_time", "late", "not_visited", "sla")
+_SLA_ANGEL_FIELDS = ("polo", "angel", "total", "on_time", "late", "not_visited", "sla")
+_PRODUCTIVITY_FIELDS = ("angel", "polo", "visits", "business_days", "productivity", "worked_days",
+                        "visits_per_worked_day", "avg_slack_days")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _indicator_rows(conn, args) -> tuple[list[dict], tuple[str, ...]] | None:
+    """Run the requested indicator; None when the database holds no services."""
+    from core import indicators
+    from core.definitions import Period
+
+    known = indicators.data_range(conn)
+    if known.empty and not (args.start and args.end):
+        return None
+    period = Period(args.start or known.first, args.end or known.last)
+    common = dict(period=period, polo=args.polo, angel=args.angel, descending=not args.asc,
+                  as_of=args.as_of)
+    if args.indicator == "productivity":
+        rows = indicators.productivity(conn, sort=args.sort or "productivity",
+                                       country=load_settings().holiday_country, **common)
+        fields = _PRODUCTIVITY_FIELDS
+    elif args.indicator == "sla-angel":
+        rows, fields = indicators.sla_by_angel(conn, sort=args.sort or "sla", **common), _SLA_ANGEL_FIELDS
+    else:
+        rows, fields = indicators.sla_by_polo(conn, sort=args.sort or "sla", **common), _SLA_FIELDS
+    out = [{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+           for row in indicators.as_dicts(rows, fields)]
+    return out, fields
+
+
+def cmd_indicators(args) -> int:
+    import csv
+    import json
+
+    try:
+        with get_engine(load_settings()).connect() as conn:
+            result = _indicator_rows(conn, args)
+    except ValueError as exc:  # bad sort field, start after end
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result is None:
+        print("No services in the database yet: load the services file first.", file=sys.stderr)
+        rows, fields = [], ()
+    else:
+        rows, fields = result
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif args.csv:
+        if fields:
+            writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    elif rows:
+        widths = {f: max(len(f), *(len("-" if r[f] is None else str(r[f])) for r in rows)) for f in fields}
+        print("  ".join(f"{f:<{widths[f]}}" for f in fields).rstrip())
+        for r in rows:
+            print("  ".join(f"{'-' if r[f] is None else r[f]!s:<{widths[f]}}" for f in fields).rstrip())
+    elif result is not None:
+        print("No services in this period.")
+    return 0
+
+
+def cmd_calendar(args) -> int:
+    from core import indicators
+    from core.definitions import Period
+
+    settings = load_settings()
+    try:
+        if args.calendar_command == "add":
+            with get_engine(settings).begin() as conn:
+                day = indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
+                                                     reason=args.reason)
+            print(f"{day.day.isoformat()} is now a non-working day ({day.reason})")
+        elif args.calendar_command == "remove":
+            with get_engine(settings).begin() as conn:
+                indicators.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
+            print(f"{args.day} is a business day again (unless a weekend or a national holiday)")
+        else:
+            with get_engine(settings).connect() as conn:
+                added = indicators.non_working_days(conn)
+            if args.year:
+                year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
+                for day, name in sorted(indicators.national_holidays(year, settings.holiday_country).items()):
+                    print(f"{day.isoformat()}  national holiday ({settings.holiday_country})  {name}")
+            for d in added:
+                print(f"{d.day.isoformat()}  non-working day, added by {d.added_by}  {d.reason}")
+            if not added:
+                print("No non-working days added (national holidays are always off; --year Y lists them).")
+    except indicators.CalendarError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_indicator_parsers(sub) -> None:
+    ind = sub.add_parser("indicators", help="SLA by polo or angel, productivity by angel")
+    ind.add_argument("indicator", choices=("sla-polo", "sla-angel", "productivity"),
+                     help="which indicator (definitions: core/definitions.py, core/indicators.py)")
+    ind.add_argument("--start", type=_day, help="first day of the period, YYYY-MM-DD (default: first day with data)")
+    ind.add_argument("--end", type=_day, help="last day of the period, inclusive (default: last day with data)")
+    ind.add_argument("--polo", help="only this polo, e.g. 'RJ - SÃO GONÇALO'")
+    ind.add_argument("--angel", help="only this Green Angel")
+    ind.add_argument("--sort", help="sort field: total, total_sla (on-time count), avg_time (average slack), "
+                     "the indicator itself (sla / productivity, the default) or any output column")
+    ind.add_argument("--asc", action="store_true", help="ascending order (default: descending)")
+    ind.add_argument("--as-of", type=_day, default=None,
+                     help="judge open vs not visited as of this day (default: today)")
+    fmt = ind.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    fmt.add_argument("--csv", action="store_true", help="print CSV with a header line")
+    ind.set_defaults(func=cmd_indicators)
+
+    cal = sub.add_parser("calendar", help="non-working days beyond the national holidays (e.g. Carnival)"
+                         ).add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
+    lst = cal.add_parser("list", help="list the non-working days an admin added")
+    lst.add_argument("--year", type=int, help="also list that year's national holidays")
+    lst.set_defaults(func=cmd_calendar)
+    add = cal.add_parser("add", help="make a day non-working (productivity counts one business day less)")
+    add.add_argument("day", help="the day, YYYY-MM-DD")
+    add.add_argument("--reason", required=True, help="why the operation stops, e.g. Carnaval")
+    add.set_defaults(func=cmd_calendar)
+    rm = cal.add_parser("remove", help="make an added non-working day a business day again")
+    rm.add_argument("day", help="the day, YYYY-MM-DD")
+    rm.set_defaults(func=cmd_calendar)
+
+
 def _start_telemetry() -> None:
     """JSON logs at LOG_LEVEL, and this run's timings kept for the monitoring page."""
     from core import telemetry
@@ -216,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true",
                          help="overwrite a database that already holds services or customers")
     restore.set_defaults(func=cmd_restore)
+    _add_indicator_parsers(sub)
     return parser
 
 
