@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -143,6 +144,12 @@ class Settings:
                 raise ConfigError(
                     "AUTH_COOKIE_KEY must be set to a random secret of 16+ characters when "
                     "DATABASE_URL is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+            # The placeholders of .env.example must not reach production (an empty password is
+            # fine: local socket connections may use trust or peer authentication).
+            password = urlsplit(settings.database_url).password
+            if password and password.strip().lower() in WELL_KNOWN_SECRETS:
+                raise ConfigError("The password in DATABASE_URL (POSTGRES_PASSWORD) is a placeholder; "
+                                  "set a random one (e.g. openssl rand -hex 24)")
         return settings
 
     def cookie_key(self) -> str:

@@ -1,0 +1,41 @@
+"""Deployment files: .env.example documents every compose variable and its placeholders are refused."""
+import re
+
+import pytest
+import yaml
+
+from core.config import ConfigError, Settings
+from tests.conftest import ROOT
+
+
+def example_env() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+             if line.strip() and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def app_env(values: dict[str, str]) -> dict[str, str]:
+    """The app service's environment as docker compose builds it from .env."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = {}
+    for name, template in compose["services"]["app"]["environment"].items():
+        env[name] = re.sub(r"\$\{(\w+)(?::[-?][^}]*)?\}", lambda m: values.get(m.group(1), ""), str(template))
+    return env
+
+
+def test_every_compose_variable_is_documented_in_env_example():
+    used = set(re.findall(r"\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))
+    assert used - example_env().keys() == set()
+
+
+def test_the_placeholders_are_refused():
+    values = example_env()
+    with pytest.raises(ConfigError, match="AUTH_COOKIE_KEY"):
+        Settings.from_env(app_env(values))
+    values["AUTH_COOKIE_KEY"] = "k3Jx9vQm2LpR7tYw5zNb8cHd"
+    with pytest.raises(ConfigError, match="POSTGRES_PASSWORD"):
+        Settings.from_env(app_env(values))
+    values["POSTGRES_PASSWORD"] = "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b"
+    settings = Settings.from_env(app_env(values))
+    assert settings.database_url == "postgresql://logistics:5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b@db:5432/logistics"
+    assert (settings.sla_target, settings.load_workers, settings.log_level) == (0.9, 2, "INFO")
