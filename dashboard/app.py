@@ -24,9 +24,14 @@ from dashboard.common import engine, settings  # noqa: E402
 # (script in pages/, title, icon, least role, section). Order = sidebar order.
 PAGES = [
     ("home.py", "Home", ":material/home:", "viewer", "Dashboard"),
+    ("overview.py", "Overview", ":material/dashboard:", "viewer", "Indicators"),
+    ("sla_polo.py", "SLA by polo", ":material/location_city:", "viewer", "Indicators"),
+    ("sla_angel.py", "SLA by angel", ":material/person_pin_circle:", "viewer", "Indicators"),
+    ("productivity.py", "Productivity", ":material/speed:", "viewer", "Indicators"),
     ("customers.py", "Customers", ":material/person:", "viewer", "Records"),
     ("services.py", "Services", ":material/assignment:", "viewer", "Records"),
     ("users.py", "Users", ":material/group:", "admin", "Admin"),
+    ("calendar.py", "Calendar", ":material/event_busy:", "admin", "Admin"),
     ("audit.py", "Audit log", ":material/history:", "admin", "Admin"),
     ("monitoring.py", "Monitoring", ":material/monitor_heart:", "admin", "Admin"),
 ]

@@ -1,0 +1,147 @@
+"""The indicator pages' shared sidebar: period (presets or a custom range) and polo.
+
+The choice is mirrored in the URL (`?period=last_30&polo=...`, or `period=custom&start=...&end=...`)
+so a copied link reproduces the view, and kept in the session so it survives moving between pages.
+Pages receive one frozen `IndicatorFilters`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import streamlit as st
+
+from core import indicators
+from core.definitions import Period
+from dashboard.common import read
+
+PRESETS = {
+    "last_7": "Last 7 days",
+    "last_30": "Last 30 days",
+    "last_90": "Last 90 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+    "quarter": "This quarter",
+    "ytd": "Year to date",
+    "all": "All data",
+    "custom": "Custom range",
+}
+DEFAULT_PRESET = "all"
+ALL_POLOS = "All polos"
+_STORE = "indicator_filters"      # the last choice, kept across pages (widget state is not)
+_SEEN = "indicator_filters_url"   # the URL parameters last applied, to notice a followed link
+
+
+@dataclass(frozen=True)
+class IndicatorFilters:
+    """What the sidebar selected: the period, an optional polo, and the day statuses are judged on."""
+    period: Period
+    polo: str | None
+    preset: str
+    as_of: date
+    anchor: date  # the day relative presets count back from
+
+    def url_params(self) -> dict[str, str]:
+        params = {"period": self.preset}
+        if self.preset == "custom":
+            params |= {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()}
+        if self.polo:
+            params["polo"] = self.polo
+        return params
+
+
+def preset_period(preset: str, anchor: date, data: indicators.DataRange) -> Period:
+    """The period a preset means, counted back from `anchor` (inclusive)."""
+    if preset.startswith("last_") and preset[5:].isdigit():
+        return Period(anchor - timedelta(days=int(preset[5:]) - 1), anchor)
+    if preset == "this_month":
+        return Period(anchor.replace(day=1), anchor)
+    if preset == "last_month":
+        end = anchor.replace(day=1) - timedelta(days=1)
+        return Period(end.replace(day=1), end)
+    if preset == "quarter":
+        return Period(date(anchor.year, 3 * ((anchor.month - 1) // 3) + 1, 1), anchor)
+    if preset == "ytd":
+        return Period(date(anchor.year, 1, 1), anchor)
+    return Period(data.first, data.last)
+
+
+def _parse(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _apply(source: dict, data: indicators.DataRange, polos: list[str]) -> None:
+    """Put a stored or linked choice into the widgets' state (unknown values fall back quietly)."""
+    preset = source.get("period")
+    st.session_state["flt_preset"] = preset if preset in PRESETS else DEFAULT_PRESET
+    start, end = _parse(source.get("start")), _parse(source.get("end"))
+    if not (start and end and start <= end):
+        start, end = data.first, data.last
+    st.session_state["flt_range"] = (start, end)
+    polo = source.get("polo")
+    st.session_state["flt_polo"] = polo if polo in polos else ALL_POLOS
+
+
+def no_data_notice() -> None:
+    st.info("No services in the database yet. An analyst or admin can load the service history "
+            "(Upload page, or `python -m core load services FILE`); the indicators appear at once.",
+            icon=":material/inventory_2:")
+
+
+def sidebar() -> IndicatorFilters | None:
+    """Draw the period and polo selectors; None when the database holds no services."""
+    data = read(indicators.data_range)
+    if data.empty:
+        return None
+    polos = read(indicators.polos)
+    today = date.today()
+    anchor = min(today, data.last)
+
+    linked = {k: st.query_params.get(k) for k in ("period", "start", "end", "polo") if st.query_params.get(k)}
+    if linked and linked != st.session_state.get(_SEEN):
+        _apply(linked, data, polos)          # a link was followed (or the URL edited)
+    elif "flt_preset" not in st.session_state:
+        _apply(st.session_state.get(_STORE, {}), data, polos)
+
+    with st.sidebar:
+        st.caption("Indicator filters")
+        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="flt_preset")
+        if preset == "custom":
+            if "flt_range" not in st.session_state:  # cleared while the range was hidden
+                st.session_state["flt_range"] = (data.first, data.last)
+            chosen = st.date_input("From - to", key="flt_range", format="DD/MM/YYYY")
+            chosen = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
+            start = chosen[0] if chosen else data.first
+            end = chosen[1] if len(chosen) > 1 else start  # one day picked so far
+            period = Period(start, end)
+        else:
+            period = preset_period(preset, anchor, data)
+        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="flt_polo")
+        st.caption(f"{period.start:%d/%m/%Y} - {period.end:%d/%m/%Y} ({period.days} days)"
+                   + (f". Presets count back from {anchor:%d/%m/%Y}, the last day with data."
+                      if anchor < today and preset not in ("all", "custom") else ""))
+
+    chosen = IndicatorFilters(period=period, polo=None if polo == ALL_POLOS else polo, preset=preset,
+                              as_of=today, anchor=anchor)
+    params = chosen.url_params()
+    st.session_state[_STORE] = params
+    st.session_state[_SEEN] = params
+    if {k: st.query_params.get(k) for k in st.query_params} != params:
+        st.query_params.from_dict(params)
+    return chosen
+
+
+def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str | None = None,
+                  angel: str | None = None, by: str = "deadline") -> dict[str, str]:
+    """Query parameters of the Services page listing the services behind a number."""
+    params = {f"{by}_from": flt.period.start.isoformat(), f"{by}_to": flt.period.end.isoformat()}
+    if polo or flt.polo:
+        params["polo"] = polo or flt.polo
+    if angel:
+        params["angel"] = angel
+    if status:
+        params["status"] = status
+    return params

@@ -1,0 +1,67 @@
+"""Calendar (admin): the non-working days beyond the national holidays, e.g. Carnival."""
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from core import indicators
+from core.accounts import PermissionDenied
+from core.definitions import Period
+from dashboard.auth import require_role
+from dashboard.common import read_fresh, settings, write
+
+actor = require_role("admin")
+cfg = settings()
+
+st.title("Calendar")
+st.caption(f"Business days are Monday to Friday, except the national holidays of {cfg.holiday_country} "
+           "(from the `holidays` package, always applied) and the non-working days added here. "
+           "Productivity divides visits by business days, so adding a day raises it for that period.")
+
+for message in st.session_state.pop("calendar_flash", []):
+    st.success(message)
+
+added = read_fresh(indicators.non_working_days)
+year = st.number_input("Year", min_value=2000, max_value=2100, value=date.today().year, step=1, key="cal_year")
+period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
+rows = [{"day": d, "weekday": f"{d:%A}", "kind": "national holiday", "reason": name, "added by": ""}
+        for d, name in indicators.national_holidays(period, cfg.holiday_country).items()]
+rows += [{"day": d.day, "weekday": f"{d.day:%A}", "kind": "non-working day", "reason": d.reason,
+          "added by": d.added_by} for d in added if d.day.year == year]
+st.dataframe(pd.DataFrame(sorted(rows, key=lambda r: r["day"])), hide_index=True, width="stretch",
+             column_config={"day": st.column_config.DateColumn("day", format="DD/MM/YYYY")})
+
+add_col, remove_col = st.columns(2)
+with add_col, st.form("add_day", clear_on_submit=True):
+    st.subheader("Add a non-working day")
+    day = st.date_input("Day", value=None, format="DD/MM/YYYY", key="cal_day")
+    reason = st.text_input("Reason", placeholder="Carnaval", key="cal_reason")
+    if st.form_submit_button("Add", type="primary"):
+        if day is None:
+            st.error("Pick the day.")
+        else:
+            try:
+                write(indicators.add_non_working_day, actor=actor, day=day, reason=reason)
+            except (indicators.CalendarError, PermissionDenied) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.setdefault("calendar_flash", []).append(
+                    f"{day:%d/%m/%Y} is now a non-working day.")
+                st.rerun()
+
+with remove_col:
+    st.subheader("Remove a non-working day")
+    if not added:
+        st.caption("None added yet.")
+    else:
+        which = st.selectbox("Day", [d.day for d in added], key="cal_remove",
+                             format_func=lambda d: f"{d:%d/%m/%Y} · " + next(a.reason for a in added if a.day == d))
+        if st.button("Remove", key="cal_remove_button"):
+            try:
+                write(indicators.remove_non_working_day, actor=actor, day=which)
+            except (indicators.CalendarError, PermissionDenied) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.setdefault("calendar_flash", []).append(
+                    f"{which:%d/%m/%Y} is a business day again.")
+                st.rerun()
