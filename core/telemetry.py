@@ -132,15 +132,16 @@ def recent_timings() -> dict[str, list[float]]:
 
 # --- timings shared between processes (table operation_timings, see 0005_operations.sql) -------
 
-def persist_timings(settings, *, source: str, background: bool = True) -> None:
+def persist_timings(settings, *, source: str, background: bool = True, engine=None) -> None:
     """From now on, keep this process's timings in operation_timings (idempotent).
 
     `source` says which kind of process wrote them (dashboard, cli). With `background`, a daemon
-    thread flushes every FLUSH_SECONDS; in any case the buffer is flushed at exit.
+    thread flushes every FLUSH_SECONDS; in any case the buffer is flushed at exit. `engine` (else
+    the process engine of `settings`, looked up at each flush) is where they are written.
     """
     global _atexit_registered
     with _lock:
-        _persist.update(settings=settings, source=source)
+        _persist.update(settings=settings, source=source, engine=engine)
         _persist.setdefault("pruned_at", None)
         start_thread = background and _persist.get("thread") is None
         if start_thread:
@@ -185,6 +186,7 @@ def flush_timings(engine=None) -> int:
     with _flush_lock:
         with _lock:
             settings = _persist.get("settings")
+            engine = engine or _persist.get("engine")
             if settings is None and engine is None:
                 return 0
             batch = list(_pending)

@@ -41,7 +41,7 @@ st.set_page_config(page_title="Logistics indicators", page_icon=":material/local
 
 telemetry.configure_logging(settings().log_level)  # JSON lines on stderr; cheap on every run
 engine()  # start/attach the database before anything else
-telemetry.persist_timings(settings(), source="dashboard")  # after engine(): the schema is current
+telemetry.persist_timings(settings(), source="dashboard", engine=engine())  # schema now current
 pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default=(i == 0))
          for i, (script, title, icon, _, _) in enumerate(PAGES)}
 page = st.navigation(list(pages.values()), position="hidden")
