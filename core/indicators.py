@@ -297,9 +297,10 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
            f"HAVING sum(on_time + late + not_visited + open) > 0 "
            f"ORDER BY {_order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')}")
     with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
-        rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).mappings().all()
+        # positional rows: building 1,820 rows from mappings cost more than the query itself
+        rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).all()
         info["rows"] = len(rows)
-    return [SlaRow(**r) for r in rows]
+    return [SlaRow(*r) for r in rows]
 
 
 def sla_by_polo(conn: Connection, *, period: Period, polo: str | None = None,
@@ -337,9 +338,9 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
             GROUP BY angel, polo HAVING sum(visits) > 0
             ORDER BY {_order_by(PRODUCTIVITY_SORTS, sort, descending, 'angel, polo')}"""
         params = {**_params(period, None, polo, angel, search), "business_days": days}
-        rows = conn.execute(sa.text(sql), params).mappings().all()
+        rows = conn.execute(sa.text(sql), params).all()
         info["rows"] = len(rows)
-    return [ProductivityRow(**r) for r in rows]
+    return [ProductivityRow(*r) for r in rows]
 
 
 def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None, as_of: date,

@@ -4,6 +4,7 @@ Random services go through inserts, updates (visit, deadline, angel, polo), dele
 after each run the rollup tables must equal a fresh aggregation of `services`, and the indicator
 functions must equal plain queries over `services` written with core/definitions.py's fragments.
 """
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -30,6 +31,8 @@ def _visit(v):
 
 operation = st.one_of(
     st.tuples(st.just("insert"), st.lists(service, min_size=1, max_size=12)),
+    # a load's upsert: ids from 1 may exist (updated) or not (inserted) in one statement
+    st.tuples(st.just("upsert"), st.lists(service, min_size=1, max_size=12)),
     st.tuples(st.just("update_visit"), st.integers(0, 30), visits),
     st.tuples(st.just("update_deadline"), st.integers(0, 30), day_offsets),
     st.tuples(st.just("move"), st.integers(0, 30), st.sampled_from(ANGELS), st.sampled_from(POLOS)),
@@ -40,16 +43,19 @@ operation = st.one_of(
 
 def apply(conn, op, next_id):
     kind = op[0]
-    if kind == "insert":
-        rows = [{"id": next_id + i, "angel": a, "polo": p, "deadline": FIRST + timedelta(d),
+    if kind in ("insert", "upsert"):
+        first = next_id if kind == "insert" else 1
+        rows = [{"id": first + i, "angel": a, "polo": p, "deadline": FIRST + timedelta(d),
                  "visit": _visit(v)} for i, (a, p, d, v) in enumerate(op[1])]
         # one statement for the whole batch, like a bulk load
         conn.execute(sa.text(
             "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
             "SELECT r.id, 1, r.angel, r.polo, r.deadline, r.visit FROM json_to_recordset(CAST(:rows AS json)) "
-            "AS r(id bigint, angel text, polo text, deadline date, visit timestamp)"),
-            {"rows": __import__("json").dumps(rows, default=str)})
-        return next_id + len(rows)
+            "AS r(id bigint, angel text, polo text, deadline date, visit timestamp) "
+            "ON CONFLICT (id) DO UPDATE SET angel = excluded.angel, polo = excluded.polo, "
+            "data_limite = excluded.data_limite, data_de_atendimento = excluded.data_de_atendimento"),
+            {"rows": json.dumps(rows, default=str)})
+        return max(next_id, first + len(rows))
     # the other operations hit every id with the same remainder: several rows per statement
     match = "id % 7 = :k % 7"
     if kind == "update_visit":
