@@ -1,0 +1,64 @@
+"""In a browser: register a late service, see its polo's SLA drop, correct the visit, see it recover."""
+from datetime import date, datetime
+
+from core import records
+from core.accounts import Actor
+from tests.e2e.conftest import login, wait_idle
+
+ADMIN = Actor("admin", "admin")
+POLO = "RJ - SAO GONÇALO"
+
+
+def pick(form, page, label: str, option: str) -> None:
+    """Choose in a selectbox by typing (it filters the existing values) and Enter."""
+    form.get_by_label(label, exact=True).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def type_date(form, label: str, value: str) -> None:
+    """Type DD/MM/YYYY into a date field (segments: each typed segment moves to the next)."""
+    form.get_by_label(label, exact=True).get_by_role("spinbutton").first.click()
+    form.page.keyboard.type(value.replace("/", ""))
+    form.page.keyboard.press("Tab")
+
+
+def test_a_late_service_lowers_its_polos_sla_until_corrected(db, app_url, browser_page):
+    with db.begin() as conn:
+        records.create_customer(conn, actor=ADMIN, id=1, nome="José da Silva")
+        records.create_service(conn, actor=ADMIN, id=100, id_cliente=1, angel="Pedro Wanderley de", polo=POLO,
+                               data_limite=date(2022, 3, 1), data_de_atendimento=datetime(2022, 3, 1, 10, 0))
+    page = browser_page
+    login(page, app_url, path="sla_polo")
+    page.get_by_test_id("stPlotlyChart").first.get_by_text("100.0%").first.wait_for()
+
+    # register a service visited four days after its deadline
+    page.goto(f"{app_url}/services")
+    wait_idle(page)
+    page.get_by_text("Register a service").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Register service")
+    assert form.get_by_label("Service id (id_atendimento)", exact=True).input_value() == "101"  # next free id
+    form.get_by_label("Customer id", exact=True).fill("1")
+    pick(form, page, "Polo", POLO)
+    pick(form, page, "Angel", "Pedro Wanderley de")
+    type_date(form, "Deadline", "01/03/2022")
+    type_date(form, "Visit date (empty: not visited)", "05/03/2022")
+    form.get_by_role("button", name="Register service").click()
+    page.get_by_text("Service 101 registered.").wait_for()
+
+    # its polo's SLA drops to 1 on time of 2
+    page.goto(f"{app_url}/sla_polo")
+    page.get_by_test_id("stPlotlyChart").first.get_by_text("50.0%").first.wait_for()
+
+    # correct the visit date (the service opens whole when it is the only match)
+    page.goto(f"{app_url}/services?status=late")
+    page.get_by_role("heading", name="Service 101 · late").wait_for()
+    page.get_by_text("Correct this service").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Save changes")
+    type_date(form, "Visit date (empty: not visited)", "01/03/2022")
+    form.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Service 101 saved.").wait_for()
+
+    # and the SLA recovers
+    page.goto(f"{app_url}/sla_polo")
+    page.get_by_test_id("stPlotlyChart").first.get_by_text("100.0%").first.wait_for()
