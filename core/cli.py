@@ -304,6 +304,126 @@ def _start_telemetry() -> None:
     telemetry.persist_timings(settings, source="cli", background=False)
 
 
+# --- loading and demo files (issue 3) ---------------------------------------------------------
+
+def _progress_printer():
+    """A progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from core import loading
+
+    def show(job: dict) -> None:
+        share = loading.progress(job)
+        bar = "#" * int(share * 30)
+        phase = "writing" if job.get("phase") == "writing" else f"{job['rows_read']:,} rows"
+        print(f"\r[{bar:<30}] {share:4.0%} {phase:<20}", end="", file=sys.stderr, flush=True)
+    return show
+
+
+def _print_report(report, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps(report.as_json(), ensure_ascii=False, default=str))
+        return
+    print(f"\nload {report.job_id}: {report.file_name} ({report.kind}; {report.encoding}, '{report.delimiter}')")
+    print(f"  rows {report.rows:,} = inserted {report.inserted:,} + updated {report.updated:,} "
+          f"+ unchanged {report.unchanged:,} + rejected {report.rejected:,}")
+    if report.duplicates:
+        print(f"  of the rejected, {report.duplicates:,} were ids repeated later in the file")
+    if report.kind == "services":
+        print(f"  customers created as stubs (known only by id): {report.stub_customers:,}")
+    else:
+        print(f"  stub customers filled in: {report.stubs_filled:,}")
+    print(f"  {report.seconds:.2f} s, {report.rows_per_second:,.0f} rows/s")
+    for r in report.rejects[:10]:
+        print(f"  line {r['line']}: {r['reason']}")
+    if report.rejected > 10:
+        print(f"  ... all rejected lines: the Upload page, or `python -m core load rejects {report.job_id}`")
+
+
+def cmd_load(args) -> int:
+    from core import loading
+
+    settings = load_settings()
+    engine = get_engine(settings)
+    try:
+        if args.load_command == "resume":
+            report = loading.resume_job(engine, args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
+                                        on_progress=_progress_printer())
+        else:
+            report = loading.load_file(engine, args.path, args.load_command, actor=accounts.CLI_ACTOR,
+                                       settings=settings, on_progress=_progress_printer())
+    except FileNotFoundError:
+        print(f"error: no such file: {args.path}", file=sys.stderr)
+        return 2
+    except loading.LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_report(report, args.json)
+    return 0
+
+
+def cmd_load_jobs(args) -> int:
+    from core import loading
+
+    with get_engine(load_settings()).connect() as conn:
+        jobs = loading.list_jobs(conn, limit=args.limit)
+    print(f"{'id':>5} {'kind':<9} {'status':<11} {'rows':>10} {'inserted':>9} {'updated':>9} {'rejected':>9} "
+          f"{'seconds':>8}  file")
+    for j in jobs:
+        print(f"{j['id']:>5} {j['kind']:<9} {j['status']:<11} {j['rows_read']:>10,} {j['inserted'] or 0:>9,} "
+              f"{j['updated'] or 0:>9,} {j['rejected'] or 0:>9,} {j['seconds'] or 0:>8.2f}  {j['file_name']}")
+    return 0
+
+
+def cmd_load_rejects(args) -> int:
+    from core import loading
+
+    with get_engine(load_settings()).connect() as conn:
+        sys.stdout.write(loading.rejects_csv(conn, args.job_id))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from core import demo
+
+    files = demo.write_demo(args.out, rows=args.rows, seed=args.seed)
+    print(f"wrote {files.services} ({files.services_rows:,} services) and {files.customers} "
+          f"({files.customers_rows:,} customers)")
+    print(f"load them with:\n  python -m core load services {files.services}\n"
+          f"  python -m core load customers {files.customers}")
+    return 0
+
+
+def _add_loading_parsers(sub) -> None:
+    load = sub.add_parser("load", help="load the operation's CSV files; list, resume and inspect loads"
+                          ).add_subparsers(dest="load_command", required=True, metavar="ACTION")
+    for kind, text in (("services", "load the services export (bd_desafio.csv)"),
+                       ("customers", "load the customers file (customers_data.csv)")):
+        p = load.add_parser(kind, help=text)
+        p.add_argument("path", help="the CSV file (';' or ',' separated, UTF-8 or Windows-1252)")
+        p.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+        p.set_defaults(func=cmd_load)
+    resume = load.add_parser("resume", help="finish an interrupted or failed load, without duplicates")
+    resume.add_argument("job_id", type=int, help="the load's number (see `load jobs`)")
+    resume.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+    resume.set_defaults(func=cmd_load)
+    jobs = load.add_parser("jobs", help="list recent loads with their figures")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    jobs.set_defaults(func=cmd_load_jobs)
+    rejects = load.add_parser("rejects", help="print a load's rejected lines as CSV (line;reason;raw)")
+    rejects.add_argument("job_id", type=int, help="the load's number (see `load jobs`)")
+    rejects.set_defaults(func=cmd_load_rejects)
+
+    demo = sub.add_parser("demo", help="write realistic demo services and customers files")
+    demo.add_argument("--out", required=True, help="directory to write bd_desafio.csv and customers_data.csv to")
+    demo.add_argument("--rows", type=int, default=20_000, help="services rows (default 20000; the real "
+                      "export has 1048575)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same files")
+    demo.set_defaults(func=cmd_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core",
                                      description="Logistics indicators: database, users, loads and reports.")
@@ -353,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="overwrite a database that already holds services or customers")
     restore.set_defaults(func=cmd_restore)
     _add_indicator_parsers(sub)
+    _add_loading_parsers(sub)
     return parser
 
 
