@@ -92,6 +92,28 @@ def build(engine: sa.Engine) -> float:
     return elapsed
 
 
+def trigger_cost(engine: sa.Engine, rows: int = CHUNK) -> tuple[float, float]:
+    """Seconds to insert `rows` copies of existing services with and without the rollup triggers.
+
+    Both inserts run in transactions that are rolled back, so the data stays as it was.
+    """
+    copy = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
+            "SELECT id + 10000000, id_cliente, angel, polo, data_limite, data_de_atendimento "
+            "FROM services WHERE id <= :n")
+    seconds = []
+    for triggers in (True, False):
+        with engine.connect() as conn:
+            tx = conn.begin()
+            if not triggers:  # DDL is transactional: the rollback turns them back on
+                for event in ("insert", "update", "delete"):
+                    conn.execute(sa.text(f"ALTER TABLE services DISABLE TRIGGER services_rollup_{event}"))
+            started = time.perf_counter()
+            conn.execute(sa.text(copy), {"n": rows})
+            seconds.append(time.perf_counter() - started)
+            tx.rollback()
+    return seconds[0], seconds[1]
+
+
 def measure(engine: sa.Engine, repeat: int) -> list[tuple[str, str, float, float, int]]:
     results = []
     with engine.connect() as conn:
@@ -114,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.indicators", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed calls per query and period (default 30)")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the 1,048,575 services")
+    parser.add_argument("--trigger-cost", action="store_true",
+                        help="also time inserting 200,000 rows with and without the rollup triggers")
     args = parser.parse_args(argv)
 
     engine = _engine()
@@ -127,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
                  for t in ("services", "sla_daily", "sla_monthly", "visits_daily", "visits_monthly")}
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
-    print(f"{args.repeat} calls each after a warm-up; cpu count {os.cpu_count()}\n")
+    if args.trigger_cost:
+        with_triggers, without = trigger_cost(engine)
+        print(f"insert {CHUNK:,} rows: {with_triggers:.1f} s with the rollup triggers, "
+              f"{without:.1f} s without (rolled back)")
+    print(f"{args.repeat} calls each after a warm-up; cpu count {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}\n")
     print(f"{'query':<22} {'period':<22} {'median ms':>10} {'p95 ms':>8} {'rows':>6}")
     for name, label, median, p95, size in measure(engine, args.repeat):
         print(f"{name:<22} {label:<22} {median:>10.1f} {p95:>8.1f} {size:>6}")

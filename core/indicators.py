@@ -14,8 +14,9 @@ On time, service status and the SLA cohort are defined in core/definitions.py. D
 - Overall productivity (Overview) = visits / business days / angels with at least one visit.
 
 Every function reads the rollups of migration 0003 (kept exact by triggers on `services`), never
-the 1M-row table: whole calendar months from the monthly tables, the remaining days from the daily
-ones. Results carry the counts behind every ratio.
+the 1M-row table: per angel, whole calendar months from the monthly tables and the remaining days
+from the daily ones; per polo (no angel asked), the day x polo tables. Results carry the counts
+behind every ratio.
 """
 from __future__ import annotations
 
@@ -279,6 +280,27 @@ _VISITS_SOURCE = f"""
     WHERE ((day >= :start AND day < :m_first) OR (day >= :m_after AND day <= :end)) AND {_FILTERS}
 """
 
+# The same per polo and day, for questions that do not need the angel (much smaller tables).
+_POLO_FILTER = "(CAST(:polo AS text) IS NULL OR polo = :polo)"
+_SLA_POLO_SOURCE = f"""
+    SELECT polo, NULL::text AS angel, day, on_time, late,
+           CASE WHEN day < :as_of THEN unvisited ELSE 0 END AS not_visited,
+           CASE WHEN day >= :as_of THEN unvisited ELSE 0 END AS open, slack_days
+    FROM sla_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
+"""
+_VISITS_POLO_SOURCE = f"""
+    SELECT polo, NULL::text AS angel, day, visits, on_time, slack_days, worked_days
+    FROM visits_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
+"""
+
+
+def _sources(angel: str | None, search: str | None = None) -> tuple[str, str]:
+    """(SLA source, visits source): the polo tables unless the question names angels."""
+    if angel or search:
+        return _SLA_SOURCE, _VISITS_SOURCE
+    return _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+
+
 _SLA_AGGREGATES = """
     sum(on_time + late + not_visited)::int AS total, sum(on_time)::int AS on_time,
     sum(late)::int AS late, sum(not_visited)::int AS not_visited, sum(open)::int AS open,
@@ -292,7 +314,8 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
     as_of = as_of or date.today()
     by_angel = group == "angel"
     keys = "polo, angel" if by_angel else "polo, NULL::text AS angel"
-    sql = (f"SELECT {keys}, {_SLA_AGGREGATES} FROM ({_SLA_SOURCE}) s "
+    source = _SLA_SOURCE if by_angel else _sources(angel, search)[0]
+    sql = (f"SELECT {keys}, {_SLA_AGGREGATES} FROM ({source}) s "
            f"GROUP BY polo{', angel' if by_angel else ''} "
            f"HAVING sum(on_time + late + not_visited + open) > 0 "
            f"ORDER BY {_order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')}")
@@ -345,11 +368,12 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
 
 def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None, as_of: date,
           country: str) -> Kpis:
-    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({_SLA_SOURCE}) s"),
+    sla_source, visits_source = _sources(angel)
+    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({sla_source}) s"),
                        _params(period, as_of, polo, angel, None)).mappings().one()
     visits = conn.execute(sa.text(
-        f"SELECT coalesce(sum(visits), 0)::int AS visits, count(DISTINCT angel)::int AS angels, "
-        f"coalesce(sum(worked_days), 0)::int AS worked_days FROM ({_VISITS_SOURCE}) v"),
+        f"SELECT coalesce(sum(visits), 0)::int AS visits, coalesce(sum(worked_days), 0)::int AS worked_days, "
+        f"(SELECT count(DISTINCT angel) FROM ({_VISITS_SOURCE}) a)::int AS angels FROM ({visits_source}) v"),
         _params(period, None, polo, angel, None)).mappings().one()
     days = _business_days_until(conn, period, as_of, country)
     per_angel_day = days * visits["angels"]
@@ -402,14 +426,15 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
     buckets = _buckets(period, grain)
     bucket_sql = "day" if grain == "day" else f"date_trunc('{grain}', day::timestamp)::date"
     months = grain == "month"  # a monthly row cannot be cut into days or weeks
+    sla_source, visits_source = _sources(angel)
     with timed("indicators.trend", days=period.days, grain=grain, polo=bool(polo)):
         sla = {r["bucket"]: r for r in conn.execute(sa.text(
             f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, {_SLA_AGGREGATES} "
-            f"FROM ({_SLA_SOURCE}) s GROUP BY 1"),
+            f"FROM ({sla_source}) s GROUP BY 1"),
             _params(period, as_of, polo, angel, None, months)).mappings()}
         visits = dict(conn.execute(sa.text(
             f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, sum(visits)::int "
-            f"FROM ({_VISITS_SOURCE}) v GROUP BY 1"),
+            f"FROM ({visits_source}) v GROUP BY 1"),
             _params(period, None, polo, angel, None, months)).all())
         off = days_off(conn, period=period, country=country)
     points = []

@@ -91,11 +91,12 @@ def no_data_notice() -> None:
             icon=":material/inventory_2:")
 
 
-def sidebar() -> IndicatorFilters | None:
-    """Draw the period and polo selectors; None when the database holds no services."""
+def sidebar() -> IndicatorFilters:
+    """Draw the period and polo selectors; with no services at all, say so and stop the page."""
     data = read(indicators.data_range)
     if data.empty:
-        return None
+        no_data_notice()
+        st.stop()
     polos = read(indicators.polos)
     today = date.today()
     anchor = min(today, data.last)

@@ -16,10 +16,7 @@ st.caption("**SLA** = services visited on or before their deadline day / service
            "/ business days (Mon-Fri, no national holiday or added non-working day) / angels who visited. "
            "Changes compare with the period of equal length just before.")
 
-flt = filters.sidebar()
-if flt is None:
-    filters.no_data_notice()
-    st.stop()
+flt = filters.sidebar()  # stops the page with a notice when there are no services
 
 result = read(indicators.overview, period=flt.period, polo=flt.polo, as_of=flt.as_of,
               country=cfg.holiday_country)

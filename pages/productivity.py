@@ -19,10 +19,7 @@ st.caption("Per Green Angel: **productivity** = visits whose **visit date** fall
            "worked days. **Average slack** = deadline - visit date in days (positive = early). "
            "Angels without a visit in the period are not listed.")
 
-flt = filters.sidebar()
-if flt is None:
-    filters.no_data_notice()
-    st.stop()
+flt = filters.sidebar()  # stops the page with a notice when there are no services
 
 SORTS = {"productivity": "Productivity", "total": "Visits (total)", "total_sla": "On-time visits (total_sla)",
          "avg_time": "Average slack (avg_time)", "worked_days": "Worked days",

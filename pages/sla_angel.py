@@ -18,10 +18,7 @@ st.caption("Per Green Angel, the services whose **deadline** falls in the period
            "+ not visited); **open** services (deadline today or later, not visited) wait outside the SLA. "
            "No services due: no SLA (-). **Average slack** = deadline - visit date in days (positive = early).")
 
-flt = filters.sidebar()
-if flt is None:
-    filters.no_data_notice()
-    st.stop()
+flt = filters.sidebar()  # stops the page with a notice when there are no services
 
 SORTS = {"sla": "SLA", "total": "Services due (total)", "total_sla": "On time (total_sla)",
          "avg_time": "Average slack (avg_time)", "late": "Late", "not_visited": "Not visited",

@@ -18,10 +18,7 @@ st.caption("Per polo, the services whose **deadline** falls in the period. **On 
            "+ not visited). **Open** services (not visited, deadline today or later) are not counted yet. "
            "No services due: no SLA (-), never 0%.")
 
-flt = filters.sidebar()
-if flt is None:
-    filters.no_data_notice()
-    st.stop()
+flt = filters.sidebar()  # stops the page with a notice when there are no services
 
 SORTS = {"sla": "SLA", "total": "Services due (total)", "total_sla": "On time (total_sla)",
          "avg_time": "Average slack (avg_time)", "not_visited": "Not visited", "polo": "Polo name"}

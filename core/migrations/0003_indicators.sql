@@ -6,7 +6,8 @@
 --            "unvisited" is split into not_visited / open at query time (it depends on as_of).
 --   visits_* keyed by the VISIT day (productivity): visits, on_time, slack, worked days.
 -- Monthly tables hold whole calendar months so a long period reads ~30x fewer rows; a query takes
--- whole months from them and the edge days from the daily tables (core/indicators.py).
+-- whole months from them and the edge days from the daily tables (core/indicators.py). The
+-- *_polo_daily tables (day x polo) serve every question that does not need the angel.
 -- slack_days = sum of (deadline - visit date) in days over visited services (positive = early).
 -- The on-time rule matches core/definitions.py: visit DATE <= deadline.
 
@@ -39,12 +40,24 @@ ALTER TABLE visits_monthly RENAME COLUMN day TO month;
 ALTER TABLE visits_monthly ADD COLUMN worked_days integer NOT NULL DEFAULT 0;  -- days with >= 1 visit
 ALTER TABLE visits_monthly ADD PRIMARY KEY (month, polo, angel);
 
+-- The same per polo and day (no angel): the polo charts, trends and KPIs read ~26x fewer rows.
+CREATE TABLE sla_polo_daily (LIKE sla_monthly);
+ALTER TABLE sla_polo_daily RENAME COLUMN month TO day;
+ALTER TABLE sla_polo_daily DROP COLUMN angel;
+ALTER TABLE sla_polo_daily ADD PRIMARY KEY (day, polo);
+CREATE TABLE visits_polo_daily (LIKE visits_monthly);                -- worked_days: angels who visited
+ALTER TABLE visits_polo_daily RENAME COLUMN month TO day;
+ALTER TABLE visits_polo_daily DROP COLUMN angel;
+ALTER TABLE visits_polo_daily ADD PRIMARY KEY (day, polo);
+
 -- Room on each page so the count updates stay HOT (no index entry per update); nothing but the
 -- primary keys is indexed, for the same reason.
 ALTER TABLE sla_daily SET (fillfactor = 80);
 ALTER TABLE sla_monthly SET (fillfactor = 80);
 ALTER TABLE visits_daily SET (fillfactor = 80);
 ALTER TABLE visits_monthly SET (fillfactor = 80);
+ALTER TABLE sla_polo_daily SET (fillfactor = 80);
+ALTER TABLE visits_polo_daily SET (fillfactor = 80);
 
 -- One function for the INSERT, UPDATE and DELETE triggers: each has its own transition tables
 -- (one event per trigger), so the delta source is chosen by TG_OP and run with EXECUTE.
@@ -61,6 +74,7 @@ DECLARE
     END;
     empty_daily jsonb;
     empty_monthly jsonb;
+    empty_polo jsonb;
 BEGIN
     EXECUTE replace($q$
         WITH d AS (:delta),
@@ -91,10 +105,20 @@ BEGIN
                 total = r.total + excluded.total, on_time = r.on_time + excluded.on_time,
                 late = r.late + excluded.late, unvisited = r.unvisited + excluded.unvisited,
                 slack_days = r.slack_days + excluded.slack_days
-            RETURNING new.month, new.polo, new.angel, new.total)
+            RETURNING new.month, new.polo, new.angel, new.total),
+        polo_daily AS (
+            INSERT INTO sla_polo_daily AS r
+            SELECT day, polo, sum(total), sum(on_time), sum(late), sum(unvisited), sum(slack_days)
+            FROM changed GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (day, polo) DO UPDATE SET
+                total = r.total + excluded.total, on_time = r.on_time + excluded.on_time,
+                late = r.late + excluded.late, unvisited = r.unvisited + excluded.unvisited,
+                slack_days = r.slack_days + excluded.slack_days
+            RETURNING new.day, new.polo, new.total)
         SELECT (SELECT jsonb_agg(jsonb_build_array(day, polo, angel)) FROM daily WHERE total = 0),
-               (SELECT jsonb_agg(jsonb_build_array(month, polo, angel)) FROM monthly WHERE total = 0)
-    $q$, ':delta', delta) INTO empty_daily, empty_monthly;
+               (SELECT jsonb_agg(jsonb_build_array(month, polo, angel)) FROM monthly WHERE total = 0),
+               (SELECT jsonb_agg(jsonb_build_array(day, polo)) FROM polo_daily WHERE total = 0)
+    $q$, ':delta', delta) INTO empty_daily, empty_monthly, empty_polo;
     IF empty_daily IS NOT NULL THEN
         DELETE FROM sla_daily r USING jsonb_array_elements(empty_daily) k
         WHERE r.day = (k->>0)::date AND r.polo = k->>1 AND r.angel = k->>2 AND r.total = 0;
@@ -102,6 +126,10 @@ BEGIN
     IF empty_monthly IS NOT NULL THEN
         DELETE FROM sla_monthly r USING jsonb_array_elements(empty_monthly) k
         WHERE r.month = (k->>0)::date AND r.polo = k->>1 AND r.angel = k->>2 AND r.total = 0;
+    END IF;
+    IF empty_polo IS NOT NULL THEN
+        DELETE FROM sla_polo_daily r USING jsonb_array_elements(empty_polo) k
+        WHERE r.day = (k->>0)::date AND r.polo = k->>1 AND r.total = 0;
     END IF;
 
     -- Visit side: the monthly worked_days changes when a day's visits go from 0 to >0 or back,
@@ -135,10 +163,20 @@ BEGIN
                 visits = r.visits + excluded.visits, on_time = r.on_time + excluded.on_time,
                 slack_days = r.slack_days + excluded.slack_days,
                 worked_days = r.worked_days + excluded.worked_days
-            RETURNING new.month, new.polo, new.angel, new.visits)
+            RETURNING new.month, new.polo, new.angel, new.visits),
+        polo_daily AS (
+            INSERT INTO visits_polo_daily AS r (day, polo, visits, on_time, slack_days, worked_days)
+            SELECT day, polo, sum(visits), sum(on_time), sum(slack_days), sum(worked_days)
+            FROM daily GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (day, polo) DO UPDATE SET
+                visits = r.visits + excluded.visits, on_time = r.on_time + excluded.on_time,
+                slack_days = r.slack_days + excluded.slack_days,
+                worked_days = r.worked_days + excluded.worked_days
+            RETURNING new.day, new.polo, new.visits)
         SELECT (SELECT jsonb_agg(jsonb_build_array(day, polo, angel)) FROM daily WHERE visits_now = 0),
-               (SELECT jsonb_agg(jsonb_build_array(month, polo, angel)) FROM monthly WHERE visits = 0)
-    $q$, ':delta', delta) INTO empty_daily, empty_monthly;
+               (SELECT jsonb_agg(jsonb_build_array(month, polo, angel)) FROM monthly WHERE visits = 0),
+               (SELECT jsonb_agg(jsonb_build_array(day, polo)) FROM polo_daily WHERE visits = 0)
+    $q$, ':delta', delta) INTO empty_daily, empty_monthly, empty_polo;
     IF empty_daily IS NOT NULL THEN
         DELETE FROM visits_daily r USING jsonb_array_elements(empty_daily) k
         WHERE r.day = (k->>0)::date AND r.polo = k->>1 AND r.angel = k->>2 AND r.visits = 0;
@@ -147,12 +185,16 @@ BEGIN
         DELETE FROM visits_monthly r USING jsonb_array_elements(empty_monthly) k
         WHERE r.month = (k->>0)::date AND r.polo = k->>1 AND r.angel = k->>2 AND r.visits = 0;
     END IF;
+    IF empty_polo IS NOT NULL THEN
+        DELETE FROM visits_polo_daily r USING jsonb_array_elements(empty_polo) k
+        WHERE r.day = (k->>0)::date AND r.polo = k->>1 AND r.visits = 0;
+    END IF;
     RETURN NULL;
 END $fn$;
 
 CREATE FUNCTION services_rollup_truncate() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    TRUNCATE sla_daily, sla_monthly, visits_daily, visits_monthly;
+    TRUNCATE sla_daily, sla_monthly, sla_polo_daily, visits_daily, visits_monthly, visits_polo_daily;
     RETURN NULL;
 END $fn$;
 
@@ -187,6 +229,12 @@ INSERT INTO visits_monthly (month, polo, angel, visits, on_time, slack_days, wor
 SELECT date_trunc('month', day::timestamp)::date, polo, angel, sum(visits), sum(on_time),
        sum(slack_days), count(*)
 FROM visits_daily GROUP BY 1, 2, 3;
+INSERT INTO sla_polo_daily
+SELECT day, polo, sum(total), sum(on_time), sum(late), sum(unvisited), sum(slack_days)
+FROM sla_daily GROUP BY 1, 2;
+INSERT INTO visits_polo_daily (day, polo, visits, on_time, slack_days, worked_days)
+SELECT day, polo, sum(visits), sum(on_time), sum(slack_days), count(*)
+FROM visits_daily GROUP BY 1, 2;
 
 -- Days the operation does not work beyond the national holidays (e.g. Carnival), added by an admin.
 CREATE TABLE non_working_days (

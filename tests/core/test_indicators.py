@@ -33,13 +33,18 @@ SERVICES = [  # id, angel, polo, deadline, visit
 ]
 
 
-@pytest.fixture
-def data(conn):
+def insert_services(conn) -> None:
+    """The services above, for one customer (also used by the CLI, page and browser tests)."""
     conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
     conn.execute(sa.text(
         "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
         "VALUES (:id, 1, :angel, :polo, CAST(:deadline AS date), CAST(:visit AS timestamp))"),
         [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in SERVICES])
+
+
+@pytest.fixture
+def data(conn):
+    insert_services(conn)
     return conn
 
 

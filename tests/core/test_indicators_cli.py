@@ -3,10 +3,8 @@ import io
 import json
 import sys
 
-import sqlalchemy as sa
-
 from core.cli import main
-from tests.core.test_indicators import SERVICES
+from tests.core.test_indicators import insert_services
 
 MARCH = ["--start", "2022-03-01", "--end", "2022-03-31", "--as-of", "2022-04-01"]
 
@@ -20,11 +18,7 @@ def run(monkeypatch, capsys, *argv):
 
 def load(engine):
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
-        conn.execute(sa.text(
-            "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
-            "VALUES (:id, 1, :angel, :polo, CAST(:deadline AS date), CAST(:visit AS timestamp))"),
-            [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in SERVICES])
+        insert_services(conn)
 
 
 def test_sla_polo_json_has_the_issue_keys(db, monkeypatch, capsys):

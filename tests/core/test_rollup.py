@@ -75,6 +75,19 @@ def apply(conn, op, next_id):
 
 
 FRESH = {
+    "sla_polo_daily": """
+        SELECT data_limite, polo, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
+               count(*) FILTER (WHERE data_de_atendimento IS NULL),
+               coalesce(sum(data_limite - data_de_atendimento::date), 0)
+        FROM services GROUP BY 1, 2""",
+    "visits_polo_daily": """
+        SELECT data_de_atendimento::date, polo, count(*),
+               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
+               sum(data_limite - data_de_atendimento::date),
+               count(DISTINCT angel)
+        FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2""",
     "sla_daily": """
         SELECT data_limite, polo, angel, count(*),
                count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
@@ -161,12 +174,22 @@ def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period,
                      None if r.avg_slack_days is None else round(r.avg_slack_days, 9))
                     for r in got] == raw_sla_by_angel(conn, period, as_of)
 
+            raw = raw_sla_by_angel(conn, period, as_of)
+            by_polo = indicators.sla_by_polo(conn, period=period, as_of=as_of, sort="polo", descending=False)
+            assert [(r.polo, r.total, r.on_time, r.late, r.not_visited, r.open) for r in by_polo] == [
+                (p, *(sum(r[i] for r in raw if r[0] == p) for i in range(2, 7)))
+                for p in sorted({r[0] for r in raw})]
+
             prod = indicators.productivity(conn, period=period, as_of=as_of, sort="angel", descending=False)
             assert [(r.angel, r.polo, r.visits, r.on_time, r.worked_days, round(r.avg_slack_days, 9))
                     for r in prod] == raw_productivity(conn, period)
 
             total = indicators.overview(conn, period=period, as_of=as_of).current
-            assert total.total == sum(r[2] for r in raw_sla_by_angel(conn, period, as_of))
+            assert total.total == sum(r[2] for r in raw)
+            assert total.worked_days == sum(r[4] for r in raw_productivity(conn, period))
+            assert total.angels == len({r[0] for r in raw_productivity(conn, period)})
+            one = indicators.overview(conn, period=period, as_of=as_of, angel="a1").current
+            assert one.total == sum(r[2] for r in raw if r[1] == "a1")
             points = indicators.trend(conn, period=period, grain="month", as_of=as_of)
             assert sum(p.total for p in points) == total.total
             assert sum(p.visits for p in points) == total.visits == sum(r[2] for r in raw_productivity(conn, period))

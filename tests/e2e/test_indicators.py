@@ -1,19 +1,14 @@
 """In a browser: open SLA by polo, change the period, see the chart redraw and the URL follow."""
 import re
 
-import sqlalchemy as sa
 
-from tests.core.test_indicators import SERVICES
+from tests.core.test_indicators import insert_services
 from tests.e2e.conftest import login, wait_idle
 
 
 def test_sla_by_polo_chart_follows_the_period(db, app_url, browser_page):
     with db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
-        conn.execute(sa.text(
-            "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
-            "VALUES (:id, 1, :angel, :polo, CAST(:deadline AS date), CAST(:visit AS timestamp))"),
-            [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in SERVICES])
+        insert_services(conn)
     page = browser_page
     login(page, app_url, path="sla_polo")
     page.get_by_role("heading", name="SLA by polo").wait_for()

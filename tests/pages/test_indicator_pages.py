@@ -2,9 +2,8 @@
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from tests.core.test_indicators import SERVICES
+from tests.core.test_indicators import insert_services
 from tests.pages.apptest import by_label, logged_in, open_page, texts
 
 PAGES = ("overview.py", "sla_polo.py", "sla_angel.py", "productivity.py")
@@ -13,11 +12,7 @@ PAGES = ("overview.py", "sla_polo.py", "sla_angel.py", "productivity.py")
 @pytest.fixture
 def data(db):
     with db.begin() as conn:
-        conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
-        conn.execute(sa.text(
-            "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
-            "VALUES (:id, 1, :angel, :polo, CAST(:deadline AS date), CAST(:visit AS timestamp))"),
-            [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in SERVICES])
+        insert_services(conn)
     return db
 
 
