@@ -160,3 +160,14 @@ def write_demo(out_dir: Path | str, *, rows: int = 20_000, seed: int = 42) -> De
         for customer in customers:
             f.write(_customer_line(rng, customer) + "\n")
     return DemoFiles(services_path, customers_path, rows, len(customers))
+
+
+def load_demo(engine, *, actor, settings, rows: int = 20_000, seed: int = 42) -> list:
+    """Write demo files into the data directory and load them (services, then customers)."""
+    from core import loading
+    from core.accounts import require
+
+    require(actor, "analyst")
+    files = write_demo(settings.data_dir / "demo", rows=rows, seed=seed)
+    return [loading.load_file(engine, files.services, "services", actor=actor, settings=settings),
+            loading.load_file(engine, files.customers, "customers", actor=actor, settings=settings)]

@@ -33,6 +33,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -438,6 +439,19 @@ def progress(job: dict) -> float:
     return 0.9 * staged + (0.05 if job["phase"] == "writing" else 0.0)
 
 
+def speed(job: dict, now: datetime | None = None) -> tuple[float | None, float | None]:
+    """(rows per second so far, seconds left) of a running job; None when not yet known."""
+    if job["status"] == "done":
+        return job["rows_per_second"], 0.0
+    if not job["started_at"] or not job["rows_read"]:
+        return None, None
+    elapsed = ((now or datetime.now(timezone.utc)) - job["started_at"]).total_seconds()
+    share = progress(job)
+    rate = job["rows_read"] / elapsed if elapsed > 0 else None
+    eta = elapsed * (1 - share) / share if share > 0 else None
+    return rate, eta
+
+
 def spool_dir(settings: Settings) -> Path:
     path = settings.data_dir / "uploads"
     path.mkdir(parents=True, exist_ok=True)
@@ -448,6 +462,8 @@ def spool_upload(settings: Settings, source, file_name: str) -> Path:
     """Copy an uploaded file object to the data directory (streamed); returns its path."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-80:] or "upload.csv"
     fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=f"-{safe}", dir=spool_dir(settings))
+    if hasattr(source, "seek"):
+        source.seek(0)
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
     return Path(tmp)
@@ -799,7 +815,7 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: dict[str, f
             SELECT :job, line_no, NULL, format('email %L already belongs to customer %s', email, owner)
             FROM gone"""), {"job": job["id"]})
     counts["stubs_filled"], certain = conn.execute(sa.text(f"""
-        SELECT count(*) FILTER (WHERE c.nome IS NULL), count(*) FILTER (WHERE c.id IS NULL OR c.nome IS NULL)
+        SELECT count(*) FILTER (WHERE c.id IS NOT NULL AND c.nome IS NULL), count(*) FILTER (WHERE c.nome IS NULL)
         FROM {stage} s LEFT JOIN customers c ON c.id = s.id""")).one()
     with _step(steps, "upsert"), ExitStack() as bulk:
         if _is_bulk(conn, "customers", certain):
@@ -944,8 +960,11 @@ def resume_job(engine: Engine, job_id: int, *, actor: Actor, settings: Settings,
     return run_job(engine, job_id, settings=settings, on_progress=on_progress)
 
 
-def start_in_background(engine: Engine, job_id: int, *, settings: Settings) -> threading.Thread:
-    """Run a job in a daemon thread of this process (the dashboard); progress goes to the job row."""
+def start_in_background(engine: Engine, job_id: int, *, actor: Actor, settings: Settings) -> threading.Thread:
+    """Run (or resume) a job in a daemon thread of this process (the dashboard); progress goes to
+    the job row, which any page run can read."""
+    require(actor, "analyst")
+
     def work():
         try:
             run_job(engine, job_id, settings=settings)

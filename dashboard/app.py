@@ -24,6 +24,7 @@ from dashboard.common import engine, settings  # noqa: E402
 # (script in pages/, title, icon, least role, section). Order = sidebar order.
 PAGES = [
     ("home.py", "Home", ":material/home:", "viewer", "Dashboard"),
+    ("upload.py", "Upload", ":material/upload_file:", "analyst", "Data"),
     ("overview.py", "Overview", ":material/dashboard:", "viewer", "Indicators"),
     ("sla_polo.py", "SLA by polo", ":material/location_city:", "viewer", "Indicators"),
     ("sla_angel.py", "SLA by angel", ":material/person_pin_circle:", "viewer", "Indicators"),

@@ -1,9 +1,10 @@
 """Home: what is in the database and where to go next."""
 import streamlit as st
 
-from core import records_summary
+from core import demo, records_summary
+from core.accounts import can
 from dashboard.auth import require_role
-from dashboard.common import read
+from dashboard.common import engine, read, settings
 
 actor = require_role("viewer")
 
@@ -21,6 +22,18 @@ c4.metric("Polos · Green Angels", f"{summary.polos:,} · {summary.angels:,}")
 if summary.services == 0:
     st.info("The database is empty. An analyst or admin can load the service history and the "
             "customers file to see the indicators.")
+    if can(actor, "analyst"):
+        st.write("Or try the dashboard with realistic demo data (20,000 services and their customers, "
+                 "shaped like the operation's export). Load your own files later on the Upload page: "
+                 "they update the same records.")
+        if st.button("Load the demo data", icon=":material/dataset:", type="primary"):
+            with st.spinner("Writing and loading the demo files..."):
+                reports = demo.load_demo(engine(), actor=actor, settings=settings())
+            st.session_state["demo-loaded"] = [f"{r.file_name}: {r.rows:,} lines, {r.inserted:,} inserted"
+                                               for r in reports]
+            st.rerun()
+if st.session_state.get("demo-loaded"):
+    st.success("Demo data loaded. " + "; ".join(st.session_state.pop("demo-loaded")) + ".")
 else:
     st.write(f"Deadlines from **{summary.first_deadline:%d/%m/%Y}** to **{summary.last_deadline:%d/%m/%Y}**; "
              f"visits from **{summary.first_visit:%d/%m/%Y}** to **{summary.last_visit:%d/%m/%Y}**."
