@@ -1,0 +1,186 @@
+"""Load jobs: chunks and workers, interruption and resume, concurrent loads, the CLI."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from core import cli, demo, loading
+from core.accounts import CLI_ACTOR, Actor
+
+ANALYST = Actor("ana", "analyst")
+
+
+@pytest.fixture
+def small_chunks(settings):
+    """Blocks of ~1000 lines and 2 workers, so a few thousand lines make several chunks."""
+    return dataclasses.replace(settings, load_chunk_rows=1000, load_workers=2)
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    return demo.write_demo(tmp_path_factory.mktemp("demo"), rows=6000, seed=7)
+
+
+def table(db, sql: str) -> list[tuple]:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+def snapshot(db) -> tuple[list, list]:
+    return (table(db, "SELECT id, id_cliente, angel, polo, data_limite, data_de_atendimento FROM services ORDER BY id"),
+            table(db, "SELECT id, nome, email, telefone FROM customers ORDER BY id"))
+
+
+def with_bad_lines(tmp_path, demo_files):
+    """The demo services file plus, at the end (last chunk), the first id again with another
+    visit, and an impossible deadline. Returns (path, first id, number of the last line)."""
+    lines = demo_files.services.read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(";")
+    fields[5] = "-" if fields[5] != "-" else "2021-07-01 10:00:00"
+    last_id = int(lines[-1].split(";")[0])
+    lines += [";".join(fields), f"{last_id + 1};10;Ana Silva da;SP - CAMPINAS;31/04/2022;-"]
+    path = tmp_path / "services.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, fields[0], len(lines)
+
+
+def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp_path, demo_files):
+    path, first_id, last_line = with_bad_lines(tmp_path, demo_files)
+    chunked = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=small_chunks)
+    with db.connect() as conn:
+        chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": chunked.job_id})
+    assert chunks >= 4
+    assert (chunked.rows, chunked.inserted, chunked.rejected, chunked.duplicates) == (6002, 6000, 2, 1)
+    assert [(r["line"], r["reason"]) for r in chunked.rejects] == [
+        (2, f"id {first_id} appears again on line {last_line - 1}; that later line was loaded"),
+        (last_line, "data_limite '31/04/2022' is not a real date (read as day/month/year)")]
+    after_chunked = snapshot(db)
+    from tests.conftest import reset_database
+    reset_database(db)
+    whole = loading.load_file(db, path, "services", actor=CLI_ACTOR,
+                              settings=dataclasses.replace(settings, load_chunk_rows=5_000_000, load_workers=1))
+    assert (whole.rows, whole.inserted, whole.rejected) == (6002, 6000, 2)
+    assert snapshot(db) == after_chunked
+
+
+def _interrupt_after_first_chunk(db, settings, path) -> int:
+    """Start a load and stop it after its first chunk, as if the process had died there."""
+    info = loading.inspect_file(path, "services")
+    with db.begin() as conn:
+        job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
+    calls = []
+
+    def crash(job):
+        calls.append(job)
+        if job["phase"] == "staging":
+            raise KeyboardInterrupt("power cut")
+
+    with pytest.raises(KeyboardInterrupt):
+        loading.run_job(db, job_id, settings=settings, on_progress=crash)
+    # A dead process leaves the job 'running' with a heartbeat that stops moving.
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE load_jobs SET status = 'running', heartbeat_at = now() - interval '1 minute' "
+                             "WHERE id = :id"), {"id": job_id})
+    return job_id
+
+
+@pytest.mark.parametrize("staging_lost", [False, True])
+def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_chunks, tmp_path, demo_files,
+                                                          staging_lost):
+    path, _, _ = with_bad_lines(tmp_path, demo_files)
+    expected = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=settings)
+    expected_state = snapshot(db)
+    from tests.conftest import reset_database
+    reset_database(db)
+
+    job_id = _interrupt_after_first_chunk(db, small_chunks, path)
+    with db.connect() as conn:
+        job = loading.get_job(conn, job_id)
+        staged_chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": job_id})
+        assert conn.scalar(sa.text("SELECT count(*) FROM services")) == 0  # nothing written before the merge
+    assert job["status"] == "interrupted"
+    assert 1 <= staged_chunks < 7
+    if staging_lost:  # a server crash empties UNLOGGED tables: the resume must notice and restage
+        with db.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE load_stage_{job_id}"))
+
+    report = loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+    assert (report.rows, report.inserted, report.updated, report.unchanged, report.rejected, report.duplicates) == \
+        (expected.rows, expected.inserted, 0, 0, expected.rejected, expected.duplicates)
+    assert snapshot(db) == expected_state
+    with db.connect() as conn:
+        assert loading.get_job(conn, job_id)["status"] == "done"
+        assert conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job_id}) == 2
+    with pytest.raises(loading.LoadError, match="only an interrupted or failed load can be resumed"):
+        loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+
+
+def test_two_loads_at_the_same_time(db, small_chunks, tmp_path):
+    # Two files sharing customers 1..50 (stubs both want to create) and services 1000..1099.
+    header = "id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
+    a = "".join(f"{i};{i % 50 + 1};Ana Silva da;SP - CAMPINAS;30/06/2021;-\n" for i in range(1, 3000))
+    b = "".join(f"{i};{i % 50 + 1};Rui Lima de;RJ - NITERÓI;01/07/2021;-\n" for i in range(1000, 4100))
+    (tmp_path / "a.csv").write_text(header + a, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(header + b, encoding="utf-8")
+    reports, errors = {}, []
+
+    def run(name):
+        try:
+            reports[name] = loading.load_file(db, tmp_path / f"{name}.csv", "services", actor=ANALYST,
+                                              settings=small_chunks)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    ra, rb = reports["a"], reports["b"]
+    assert ra.rows == 2999 and rb.rows == 3100
+    # Whichever merged second updated the 2000 shared services (1000..2999) instead of inserting.
+    assert ra.inserted + rb.inserted == 4099 and ra.updated + rb.updated == 2000
+    assert ra.stub_customers + rb.stub_customers == 50
+    assert table(db, "SELECT count(*), count(DISTINCT id) FROM services") == [(4099, 4099)]
+    assert table(db, "SELECT count(*) FROM customers WHERE is_stub") == [(50,)]
+
+
+def test_spooled_upload_is_removed_when_its_job_ends(db, settings, tmp_path):
+    source = tmp_path / "up.csv"
+    source.write_text("id;nome;email;telefone\n1;Ana;ana@example.com;21987654321\n", encoding="utf-8")
+    with source.open("rb") as f:
+        spooled = loading.spool_upload(settings, f, "up (1).csv")
+    assert spooled.parent == settings.data_dir / "uploads" and spooled.read_bytes() == source.read_bytes()
+    info = loading.inspect_file(spooled, "customers", file_name="up (1).csv")
+    with db.begin() as conn:
+        job_id = loading.create_job(conn, actor=ANALYST, info=info, file_name="up (1).csv", owns_source=True,
+                                    settings=settings)
+    loading.start_in_background(db, job_id, actor=ANALYST, settings=settings).join(60)
+    with db.connect() as conn:
+        job = loading.get_job(conn, job_id)
+    assert (job["status"], job["file_name"], job["inserted"]) == ("done", "up (1).csv", 1)
+    assert not spooled.exists()
+
+
+def test_cli_load_json_and_refusal(db, tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    path.write_text("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
+                    "1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n2;10;x;y;99/99/2021;-\n", encoding="utf-8")
+    assert cli.main(["load", "services", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {k: out[k] for k in ("rows", "inserted", "updated", "unchanged", "rejected", "stub_customers")} == \
+        {"rows": 2, "inserted": 1, "updated": 0, "unchanged": 0, "rejected": 1, "stub_customers": 1}
+    assert out["rejects"] == [{"line": 3, "reason": "data_limite '99/99/2021' is not a real date (read as "
+                               "day/month/year)", "raw": "2;10;x;y;99/99/2021;-"}]
+    assert out["seconds"] > 0
+    assert cli.main(["load", "customers", str(path)]) == 2
+    assert "looks like the services file" in capsys.readouterr().err
+    assert cli.main(["load", "jobs"]) == 0
+    assert "s.csv" in capsys.readouterr().out
+    assert cli.main(["load", "rejects", str(out["job_id"])]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("3;data_limite")
