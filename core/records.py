@@ -363,7 +363,7 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
         where.append("id = :f_id")
         params["f_id"] = _positive_id(f.id, "customer id")
     if _text(f.nome):
-        where.append("fold_text(nome) LIKE fold_text(:f_nome) ESCAPE '\\'")
+        where.append("nome_busca LIKE fold_text(:f_nome) ESCAPE '\\'")  # nome_busca = fold_text(nome)
         params["f_nome"] = _like(_text(f.nome))
     if _text(f.email):
         where.append("lower(email) LIKE lower(:f_email) ESCAPE '\\'")
@@ -451,6 +451,14 @@ def _service_for_update(conn: Connection, id: Any) -> Service:
     return Service(**row)
 
 
+def _ensure_customer(conn: Connection, actor: Actor, id_cliente: int) -> None:
+    """Create a stub customer for an unknown id (the caller was told to, see UnknownCustomer)."""
+    if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": id_cliente}):
+        _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": id_cliente})
+        audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id_cliente,
+                     after={"id": id_cliente, "nome": None, "email": None, "telefone": None})
+
+
 def next_service_id(conn: Connection) -> int:
     """The id to offer for a new service: one more than the highest."""
     return conn.scalar(sa.text("SELECT coalesce(max(id), 0) + 1 FROM services"))
@@ -473,11 +481,7 @@ def create_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, 
     if conn.scalar(sa.text("SELECT 1 FROM services WHERE id = :id"), {"id": id}):
         raise RecordError(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
     with timed("records.create_service"):
-        if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": values["id_cliente"]}):
-            _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": values["id_cliente"]})
-            audit.record(conn, username=actor.username, action="create", entity="customer",
-                         entity_id=values["id_cliente"],
-                         after={"id": values["id_cliente"], "nome": None, "email": None, "telefone": None})
+        _ensure_customer(conn, actor, values["id_cliente"])
         _write(conn, "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
                      "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)",
                {"id": id, **values})
@@ -499,11 +503,7 @@ def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, 
     if all(getattr(before, k) == v for k, v in values.items()):
         return before
     with timed("records.update_service"):
-        if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": values["id_cliente"]}):
-            _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": values["id_cliente"]})
-            audit.record(conn, username=actor.username, action="create", entity="customer",
-                         entity_id=values["id_cliente"],
-                         after={"id": values["id_cliente"], "nome": None, "email": None, "telefone": None})
+        _ensure_customer(conn, actor, values["id_cliente"])
         _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
                      "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
                      "updated_at = now() WHERE id = :id", {"id": before.id, **values})

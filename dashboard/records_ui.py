@@ -112,6 +112,15 @@ def done(key: str, message: str) -> None:
     st.rerun()
 
 
-def deferred_csv(rows: Callable[[], pd.DataFrame]) -> Callable[[], bytes]:
-    """CSV bytes built only when the download is clicked (a filter may match a million rows)."""
-    return lambda: rows().to_csv(index=False).encode("utf-8-sig")
+def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFrame]) -> None:
+    """A CSV download of every row the filter matches, or a note that nothing matches.
+
+    The CSV (UTF-8 with BOM, so spreadsheets show accents) is built only when the button is
+    clicked: a filter may match a million rows, and most runs never download.
+    """
+    if not total:
+        st.info(f"No {noun[:-1]} matches these filters.")
+        return
+    st.download_button(f"Download CSV ({total:,} {noun})", icon=":material/download:", file_name=f"{noun}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore",
+                       data=lambda: rows().to_csv(index=False).encode("utf-8-sig"))

@@ -50,14 +50,8 @@ selected = ui.record_table(KEY, table, column_config={
     "id": st.column_config.NumberColumn("Id", format="%d"), "nome": "Name", "email": "Email",
     "telefone": "Phone", "stub": "Stub"})
 ui.pager_controls(KEY, request, total, [c.id for c in rows], "customers")
-if total:
-    st.download_button(
-        f"Download CSV ({total:,} customers)", icon=":material/download:", file_name="customers.csv",
-        mime="text/csv", key="customers_csv", on_click="ignore",
-        data=ui.deferred_csv(lambda: pd.DataFrame(
-            [records.as_dict(c) for c in read_fresh(records.export_customers, filters=filters)])))
-else:
-    st.info("No customer matches these filters.")
+ui.download_all(KEY, "customers", total, lambda: pd.DataFrame(
+    [records.as_dict(c) for c in read_fresh(records.export_customers, filters=filters)]))
 if selected is None and total == 1:
     selected = rows[0].id
 if selected is None and total:

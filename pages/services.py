@@ -115,14 +115,8 @@ selected = ui.record_table(KEY, table, column_config={
     "data_de_atendimento": st.column_config.DatetimeColumn("Visit", format="DD/MM/YYYY HH:mm"),
     "status": "Status"})
 ui.pager_controls(KEY, request, total, [s.id for s in rows], "services")
-if total:
-    st.download_button(
-        f"Download CSV ({total:,} services)", icon=":material/download:", file_name="services.csv",
-        mime="text/csv", key="services_csv", on_click="ignore",
-        data=ui.deferred_csv(lambda: pd.DataFrame(
-            [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)])))
-else:
-    st.info("No service matches these filters.")
+ui.download_all(KEY, "services", total, lambda: pd.DataFrame(
+    [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)]))
 if selected is None and total == 1:
     selected = rows[0].id
 
