@@ -32,9 +32,9 @@ if summary.services == 0:
             st.session_state["demo-loaded"] = [f"{r.file_name}: {r.rows:,} lines, {r.inserted:,} inserted"
                                                for r in reports]
             st.rerun()
-if st.session_state.get("demo-loaded"):
-    st.success("Demo data loaded. " + "; ".join(st.session_state.pop("demo-loaded")) + ".")
 else:
+    if st.session_state.get("demo-loaded"):
+        st.success("Demo data loaded. " + "; ".join(st.session_state.pop("demo-loaded")) + ".")
     st.write(f"Deadlines from **{summary.first_deadline:%d/%m/%Y}** to **{summary.last_deadline:%d/%m/%Y}**; "
              f"visits from **{summary.first_visit:%d/%m/%Y}** to **{summary.last_visit:%d/%m/%Y}**."
              if summary.first_visit else

@@ -24,6 +24,8 @@ def spooled_file(kind: str, uploaded) -> dict:
     key = f"upload-{kind}"
     entry = st.session_state.get(key)
     if entry is None or entry["file_id"] != uploaded.file_id:
+        if entry and entry.get("path"):  # replaced by another file before it was loaded
+            entry["path"].unlink(missing_ok=True)
         path = loading.spool_upload(settings(), uploaded, uploaded.name)
         try:
             entry = {"file_id": uploaded.file_id, "path": path,
@@ -41,6 +43,10 @@ def upload_box(kind: str, title: str) -> None:
                                 key=f"file-{kind}")
     if uploaded is None:
         return
+    started = st.session_state.get(f"started-{kind}")
+    if started and started[0] == uploaded.file_id:
+        st.caption(f"{uploaded.name} went to load {started[1]} (below). Drop another file to load it.")
+        return
     entry = spooled_file(kind, uploaded)
     if "error" in entry:
         st.error(entry["error"])
@@ -56,6 +62,7 @@ def upload_box(kind: str, title: str) -> None:
                        owns_source=True, settings=settings())
         loading.start_in_background(engine(), job_id, actor=actor, settings=settings())
         st.session_state.pop(f"upload-{kind}", None)  # the spooled file now belongs to the job
+        st.session_state[f"started-{kind}"] = (uploaded.file_id, job_id)
         st.session_state["watch-job"] = job_id
         st.rerun()
 
