@@ -424,6 +424,94 @@ def _add_loading_parsers(sub) -> None:
     demo.set_defaults(func=cmd_demo)
 
 
+# --- records: customers, services, audit (issue 5) --------------------------------------------
+
+def _print_rows(rows: list[dict], fields: tuple[str, ...]) -> None:
+    """Rows as `;`-separated CSV with a header (the operation's own format)."""
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, delimiter=";", extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def cmd_records(args) -> int:
+    from dataclasses import asdict
+
+    from core import audit, records
+
+    try:
+        with get_engine(load_settings()).connect() as conn:
+            if args.command == "audit":
+                entries, total = audit.list_audit(conn, username=args.user, entity=args.entity,
+                                                  entity_id=args.id, since=args.since, until=args.until,
+                                                  limit=args.limit)
+                rows = [{**asdict(e), "changes": ", ".join(e.changes()) if e.action == "update" else ""}
+                        for e in entries]
+                more = False  # newest first; narrow with --since/--until rather than paging
+                fields = ("id", "at", "username", "action", "entity", "entity_id", "changes")
+            elif args.command == "services":
+                filters = records.ServiceFilter(
+                    id=args.id, id_cliente=args.customer, polo=args.polo, angel=args.angel, status=args.status,
+                    deadline_from=args.deadline_from, deadline_to=args.deadline_to,
+                    visit_from=args.visit_from, visit_to=args.visit_to)
+                found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit)
+                more = bool(found) and bool(records.list_services(conn, filters=filters, after=found[-1].id,
+                                                                   limit=1))
+                rows, fields = [asdict(r) for r in found], ("id", "id_cliente", "angel", "polo", "data_limite",
+                                                            "data_de_atendimento", "status")
+            else:
+                filters = records.CustomerFilter(id=args.id, nome=args.name, email=args.email,
+                                                 telefone=args.phone)
+                found, total = records.find_customers(conn, filters=filters, after=args.after, limit=args.limit)
+                more = bool(found) and bool(records.list_customers(conn, filters=filters, after=found[-1].id,
+                                                                    limit=1))
+                rows, fields = [asdict(r) for r in found], ("id", "nome", "email", "telefone", "is_stub")
+    except records.RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_rows(rows, fields)
+    print(f"{len(rows)} of {total} shown" + (f"; next page: --after {rows[-1]['id']}" if more else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _add_records_parsers(sub) -> None:
+    def paging(p) -> None:
+        p.add_argument("--limit", type=int, default=50, help="rows to print (default 50, at most 1000)")
+        p.add_argument("--after", type=int, help="start after this id (keyset paging: the last id printed)")
+
+    svc = sub.add_parser("services", help="find services (`;` CSV on stdout, the count on stderr)")
+    svc.add_argument("--id", type=int, help="one service (id_atendimento)")
+    svc.add_argument("--customer", type=int, help="the services of one customer (id_cliente)")
+    svc.add_argument("--polo", help="exact polo, e.g. 'RJ - SAO GONÇALO'")
+    svc.add_argument("--angel", help="exact angel name")
+    svc.add_argument("--status", choices=("on_time", "late", "not_visited", "open"), help="status as of today")
+    for name, text in (("deadline-from", "deadline on or after"), ("deadline-to", "deadline on or before"),
+                       ("visit-from", "visited on or after"), ("visit-to", "visited on or before")):
+        svc.add_argument(f"--{name}", type=_day, help=f"{text} this day (YYYY-MM-DD)")
+    paging(svc)
+    svc.set_defaults(func=cmd_records)
+
+    cus = sub.add_parser("customers", help="find customers (text matches anywhere, ignoring case and accents)")
+    cus.add_argument("--id", type=int, help="one customer (id_cliente)")
+    cus.add_argument("--name", help="name contains")
+    cus.add_argument("--email", help="email contains")
+    cus.add_argument("--phone", help="phone contains (digits)")
+    paging(cus)
+    cus.set_defaults(func=cmd_records)
+
+    aud = sub.add_parser("audit", help="the audit log, newest first: who changed what")
+    aud.add_argument("--user", help="only this username")
+    aud.add_argument("--entity", help="customer, service, user, services (loads), ...")
+    aud.add_argument("--id", help="only this record id")
+    aud.add_argument("--since", type=_day, help="from this day (YYYY-MM-DD)")
+    aud.add_argument("--until", type=_day, help="to this day, inclusive (YYYY-MM-DD)")
+    aud.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    aud.set_defaults(func=cmd_records)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core",
                                      description="Logistics indicators: database, users, loads and reports.")
@@ -474,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     _add_indicator_parsers(sub)
     _add_loading_parsers(sub)
+    _add_records_parsers(sub)
     return parser
 
 
