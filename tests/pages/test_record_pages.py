@@ -169,3 +169,30 @@ def test_audit_page_is_admin_only_and_filters(data):
     at.selectbox(key="audit_entity").set_value("service").run()
     assert list(table(at)["id"]) == ["20", "11", "10"]
     assert "3** entries" in texts(at)
+
+
+def test_pager_walks_keyset_pages_forward_back_and_to_the_end(db):
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
+        conn.execute(sa.text(  # 120 services, ids 3, 6, ..., 360 (gaps, like the export)
+            "INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
+            "SELECT 3 * g, 1, 'Ana Lima da', 'RJ - SAO GONÇALO', DATE '2022-03-01' FROM generate_series(1, 120) g"))
+    at = as_user("admin", "services.py")
+
+    def shown():
+        ids = list(table(at)["id"])
+        return ids[0], ids[-1], len(ids)
+
+    assert shown() == (3, 150, 50) and "page 1 of 3" in texts(at)
+    button(at, "Next").click().run()
+    assert shown() == (153, 300, 50) and "rows 51-100 · page 2 of 3" in texts(at)
+    button(at, "Last").click().run()
+    assert shown() == (303, 360, 20) and "rows 101-120 · page 3 of 3" in texts(at)
+    assert button(at, "Next").disabled
+    button(at, "Previous").click().run()
+    assert shown() == (153, 300, 50) and "page 2 of 3" in texts(at)
+    button(at, "First").click().run()
+    assert shown() == (3, 150, 50) and button(at, "Previous").disabled
+    at.selectbox(key="services_size").set_value(100).run()
+    button(at, "Last").click().run()
+    assert shown() == (303, 360, 20) and "rows 101-120 · page 2 of 2" in texts(at)
