@@ -9,6 +9,7 @@ from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
+from dashboard.ui import download_buttons
 
 actor = require_role("admin")
 cfg = settings()
@@ -28,8 +29,10 @@ rows = [{"day": d, "weekday": f"{d:%A}", "kind": "national holiday", "reason": n
         for d, name in indicators.national_holidays(period, cfg.holiday_country).items()]
 rows += [{"day": d.day, "weekday": f"{d.day:%A}", "kind": "non-working day", "reason": d.reason,
           "added by": d.added_by} for d in added if d.day.year == year]
-st.dataframe(pd.DataFrame(sorted(rows, key=lambda r: r["day"])), hide_index=True, width="stretch",
+table = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))
+st.dataframe(table, hide_index=True, width="stretch",
              column_config={"day": st.column_config.DateColumn("day", format="DD/MM/YYYY")})
+download_buttons(table, f"days-off-{year}")
 
 add_col, remove_col = st.columns(2)
 with add_col, st.form("add_day", clear_on_submit=True):
