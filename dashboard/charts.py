@@ -93,7 +93,8 @@ def trend(points: Sequence, *, target: float, title: str) -> go.Figure:
     fig.add_hline(y=target, line_dash="dash", line_color=TARGET, annotation_text=f"target {target:.0%}",
                   secondary_y=False)
     fig.update_yaxes(title_text="SLA", range=[0, 1.02], tickformat=".0%", secondary_y=False)
-    fig.update_yaxes(title_text="visits", secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="visits", secondary_y=True, showgrid=False, rangemode="tozero",
+                     tickformat=",d", tickmode="auto", nticks=6)
     fig = _layout(fig, title=title, height=380)
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.1, x=1, xanchor="right"))
     return fig
