@@ -99,6 +99,7 @@ if finished:
     last = next((j for j in finished if j["id"] == watched), finished[0])
     st.subheader(f"Load {last['id']}: {last['file_name']}")
     if last["status"] == "done":
+        st.progress(1.0, text=f"Load {last['id']} · {last['file_name']}: 100% · done")
         st.success(f"Loaded {last['rows_read']:,} lines in {last['seconds']:.1f} s "
                    f"({last['rows_per_second'] or 0:,.0f} rows/s).", icon=":material/check_circle:")
         cols = st.columns(6)
