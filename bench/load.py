@@ -1,0 +1,210 @@
+"""Benchmark: loading the services export, the product's way and the original's way.
+
+    .venv/bin/python -m bench.load [--rows 1048575] [--reference-rows 50000] [--workers N] [--chunk-rows N]
+
+Writes a demo services file (+ customers file) of --rows lines (default: the real export's
+1,048,575) in .data/bench-load/, starts a throwaway embedded PostgreSQL there (every migration
+applied, so other modules' triggers and indexes are present), and measures in the same run:
+
+1. the product's load of the services file into an empty database (seconds, rows/s, peak RSS of
+   this process sampled every 20 ms, and the staging / writing split);
+2. the same file loaded again (every line unchanged);
+3. the customers file (fills the stubs the services load created);
+4. a reference loader written the way the original did it: csv reader, `strptime` per value,
+   SQLAlchemy ORM `add_all` + `commit` of 2000-row chunks from 100 threads, into its own tables.
+   It runs on the first --reference-rows lines (the full file takes minutes) and its full-file
+   time is extrapolated from that rate: the table says so.
+
+Nothing here touches the app's database. Timings on a shared machine are noisy: run it twice.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from core import loading
+from core.accounts import CLI_ACTOR
+from core.config import Settings
+from core.db import get_engine
+from core.demo import FULL_ROWS
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".data" / "bench-load"
+
+
+class PeakMemory:
+    """Samples this process's RSS in a thread; `peak` in MB."""
+
+    def __init__(self, every: float = 0.02):
+        self.proc, self.every, self.peak = psutil.Process(), every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+
+
+# --- the reference loader, written the way the original system did it -------------------------
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RefService(Base):
+    __tablename__ = "bench_ref_services"
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    id_cliente: Mapped[int] = mapped_column(sa.BigInteger)
+    angel: Mapped[str]
+    polo: Mapped[str]
+    data_limite: Mapped[datetime | None]
+    data_de_atendimento: Mapped[datetime | None]
+
+
+FORMATS = ("%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+
+
+def _strptime(value: str) -> datetime | None:
+    for fmt in FORMATS:  # what it could not parse became NULL, silently
+        try:
+            return datetime.strptime(value.strip(), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def reference_load(engine: sa.Engine, path: Path, rows: int) -> tuple[float, int]:
+    """1 reader + 100 writer threads, 2000-row chunks, ORM add_all + commit. (seconds, rows)."""
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    chunks, chunk = [], []
+    with path.open(encoding="utf-8") as f:
+        reader = csv.reader(f, delimiter=";")
+        next(reader)
+        for i, row in enumerate(reader):
+            if i >= rows:
+                break
+            chunk.append(row)
+            if len(chunk) == 2000:
+                chunks.append(chunk)
+                chunk = []
+    if chunk:
+        chunks.append(chunk)
+
+    def write(rows_):
+        with Session(engine) as session:
+            session.add_all([RefService(id=int(r[0]), id_cliente=int(r[1]), angel=r[2], polo=r[3],
+                                        data_limite=_strptime(r[4]), data_de_atendimento=_strptime(r[5]))
+                             for r in rows_])
+            try:
+                session.commit()
+            except sa.exc.IntegrityError:  # the original lost the whole chunk on a duplicate key
+                session.rollback()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        list(pool.map(write, chunks))
+    seconds = time.perf_counter() - start
+    with engine.connect() as conn:
+        loaded = conn.scalar(sa.text("SELECT count(*) FROM bench_ref_services"))
+    Base.metadata.drop_all(engine)
+    return seconds, loaded
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+def _generate(rows: int, out: Path) -> None:
+    """In a child process, so this process's memory figures are the load's alone."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / f".rows-{rows}"
+    if marker.exists():
+        return
+    subprocess.run([sys.executable, "-c", f"from core.demo import write_demo; write_demo({str(out)!r}, rows={rows})"],
+                   check=True, cwd=ROOT)
+    marker.touch()
+
+
+def _measure(engine, settings, path, kind):
+    with PeakMemory() as mem:
+        report = loading.load_file(engine, path, kind, actor=CLI_ACTOR, settings=settings)
+    return report, mem.peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=FULL_ROWS, help="services lines (default 1048575)")
+    parser.add_argument("--reference-rows", type=int, default=50_000,
+                        help="lines the reference loader runs on (0: skip it)")
+    parser.add_argument("--workers", type=int, help="LOAD_WORKERS for this run (default: the setting)")
+    parser.add_argument("--chunk-rows", type=int, help="LOAD_CHUNK_ROWS for this run (default: the setting)")
+    args = parser.parse_args(argv)
+
+    files = WORK / f"files-{args.rows}"
+    t = time.perf_counter()
+    _generate(args.rows, files)
+    print(f"demo files: {files} ({time.perf_counter() - t:.1f} s)")
+    db_dir = WORK / "db"
+    shutil.rmtree(db_dir, ignore_errors=True)
+    settings = Settings.from_env({"LOGISTICS_DATA_DIR": str(db_dir)})
+    settings = dataclasses.replace(settings, load_workers=args.workers or settings.load_workers,
+                                   load_chunk_rows=args.chunk_rows or settings.load_chunk_rows)
+    engine = get_engine(settings)
+    base = psutil.Process().memory_info().rss / 2**20
+    services = files / "bd_desafio.csv"
+    results = []
+    first, peak1 = _measure(engine, settings, services, "services")
+    results.append(("services, empty database", first, peak1))
+    again, peak2 = _measure(engine, settings, services, "services")
+    results.append(("services again (unchanged)", again, peak2))
+    cust, peak3 = _measure(engine, settings, files / "customers_data.csv", "customers")
+    results.append(("customers (fills the stubs)", cust, peak3))
+
+    size = services.stat().st_size / 2**20
+    print(f"\n{args.rows:,} services lines ({size:.0f} MB); LOAD_WORKERS={settings.load_workers}, "
+          f"LOAD_CHUNK_ROWS={settings.load_chunk_rows:,}; {psutil.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in psutil.getloadavg())}; RSS before loading {base:.0f} MB")
+    print(f"{'load':<30} {'lines':>10} {'inserted':>9} {'updated':>8} {'unchanged':>9} {'seconds':>8} "
+          f"{'rows/s':>9} {'staging s':>9} {'writing s':>9} {'peak RSS MB':>11}")
+    for name, r, peak in results:
+        print(f"{name:<30} {r.rows:>10,} {r.inserted:>9,} {r.updated:>8,} {r.unchanged:>9,} {r.seconds:>8.2f} "
+              f"{r.rows_per_second:>9,.0f} {r.timings.get('staging', 0):>9.2f} {r.timings.get('writing', 0):>9.2f} "
+              f"{peak:>11.0f}")
+    steps = {k: v for k, v in first.timings.items() if k not in ("staging", "writing")}
+    print("first load, writing steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    if args.reference_rows:
+        n = min(args.reference_rows, args.rows)
+        seconds, loaded = reference_load(engine, services, n)
+        rate = n / seconds
+        print(f"\nreference loader (ORM add_all + commit, 2000-row chunks, 100 threads, strptime per value) "
+              f"on the first {n:,} lines: {seconds:.2f} s, {rate:,.0f} rows/s, {loaded:,} rows kept")
+        print(f"  extrapolated to {args.rows:,} lines: {args.rows / rate:.0f} s "
+              f"(product: {first.seconds:.1f} s, {args.rows / rate / first.seconds:.1f}x faster)")
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
