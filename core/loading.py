@@ -612,7 +612,9 @@ def _stage(engine: Engine, job: dict, settings: Settings, on_progress: Callable[
                                 {"id": job["id"]}))
     run = _Run(job=job, stage=_stage_table(job["id"]), lines_before={})
     workers = max(1, settings.load_workers)
-    chunks: queue.Queue = queue.Queue(maxsize=workers)  # bounded: memory does not grow with the file
+    # Bounded: at most one block waits while each worker holds one, so memory does not grow with
+    # the file (the reader is far faster than the workers; a deeper queue only costs memory).
+    chunks: queue.Queue = queue.Queue(maxsize=1)
 
     def on_chunk():
         with engine.connect() as conn:
