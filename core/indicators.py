@@ -309,6 +309,12 @@ _SLA_AGGREGATES = """
 """
 
 
+def _serial(conn: Connection) -> None:
+    """No parallel workers for the rest of this transaction: starting them (~5 ms measured) costs
+    more than these rollup reads, and a 2-core box has no idle core to give them."""
+    conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None, angel: str | None,
               search: str | None, sort: str, descending: bool, as_of: date | None) -> list[SlaRow]:
     as_of = as_of or date.today()
@@ -320,6 +326,7 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
            f"HAVING sum(on_time + late + not_visited + open) > 0 "
            f"ORDER BY {_order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')}")
     with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
+        _serial(conn)
         # positional rows: building 1,820 rows from mappings cost more than the query itself
         rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).all()
         info["rows"] = len(rows)
@@ -349,6 +356,7 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
     """Productivity per angel with at least one visit in the period, sorted."""
     as_of = as_of or date.today()
     with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
+        _serial(conn)
         days = _business_days_until(conn, period, as_of, country)
         sql = f"""
             SELECT angel, polo, sum(visits)::int AS visits, sum(on_time)::int AS on_time,
@@ -392,6 +400,7 @@ def overview(conn: Connection, *, period: Period, polo: str | None = None, angel
     """Overall KPIs of the period and of the period of equal length just before it."""
     as_of = as_of or date.today()
     with timed("indicators.overview", days=period.days, polo=bool(polo)):
+        _serial(conn)
         return Overview(current=_kpis(conn, period, polo, angel, as_of, country),
                         previous=_kpis(conn, period.previous(), polo, angel, as_of, country))
 
@@ -428,6 +437,7 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
     months = grain == "month"  # a monthly row cannot be cut into days or weeks
     sla_source, visits_source = _sources(angel)
     with timed("indicators.trend", days=period.days, grain=grain, polo=bool(polo)):
+        _serial(conn)
         sla = {r["bucket"]: r for r in conn.execute(sa.text(
             f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, {_SLA_AGGREGATES} "
             f"FROM ({sla_source}) s GROUP BY 1"),
