@@ -1,6 +1,8 @@
 """In a browser: register a late service, see its polo's SLA drop, correct the visit, see it recover."""
 from datetime import date, datetime
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from core import records
 from core.accounts import Actor
 from tests.e2e.conftest import login, wait_idle
@@ -10,10 +12,23 @@ POLO = "RJ - SAO GONÇALO"
 
 
 def pick(form, page, label: str, option: str) -> None:
-    """Choose in a selectbox by typing (it filters the existing values) and Enter."""
-    form.get_by_label(label, exact=True).click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
+    """Choose an existing value in a selectbox: typing filters the options (the list opens on typing),
+    then click the exact one (not "Add: ...", which would be a new value). Retried: on a busy machine
+    the first keys can arrive before the combobox listens."""
+    box = form.get_by_label(label, exact=True)
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(4):
+        box.click()
+        box.fill("")
+        box.press_sequentially(option, delay=20)
+        try:
+            choice.wait_for(timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise AssertionError(f"the option {option!r} of {label!r} never appeared")
 
 
 def type_date(form, label: str, value: str) -> None:
