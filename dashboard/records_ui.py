@@ -67,7 +67,7 @@ def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], n
     first_id, last_id = (ids[0], ids[-1]) if ids else (None, None)
     cols = st.columns([2, 1, 1, 1, 1, 2], vertical_alignment="center")
     start = (request.number - 1) * st.session_state.get(f"{key}_size", PAGE_SIZES[1]) + 1
-    cols[0].markdown(f"**{total:,}** {noun}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
+    cols[0].markdown(f"**{total:,}** {noun if total != 1 else noun[:-1]}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
                                                 f"{request.number:,} of {request.pages:,}" if ids else ""))
     at_start, at_end = request.number <= 1, request.number >= request.pages
     for col, (label, where, disabled) in zip(cols[1:5], (
@@ -121,6 +121,6 @@ def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFram
     if not total:
         st.info(f"No {noun[:-1]} matches these filters.")
         return
-    st.download_button(f"Download CSV ({total:,} {noun})", icon=":material/download:", file_name=f"{noun}.csv",
+    st.download_button(f"Download CSV ({total:,} {noun if total != 1 else noun[:-1]})", icon=":material/download:", file_name=f"{noun}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore",
                        data=lambda: rows().to_csv(index=False).encode("utf-8-sig"))
