@@ -491,21 +491,12 @@ def _blocks(path: Path, start: int, block_bytes: int) -> Iterator[tuple[int, int
     """
     with path.open("rb") as f:
         f.seek(start)
-        pos, chunk_no, rest = start, 0, b""
-        while True:
-            data = f.read(block_bytes)
-            buf = rest + data
-            if not data:
-                if buf:
-                    yield chunk_no, pos, pos + len(buf), buf
-                return
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                rest = buf
-                continue
-            block, rest = buf[:cut + 1], buf[cut + 1:]
-            yield chunk_no, pos, pos + len(block), block
-            pos += len(block)
+        pos, chunk_no = start, 0
+        while data := f.read(block_bytes):
+            if not data.endswith(b"\n"):
+                data += f.readline()  # finish the last line (one copy, no carried remainder)
+            yield chunk_no, pos, pos + len(data), data
+            pos += len(data)
             chunk_no += 1
 
 
