@@ -28,8 +28,7 @@ PRESETS = {
 }
 DEFAULT_PRESET = "all"
 ALL_POLOS = "All polos"
-_STORE = "indicator_filters"      # the last choice, kept across pages (widget state is not)
-_SEEN = "indicator_filters_url"   # the URL parameters last applied, to notice a followed link
+_STORE = "indicator_filters"  # the last choice, kept across pages (widget state is not)
 
 
 @dataclass(frozen=True)
@@ -101,11 +100,13 @@ def sidebar() -> IndicatorFilters:
     today = date.today()
     anchor = min(today, data.last)
 
-    linked = {k: st.query_params.get(k) for k in ("period", "start", "end", "polo") if st.query_params.get(k)}
-    if linked and linked != st.session_state.get(_SEEN):
-        _apply(linked, data, polos)          # a link was followed (or the URL edited)
-    elif "flt_preset" not in st.session_state:
-        _apply(st.session_state.get(_STORE, {}), data, polos)
+    if "flt_preset" not in st.session_state:
+        # First indicator page of this visit: an opened link's parameters, else the last choice.
+        # Later runs trust the widgets: a rerun can carry the URL of a moment ago, which must not
+        # undo the choice just made.
+        linked = {k: st.query_params.get(k) for k in ("period", "start", "end", "polo")
+                  if st.query_params.get(k)}
+        _apply(linked or st.session_state.get(_STORE, {}), data, polos)
 
     with st.sidebar:
         st.caption("Indicator filters")
@@ -129,7 +130,6 @@ def sidebar() -> IndicatorFilters:
                               as_of=today, anchor=anchor)
     params = chosen.url_params()
     st.session_state[_STORE] = params
-    st.session_state[_SEEN] = params
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
     return chosen

@@ -96,3 +96,14 @@ def test_calendar_page_refuses_analysts(data):
                              role="analyst", rounds=4)
     at = open_page(logged_in("ana", "analyst-pass"), "calendar.py")
     assert "Not allowed: this page needs the **admin** role" in texts(at)
+
+
+def test_a_link_with_the_period_and_polo_reproduces_the_view(data):
+    at = logged_in()
+    at.query_params.update({"period": "custom", "start": "2022-03-10", "end": "2022-03-10",
+                            "polo": "RJ - SAO GONÇALO"})
+    at = open_page(at, "sla_angel.py")
+    assert by_label(at.selectbox, "Period").value == "custom"
+    assert by_label(at.selectbox, "Polo").value == "RJ - SAO GONÇALO"
+    table = at.dataframe[0].value
+    assert list(table["angel"]) == ["Ana Souza de"] and list(table["total"]) == [3]
