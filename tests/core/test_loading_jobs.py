@@ -184,3 +184,27 @@ def test_cli_load_json_and_refusal(db, tmp_path, capsys):
     assert "s.csv" in capsys.readouterr().out
     assert cli.main(["load", "rejects", str(out["job_id"])]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("3;data_limite")
+
+
+def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_path, demo_files, monkeypatch):
+    def schema():
+        return table(db, """
+            SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+            WHERE indrelid IN ('services'::regclass, 'customers'::regclass)
+            UNION ALL
+            SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid IN ('services'::regclass, 'customers'::regclass)
+            ORDER BY 1, 2""")
+
+    before = schema()
+    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
+    services = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    assert "rebuild_services_indexes" in services.timings and "rebuild_customers_indexes" in services.timings
+    customers = loading.load_file(db, demo_files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+    assert "rebuild_customers_indexes" in customers.timings
+    assert (services.inserted, customers.stubs_filled) == (6000, demo_files.customers_rows)
+    assert schema() == before
+    with db.connect() as conn:  # the rebuilt foreign key holds
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
+                                 "VALUES (1, 999999999999, 'a', 'p', '2021-07-01')"))
