@@ -388,7 +388,8 @@ def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None,
                        _params(period, as_of, polo, angel, None)).mappings().one()
     visits = conn.execute(sa.text(
         f"SELECT coalesce(sum(visits), 0)::int AS visits, coalesce(sum(worked_days), 0)::int AS worked_days, "
-        f"(SELECT count(DISTINCT angel) FROM ({_VISITS_SOURCE}) a)::int AS angels FROM ({visits_source}) v"),
+        f"(SELECT count(*) FROM (SELECT DISTINCT angel FROM ({_VISITS_SOURCE}) a) d)::int AS angels "
+        f"FROM ({visits_source}) v"),
         _params(period, None, polo, angel, None)).mappings().one()
     days = _business_days_until(conn, period, as_of, country)
     per_angel_day = days * visits["angels"]
