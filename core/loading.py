@@ -733,6 +733,20 @@ def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float]) -> I
             _ddl(conn, f"ALTER TABLE {table} ADD CONSTRAINT {fk.name} {fk.definition}")
 
 
+@contextmanager
+def _rollups_rebuilt(conn: Connection, steps: dict[str, float]) -> Iterator[None]:
+    """Switch the per-statement rollup triggers off for a bulk upsert and rebuild the rollups from
+    the whole table afterwards (one GROUP BY pass instead of merging a million-row delta), in the
+    caller's transaction. The delete and truncate triggers stay on."""
+    for trigger in ("services_rollup_insert", "services_rollup_update"):
+        _ddl(conn, f"ALTER TABLE services DISABLE TRIGGER {trigger}")
+    yield
+    for trigger in ("services_rollup_insert", "services_rollup_update"):
+        _ddl(conn, f"ALTER TABLE services ENABLE TRIGGER {trigger}")
+    with _step(steps, "rebuild_rollups"):
+        conn.execute(sa.text("SELECT rebuild_services_rollups()"))
+
+
 def _ddl(conn: Connection, sql: str) -> None:
     """Run DDL text from the catalog as is (no parameter interpolation: it may contain '%')."""
     conn.connection.driver_connection.cursor().execute(sql)
@@ -767,6 +781,7 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         if _is_bulk(conn, "services", staged) and conn.scalar(sa.text(
                 f"SELECT count(*) FROM (SELECT 1 FROM services LIMIT :n) x"), {"n": staged}) < staged // 2:
             bulk.enter_context(_indexes_rebuilt(conn, "services", steps))
+            bulk.enter_context(_rollups_rebuilt(conn, steps))
         counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
             INSERT INTO services AS t (id, id_cliente, angel, polo, data_limite, data_de_atendimento)
             SELECT id, id_cliente, angel, polo, data_limite, data_de_atendimento FROM {stage}

@@ -204,6 +204,16 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
     assert "rebuild_customers_indexes" in customers.timings
     assert (services.inserted, customers.stubs_filled) == (6000, demo_files.customers_rows)
     assert schema() == before
+    # the rollups were rebuilt in one pass instead of by the triggers, which are on again
+    assert "rebuild_rollups" in services.timings
+    from tests.core.test_rollup import FRESH
+    with db.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM sla_daily")) > 0
+        for name, fresh in FRESH.items():
+            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
+                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+        assert set(conn.scalars(sa.text(
+            "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'services'::regclass AND NOT tgisinternal"))) == {"O"}
     with db.connect() as conn:  # the rebuilt foreign key holds
         with pytest.raises(sa.exc.IntegrityError):
             conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
