@@ -49,8 +49,10 @@ def test_env():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    from core import telemetry
     from core.db import _servers, dispose_engines
 
+    telemetry.stop_persisting_timings()  # CLI tests switch it on; the server is about to stop
     dispose_engines()
     for server in list(_servers.values()):
         server.cleanup()  # stops the throwaway server (this process is its only user)
