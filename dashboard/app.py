@@ -49,12 +49,16 @@ page = st.navigation(list(pages.values()), position="hidden")
 
 authenticator = auth.build_authenticator()
 account_box = st.sidebar.container()
+# Pages draw their sidebar filters here (dashboard.common.page_sidebar), above the long page list.
+st.session_state["page_sidebar"] = st.sidebar.container()
 
 
 def account_controls() -> None:
     with account_box:
         st.caption(f"Signed in as **{st.session_state.get('username')}**")
-        authenticator.logout("Log out", location="sidebar", key="logout_button")
+        # Our own button inside the box; the library's "sidebar" location would append it below.
+        if st.button("Log out", key="logout_button"):
+            authenticator.logout(location="unrendered")
 
 
 was_logged_in = bool(st.session_state.get("authentication_status"))

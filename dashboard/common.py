@@ -56,3 +56,8 @@ def write(fn: Callable[..., T], **kwargs: Any) -> T:
     """Call a core write function `fn(conn, **kwargs)` in one transaction."""
     with engine().begin() as conn:
         return fn(conn, **kwargs)
+
+
+def page_sidebar():
+    """The sidebar area reserved for the current page's filters (above the navigation)."""
+    return st.session_state.get("page_sidebar") or st.sidebar

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import indicators
 from core.definitions import Period
-from dashboard.common import read
+from dashboard.common import page_sidebar, read
 
 PRESETS = {
     "last_7": "Last 7 days",
@@ -108,7 +108,7 @@ def sidebar() -> IndicatorFilters:
                   if st.query_params.get(k)}
         _apply(linked or st.session_state.get(_STORE, {}), data, polos)
 
-    with st.sidebar:
+    with page_sidebar():
         st.caption("Indicator filters")
         preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="flt_preset")
         if preset == "custom":

@@ -111,12 +111,40 @@ def wait_idle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
+_COUNT_RUNS = """() => {
+    if (window.__runs === undefined) {
+        window.__runs = 0;
+        const app = document.querySelector('[data-testid="stApp"]');
+        new MutationObserver(() => {
+            if (app.getAttribute('data-test-script-state') === 'running') window.__runs += 1;
+        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }
+    return window.__runs;
+}"""
+
+
+def wait_settled(page, quiet_ms: int = 1500, timeout_ms: int = 30_000) -> None:
+    """Wait until no script run has started for `quiet_ms`: the login cookie's component reports
+    back with extra reruns after a login, and a widget changed during one of them can be lost."""
+    runs = page.evaluate(_COUNT_RUNS)
+    waited = 0
+    while waited < timeout_ms:
+        wait_idle(page)
+        page.wait_for_timeout(quiet_ms)
+        waited += quiet_ms
+        now = page.evaluate(_COUNT_RUNS)
+        if now == runs and page.locator(
+                '[data-testid="stApp"][data-test-script-state="notRunning"]').count():
+            return
+        runs = now
+
+
 def login(page, app_url: str, username: str = "admin", password: str = "admin-test-pass",
           path: str = "") -> None:
-    """Log in through the real form and wait for the signed-in sidebar."""
+    """Log in through the real form and wait for the signed-in page to settle."""
     page.goto(f"{app_url}/{path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Signed in as").wait_for()
-    wait_idle(page)
+    wait_settled(page)

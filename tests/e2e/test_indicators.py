@@ -13,12 +13,6 @@ def test_sla_by_polo_chart_follows_the_period(db, app_url, browser_page):
     page = browser_page
     login(page, app_url, path="sla_polo")
     page.get_by_role("heading", name="SLA by polo").wait_for()
-    # Let the reruns that follow a login (the cookie component reporting back) finish first:
-    # a choice made while they run can be lost on a busy machine.
-    page.get_by_text("Signed in as").wait_for()
-    wait_idle(page)
-    page.wait_for_timeout(2_000)
-    wait_idle(page)
     chart = page.get_by_test_id("stPlotlyChart").first
     # all data: both polos have services due
     chart.locator(".main-svg").first.wait_for()
@@ -26,15 +20,23 @@ def test_sla_by_polo_chart_follows_the_period(db, app_url, browser_page):
     assert chart.get_by_text("RJ - SAO GONÇALO").count() >= 1
 
     period = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Period")
-    option = page.get_by_role("option", name="Last 7 days")
-    for _ in range(3):  # a rerun right after login (the cookie arriving) can close the open list
+    caption = page.get_by_test_id("stSidebar").get_by_text("30/03/2022 - 05/04/2022 (7 days)")
+    # Seen on this loaded machine: now and then a choice shows in the box but never reaches the
+    # server (no rerun follows). Choose again when no rerun has come within a few seconds; a
+    # period filter that does not work still fails all three attempts.
+    for attempt in range(3):
         period.get_by_role("combobox").click()
+        option = page.get_by_role("option", name="Last 7 days")
         try:
             option.wait_for(timeout=5_000)
+            option.click()
+            caption.wait_for(timeout=8_000)
             break
         except PlaywrightTimeout:
+            page.keyboard.press("Escape")
             wait_idle(page)
-    option.click()
+            if attempt == 2:
+                raise
     wait_idle(page)
     # 30/03..05/04/2022: only the RJ polo has services due; the chart is redrawn without SP
     chart = page.get_by_test_id("stPlotlyChart").first
