@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 ADDRESS ?= localhost
 
-.PHONY: run test test-fast browser bench lint clean
+.PHONY: run test test-fast browser bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ test: $(VENV)/.dev browser
 ## test-fast: every test but the browser ones
 test-fast: $(VENV)/.dev
 	$(PY) -m pytest -m "not e2e"
+
+## bench: the benchmark commands whose figures the README reports (own databases in .data/bench-*)
+bench: $(VENV)/.dev
+	$(PY) -m bench.load
+	$(PY) -m bench.indicators
+	$(PY) -m bench.paging
+	$(PY) -m bench.operations
 
 ## browser: install Debian's chromium for the end-to-end tests when missing (needs root or sudo)
 browser:

@@ -17,16 +17,14 @@ import os
 import statistics
 import time
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.common import bench_engine
 from core import indicators
-from core.db import _embedded_url, migrate, normalise_url
 from core.definitions import Period
 from core.demo import FIRST_DEADLINE, FULL_ROWS, LAST_DEADLINE, POLOS
 
-ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 200_000
 ANGELS_PER_POLO = 26
 
@@ -45,11 +43,7 @@ QUERIES = {
 
 
 def _engine() -> sa.Engine:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    url = normalise_url(url) if url else _embedded_url(ROOT / ".data" / "bench-indicators")
-    engine = sa.create_engine(url)
-    migrate(engine)
-    return engine
+    return bench_engine("bench-indicators")
 
 
 def build(engine: sa.Engine) -> float:

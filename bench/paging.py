@@ -19,27 +19,21 @@ import statistics
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.common import ROOT, bench_engine
 from core import records
 from core.accounts import CLI_ACTOR
 from core.config import load_settings
-from core.db import _embedded_url, migrate, normalise_url
 from core.records import CustomerFilter, ServiceFilter
 
-ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 1, 1)  # fixed, so statuses (and so the plans) do not depend on the day it runs
 MARCH = dict(deadline_from=date(2022, 3, 1), deadline_to=date(2022, 3, 31))
 
 
 def _engine() -> sa.Engine:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    url = normalise_url(url) if url else _embedded_url(ROOT / ".data" / "bench-records")
-    engine = sa.create_engine(url)
-    migrate(engine)
-    return engine
+    return bench_engine("bench-records")
 
 
 def build(engine: sa.Engine) -> str:
