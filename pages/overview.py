@@ -21,10 +21,12 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 result = read(indicators.overview, period=flt.period, polo=flt.polo, as_of=flt.as_of,
               country=cfg.holiday_country)
 now, before = result.current, result.previous
+# No services due and no visits before: a change against nothing says nothing, so none is shown.
+compare = before.total > 0 or before.visits > 0
 
 
 def change(current, previous, scale=1.0, suffix=""):
-    if current is None or previous is None:
+    if not compare or current is None or previous is None:
         return None
     return f"{(current - previous) * scale:+.1f}{suffix}"
 
@@ -33,14 +35,15 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("SLA", "-" if now.sla is None else f"{now.sla:.1%}", change(now.sla, before.sla, 100, " pp"),
           help=f"{now.on_time:,} on time of {now.total:,} due ({now.late:,} late, {now.not_visited:,} "
                f"not visited; {now.open:,} still open). Target {cfg.sla_target:.0%}.", border=True)
-c2.metric("Visits", f"{now.visits:,}", f"{now.visits - before.visits:+,}", border=True,
+c2.metric("Visits", f"{now.visits:,}", f"{now.visits - before.visits:+,}" if compare else None, border=True,
           help=f"{now.angels:,} angels visited on {now.worked_days:,} angel-days.")
 c3.metric("Productivity", "-" if now.productivity is None else f"{now.productivity:.2f}",
           change(now.productivity, before.productivity), border=True,
           help=f"Visits per business day per angel: {now.visits:,} / {now.business_days} business days "
                f"/ {now.angels:,} angels. Visits per worked day: "
                + ("-" if now.visits_per_worked_day is None else f"{now.visits_per_worked_day:.2f}."))
-c4.metric("Not visited", f"{now.not_visited:,}", f"{now.not_visited - before.not_visited:+,}",
+c4.metric("Not visited", f"{now.not_visited:,}",
+          f"{now.not_visited - before.not_visited:+,}" if compare else None,
           delta_color="inverse", border=True, help="Never visited and the deadline has passed.")
 
 if now.total == 0 and now.visits == 0 and now.open == 0:

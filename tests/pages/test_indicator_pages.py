@@ -31,9 +31,13 @@ def test_overview_numbers_follow_the_period(data):
     # All data (28/02..05/04/2022): 10 due, 6 on time; 8 visits
     assert metric(at, "SLA").value == "60.0%" and metric(at, "Visits").value == "8"
     assert metric(at, "Not visited").value == "2"
+    # nothing before the data starts: no change is shown against an empty previous period
+    assert metric(at, "Visits").proto.delta == "" and metric(at, "SLA").proto.delta == ""
     by_label(at.selectbox, "Period").set_value("last_7").run()
     # 30/03..05/04: due 31/03 (never visited) and 05/04 (on time); one visit on 31/03
     assert metric(at, "SLA").value == "50.0%" and metric(at, "Visits").value == "1"
+    # the 7 days before (23/03..29/03): service 10, due 25/03 and visited 24/03, on time
+    assert metric(at, "Visits").proto.delta == "+0" and metric(at, "SLA").proto.delta == "-50.0 pp"
     assert at.query_params["period"] == "last_7"
     assert not at.exception
 
