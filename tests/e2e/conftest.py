@@ -141,10 +141,18 @@ def wait_settled(page, quiet_ms: int = 1500, timeout_ms: int = 30_000) -> None:
 
 def login(page, app_url: str, username: str = "admin", password: str = "admin-test-pass",
           path: str = "") -> None:
-    """Log in through the real form and wait for the signed-in page to settle."""
+    """Log in through the real form, then reload: the session must come back from the cookie.
+
+    The reload also works around a defect seen in headless Chromium: in the browser tab where the
+    login form was submitted, a later widget change sometimes sends nothing to the server (no
+    websocket frame) until the page is reloaded.
+    """
     page.goto(f"{app_url}/{path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Signed in as").wait_for()
+    wait_settled(page)
+    page.reload()
     page.get_by_text("Signed in as").wait_for()
     wait_settled(page)
