@@ -208,33 +208,7 @@ CREATE TRIGGER services_rollup_delete AFTER DELETE ON services
 CREATE TRIGGER services_rollup_truncate AFTER TRUNCATE ON services
     FOR EACH STATEMENT EXECUTE FUNCTION services_rollup_truncate();
 
--- Services already present when this migration runs: build the rollups once from them.
-INSERT INTO sla_daily
-SELECT data_limite, polo, angel, count(*),
-       count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-       count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
-       count(*) FILTER (WHERE data_de_atendimento IS NULL),
-       coalesce(sum(data_limite - data_de_atendimento::date), 0)
-FROM services GROUP BY 1, 2, 3;
-INSERT INTO sla_monthly
-SELECT date_trunc('month', day::timestamp)::date, polo, angel, sum(total), sum(on_time), sum(late),
-       sum(unvisited), sum(slack_days)
-FROM sla_daily GROUP BY 1, 2, 3;
-INSERT INTO visits_daily
-SELECT data_de_atendimento::date, polo, angel, count(*),
-       count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-       sum(data_limite - data_de_atendimento::date)
-FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2, 3;
-INSERT INTO visits_monthly (month, polo, angel, visits, on_time, slack_days, worked_days)
-SELECT date_trunc('month', day::timestamp)::date, polo, angel, sum(visits), sum(on_time),
-       sum(slack_days), count(*)
-FROM visits_daily GROUP BY 1, 2, 3;
-INSERT INTO sla_polo_daily
-SELECT day, polo, sum(total), sum(on_time), sum(late), sum(unvisited), sum(slack_days)
-FROM sla_daily GROUP BY 1, 2;
-INSERT INTO visits_polo_daily (day, polo, visits, on_time, slack_days, worked_days)
-SELECT day, polo, sum(visits), sum(on_time), sum(slack_days), count(*)
-FROM visits_daily GROUP BY 1, 2;
+-- Services already present before this migration get their rollups from 0006_rollup_rebuild.sql.
 
 -- Days the operation does not work beyond the national holidays (e.g. Carnival), added by an admin.
 CREATE TABLE non_working_days (

@@ -34,3 +34,6 @@ BEGIN
     SELECT day, polo, sum(visits), sum(on_time), sum(slack_days), count(*)
     FROM visits_daily GROUP BY 1, 2 ORDER BY 1, 2;
 END $fn$;
+
+-- Services already present before the rollups existed (0003): build them once.
+SELECT rebuild_services_rollups();
