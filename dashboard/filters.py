@@ -15,7 +15,9 @@ from core import indicators
 from core.definitions import Period
 from dashboard.common import page_sidebar, read
 
+# The default comes first: a selectbox whose state was lost falls back to its first option.
 PRESETS = {
+    "all": "All data",
     "last_7": "Last 7 days",
     "last_30": "Last 30 days",
     "last_90": "Last 90 days",
@@ -23,7 +25,6 @@ PRESETS = {
     "last_month": "Last month",
     "quarter": "This quarter",
     "ytd": "Year to date",
-    "all": "All data",
     "custom": "Custom range",
 }
 DEFAULT_PRESET = "all"
