@@ -147,3 +147,13 @@ def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str
     if status:
         params["status"] = status
     return params
+
+
+def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, str, bool, int]:
+    """The row above an angel ranking: name search, sort field, direction, top/bottom N."""
+    c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
+    search = c1.text_input("Search an angel", key=f"{key}_search", placeholder="part of the name, e.g. Wanderley")
+    sort = c2.selectbox("Sort the table by", list(sorts), format_func=sorts.get, key=f"{key}_sort")
+    ascending = c3.toggle("Ascending", value=sort == "angel", key=f"{key}_asc")
+    top_n = c4.number_input("Top / bottom N", min_value=3, max_value=50, value=10, key=f"{key}_n")
+    return search or None, sort, ascending, top_n

@@ -24,13 +24,9 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"productivity": "Productivity", "total": "Visits (total)", "total_sla": "On-time visits (total_sla)",
          "avg_time": "Average slack (avg_time)", "worked_days": "Worked days",
          "visits_per_worked_day": "Visits per worked day", "angel": "Angel name"}
-c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-search = c1.text_input("Search an angel", key="prod_search", placeholder="part of the name")
-sort = c2.selectbox("Sort the table by", list(SORTS), format_func=SORTS.get, key="prod_sort")
-ascending = c3.toggle("Ascending", value=sort == "angel", key="prod_asc")
-top_n = c4.number_input("Top / bottom N", min_value=3, max_value=50, value=10, key="prod_n")
+search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="prod")
 
-rows = read(indicators.productivity, period=flt.period, polo=flt.polo, search=search or None, sort=sort,
+rows = read(indicators.productivity, period=flt.period, polo=flt.polo, search=search, sort=sort,
             descending=not ascending, as_of=flt.as_of, country=cfg.holiday_country)
 if not rows:
     st.info(f"No visits between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"

@@ -23,13 +23,9 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"sla": "SLA", "total": "Services due (total)", "total_sla": "On time (total_sla)",
          "avg_time": "Average slack (avg_time)", "late": "Late", "not_visited": "Not visited",
          "angel": "Angel name"}
-c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-search = c1.text_input("Search an angel", key="angel_search", placeholder="part of the name, e.g. Wanderley")
-sort = c2.selectbox("Sort the table by", list(SORTS), format_func=SORTS.get, key="angel_sort")
-ascending = c3.toggle("Ascending", value=sort == "angel", key="angel_asc")
-top_n = c4.number_input("Top / bottom N", min_value=3, max_value=50, value=10, key="angel_n")
+search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="angel")
 
-rows = read(indicators.sla_by_angel, period=flt.period, polo=flt.polo, search=search or None, sort=sort,
+rows = read(indicators.sla_by_angel, period=flt.period, polo=flt.polo, search=search, sort=sort,
             descending=not ascending, as_of=flt.as_of)
 if not rows:
     st.info(f"No services are due between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"
