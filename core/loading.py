@@ -37,10 +37,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core import audit
+from core import audit, parsing
 from core.accounts import Actor, require
 from core.config import Settings
 from core.telemetry import timed
@@ -194,158 +195,6 @@ def inspect_file(path: Path | str, kind: str | None = None, *, file_name: str | 
     return FileInfo(path=path, kind=detected, encoding=encoding, delimiter=delimiter,
                     has_header=has_header, data_start=data_start, size=size, avg_line_bytes=avg,
                     preview=[_split(ln, delimiter) for ln in data_lines[:10]])
-
-
-# --- parsing in SQL --------------------------------------------------------------------------
-
-# The two forms nearly every line has (`2021-06-29 09:09:30`, `30/06/2021`) are recognised with
-# LIKE + translate and cut with substr: PostgreSQL's regex engine costs ~3 us per test, more than
-# the rest of the line's work. The other forms go through the general patterns: ISO (year first),
-# or day-first once the spaces around separators are removed, so `28 /06 /2021`, `30/062021`
-# (lost slash) and `31/12/21` (two-digit year) match.
-_ISO_RE = r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?)?$"
-_DAY_FIRST_RE = (r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]?([0-9]{4}|[0-9]{2})"
-                 r"(?:[ T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?$")
-_NO_DIGITS = "translate({v}, '0123456789', '')"
-# Form codes: 1 = dd/mm/yyyy, 2 = yyyy-mm-dd hh:mm:ss, 3 = other year-first, 4 = other day-first.
-
-
-def _date_form_sql(v: str, p: str) -> str:
-    """Select-list items {p}_form (code above; NULL for a NULL value) and {p}_m (the general
-    pattern's match, for forms 3 and 4 only; NULL if nothing matched)."""
-    nd = _NO_DIGITS.format(v=v)
-    fast_dmy = f"({v} LIKE '__/__/____' AND {nd} = '//')"
-    fast_iso = f"({v} LIKE '____-__-__ __:__:__' AND {nd} = '-- ::')"
-    return (f"CASE WHEN {v} IS NULL THEN NULL WHEN {fast_dmy} THEN 1 WHEN {fast_iso} THEN 2 "
-            f"WHEN {v} ~ '^[0-9]{{4}}-' THEN 3 ELSE 4 END AS {p}_form, "
-            f"CASE WHEN {v} IS NULL OR {fast_dmy} OR {fast_iso} THEN NULL "
-            f"WHEN {v} ~ '^[0-9]{{4}}-' THEN regexp_match({v}, '{_ISO_RE}') "
-            f"ELSE regexp_match(regexp_replace({v}, ' *([/.-]) *', '\\1', 'g'), '{_DAY_FIRST_RE}') END AS {p}_m")
-
-
-def _date_ints_sql(v: str, p: str) -> str:
-    """Select-list items {p}_y, {p}_mo, {p}_d, {p}_h, {p}_mi, {p}_s (integers, NULL when the form
-    is unknown); two-digit years are 20YY; day-first unless the year comes first."""
-    f, m = f"{p}_form", f"{p}_m"
-
-    def pick(dmy: str, iso: str, from_iso: str, from_dmy: str) -> str:
-        return (f"CASE {f} WHEN 1 THEN {dmy} WHEN 2 THEN {iso} WHEN 3 THEN ({from_iso})::int "
-                f"WHEN 4 THEN ({from_dmy})::int END")
-
-    year_dmy = f"CASE WHEN length({m}[3]) = 2 THEN 2000 + {m}[3]::int ELSE {m}[3]::int END"
-    return ", ".join([
-        pick(f"substr({v}, 7, 4)::int", f"substr({v}, 1, 4)::int", f"{m}[1]", year_dmy) + f" AS {p}_y",
-        pick(f"substr({v}, 4, 2)::int", f"substr({v}, 6, 2)::int", f"{m}[2]", f"{m}[2]") + f" AS {p}_mo",
-        pick(f"substr({v}, 1, 2)::int", f"substr({v}, 9, 2)::int", f"{m}[3]", f"{m}[1]") + f" AS {p}_d",
-        pick("0", f"substr({v}, 12, 2)::int", f"coalesce({m}[4], '0')", f"coalesce({m}[4], '0')") + f" AS {p}_h",
-        pick("0", f"substr({v}, 15, 2)::int", f"coalesce({m}[5], '0')", f"coalesce({m}[5], '0')") + f" AS {p}_mi",
-        pick("0", f"substr({v}, 18, 2)::int", f"coalesce({m}[6], '0')", f"coalesce({m}[6], '0')") + f" AS {p}_s",
-    ])
-
-
-def _date_ok_sql(p: str) -> str:
-    """Select-list item {p}_ok: the integers of _date_ints_sql make a real date and time.
-
-    Arithmetic (month 1-12, day within the month, time within the day), so an impossible date
-    becomes a reason instead of an error that would stop the whole statement.
-    """
-    y, mo, d, h, mi, s = (f"{p}_{x}" for x in ("y", "mo", "d", "h", "mi", "s"))
-    return (f"({y} BETWEEN 1900 AND 2100 AND {mo} BETWEEN 1 AND 12 AND {d} >= 1 AND {d} <= "
-            f"CASE WHEN {mo} = 2 THEN CASE WHEN ({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0 THEN 29 ELSE 28 END "
-            f"WHEN {mo} IN (4, 6, 9, 11) THEN 30 ELSE 31 END AND {h} < 24 AND {mi} < 60 AND {s} < 60) AS {p}_ok")
-
-
-def _date_result_sql(value: str, p: str) -> tuple[str, str]:
-    """(timestamp expression, reason expression) once {p}_ok and the integers are columns."""
-    y, mo, d, h, mi, s = (f"{p}_{x}" for x in ("y", "mo", "d", "h", "mi", "s"))
-    ts = f"CASE WHEN {p}_ok THEN make_timestamp({y}, {mo}, {d}, {h}, {mi}, {s}) END"
-    reason = (f"CASE WHEN {value} IS NULL THEN NULL WHEN {y} IS NULL THEN "
-              f"format('%s %L is not a date in a known form (day/month/year, optionally with a time)', "
-              f"'{p}', {value}) "
-              f"WHEN {p}_ok IS NOT TRUE THEN format('%s %L is not a real date (read as day/month/year)', '{p}', {value}) END")
-    return ts, reason
-
-
-def _trim(expr: str) -> str:
-    return f"btrim({expr}, E' \\t\"')"
-
-
-def _whole_number_reason(col: str, name: str) -> str:
-    digits_only = f"(length({col}) BETWEEN 1 AND 18 AND {_NO_DIGITS.format(v=col)} = '')"
-    return (f"WHEN NOT {digits_only} THEN format('{name} %L is not a whole number', {col}) "
-            f"WHEN {col}::bigint = 0 THEN '{name} must be greater than 0' ")
-
-
-def _services_chunk_sql(stage: str) -> str:
-    # Each step is a subquery with OFFSET 0, so its columns are computed once per line and read by
-    # the next step (flattened, every use of a column would repeat its regexp work: 50x slower).
-    # Only the last step is MATERIALIZED: it feeds both the stage and the rejects.
-    lim_ts, lim_reason = _date_result_sql("lim_txt", "data_limite")
-    vis_ts, vis_reason = _date_result_sql("vis_val", "data_de_atendimento")
-    return f"""
-    WITH checked AS MATERIALIZED (
-        SELECT line_no, raw, id_txt, cli_txt, angel, polo,
-               ({lim_ts})::date AS data_limite, {vis_ts} AS data_de_atendimento,
-               CASE WHEN nf <> 6 THEN format('expected 6 fields separated by %L, found %s', %(delim)s, nf)
-                    {_whole_number_reason('id_txt', 'id_atendimento')}
-                    {_whole_number_reason('cli_txt', 'id_cliente')}
-                    WHEN angel = '' THEN 'angel is empty'
-                    WHEN polo = '' THEN 'polo is empty'
-                    WHEN lim_txt = '' THEN 'data_limite is empty'
-                    ELSE coalesce({lim_reason}, {vis_reason}) END AS reason
-        FROM (SELECT *, {_date_ok_sql('data_limite')}, {_date_ok_sql('data_de_atendimento')}
-        FROM (SELECT *, {_date_ints_sql('lim_txt', 'data_limite')},
-               {_date_ints_sql('vis_val', 'data_de_atendimento')}
-        FROM (SELECT *, {_date_form_sql('lim_txt', 'data_limite')}, {_date_form_sql('vis_val', 'data_de_atendimento')}
-        FROM (SELECT line_no, raw, cardinality(f) AS nf, {_trim('f[1]')} AS id_txt, {_trim('f[2]')} AS cli_txt,
-                     {_trim('f[3]')} AS angel, {_trim('f[4]')} AS polo, {_trim('f[5]')} AS lim_txt,
-                     nullif(nullif({_trim('f[6]')}, '-'), '') AS vis_val
-        FROM (SELECT n + %(first)s - 1 AS line_no, raw, string_to_array(raw, %(delim)s) AS f
-              FROM load_chunk_raw WHERE btrim(raw) <> '' OFFSET 0) lines
-        OFFSET 0) fields OFFSET 0) parts OFFSET 0) ints OFFSET 0) oks),
-    bad AS (
-        INSERT INTO load_rejects (job_id, line_no, raw, reason)
-        SELECT %(job)s, line_no, raw, reason FROM checked WHERE reason IS NOT NULL RETURNING 1),
-    good AS (
-        INSERT INTO {stage} (line_no, id, id_cliente, angel, polo, data_limite, data_de_atendimento)
-        SELECT line_no, id_txt::bigint, cli_txt::bigint, angel, polo, data_limite, data_de_atendimento
-        FROM checked WHERE reason IS NULL RETURNING 1)
-    SELECT (SELECT count(*) FROM checked), (SELECT count(*) FROM good), (SELECT count(*) FROM bad)
-    """.replace("%(", "\x00(").replace("%", "%%").replace("\x00(", "%(")
-
-
-def _customers_chunk_sql(stage: str) -> str:
-    return f"""
-    WITH lines AS MATERIALIZED (
-        SELECT n + %(first)s - 1 AS line_no, raw, string_to_array(raw, %(delim)s) AS f
-        FROM load_chunk_raw WHERE btrim(raw) <> ''),
-    parsed AS MATERIALIZED (
-        SELECT line_no, raw, cardinality(f) AS nf, {_trim('f[1]')} AS id_txt, {_trim('f[2]')} AS nome,
-               nullif({_trim('f[3]')}, '') AS email,
-               regexp_replace({_trim('f[4]')}, '[\\s().+-]', '', 'g') AS phone_txt, {_trim('f[4]')} AS phone_raw
-        FROM lines),
-    checked AS MATERIALIZED (
-        SELECT line_no, raw, id_txt, nome, email,
-               CASE WHEN phone_txt ~ '^55[0-9]{{10,11}}$' THEN substr(phone_txt, 3) ELSE phone_txt END AS telefone,
-               CASE WHEN nf <> 4 THEN format('expected 4 fields separated by %L, found %s', %(delim)s, nf)
-                    {_whole_number_reason('id_txt', 'id')}
-                    WHEN nome = '' THEN 'nome is empty'
-                    WHEN email IS NOT NULL AND email !~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
-                        THEN format('email %L is not an email address', email)
-                    WHEN phone_raw = '' THEN NULL
-                    WHEN phone_txt !~ '^(55)?[0-9]{{10,11}}$'
-                        THEN format('telefone %L must have 10 or 11 digits (DDD + number)', phone_raw)
-               END AS reason
-        FROM parsed),
-    bad AS (
-        INSERT INTO load_rejects (job_id, line_no, raw, reason)
-        SELECT %(job)s, line_no, raw, reason FROM checked WHERE reason IS NOT NULL RETURNING 1),
-    good AS (
-        INSERT INTO {stage} (line_no, id, nome, email, telefone)
-        SELECT line_no, id_txt::bigint, nome, email, nullif(telefone, '') FROM checked WHERE reason IS NULL
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM good), (SELECT count(*) FROM bad)
-    """.replace("%(", "\x00(").replace("%", "%%").replace("\x00(", "%(")
 
 
 _STAGE_COLUMNS = {
@@ -553,37 +402,48 @@ def _prepare_stage(engine: Engine, job: dict) -> None:
             _set(conn, job["id"], bytes_done=0, rows_read=0)
 
 
+def _rows_csv(job_id: int, rejects: list[tuple[int, str, str]]) -> io.BytesIO:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows((job_id, line, raw, reason) for line, raw, reason in rejects)
+    return io.BytesIO(out.getvalue().encode("utf-8"))
+
+
 def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Callable[[], None]) -> None:
+    """Parse blocks (core.parsing, vectorised) and COPY their good rows to the job's staging table
+    and their rejected lines to load_rejects; one commit per block, with its load_job_chunks row."""
     job = run.job
     raw = None
     try:
-        sql = (_services_chunk_sql if job["kind"] == "services" else _customers_chunk_sql)(run.stage)
-        encoding = "UTF8" if job["encoding"] == "UTF8-BOM" else job["encoding"]
-        copy = ("COPY load_chunk_raw (raw) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02', "
-                f"ENCODING '{encoding}')")
+        parse = parsing.PARSERS[job["kind"]]
+        codec = _python_codec(job["encoding"])
+        copy_rejects = "COPY load_rejects (job_id, line_no, raw, reason) FROM STDIN WITH (FORMAT csv)"
         raw = engine.raw_connection()
         cur = raw.cursor()
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS load_chunk_raw "
-                    "(n bigint GENERATED ALWAYS AS IDENTITY, raw text)")
-        raw.commit()
         while True:
             item = chunks.get()
             if item is None or run.stop.is_set():
                 return
             chunk_no, byte_start, byte_end, data = item
-            # Identity restarts at 1 per chunk, and COPY numbers rows in file order: n is the line.
-            cur.execute("TRUNCATE load_chunk_raw RESTART IDENTITY")
-            cur.copy_expert(copy, io.BytesIO(data), size=1 << 20)
-            cur.execute(sql, {"first": run.lines_before[chunk_no] + 1, "delim": job["delimiter"],
-                              "job": job["id"]})
-            lines, staged, rejected = cur.fetchone()
+            if codec != "utf-8":
+                data = data.decode(codec, errors="replace").encode("utf-8")
+            block = parse(data, first_line=run.lines_before[chunk_no] + 1, delimiter=job["delimiter"])
+            columns = ", ".join(block.good.column_names)
+            cur.copy_expert(f"COPY {run.stage} ({columns}) FROM STDIN WITH (FORMAT csv)",
+                            io.BytesIO(block.good_csv()), size=1 << 20)
+            if block.rejects:
+                cur.copy_expert(copy_rejects, _rows_csv(job["id"], block.rejects))
+            first_id, last_id, ascending = block.id_order()
+            staged, rejected = block.good.num_rows, len(block.rejects)
             cur.execute("INSERT INTO load_job_chunks (job_id, chunk_no, byte_start, byte_end, lines, staged, "
-                        "rejected) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (job["id"], chunk_no, byte_start, byte_end, lines, staged, rejected))
+                        "rejected, first_id, last_id, ids_ascending) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (job["id"], chunk_no, byte_start, byte_end, block.lines, staged, rejected, first_id,
+                         last_id, ascending))
             cur.execute("UPDATE load_jobs SET bytes_done = bytes_done + %s, rows_read = rows_read + %s, "
                         "rejected = rejected + %s, heartbeat_at = now() WHERE id = %s",
-                        (byte_end - byte_start, lines, rejected, job["id"]))
+                        (byte_end - byte_start, block.lines, rejected, job["id"]))
             raw.commit()
+            del block, data
+            pa.default_memory_pool().release_unused()  # keep the Arrow pool from holding freed blocks
             on_chunk()
     except BaseException as exc:
         if raw is not None:
@@ -665,9 +525,19 @@ def _raw_lines(job: dict, wanted: set[int]) -> dict[int, str]:
     return found
 
 
+def _ids_surely_unique(conn: Connection, job: dict) -> bool:
+    """True when the blocks' id ranges prove that no id repeats: each block ascending and after
+    the one before (a sorted export). False means "not proven": search."""
+    return bool(conn.scalar(sa.text("""
+        SELECT coalesce(bool_and(ids_ascending AND (before IS NULL OR first_id > before)), true)
+        FROM (SELECT ids_ascending, first_id, lag(last_id) OVER (ORDER BY chunk_no) AS before
+              FROM load_job_chunks WHERE job_id = :id AND staged > 0) blocks"""), {"id": job["id"]}))
+
+
 def _reject_duplicates(conn: Connection, job: dict, stage: str) -> int:
     """Remove all but the last line of each id repeated in the file; list them as rejected."""
-    if conn.scalar(sa.text(f"SELECT 1 FROM {stage} GROUP BY id HAVING count(*) > 1 LIMIT 1")) is None:
+    if _ids_surely_unique(conn, job) or conn.scalar(
+            sa.text(f"SELECT 1 FROM {stage} GROUP BY id HAVING count(*) > 1 LIMIT 1")) is None:
         return 0
     rows = conn.execute(sa.text(f"""
         DELETE FROM {stage} s USING (SELECT id, max(line_no) AS winner FROM {stage} GROUP BY id
@@ -705,32 +575,39 @@ def _is_bulk(conn: Connection, table: str, changing: int) -> bool:
 
 
 @contextmanager
-def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float]) -> Iterator[None]:
+def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float], *, unique: bool = False) -> Iterator[None]:
     """Drop the table's plain indexes and foreign keys, and recreate them from their definitions
     at the end, in the caller's transaction (a failure restores everything by rollback).
 
-    Primary keys and unique indexes stay (ON CONFLICT and uniqueness need them); triggers are
-    never touched, so rollups kept by other migrations stay exact.
+    Primary keys and unique indexes stay (ON CONFLICT and uniqueness need them) unless `unique`:
+    then they go too (the caller writes rows it knows to be distinct, and rebuilding them checks
+    that), except a primary key another table's foreign key needs. Triggers are never
+    touched, so rollups kept by other migrations stay exact.
     """
+    constraints = conn.execute(sa.text("""
+        SELECT format('%I', k.conname) AS name, pg_get_constraintdef(k.oid) AS definition, k.contype
+        FROM pg_constraint k
+        WHERE k.conrelid = CAST(:t AS regclass)
+          AND (k.contype = 'f' OR (:unique AND k.contype IN ('p', 'u') AND NOT EXISTS (
+                   SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = k.conindid)))
+        ORDER BY k.contype DESC"""), {"t": table, "unique": unique}).all()   # p, u before f on the way back
     indexes = conn.execute(sa.text("""
         SELECT format('%I', c.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND NOT i.indisunique
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""), {"t": table}).all()
-    fkeys = conn.execute(sa.text("""
-        SELECT format('%I', conname) AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-        WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"""), {"t": table}).all()
+        WHERE i.indrelid = CAST(:t AS regclass) AND (:unique OR NOT i.indisunique)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""),
+        {"t": table, "unique": unique}).all()
     with _step(steps, f"drop_{table}_indexes"):
-        for fk in fkeys:
-            _ddl(conn, f"ALTER TABLE {table} DROP CONSTRAINT {fk.name}")
+        for k in reversed(constraints):
+            _ddl(conn, f"ALTER TABLE {table} DROP CONSTRAINT {k.name}")
         for ix in indexes:
             _ddl(conn, f"DROP INDEX {ix.name}")
     yield
     with _step(steps, f"rebuild_{table}_indexes"):
+        for k in constraints:
+            _ddl(conn, f"ALTER TABLE {table} ADD CONSTRAINT {k.name} {k.definition}")
         for ix in indexes:
             _ddl(conn, ix.definition)
-        for fk in fkeys:
-            _ddl(conn, f"ALTER TABLE {table} ADD CONSTRAINT {fk.name} {fk.definition}")
 
 
 @contextmanager
@@ -759,10 +636,32 @@ def _upsert_counts(conn: Connection, sql: str) -> tuple[int, int]:
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up""")).one())
 
 
+def _is_empty(conn: Connection, table: str) -> bool:
+    return not conn.scalar(sa.text(f"SELECT EXISTS (SELECT 1 FROM {table})"))
+
+
+def _changes(conn: Connection, stage: str, table: str, columns: tuple[str, ...]) -> int:
+    """Stage the lines that insert or change a row (temp table load_changes); returns how many.
+
+    One hash join of the file against the table: an upsert that compares row by row costs ~4x
+    more when most lines are unchanged (a file loaded again).
+    """
+    new, old = (", ".join(f"{alias}.{c}" for c in columns) for alias in ("s", "t"))
+    conn.execute(sa.text(f"""
+        CREATE TEMP TABLE load_changes ON COMMIT DROP AS
+        SELECT s.id, {new} FROM {stage} s LEFT JOIN {table} t ON t.id = s.id
+        WHERE t.id IS NULL OR ({old}) IS DISTINCT FROM ({new})"""))
+    return conn.scalar(sa.text("SELECT count(*) FROM load_changes"))
+
+
 def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, float]) -> dict[str, int]:
     with _step(steps, "duplicates"):
         counts = {"duplicates": _reject_duplicates(conn, job, stage), "stubs_filled": 0}
-    staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
+    first = _is_empty(conn, "services")
+    if first:
+        # Empty tables emptied again in this transaction get new files: with wal_level = minimal
+        # (the embedded server) what is written to them next skips the WAL.
+        _ddl(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
     with _step(steps, "stub_customers"):
         conn.execute(sa.text(f"""
             CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
@@ -771,27 +670,35 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
         with ExitStack() as bulk:
             if _is_bulk(conn, "customers", new):
-                bulk.enter_context(_indexes_rebuilt(conn, "customers", steps))
-            counts["stub_customers"] = conn.scalar(sa.text("""
-                WITH stubs AS (INSERT INTO customers (id) SELECT id FROM load_new_customers
-                               ON CONFLICT (id) DO NOTHING RETURNING 1)
-                SELECT count(*) FROM stubs"""))
+                bulk.enter_context(_indexes_rebuilt(conn, "customers", steps, unique=True))
+            # In id order: appending to the primary key index costs half of inserting at random places.
+            counts["stub_customers"] = conn.execute(sa.text(
+                "INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id ON CONFLICT (id) DO NOTHING")).rowcount
+    columns = ("id_cliente", "angel", "polo", "data_limite", "data_de_atendimento")
+    cols = ", ".join(columns)
     with _step(steps, "upsert"), ExitStack() as bulk:
-        # New ids are only known after the upsert; an (almost) empty table is the case that matters.
-        if _is_bulk(conn, "services", staged) and conn.scalar(sa.text(
-                f"SELECT count(*) FROM (SELECT 1 FROM services LIMIT :n) x"), {"n": staged}) < staged // 2:
+        if first:
+            # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
+            # rollups built once at the end.
+            staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
+            if staged >= BULK_MIN_ROWS:
+                bulk.enter_context(_indexes_rebuilt(conn, "services", steps, unique=True))
+                bulk.enter_context(_rollups_rebuilt(conn, steps))
+            counts["inserted"] = conn.execute(sa.text(
+                f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
+            counts["updated"] = 0
+            return counts
+        with _step(steps, "compare"):
+            changed = _changes(conn, stage, "services", columns)
+        if _is_bulk(conn, "services", changed):
             bulk.enter_context(_indexes_rebuilt(conn, "services", steps))
             bulk.enter_context(_rollups_rebuilt(conn, steps))
         counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
-            INSERT INTO services AS t (id, id_cliente, angel, polo, data_limite, data_de_atendimento)
-            SELECT id, id_cliente, angel, polo, data_limite, data_de_atendimento FROM {stage}
+            INSERT INTO services AS t (id, {cols})
+            SELECT id, {cols} FROM load_changes
             ON CONFLICT (id) DO UPDATE SET
-                id_cliente = EXCLUDED.id_cliente, angel = EXCLUDED.angel, polo = EXCLUDED.polo,
-                data_limite = EXCLUDED.data_limite, data_de_atendimento = EXCLUDED.data_de_atendimento,
-                updated_at = now()
-            WHERE (t.id_cliente, t.angel, t.polo, t.data_limite, t.data_de_atendimento)
-                  IS DISTINCT FROM (EXCLUDED.id_cliente, EXCLUDED.angel, EXCLUDED.polo,
-                                    EXCLUDED.data_limite, EXCLUDED.data_de_atendimento)
+                {", ".join(f"{c} = EXCLUDED.{c}" for c in columns)}, updated_at = now()
+            WHERE ({", ".join(f"t.{c}" for c in columns)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in columns)})
             RETURNING (xmax = 0) AS inserted""")
     return counts
 
@@ -822,15 +729,18 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: dict[str, f
             INSERT INTO load_rejects (job_id, line_no, raw, reason)
             SELECT :job, line_no, NULL, format('email %L already belongs to customer %s', email, owner)
             FROM gone"""), {"job": job["id"]})
-    counts["stubs_filled"], certain = conn.execute(sa.text(f"""
-        SELECT count(*) FILTER (WHERE c.id IS NOT NULL AND c.nome IS NULL), count(*) FILTER (WHERE c.nome IS NULL)
-        FROM {stage} s LEFT JOIN customers c ON c.id = s.id""")).one()
+    columns = ("nome", "email", "telefone")
+    with _step(steps, "compare"):
+        changed = _changes(conn, stage, "customers", columns)
+    counts["stubs_filled"] = conn.scalar(sa.text(
+        "SELECT count(*) FROM load_changes s JOIN customers c ON c.id = s.id WHERE c.nome IS NULL"))
     with _step(steps, "upsert"), ExitStack() as bulk:
-        if _is_bulk(conn, "customers", certain):
-            bulk.enter_context(_indexes_rebuilt(conn, "customers", steps))
+        if _is_bulk(conn, "customers", changed):
+            # Emails were checked above, so the rebuilt unique email index holds.
+            bulk.enter_context(_indexes_rebuilt(conn, "customers", steps, unique=True))
         counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
             INSERT INTO customers AS t (id, nome, email, telefone)
-            SELECT id, nome, email, telefone FROM {stage}
+            SELECT id, nome, email, telefone FROM load_changes
             ON CONFLICT (id) DO UPDATE SET nome = EXCLUDED.nome, email = EXCLUDED.email,
                 telefone = EXCLUDED.telefone, updated_at = now()
             WHERE (t.nome, t.email, t.telefone) IS DISTINCT FROM (EXCLUDED.nome, EXCLUDED.email, EXCLUDED.telefone)
