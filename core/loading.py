@@ -5,15 +5,18 @@ A load is a job (table load_jobs). Its life:
    delimiter, header, kind. A file that is not a services/customers file is refused here
    (`FileRefused`), before anything is written.
 2. `create_job` records the job; `run_job` does it. Staging: a reader streams the file in byte
-   blocks of about LOAD_CHUNK_ROWS lines, LOAD_WORKERS threads COPY each block into a temporary
-   table and parse it in ONE set-based statement (every date form, day-first, impossible dates
-   refused) into the job's UNLOGGED staging table; bad lines go to load_rejects with their line
-   number, raw text and a plain-language reason. Each block commits with a load_job_chunks row,
-   so a job cut short resumes with the blocks not yet staged.
+   blocks of about LOAD_CHUNK_ROWS lines; LOAD_WORKERS threads parse each block, vectorised
+   (core.parsing: every date form, day-first, impossible dates refused, a reason per bad line),
+   and COPY its typed rows into the job's UNLOGGED staging table and its bad lines, with line
+   number, raw text and reason, into load_rejects. Each block commits with a load_job_chunks row
+   (and its id range), so a job cut short resumes with the blocks not yet staged.
 3. Merge, in one transaction (serialised between loads): duplicated ids (the later line wins),
-   stub customers for unknown id_cliente, then `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
-   (...) IS DISTINCT FROM (...)`, which counts inserted / updated / unchanged exactly. The job's
-   figures and the audit row commit with the data, so a job is either done or not loaded.
+   stub customers for unknown id_cliente, then the rows: a plain INSERT into an empty table, else
+   the lines that insert or change a row (one join against the table) through `INSERT ... ON
+   CONFLICT (id) DO UPDATE ... WHERE (...) IS DISTINCT FROM (...)`, which counts inserted /
+   updated / unchanged exactly. Bulk writes rebuild indexes and rollups once instead of row by
+   row (see docs/loading.md). The job's figures and the audit row commit with the data, so a job
+   is either done or not loaded.
 
 Every data line is accounted for: inserted + updated + unchanged + rejected = rows (blank lines are
 not data). Memory stays flat: at most a few blocks are in memory, whatever the file size.
@@ -659,8 +662,12 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         counts = {"duplicates": _reject_duplicates(conn, job, stage), "stubs_filled": 0}
     first = _is_empty(conn, "services")
     if first:
-        # Empty tables emptied again in this transaction get new files: with wal_level = minimal
-        # (the embedded server) what is written to them next skips the WAL.
+        # Other writers (the record pages) wait until commit; emptiness is checked again under the
+        # lock. Empty tables emptied again in this transaction get new files: with wal_level =
+        # minimal (the embedded server) what is written to them next skips the WAL.
+        conn.execute(sa.text("LOCK TABLE services, customers IN EXCLUSIVE MODE"))
+        first = _is_empty(conn, "services")
+    if first:
         _ddl(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
     with _step(steps, "stub_customers"):
         conn.execute(sa.text(f"""
@@ -734,10 +741,11 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: dict[str, f
         changed = _changes(conn, stage, "customers", columns)
     counts["stubs_filled"] = conn.scalar(sa.text(
         "SELECT count(*) FROM load_changes s JOIN customers c ON c.id = s.id WHERE c.nome IS NULL"))
-    with _step(steps, "upsert"), ExitStack() as bulk:
-        if _is_bulk(conn, "customers", changed):
-            # Emails were checked above, so the rebuilt unique email index holds.
-            bulk.enter_context(_indexes_rebuilt(conn, "customers", steps, unique=True))
+    if _is_bulk(conn, "customers", changed):
+        with _step(steps, "rewrite"):
+            counts["inserted"], counts["updated"] = _rewrite_customers(conn, steps)
+        return counts
+    with _step(steps, "upsert"):
         counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
             INSERT INTO customers AS t (id, nome, email, telefone)
             SELECT id, nome, email, telefone FROM load_changes
@@ -746,6 +754,51 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: dict[str, f
             WHERE (t.nome, t.email, t.telefone) IS DISTINCT FROM (EXCLUDED.nome, EXCLUDED.email, EXCLUDED.telefone)
             RETURNING (xmax = 0) AS inserted""")
     return counts
+
+
+def _rewrite_customers(conn: Connection, steps: dict[str, float]) -> tuple[int, int]:
+    """Apply load_changes when they are most of the table (the customers file after a services
+    file made them stubs): rewrite the table in id order instead of updating it row by row.
+
+    An UPDATE of 577k stubs costs ~10 s here (a new version of every row, every index entry, the
+    folded name); emptying the table and inserting every row once, indexes and keys built after,
+    a fraction of that. Rows the file does not change keep their values and timestamps.
+    Returns (inserted, updated), as the upsert would.
+    """
+    conn.execute(sa.text("LOCK TABLE customers IN EXCLUSIVE MODE"))  # no edit between copy and rewrite
+    inserted, updated = conn.execute(sa.text("""
+        SELECT count(*) FILTER (WHERE c.id IS NULL), count(*) FILTER (WHERE c.id IS NOT NULL)
+        FROM load_changes s LEFT JOIN customers c ON c.id = s.id""")).one()
+    conn.execute(sa.text("""
+        CREATE TEMP TABLE load_customers_after ON COMMIT DROP AS
+        SELECT c.id, c.nome, c.email, c.telefone, c.created_at, c.updated_at FROM customers c
+        WHERE NOT EXISTS (SELECT 1 FROM load_changes s WHERE s.id = c.id)
+        UNION ALL
+        SELECT s.id, s.nome, s.email, s.telefone, coalesce(c.created_at, now()), now()
+        FROM load_changes s LEFT JOIN customers c ON c.id = s.id"""))
+    # Foreign keys to customers go first and come back last: the primary key they need is rebuilt
+    # in between. Emails were checked before, so the rebuilt unique email index holds.
+    with _foreign_keys_to(conn, "customers", steps), _indexes_rebuilt(conn, "customers", steps, unique=True):
+        _ddl(conn, "TRUNCATE customers")
+        conn.execute(sa.text("""
+            INSERT INTO customers (id, nome, email, telefone, created_at, updated_at)
+            SELECT id, nome, email, telefone, created_at, updated_at FROM load_customers_after ORDER BY id"""))
+    return inserted, updated
+
+
+@contextmanager
+def _foreign_keys_to(conn: Connection, table: str, steps: dict[str, float]) -> Iterator[None]:
+    """Drop the foreign keys of other tables that reference `table`, and add them back (checked)
+    at the end, in the caller's transaction."""
+    fkeys = conn.execute(sa.text("""
+        SELECT format('%I', conname) AS name, conrelid::regclass::text AS owner, pg_get_constraintdef(oid) AS definition
+        FROM pg_constraint WHERE confrelid = CAST(:t AS regclass) AND contype = 'f'"""), {"t": table}).all()
+    for fk in fkeys:
+        _ddl(conn, f"ALTER TABLE {fk.owner} DROP CONSTRAINT {fk.name}")
+    yield
+    with _step(steps, f"foreign_keys_to_{table}"):
+        for fk in fkeys:
+            _ddl(conn, f"ALTER TABLE {fk.owner} ADD CONSTRAINT {fk.name} {fk.definition}")
 
 
 def _fill_missing_raw(conn: Connection, job: dict) -> None:

@@ -218,3 +218,32 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
         with pytest.raises(sa.exc.IntegrityError):
             conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
                                  "VALUES (1, 999999999999, 'a', 'p', '2021-07-01')"))
+
+
+def test_a_bulk_customers_file_rewrites_the_table_and_keeps_what_it_does_not_name(db, settings, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 2)
+    services = tmp_path / "services.csv"
+    services.write_text("".join(f"{i};{c};Ana Silva da;SP - CAMPINAS;30/06/2021;-\n"
+                                for i, c in ((1, 10), (2, 11), (3, 12))), encoding="utf-8")
+    loading.load_file(db, services, "services", actor=CLI_ACTOR, settings=settings)
+    with db.begin() as conn:  # 12: a stub the file will not name; 10 and 12 were created long ago
+        conn.execute(sa.text("UPDATE customers SET created_at = '2021-01-01' WHERE id IN (10, 12)"))
+    customers = tmp_path / "customers.csv"
+    customers.write_text("10;Maria Souza;maria@example.com;21987654321\n11;João Lima;;\n13;Rita Reis;;\n",
+                         encoding="utf-8")
+    report = loading.load_file(db, customers, "customers", actor=CLI_ACTOR, settings=settings)
+    assert "rewrite" in report.timings
+    assert (report.rows, report.inserted, report.updated, report.stubs_filled) == (3, 1, 2, 2)
+    assert table(db, "SELECT id, nome, email, is_stub, created_at::date::text FROM customers ORDER BY id") == [
+        (10, "Maria Souza", "maria@example.com", False, "2021-01-01"),
+        (11, "João Lima", None, False, table(db, "SELECT current_date::text")[0][0]),
+        (12, None, None, True, "2021-01-01"),
+        (13, "Rita Reis", None, False, table(db, "SELECT current_date::text")[0][0])]
+    with db.connect() as conn:  # the foreign key and the unique email are back
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
+                                 "VALUES (9, 999, 'a', 'p', '2021-07-01')"))
+    with db.connect() as conn:
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("UPDATE customers SET email = 'MARIA@example.com' WHERE id = 11"))
