@@ -35,7 +35,7 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked."),
     ("PASSWORD_HASH_ROUNDS", "12", "bcrypt cost factor for new password hashes (4-16)."),
     ("LOAD_WORKERS", "2", "Worker threads of a file load (parse and write in parallel)."),
-    ("LOAD_CHUNK_ROWS", "100000", "Lines per chunk of a file load (memory grows with it, speed barely)."),
+    ("LOAD_CHUNK_ROWS", "25000", "Lines per chunk of a file load (memory grows with it, speed barely)."),
     ("SLA_TARGET", "0.90", "SLA target drawn on the charts (0-1)."),
     ("HOLIDAY_COUNTRY", "BR", "Country whose national holidays are not business days "
      "(code of the `holidays` package)."),
