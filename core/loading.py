@@ -321,6 +321,26 @@ def spool_upload(settings: Settings, source, file_name: str) -> Path:
     return Path(tmp)
 
 
+SPOOL_KEEP_HOURS = 24
+
+
+def clean_spool(engine: Engine, settings: Settings, *, older_than_hours: float = SPOOL_KEEP_HOURS) -> int:
+    """Delete spooled uploads that no load uses (dropped on the Upload page but never loaded) once
+    they are older than `older_than_hours`; a file of a queued, running, interrupted or failed job
+    stays, so it can be resumed. Returns how many files went."""
+    with engine.connect() as conn:
+        used = set(conn.scalars(sa.text("SELECT source_path FROM load_jobs WHERE owns_source AND status <> 'done'")))
+    cutoff = time.time() - older_than_hours * 3600
+    removed = 0
+    for path in spool_dir(settings).glob("upload-*"):
+        if str(path) not in used and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %s unused spooled upload(s)", removed)
+    return removed
+
+
 def create_job(conn: Connection, *, actor: Actor, info: FileInfo, file_name: str | None = None,
                owns_source: bool = False, settings: Settings) -> int:
     """Record a queued load of an inspected file; returns the job id."""

@@ -26,6 +26,7 @@ def spooled_file(kind: str, uploaded) -> dict:
     if entry is None or entry["file_id"] != uploaded.file_id:
         if entry and entry.get("path"):  # replaced by another file before it was loaded
             entry["path"].unlink(missing_ok=True)
+        loading.clean_spool(engine(), settings())  # uploads dropped earlier and never loaded
         path = loading.spool_upload(settings(), uploaded, uploaded.name)
         try:
             entry = {"file_id": uploaded.file_id, "path": path,

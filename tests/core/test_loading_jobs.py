@@ -247,3 +247,22 @@ def test_a_bulk_customers_file_rewrites_the_table_and_keeps_what_it_does_not_nam
     with db.connect() as conn:
         with pytest.raises(sa.exc.IntegrityError):
             conn.execute(sa.text("UPDATE customers SET email = 'MARIA@example.com' WHERE id = 11"))
+
+
+def test_unused_spooled_uploads_are_removed_after_a_day(db, settings, tmp_path):
+    import os
+    import time
+    spool = loading.spool_dir(settings)
+    for old in spool.glob("upload-*"):
+        old.unlink()
+    orphan_old, orphan_new, resumable = (spool / f"upload-{n}.csv" for n in ("old", "new", "job"))
+    for path in (orphan_old, orphan_new, resumable):
+        path.write_text("1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n", encoding="utf-8")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(orphan_old, (two_days_ago, two_days_ago))
+    os.utime(resumable, (two_days_ago, two_days_ago))
+    with db.begin() as conn:  # an interrupted load still needs its file
+        loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(resumable, "services"),
+                           owns_source=True, settings=settings)
+    assert loading.clean_spool(db, settings) == 1
+    assert (orphan_old.exists(), orphan_new.exists(), resumable.exists()) == (False, True, True)
