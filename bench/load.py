@@ -6,10 +6,11 @@ Writes a demo services file (+ customers file) of --rows lines (default: the rea
 1,048,575) in .data/bench-load/, starts a throwaway embedded PostgreSQL there (every migration
 applied, so other modules' triggers and indexes are present), and measures in the same run:
 
-1. the product's load of the services file into an empty database (seconds, rows/s, peak RSS of
-   this process sampled every 20 ms, and the staging / writing split);
-2. the same file loaded again (every line unchanged);
-3. the customers file (fills the stubs the services load created);
+1. the product's load of the services file into an empty database, run as the CLI does it
+   (`python -m core load services PATH --json`) in its own process: seconds, rows/s, the staging /
+   writing split, and the peak RSS of that process sampled every 20 ms;
+2. the same file loaded again (every line unchanged), the same way;
+3. the customers file (fills the stubs the services load created), the same way;
 4. a reference loader written the way the original did it: csv reader, `strptime` per value,
    SQLAlchemy ORM `add_all` + `commit` of 2000-row chunks from 100 threads, into its own tables.
    It runs on the first --reference-rows lines (the full file takes minutes) and its full-file
@@ -22,10 +23,12 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import json
+import os
 import shutil
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -43,29 +46,6 @@ from core.demo import FULL_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".data" / "bench-load"
-
-
-class PeakMemory:
-    """Samples this process's RSS in a thread; `peak` in MB."""
-
-    def __init__(self, every: float = 0.02):
-        self.proc, self.every, self.peak = psutil.Process(), every, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
-            self._stop.wait(self.every)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
 
 
 # --- the reference loader, written the way the original system did it -------------------------
@@ -147,10 +127,24 @@ def _generate(rows: int, out: Path) -> None:
     marker.touch()
 
 
-def _measure(engine, settings, path, kind):
-    with PeakMemory() as mem:
-        report = loading.load_file(engine, path, kind, actor=CLI_ACTOR, settings=settings)
-    return report, mem.peak
+def _cli_load(env: dict, path: Path, kind: str) -> tuple[loading.LoadReport, float]:
+    """`python -m core load KIND PATH --json` in a child process: (its report, its peak RSS in MB)."""
+    with tempfile.TemporaryFile() as out:
+        child = psutil.Popen([sys.executable, "-m", "core", "load", kind, str(path), "--json"], cwd=ROOT, env=env,
+                             stdout=out, stderr=subprocess.DEVNULL)
+        peak = 0.0
+        while child.poll() is None:
+            try:
+                peak = max(peak, child.memory_info().rss / 2**20)
+            except psutil.Error:  # it just exited
+                break
+            time.sleep(0.02)
+        if child.returncode:
+            raise SystemExit(f"the load of {path} failed (exit code {child.returncode})")
+        out.seek(0)
+        report = json.loads(out.read())
+    fields = {f.name for f in dataclasses.fields(loading.LoadReport)}
+    return loading.LoadReport(**{k: v for k, v in report.items() if k in fields}), peak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,28 +166,31 @@ def main(argv: list[str] | None = None) -> int:
     settings = dataclasses.replace(settings, load_workers=args.workers or settings.load_workers,
                                    load_chunk_rows=args.chunk_rows or settings.load_chunk_rows)
     engine = get_engine(settings)
-    base = psutil.Process().memory_info().rss / 2**20
+    env = {**os.environ, "LOGISTICS_DATA_DIR": str(db_dir), "LOAD_WORKERS": str(settings.load_workers),
+           "LOAD_CHUNK_ROWS": str(settings.load_chunk_rows), "LOG_LEVEL": "WARNING"}
     services = files / "bd_desafio.csv"
     results = []
-    first, peak1 = _measure(engine, settings, services, "services")
+    first, peak1 = _cli_load(env, services, "services")
     results.append(("services, empty database", first, peak1))
-    again, peak2 = _measure(engine, settings, services, "services")
+    again, peak2 = _cli_load(env, services, "services")
     results.append(("services again (unchanged)", again, peak2))
-    cust, peak3 = _measure(engine, settings, files / "customers_data.csv", "customers")
+    cust, peak3 = _cli_load(env, files / "customers_data.csv", "customers")
     results.append(("customers (fills the stubs)", cust, peak3))
 
     size = services.stat().st_size / 2**20
     print(f"\n{args.rows:,} services lines ({size:.0f} MB); LOAD_WORKERS={settings.load_workers}, "
           f"LOAD_CHUNK_ROWS={settings.load_chunk_rows:,}; {psutil.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in psutil.getloadavg())}; RSS before loading {base:.0f} MB")
+          f"{' '.join(f'{x:.1f}' for x in psutil.getloadavg())}; each load in its own `python -m core load` process")
     print(f"{'load':<30} {'lines':>10} {'inserted':>9} {'updated':>8} {'unchanged':>9} {'seconds':>8} "
           f"{'rows/s':>9} {'staging s':>9} {'writing s':>9} {'peak RSS MB':>11}")
     for name, r, peak in results:
         print(f"{name:<30} {r.rows:>10,} {r.inserted:>9,} {r.updated:>8,} {r.unchanged:>9,} {r.seconds:>8.2f} "
               f"{r.rows_per_second:>9,.0f} {r.timings.get('staging', 0):>9.2f} {r.timings.get('writing', 0):>9.2f} "
               f"{peak:>11.0f}")
-    steps = {k: v for k, v in first.timings.items() if k not in ("staging", "writing")}
-    print("first load, writing steps (s): " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
+    for name, r, _ in results:
+        steps = {k: v for k, v in r.timings.items() if k not in ("staging", "writing")}
+        print(f"{name}, writing steps (s; nested steps are inside their parents): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     if args.reference_rows:
         n = min(args.reference_rows, args.rows)
         seconds, loaded = reference_load(engine, services, n)
