@@ -41,7 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from core import loading
 from core.accounts import CLI_ACTOR
 from core.config import Settings
-from core.db import get_engine
+from core.db import embedded_server, get_engine
 from core.demo import FULL_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,8 +127,31 @@ def _generate(rows: int, out: Path) -> None:
     marker.touch()
 
 
-def _cli_load(env: dict, path: Path, kind: str) -> tuple[loading.LoadReport, float]:
-    """`python -m core load KIND PATH --json` in a child process: (its report, its peak RSS in MB)."""
+@dataclasses.dataclass
+class Measured:
+    report: loading.LoadReport
+    peak_mb: float      # peak RSS of the loading process
+    cpu_seconds: float  # CPU time of the loading process and of the database server, all cores
+
+
+def _server_cpu(server: psutil.Process) -> float:
+    """CPU seconds of the PostgreSQL server: the postmaster, its live children, and (in the
+    postmaster's children times) every backend and parallel worker that has exited."""
+    t = server.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in server.children():
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _cli_load(env: dict, path: Path, kind: str, server: psutil.Process) -> Measured:
+    """`python -m core load KIND PATH --json` in a child process, with its peak RSS and the CPU
+    time it and the database server used."""
+    cpu_before, children_before = _server_cpu(server), os.times()
     with tempfile.TemporaryFile() as out:
         child = psutil.Popen([sys.executable, "-m", "core", "load", kind, str(path), "--json"], cwd=ROOT, env=env,
                              stdout=out, stderr=subprocess.DEVNULL)
@@ -143,8 +166,12 @@ def _cli_load(env: dict, path: Path, kind: str) -> tuple[loading.LoadReport, flo
             raise SystemExit(f"the load of {path} failed (exit code {child.returncode})")
         out.seek(0)
         report = json.loads(out.read())
+    time.sleep(0.5)  # its backends exit and are reaped, so their CPU time is counted
+    children_after = os.times()
+    cpu = (_server_cpu(server) - cpu_before + children_after.children_user - children_before.children_user
+           + children_after.children_system - children_before.children_system)
     fields = {f.name for f in dataclasses.fields(loading.LoadReport)}
-    return loading.LoadReport(**{k: v for k, v in report.items() if k in fields}), peak
+    return Measured(loading.LoadReport(**{k: v for k, v in report.items() if k in fields}), peak, cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,26 +196,26 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "LOGISTICS_DATA_DIR": str(db_dir), "LOAD_WORKERS": str(settings.load_workers),
            "LOAD_CHUNK_ROWS": str(settings.load_chunk_rows), "LOG_LEVEL": "WARNING"}
     services = files / "bd_desafio.csv"
-    results = []
-    first, peak1 = _cli_load(env, services, "services")
-    results.append(("services, empty database", first, peak1))
-    again, peak2 = _cli_load(env, services, "services")
-    results.append(("services again (unchanged)", again, peak2))
-    cust, peak3 = _cli_load(env, files / "customers_data.csv", "customers")
-    results.append(("customers (fills the stubs)", cust, peak3))
+    server = psutil.Process(embedded_server(db_dir).get_pid())
+    results = [("services, empty database", _cli_load(env, services, "services", server)),
+               ("services again (unchanged)", _cli_load(env, services, "services", server)),
+               ("customers (fills the stubs)", _cli_load(env, files / "customers_data.csv", "customers", server))]
+    first = results[0][1].report
 
     size = services.stat().st_size / 2**20
     print(f"\n{args.rows:,} services lines ({size:.0f} MB); LOAD_WORKERS={settings.load_workers}, "
           f"LOAD_CHUNK_ROWS={settings.load_chunk_rows:,}; {psutil.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in psutil.getloadavg())}; each load in its own `python -m core load` process")
     print(f"{'load':<30} {'lines':>10} {'inserted':>9} {'updated':>8} {'unchanged':>9} {'seconds':>8} "
-          f"{'rows/s':>9} {'staging s':>9} {'writing s':>9} {'peak RSS MB':>11}")
-    for name, r, peak in results:
+          f"{'rows/s':>9} {'staging s':>9} {'writing s':>9} {'peak RSS MB':>11} {'CPU s':>6}")
+    for name, m in results:
+        r = m.report
         print(f"{name:<30} {r.rows:>10,} {r.inserted:>9,} {r.updated:>8,} {r.unchanged:>9,} {r.seconds:>8.2f} "
               f"{r.rows_per_second:>9,.0f} {r.timings.get('staging', 0):>9.2f} {r.timings.get('writing', 0):>9.2f} "
-              f"{peak:>11.0f}")
-    for name, r, _ in results:
-        steps = {k: v for k, v in r.timings.items() if k not in ("staging", "writing")}
+              f"{m.peak_mb:>11.0f} {m.cpu_seconds:>6.1f}")
+    print("(CPU s: CPU time of the loading process, its start included, and of the database server, on all cores)")
+    for name, m in results:
+        steps = {k: v for k, v in m.report.timings.items() if k not in ("staging", "writing")}
         print(f"{name}, writing steps (s; nested steps are inside their parents): "
               + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()))
     if args.reference_rows:
