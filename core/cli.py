@@ -315,8 +315,7 @@ def _progress_printer():
     def show(job: dict) -> None:
         share = loading.progress(job)
         bar = "#" * int(share * 30)
-        phase = "writing" if job.get("phase") == "writing" else f"{job['rows_read']:,} rows"
-        print(f"\r[{bar:<30}] {share:4.0%} {phase:<20}", end="", file=sys.stderr, flush=True)
+        print(f"\r[{bar:<30}] {share:4.0%} {loading.doing(job):<60}", end="", file=sys.stderr, flush=True)
     return show
 
 

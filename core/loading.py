@@ -245,7 +245,7 @@ _JOB_COLUMNS = """id, kind, file_name, file_size, source_path, owns_source, user
     CASE WHEN status IN ('queued', 'running')
               AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => :stale)
          THEN 'interrupted' ELSE status END AS status,
-    phase, encoding, delimiter, has_header, bytes_done, rows_read, inserted, updated, unchanged,
+    phase, step, writing_share, encoding, delimiter, has_header, bytes_done, rows_read, inserted, updated, unchanged,
     rejected, duplicates, stub_customers, stubs_filled, message, created_at, started_at, finished_at,
     heartbeat_at, seconds, rows_per_second"""
 
@@ -282,13 +282,22 @@ def rejects_csv(conn: Connection, job_id: int) -> str:
 
 
 def progress(job: dict) -> float:
-    """Share of the job done, 0..1 (staging is measured in bytes; the merge is the last 10%)."""
+    """Share of the job done, 0..1: reading the file (in bytes) is the first STAGING_SHARE, the
+    merge's steps (WRITING_STEPS) the rest."""
     if job["status"] == "done":
         return 1.0
     if not job["file_size"]:
         return 0.0
-    staged = min(job["bytes_done"] / job["file_size"], 1.0)
-    return 0.9 * staged + (0.05 if job["phase"] == "writing" else 0.0)
+    if job["phase"] == "writing":
+        return min(STAGING_SHARE + (1 - STAGING_SHARE) * (job["writing_share"] or 0.0), 0.99)
+    return STAGING_SHARE * min(job["bytes_done"] / job["file_size"], 1.0)
+
+
+def doing(job: dict) -> str:
+    """What a running job is doing, in plain words (progress bars of the Upload page and the CLI)."""
+    if job["phase"] == "writing":
+        return f"writing to the database: {job['step']}" if job["step"] else "writing to the database"
+    return f"{job['rows_read']:,} lines read"
 
 
 def speed(job: dict, now: datetime | None = None) -> tuple[float | None, float | None]:
@@ -397,6 +406,19 @@ class _Heartbeat(threading.Thread):
                                          "AND status = 'running'"), {"id": self.job_id})
             except Exception:  # a missed beat is harmless; the next one retries
                 log.warning("heartbeat failed for job %s", self.job_id, exc_info=True)
+
+
+def _announce(engine: Engine, job_id: int, step: str) -> None:
+    """Publish the merge step a job starts (its own short transaction: the merge's is still open)."""
+    label, share = WRITING_STEPS[step]
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("""
+                UPDATE load_jobs SET step = :label, writing_share = greatest(coalesce(writing_share, 0), :share),
+                       heartbeat_at = now()
+                WHERE id = :id AND status = 'running'"""), {"id": job_id, "label": label, "share": share})
+    except Exception:  # progress is only information; the load goes on
+        log.warning("could not publish the step of job %s", job_id, exc_info=True)
 
 
 def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) -> None:
@@ -577,8 +599,35 @@ def _reject_duplicates(conn: Connection, job: dict, stage: str) -> int:
 BULK_MIN_ROWS = 100_000  # below this, keeping the indexes up to date is cheaper than rebuilding
 
 
+# The merge's steps as the progress bar names them, with the share of the writing phase done when
+# each starts (measured with bench/load.py on 1M lines: first load, reload, customers file). The
+# stored share only grows, so a step met in another order never moves the bar back.
+WRITING_STEPS = {
+    "duplicates": ("looking for repeated ids", 0.0),
+    "stub_customers": ("creating stub customers", 0.02),
+    "emails": ("checking emails", 0.04),
+    "upsert": ("writing the rows", 0.17),
+    "compare": ("comparing with the database", 0.2),
+    "rewrite": ("rewriting the customers table", 0.25),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.3),
+    "rebuild_services_indexes": ("building the record indexes", 0.63),
+    "foreign_keys_to_customers": ("checking customer references", 0.9),
+}
+STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time
+
+
+class _Steps(dict):
+    """Seconds per merge step; `announce(name)` is told when a step starts."""
+
+    def __init__(self, announce: Callable[[str], None] | None = None):
+        super().__init__()
+        self.announce = announce
+
+
 @contextmanager
 def _step(steps: dict[str, float], name: str) -> Iterator[None]:
+    if getattr(steps, "announce", None) and name in WRITING_STEPS:
+        steps.announce(name)
     start = time.perf_counter()
     try:
         yield
@@ -850,7 +899,7 @@ def _merge(engine: Engine, job: dict, started: float, steps: dict[str, float]) -
                        rejected=rejected, duplicates=counts["duplicates"],
                        stub_customers=counts["stub_customers"], stubs_filled=counts["stubs_filled"])
         stored = {k: v for k, v in figures.items() if k != "rows"}
-        _set(conn, job["id"], status="done", phase=None, now=("finished_at",), **stored,
+        _set(conn, job["id"], status="done", phase=None, step=None, now=("finished_at",), **stored,
              seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None,
              rows_read=rows, bytes_done=job["file_size"])
         audit.record(conn, username=job["username"], action="load", entity=job["kind"], entity_id=job["id"],
@@ -895,7 +944,8 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
             _set(conn, job_id, status="failed", message="The file of this load is no longer on the server; "
                                                          "load it again.")
             raise LoadError(f"The file of load {job_id} ({job['file_name']}) is no longer on the server.")
-        _set(conn, job_id, status="running", phase="staging", message=None, now=("started_at", "heartbeat_at"))
+        _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
+             now=("started_at", "heartbeat_at"))
     heartbeat = _Heartbeat(engine, job_id)
     heartbeat.start()
     started = time.perf_counter()
@@ -908,7 +958,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
             with engine.begin() as conn:
                 _set(conn, job_id, phase="writing")
                 on_progress(get_job(conn, job_id))
-            steps: dict[str, float] = {}
+            steps = _Steps(announce=lambda name: _announce(engine, job_id, name))
             with timed("loading.merge", kind=job["kind"], job_id=job_id):
                 report = _merge(engine, job, started, steps)
             report.timings = {"staging": round(staged_at - started, 3),

@@ -83,8 +83,9 @@ def live_progress() -> None:
     for job in now_running:
         rate, eta = loading.speed(job)
         share = loading.progress(job)
-        doing = "writing to the database" if job["phase"] == "writing" else f"{job['rows_read']:,} lines read"
-        details = [doing] + ([f"{rate:,.0f} rows/s"] if rate else []) + ([f"about {eta:,.0f} s left"] if eta else [])
+        reading = job["phase"] != "writing"  # rows/s is the reading speed; writing has its steps
+        details = ([loading.doing(job)] + ([f"{rate:,.0f} rows/s"] if rate and reading else [])
+                   + ([f"about {eta:,.0f} s left"] if eta else []))
         st.progress(share, text=f"Load {job['id']} · {job['file_name']}: {share:.0%} · " + " · ".join(details))
     if running and not now_running:
         st.rerun(scope="app")

@@ -266,3 +266,38 @@ def test_unused_spooled_uploads_are_removed_after_a_day(db, settings, tmp_path):
                            owns_source=True, settings=settings)
     assert loading.clean_spool(db, settings) == 1
     assert (orphan_old.exists(), orphan_new.exists(), resumable.exists()) == (False, True, True)
+
+
+def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settings, demo_files, monkeypatch):
+    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # the first-load path, as for a full file
+    seen = []
+    announce = loading._announce
+
+    def record(engine, job_id, step):
+        announce(engine, job_id, step)
+        with engine.connect() as conn:
+            job = loading.get_job(conn, job_id)
+        seen.append((step, job["step"], loading.progress(job), loading.doing(job)))
+
+    monkeypatch.setattr(loading, "_announce", record)
+    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
+                                    "rebuild_services_indexes"]
+    assert seen[3][1:] == ("rebuilding the indicator rollups", 0.2 + 0.8 * 0.3,
+                           "writing to the database: rebuilding the indicator rollups")
+    shares = [s[2] for s in seen]
+    assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
+    with db.connect() as conn:
+        job = loading.get_job(conn, report.job_id)
+    assert (job["status"], job["step"], loading.progress(job)) == ("done", None, 1.0)
+
+
+def test_progress_of_a_running_job():
+    job = {"status": "running", "file_size": 1000, "bytes_done": 500, "phase": "staging", "step": None,
+           "writing_share": None, "rows_read": 12_345}
+    assert (loading.progress(job), loading.doing(job)) == (0.1, "12,345 lines read")
+    job.update(phase="writing", bytes_done=1000, step="building the record indexes", writing_share=0.63)
+    assert loading.progress(job) == pytest.approx(0.2 + 0.8 * 0.63)
+    assert loading.doing(job) == "writing to the database: building the record indexes"
+    job.update(writing_share=1.5)
+    assert loading.progress(job) == 0.99   # done only when the job says so
