@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 import core
-from core import telemetry
+from core import loading, telemetry
 from core.config import Settings
 from core.db import describe_url, pending_migrations
 from core.records_summary import Summary, summary
@@ -72,8 +72,8 @@ class LoadJob:
     file_name: str
     username: str
     status: str
-    phase: str | None
-    progress: float | None       # share of the file's bytes read, 0-1
+    phase: str | None            # staging, or writing with its step
+    progress: float | None       # share done, 0-1, as the Upload page's bar (core.loading.progress)
     rows_read: int
     inserted: int | None
     updated: int | None
@@ -225,9 +225,7 @@ def recent_loads(conn: Connection, *, limit: int = RECENT_LOADS) -> list[LoadJob
         return []
     with timed("operations.recent_loads") as info:
         rows = conn.execute(sa.text("""
-            SELECT id, kind, file_name, username, status, phase,
-                   CASE WHEN status = 'done' THEN 1.0
-                        ELSE bytes_done::float8 / nullif(file_size, 0) END AS progress,
+            SELECT id, kind, file_name, username, status, phase, step, writing_share, file_size, bytes_done,
                    rows_read, inserted, updated, unchanged, rejected, created_at,
                    coalesce(seconds, extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8)
                        AS seconds,
@@ -236,7 +234,10 @@ def recent_loads(conn: Connection, *, limit: int = RECENT_LOADS) -> list[LoadJob
                        AS rows_per_second
             FROM load_jobs ORDER BY created_at DESC, id DESC LIMIT :n"""), {"n": limit}).mappings().all()
         info["rows"] = len(rows)
-    return [LoadJob(**r) for r in rows]
+    fields = set(LoadJob.__dataclass_fields__)
+    return [LoadJob(**{k: v for k, v in r.items() if k in fields - {"phase", "progress"}},
+                    phase=f"writing: {r['step']}" if r["phase"] == "writing" and r["step"] else r["phase"],
+                    progress=loading.progress(r)) for r in rows]
 
 
 def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS,
