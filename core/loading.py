@@ -682,18 +682,73 @@ def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float], *, u
             _ddl(conn, ix.definition)
 
 
+ROLLUPS = ("sla_daily", "sla_monthly", "sla_polo_daily", "visits_daily", "visits_monthly", "visits_polo_daily")
+
+
+class _RollupsAhead(threading.Thread):
+    """The six rollups of a first load computed in another connection (so on the other core),
+    from the staging table, while the merge's transaction writes the stub customers and the rows;
+    the merge then copies them in (rebuild_services_rollups(prefix), migration 0010) instead of
+    aggregating after its insert. Only when the staging table holds exactly the rows services
+    will hold: a first load without duplicated ids. Its tables: load_<job id>_<rollup>."""
+
+    def __init__(self, engine: Engine, job_id: int, stage: str):
+        super().__init__(daemon=True, name=f"load-{job_id}-rollups")
+        self.engine, self.stage, self.prefix = engine, stage, _rollups_prefix(job_id)
+        self.error: BaseException | None = None
+        self.created = threading.Event()
+
+    def start_when_ready(self) -> None:
+        """Start, and return once its tables exist. Creating them (LIKE the rollups) locks the
+        rollups until that commit, and the merge is about to truncate them: it must wait for
+        that short commit, or the two would wait for each other."""
+        self.start()
+        self.created.wait()
+
+    def run(self):
+        try:
+            with self.engine.begin() as conn:
+                for name in ROLLUPS:
+                    _ddl(conn, f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
+            self.created.set()
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+                conn.execute(sa.text("SELECT compute_services_rollups(CAST(:stage AS regclass), :prefix)"),
+                             {"stage": self.stage, "prefix": self.prefix})
+        except BaseException as exc:  # the merge falls back to computing them itself
+            self.error = exc
+        finally:
+            self.created.set()
+
+
+def _rollups_prefix(job_id: int) -> str:
+    return f"load_{int(job_id)}_"  # an integer from our own sequence: safe in SQL text
+
+
+def _drop_rollups_ahead(conn: Connection, prefix: str) -> None:
+    _ddl(conn, "DROP TABLE IF EXISTS " + ", ".join(prefix + name for name in ROLLUPS))
+
+
 @contextmanager
-def _rollups_rebuilt(conn: Connection, steps: dict[str, float]) -> Iterator[None]:
+def _rollups_rebuilt(conn: Connection, steps: dict[str, float], ahead: _RollupsAhead | None = None) -> Iterator[None]:
     """Switch the per-statement rollup triggers off for a bulk upsert and rebuild the rollups from
-    the whole table afterwards (one GROUP BY pass instead of merging a million-row delta), in the
-    caller's transaction. The delete and truncate triggers stay on."""
+    the whole table afterwards (one GROUP BY pass instead of merging a million-row delta), or copy
+    them from `ahead`, in the caller's transaction. The delete and truncate triggers stay on."""
     for trigger in ("services_rollup_insert", "services_rollup_update"):
         _ddl(conn, f"ALTER TABLE services DISABLE TRIGGER {trigger}")
     yield
     for trigger in ("services_rollup_insert", "services_rollup_update"):
         _ddl(conn, f"ALTER TABLE services ENABLE TRIGGER {trigger}")
     with _step(steps, "rebuild_rollups"):
-        conn.execute(sa.text("SELECT rebuild_services_rollups()"))
+        if ahead is not None:
+            ahead.join()
+            if ahead.error is not None:
+                log.warning("rollups computed ahead failed (%s); computing them now", ahead.error)
+        if ahead is not None and ahead.error is None:
+            conn.execute(sa.text("SELECT rebuild_services_rollups(:computed)"), {"computed": ahead.prefix})
+            _drop_rollups_ahead(conn, ahead.prefix)
+        else:
+            conn.execute(sa.text("SELECT rebuild_services_rollups()"))
 
 
 def _ddl(conn: Connection, sql: str) -> None:
@@ -736,6 +791,21 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         # minimal (the embedded server) what is written to them next skips the WAL.
         conn.execute(sa.text("LOCK TABLE services, customers IN EXCLUSIVE MODE"))
         first = _is_empty(conn, "services")
+    staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
+    ahead = None
+    if first and staged >= BULK_MIN_ROWS and not counts["duplicates"]:
+        ahead = _RollupsAhead(conn.engine, job["id"], stage)
+        ahead.start_when_ready()
+    try:
+        return _write_services(conn, stage, steps, counts, first=first, bulk_first=first and staged >= BULK_MIN_ROWS,
+                               ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.join()  # on a failure too: its tables are dropped after the rollback (run_job)
+
+
+def _write_services(conn: Connection, stage: str, steps: dict[str, float], counts: dict[str, int], *,
+                    first: bool, bulk_first: bool, ahead: _RollupsAhead | None) -> dict[str, int]:
     if first:
         _ddl(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
     with _step(steps, "stub_customers"):
@@ -756,10 +826,9 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         if first:
             # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
             # rollups built once at the end.
-            staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
-            if staged >= BULK_MIN_ROWS:
+            if bulk_first:
                 bulk.enter_context(_indexes_rebuilt(conn, "services", steps, unique=True))
-                bulk.enter_context(_rollups_rebuilt(conn, steps))
+                bulk.enter_context(_rollups_rebuilt(conn, steps, ahead))
             counts["inserted"] = conn.execute(sa.text(
                 f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
             counts["updated"] = 0
@@ -906,6 +975,10 @@ def _merge(engine: Engine, job: dict, started: float, steps: dict[str, float]) -
                      after={"file_name": job["file_name"], **figures})
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {stage}"))
         sample = job_rejects(conn, job["id"], limit=REJECTS_SAMPLE)
+    # The commit (files written by the bulk paths reach the disk) is part of the load's time.
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        _set(conn, job["id"], seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None)
     return LoadReport(job_id=job["id"], kind=job["kind"], file_name=job["file_name"], status="done",
                       seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else 0.0,
                       encoding=ENCODING_LABELS[job["encoding"]], delimiter=job["delimiter"],
@@ -968,6 +1041,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
         message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {type(exc).__name__}: {exc}"
         with engine.begin() as conn:
             _set(conn, job_id, status="failed", phase=None, message=message[:2000], now=("finished_at",))
+            _drop_rollups_ahead(conn, _rollups_prefix(job_id))  # the staging table stays, for a resume
         raise
     finally:
         heartbeat.done.set()

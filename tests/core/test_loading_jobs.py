@@ -301,3 +301,44 @@ def test_progress_of_a_running_job():
     assert loading.doing(job) == "writing to the database: building the record indexes"
     job.update(writing_share=1.5)
     assert loading.progress(job) == 0.99   # done only when the job says so
+
+
+def leftover_tables(db) -> list[str]:
+    """Tables a load creates for itself: its staging table and its rollups computed ahead."""
+    return [r[0] for r in table(db, "SELECT tablename FROM pg_tables WHERE tablename ~ '^load_([0-9]+|stage)_' "
+                                    "ORDER BY 1")]
+
+
+def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_files, monkeypatch):
+    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+    started = []
+
+    class Recorded(loading._RollupsAhead):
+        def run(self):
+            super().run()
+            started.append(self.error)
+
+    monkeypatch.setattr(loading, "_RollupsAhead", Recorded)
+    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    assert started == [None]          # computed in the other connection, without error, and used
+    assert leftover_tables(db) == []  # its tables and the staging table are gone
+    from tests.core.test_rollup import FRESH
+    with db.connect() as conn:
+        for name, fresh in FRESH.items():
+            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
+                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+    assert report.inserted == 6000
+
+
+def test_a_failed_first_load_leaves_no_rollups_computed_ahead(db, settings, demo_files, monkeypatch):
+    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(loading, "_upsert_counts", broken)   # not reached on a first load...
+    monkeypatch.setattr(loading, "_indexes_rebuilt", broken)  # ...this is, after the rollups started
+    with pytest.raises(RuntimeError, match="disk full"):
+        loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    assert [t for t in leftover_tables(db) if not t.startswith("load_stage_")] == []
+    assert table(db, "SELECT count(*) FROM services") == [(0,)]
