@@ -39,7 +39,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from core import loading
-from core.accounts import CLI_ACTOR
 from core.config import Settings
 from core.db import embedded_server, get_engine
 from core.demo import FULL_ROWS

@@ -884,7 +884,7 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: dict[str, f
             counts["inserted"], counts["updated"] = _rewrite_customers(conn, steps)
         return counts
     with _step(steps, "upsert"):
-        counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
+        counts["inserted"], counts["updated"] = _upsert_counts(conn, """
             INSERT INTO customers AS t (id, nome, email, telefone)
             SELECT id, nome, email, telefone FROM load_changes
             ON CONFLICT (id) DO UPDATE SET nome = EXCLUDED.nome, email = EXCLUDED.email,
