@@ -606,11 +606,11 @@ WRITING_STEPS = {
     "duplicates": ("looking for repeated ids", 0.0),
     "stub_customers": ("creating stub customers", 0.02),
     "emails": ("checking emails", 0.04),
-    "upsert": ("writing the rows", 0.17),
-    "compare": ("comparing with the database", 0.2),
-    "rewrite": ("rewriting the customers table", 0.25),
-    "rebuild_rollups": ("rebuilding the indicator rollups", 0.3),
-    "rebuild_services_indexes": ("building the record indexes", 0.63),
+    "upsert": ("writing the rows", 0.22),
+    "compare": ("comparing with the database", 0.25),
+    "rewrite": ("rewriting the customers table", 0.26),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.33),
+    "rebuild_services_indexes": ("building the record indexes", 0.53),
     "foreign_keys_to_customers": ("checking customer references", 0.9),
 }
 STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time

@@ -113,8 +113,9 @@ if finished:
                        help=f"Includes {last['duplicates'] or 0:,} lines whose id appears again later in the file "
                             "(the later line was loaded).")
         if last["kind"] == "services":
-            cols[5].metric("New customers known only by id", f"{last['stub_customers']:,}",
-                           help="Created so no service is lost; the customers file fills them in.")
+            cols[5].metric("New customer ids", f"{last['stub_customers']:,}",
+                           help="Customers known only by their id, created so no service is lost; "
+                                "the customers file fills them in.")
         else:
             cols[5].metric("Customers filled in", f"{last['stubs_filled']:,}",
                            help="Customers first seen in the services file, now with name, email and phone.")
@@ -146,6 +147,9 @@ if jobs:
         "MB": round(j["file_size"] / 1e6, 1), "status": j["status"], "lines": j["rows_read"],
         "inserted": j["inserted"], "updated": j["updated"], "unchanged": j["unchanged"], "rejected": j["rejected"],
         "stubs": j["stub_customers"], "seconds": j["seconds"], "rows/s": j["rows_per_second"]} for j in jobs])
-    st.dataframe(history, hide_index=True, width="stretch")
+    st.dataframe(history, hide_index=True, width="stretch", column_config={
+        "when": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "seconds": st.column_config.NumberColumn(format="%.1f"),
+        "rows/s": st.column_config.NumberColumn(format="%.0f")})
 else:
     st.info("No loads yet. Drop a file above, or create demo files with `python -m core demo --out demo`.")

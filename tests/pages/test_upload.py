@@ -44,7 +44,7 @@ def test_upload_preview_load_and_summary(db):
     assert "Loaded 3 lines" in page and f"Load {jobs[0]['id']}: bd_desafio.csv" in page
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Lines read"], metrics["Inserted"], metrics["Rejected"],
-            metrics["New customers known only by id"]) == ("3", "2", "1", "2")
+            metrics["New customer ids"]) == ("3", "2", "1", "2")
     rejects = at.dataframe[0].value
     assert rejects.to_dict("records") == [
         {"line": 4, "reason": "data_limite '31/02/2021' is not a real date (read as day/month/year)",
