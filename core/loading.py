@@ -708,6 +708,7 @@ class _RollupsAhead(threading.Thread):
     def run(self):
         try:
             with self.engine.begin() as conn:
+                _drop_rollups_ahead(conn, self.prefix)  # left by a run of this job that was killed
                 for name in ROLLUPS:
                     _ddl(conn, f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
             self.created.set()
