@@ -310,18 +310,25 @@ def leftover_tables(db) -> list[str]:
                                     "ORDER BY 1")]
 
 
-def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_files, monkeypatch):
+@pytest.fixture
+def rollups_ahead(monkeypatch) -> list:
+    """The first-load path on small files; each run of the rollups computed ahead appends its error
+    (None: it succeeded) to the returned list."""
     monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
-    started = []
+    runs = []
 
     class Recorded(loading._RollupsAhead):
         def run(self):
             super().run()
-            started.append(self.error)
+            runs.append(self.error)
 
     monkeypatch.setattr(loading, "_RollupsAhead", Recorded)
+    return runs
+
+
+def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_files, rollups_ahead):
     report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
-    assert started == [None]          # computed in the other connection, without error, and used
+    assert rollups_ahead == [None]    # computed in the other connection, without error, and used
     assert leftover_tables(db) == []  # its tables and the staging table are gone
     from tests.core.test_rollup import FRESH
     with db.connect() as conn:
@@ -345,21 +352,12 @@ def test_a_failed_first_load_leaves_no_rollups_computed_ahead(db, settings, demo
     assert table(db, "SELECT count(*) FROM services") == [(0,)]
 
 
-def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, demo_files, monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, demo_files, rollups_ahead):
     info = loading.inspect_file(demo_files.services, "services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
         conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_daily (LIKE sla_daily)"))  # a killed run's
         conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_daily VALUES ('2021-07-01', 'P', 'A', 99, 99, 0, 0, 0)"))
-    errors = []
-
-    class Recorded(loading._RollupsAhead):
-        def run(self):
-            super().run()
-            errors.append(self.error)
-
-    monkeypatch.setattr(loading, "_RollupsAhead", Recorded)
     loading.run_job(db, job_id, settings=settings)
-    assert errors == [None] and leftover_tables(db) == []
+    assert rollups_ahead == [None] and leftover_tables(db) == []
     assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
