@@ -572,9 +572,10 @@ def _raw_lines(job: dict, wanted: set[int]) -> dict[int, str]:
 
 def _ids_surely_unique(conn: Connection, job: dict) -> bool:
     """True when the blocks' id ranges prove that no id repeats: each block ascending and after
-    the one before (a sorted export). False means "not proven": search."""
+    the one before (a sorted export). False means "not proven": search. A block staged before
+    migration 0007 has no id range, so it proves nothing."""
     return bool(conn.scalar(sa.text("""
-        SELECT coalesce(bool_and(ids_ascending AND (before IS NULL OR first_id > before)), true)
+        SELECT coalesce(bool_and(coalesce(ids_ascending AND (before IS NULL OR first_id > before), false)), true)
         FROM (SELECT ids_ascending, first_id, lag(last_id) OVER (ORDER BY chunk_no) AS before
               FROM load_job_chunks WHERE job_id = :id AND staged > 0) blocks"""), {"id": job["id"]}))
 
@@ -657,7 +658,8 @@ def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float], *, u
     touched, so rollups kept by other migrations stay exact.
     """
     constraints = conn.execute(sa.text("""
-        SELECT format('%I', k.conname) AS name, pg_get_constraintdef(k.oid) AS definition, k.contype
+        SELECT format('%I', k.conname) AS name, k.conrelid::regclass::text AS owner,
+               pg_get_constraintdef(k.oid) AS definition
         FROM pg_constraint k
         WHERE k.conrelid = CAST(:t AS regclass)
           AND (k.contype = 'f' OR (:unique AND k.contype IN ('p', 'u') AND NOT EXISTS (
@@ -670,16 +672,26 @@ def _indexes_rebuilt(conn: Connection, table: str, steps: dict[str, float], *, u
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""),
         {"t": table, "unique": unique}).all()
     with _step(steps, f"drop_{table}_indexes"):
-        for k in reversed(constraints):
-            _ddl(conn, f"ALTER TABLE {table} DROP CONSTRAINT {k.name}")
+        _drop_constraints(conn, reversed(constraints))
         for ix in indexes:
             _ddl(conn, f"DROP INDEX {ix.name}")
     yield
     with _step(steps, f"rebuild_{table}_indexes"):
-        for k in constraints:
-            _ddl(conn, f"ALTER TABLE {table} ADD CONSTRAINT {k.name} {k.definition}")
+        _add_constraints(conn, constraints)
         for ix in indexes:
             _ddl(conn, ix.definition)
+
+
+def _drop_constraints(conn: Connection, constraints) -> None:
+    """Drop constraints given as rows (name, owner, definition) read from pg_constraint."""
+    for k in constraints:
+        _ddl(conn, f"ALTER TABLE {k.owner} DROP CONSTRAINT {k.name}")
+
+
+def _add_constraints(conn: Connection, constraints) -> None:
+    """Add back (and so check) constraints dropped by _drop_constraints."""
+    for k in constraints:
+        _ddl(conn, f"ALTER TABLE {k.owner} ADD CONSTRAINT {k.name} {k.definition}")
 
 
 ROLLUPS = ("sla_daily", "sla_monthly", "sla_polo_daily", "visits_daily", "visits_monthly", "visits_polo_daily")
@@ -792,14 +804,13 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: dict[str, fl
         # minimal (the embedded server) what is written to them next skips the WAL.
         conn.execute(sa.text("LOCK TABLE services, customers IN EXCLUSIVE MODE"))
         first = _is_empty(conn, "services")
-    staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
+    bulk_first = first and conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) >= BULK_MIN_ROWS
     ahead = None
-    if first and staged >= BULK_MIN_ROWS and not counts["duplicates"]:
+    if bulk_first and not counts["duplicates"]:
         ahead = _RollupsAhead(conn.engine, job["id"], stage)
         ahead.start_when_ready()
     try:
-        return _write_services(conn, stage, steps, counts, first=first, bulk_first=first and staged >= BULK_MIN_ROWS,
-                               ahead=ahead)
+        return _write_services(conn, stage, steps, counts, first=first, bulk_first=bulk_first, ahead=ahead)
     finally:
         if ahead is not None:
             ahead.join()  # on a failure too: its tables are dropped after the rollback (run_job)
@@ -932,12 +943,10 @@ def _foreign_keys_to(conn: Connection, table: str, steps: dict[str, float]) -> I
     fkeys = conn.execute(sa.text("""
         SELECT format('%I', conname) AS name, conrelid::regclass::text AS owner, pg_get_constraintdef(oid) AS definition
         FROM pg_constraint WHERE confrelid = CAST(:t AS regclass) AND contype = 'f'"""), {"t": table}).all()
-    for fk in fkeys:
-        _ddl(conn, f"ALTER TABLE {fk.owner} DROP CONSTRAINT {fk.name}")
+    _drop_constraints(conn, fkeys)
     yield
     with _step(steps, f"foreign_keys_to_{table}"):
-        for fk in fkeys:
-            _ddl(conn, f"ALTER TABLE {fk.owner} ADD CONSTRAINT {fk.name} {fk.definition}")
+        _add_constraints(conn, fkeys)
 
 
 def _fill_missing_raw(conn: Connection, job: dict) -> None:

@@ -361,3 +361,22 @@ def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, dem
     loading.run_job(db, job_id, settings=settings)
     assert rollups_ahead == [None] and leftover_tables(db) == []
     assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
+
+
+def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
+    """A block staged before the id ranges existed (migration 0007) has NULLs there: the duplicate
+    search must still run, or an id repeated across blocks would break the plain first insert."""
+    path = tmp_path / "services.csv"
+    path.write_text("1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n2;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n",
+                    encoding="utf-8")
+    info = loading.inspect_file(path, "services")
+    with db.begin() as conn:
+        job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
+        conn.execute(sa.text("INSERT INTO load_job_chunks (job_id, chunk_no, byte_start, byte_end, lines, staged, "
+                             "rejected, first_id, last_id, ids_ascending) VALUES "
+                             "(:id, 0, 0, 1, 1, 1, 0, NULL, NULL, NULL), (:id, 1, 1, 2, 1, 1, 0, 1, 1, true)"),
+                        {"id": job_id})
+        assert loading._ids_surely_unique(conn, {"id": job_id}) is False
+        conn.execute(sa.text("UPDATE load_job_chunks SET first_id = 0, last_id = 0, ids_ascending = true "
+                             "WHERE job_id = :id AND chunk_no = 0"), {"id": job_id})
+        assert loading._ids_surely_unique(conn, {"id": job_id}) is True
