@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-SERVICES_FIELDS = ("id_atendimento", "id_cliente", "angel", "polo", "data_limite", "data_de_atendimento")
-CUSTOMERS_FIELDS = ("id", "nome", "email", "telefone")
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 
 _YEAR_FIRST = "^[0-9]{4}-"
@@ -214,6 +213,12 @@ def _number_reason(field: str, value: str, is_number: bool) -> str:
     return f"{field} {quote_literal(value)} is not a whole number" if not is_number else f"{field} must be greater than 0"
 
 
+def _rejects(lines: pa.StringArray, numbers: np.ndarray, good: np.ndarray,
+             reason: Callable[[int], str]) -> list[tuple[int, str, str]]:
+    """(line number, raw text, reason) of each line that is not good; Python runs only for these."""
+    return [(int(numbers[i]), lines[i].as_py().removesuffix("\n"), reason(i)) for i in np.flatnonzero(~good)]
+
+
 def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
     """Parse a block of the services file (UTF-8, whole lines, LF line ends)."""
     lines, numbers, found, (id_txt, cli_txt, angel, polo, lim_txt, vis_txt) = _split(data, first_line, delimiter, 6)
@@ -227,25 +232,25 @@ def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
     vis_known, vis_real, vis_seconds = _dates(pc.if_else(pa.array(vis_absent), pa.scalar(None, pa.string()), vis_txt))
     good = ((found == 6) & id_ok & (ids > 0) & cli_ok & (clis > 0) & angel_ok & polo_ok & lim_present
             & lim_real & (vis_absent | vis_real))
-    rejects = []
-    for i in np.flatnonzero(~good):
+
+    def reason(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 6:
-            reason = f"expected 6 fields separated by {quote_literal(delimiter)}, found {found[i]}"
-        elif not (id_ok[i] and ids[i] > 0):
-            reason = _number_reason("id_atendimento", id_txt[i].as_py(), id_ok[i])
-        elif not (cli_ok[i] and clis[i] > 0):
-            reason = _number_reason("id_cliente", cli_txt[i].as_py(), cli_ok[i])
-        elif not angel_ok[i]:
-            reason = "angel is empty"
-        elif not polo_ok[i]:
-            reason = "polo is empty"
-        elif not lim_present[i]:
-            reason = "data_limite is empty"
-        elif not lim_real[i]:
-            reason = _date_reason("data_limite", lim_txt[i].as_py(), lim_known[i])
-        else:
-            reason = _date_reason("data_de_atendimento", vis_txt[i].as_py(), vis_known[i])
-        rejects.append((int(numbers[i]), lines[i].as_py().removesuffix("\n"), reason))
+            return f"expected 6 fields separated by {quote_literal(delimiter)}, found {found[i]}"
+        if not (id_ok[i] and ids[i] > 0):
+            return _number_reason("id_atendimento", id_txt[i].as_py(), id_ok[i])
+        if not (cli_ok[i] and clis[i] > 0):
+            return _number_reason("id_cliente", cli_txt[i].as_py(), cli_ok[i])
+        if not angel_ok[i]:
+            return "angel is empty"
+        if not polo_ok[i]:
+            return "polo is empty"
+        if not lim_present[i]:
+            return "data_limite is empty"
+        if not lim_real[i]:
+            return _date_reason("data_limite", lim_txt[i].as_py(), lim_known[i])
+        return _date_reason("data_de_atendimento", vis_txt[i].as_py(), vis_known[i])
+
+    rejects = _rejects(lines, numbers, good, reason)
     keep = pa.array(good)
     visit = pa.array(np.where(vis_absent, 0, vis_seconds), pa.int64()).cast(pa.timestamp("s"))
     table = pa.table({
@@ -268,22 +273,21 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
     has_phone = _np(pc.not_equal(phone_raw, ""))
     phone_ok = ~has_phone | _np(pc.match_substring_regex(phone, _PHONE))
     good = (found == 4) & id_ok & (ids > 0) & nome_ok & email_ok & phone_ok
-    rejects = []
-    for i in np.flatnonzero(~good):
+
+    def reason(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 4:
-            reason = f"expected 4 fields separated by {quote_literal(delimiter)}, found {found[i]}"
-        elif not (id_ok[i] and ids[i] > 0):
-            reason = _number_reason("id", id_txt[i].as_py(), id_ok[i])
-        elif not nome_ok[i]:
-            reason = "nome is empty"
-        elif not email_ok[i]:
-            reason = f"email {quote_literal(email[i].as_py())} is not an email address"
-        else:
-            reason = f"telefone {quote_literal(phone_raw[i].as_py())} must have 10 or 11 digits (DDD + number)"
-        rejects.append((int(numbers[i]), lines[i].as_py().removesuffix("\n"), reason))
-    # The country code is dropped: 5521987654321 -> 21987654321.
-    national = pc.if_else(pc.equal(pc.utf8_length(phone), 13), pc.utf8_slice_codeunits(phone, 2), phone)
-    national = pc.if_else(pc.equal(pc.utf8_length(phone), 12), pc.utf8_slice_codeunits(phone, 2), national)
+            return f"expected 4 fields separated by {quote_literal(delimiter)}, found {found[i]}"
+        if not (id_ok[i] and ids[i] > 0):
+            return _number_reason("id", id_txt[i].as_py(), id_ok[i])
+        if not nome_ok[i]:
+            return "nome is empty"
+        if not email_ok[i]:
+            return f"email {quote_literal(email[i].as_py())} is not an email address"
+        return f"telefone {quote_literal(phone_raw[i].as_py())} must have 10 or 11 digits (DDD + number)"
+
+    rejects = _rejects(lines, numbers, good, reason)
+    # The country code is dropped: 5521987654321 -> 21987654321 (a valid phone of 12-13 digits has it).
+    national = pc.if_else(pc.greater_equal(pc.utf8_length(phone), 12), pc.utf8_slice_codeunits(phone, 2), phone)
     null = pa.scalar(None, pa.string())
     table = pa.table({
         "line_no": pa.array(numbers), "id": pa.array(ids), "nome": nome,
