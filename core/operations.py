@@ -240,9 +240,10 @@ def recent_loads(conn: Connection, *, limit: int = RECENT_LOADS) -> list[LoadJob
                     progress=loading.progress(r)) for r in rows]
 
 
-def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS,
-                      limit: int = TIMINGS_SHOWN) -> list[OperationTiming]:
-    """Per operation over the last `hours`: runs, p50/p95/max duration, failures; slowest p95 first."""
+def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS, limit: int = TIMINGS_SHOWN,
+                      prefix: str | None = None) -> list[OperationTiming]:
+    """Per operation over the last `hours`: runs, p50/p95/max duration, failures; slowest p95 first.
+    `prefix`: only the operations whose name starts with it (e.g. "api " for the HTTP API's routes)."""
     with timed("operations.operation_timings") as info:
         rows = conn.execute(sa.text("""
             SELECT operation, count(*) AS count,
@@ -253,8 +254,10 @@ def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS,
                    max(at) AS last_at
             FROM operation_timings
             WHERE at >= now() - make_interval(hours => :hours)
+              AND (CAST(:prefix AS text) IS NULL OR starts_with(operation, :prefix))
             GROUP BY operation
-            ORDER BY p95_ms DESC, operation LIMIT :n"""), {"hours": hours, "n": limit}).mappings().all()
+            ORDER BY p95_ms DESC, operation LIMIT :n"""),
+            {"hours": hours, "n": limit, "prefix": prefix}).mappings().all()
         info["rows"] = len(rows)
     return [OperationTiming(**r) for r in rows]
 

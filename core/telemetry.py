@@ -103,7 +103,6 @@ def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fie
 def timed(name: str, logger: logging.Logger | None = None, **fields: Any) -> Iterator[dict[str, Any]]:
     """Time a block; log `name`, `duration_ms`, `outcome` and fields. Yields the fields dict so the
     block can add results (e.g. `info["rows"] = n`)."""
-    logger = logger or logging.getLogger("core.ops")
     start = time.perf_counter()
     outcome = "ok"
     try:
@@ -112,16 +111,22 @@ def timed(name: str, logger: logging.Logger | None = None, **fields: Any) -> Ite
         outcome = _OUTCOMES.get(type(exc).__name__, type(exc).__name__)
         raise
     finally:
-        duration = time.perf_counter() - start
-        with _lock:
-            _durations[name].append(duration)
-            if "source" in _persist:
-                rows = fields.get("rows")
-                _pending.append({"at": datetime.now(timezone.utc), "operation": name,
-                                 "duration_ms": duration * 1000, "outcome": outcome,
-                                 "rows": rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
-                                 "source": _persist["source"]})
-        log_event(logger, name, op=name, duration_ms=round(duration * 1000, 2), outcome=outcome, **fields)
+        record_timing(name, time.perf_counter() - start, outcome=outcome, logger=logger, **fields)
+
+
+def record_timing(name: str, seconds: float, *, outcome: str = "ok", logger: logging.Logger | None = None,
+                  **fields: Any) -> None:
+    """Keep and log one timing measured by the caller (what `timed` does when its block ends)."""
+    with _lock:
+        _durations[name].append(seconds)
+        if "source" in _persist:
+            rows = fields.get("rows")
+            _pending.append({"at": datetime.now(timezone.utc), "operation": name,
+                             "duration_ms": seconds * 1000, "outcome": outcome,
+                             "rows": rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
+                             "source": _persist["source"]})
+    log_event(logger or logging.getLogger("core.ops"), name, op=name, duration_ms=round(seconds * 1000, 2),
+              outcome=outcome, **fields)
 
 
 def recent_timings() -> dict[str, list[float]]:
