@@ -21,8 +21,8 @@ class ConfigError(ValueError):
 SETTINGS: list[tuple[str, str | None, str]] = [
     ("DATABASE_URL", None, "PostgreSQL URL (postgresql://user:pass@host/db). Unset: an embedded "
      "PostgreSQL is started in LOGISTICS_DATA_DIR."),
-    ("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie key "
-     "and uploaded files waiting to be loaded."),
+    ("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie and "
+     "API token keys and uploaded files waiting to be loaded."),
     ("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie. Embedded mode generates one in the "
      "data dir when unset; required (and not a well-known value) with DATABASE_URL."),
     ("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
@@ -40,6 +40,14 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     ("HOLIDAY_COUNTRY", "BR", "Country whose national holidays are not business days "
      "(code of the `holidays` package)."),
     ("LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
+    ("API_TOKEN_KEY", None, "Secret that signs the HTTP API's bearer tokens (32+ characters). Embedded "
+     "mode generates one in the data dir when unset; required (and not a well-known value) with "
+     "DATABASE_URL."),
+    ("API_ACCESS_TOKEN_MINUTES", "15", "Minutes an API access token stays valid (1-1440)."),
+    ("API_REFRESH_TOKEN_DAYS", "7", "Days an API refresh token stays valid (1-90)."),
+    ("UPLOAD_MAX_MB", "200", "Largest file, in MB, the API's batch load routes accept (1-10000); the "
+     "dashboard's own limit is server.maxUploadSize in .streamlit/config.toml, also 200."),
+    ("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535)."),
 ]
 
 DEFAULTS = {name: default for name, default, _ in SETTINGS}
@@ -89,6 +97,11 @@ class Settings:
     sla_target: float
     holiday_country: str
     log_level: str
+    api_token_key: str | None
+    api_access_token_minutes: int
+    api_refresh_token_days: int
+    upload_max_mb: int
+    api_port: int
 
     @property
     def embedded(self) -> bool:
@@ -137,7 +150,14 @@ class Settings:
             sla_target=sla_target,
             holiday_country=get("HOLIDAY_COUNTRY").upper(),
             log_level=log_level,
+            api_token_key=get("API_TOKEN_KEY"),
+            api_access_token_minutes=_int("API_ACCESS_TOKEN_MINUTES", get("API_ACCESS_TOKEN_MINUTES"), 1, 24 * 60),
+            api_refresh_token_days=_int("API_REFRESH_TOKEN_DAYS", get("API_REFRESH_TOKEN_DAYS"), 1, 90),
+            upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
+            api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
         )
+        if settings.api_token_key is not None:
+            _check_api_token_key(settings.api_token_key)
         if not settings.embedded:
             key = settings.auth_cookie_key
             if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 16:
@@ -156,19 +176,56 @@ class Settings:
         """The cookie signing key; in embedded mode generated once and kept in the data dir."""
         if self.auth_cookie_key:
             return self.auth_cookie_key
-        path = self.data_dir / "cookie_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".cookie_key.{os.getpid()}")
-            tmp.write_text(secrets.token_urlsafe(32))
-            tmp.chmod(0o600)
+        return _secret_file(self.data_dir / "cookie_key")
+
+    def token_key(self) -> str:
+        """The key that signs the API's tokens; in embedded mode generated once in the data dir.
+
+        With DATABASE_URL it must be set: ConfigError otherwise (the API calls this at start).
+        """
+        if self.api_token_key:
+            return self.api_token_key
+        if not self.embedded:
+            raise ConfigError(_API_TOKEN_KEY_NEEDED)
+        return _secret_file(self.data_dir / "api_token_key")
+
+
+_API_TOKEN_KEY_NEEDED = ("API_TOKEN_KEY must be set to a random secret of 32+ characters when DATABASE_URL "
+                         "is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+
+
+def _check_api_token_key(key: str) -> None:
+    if key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 32:
+        raise ConfigError(_API_TOKEN_KEY_NEEDED)
+
+
+def _secret_file(path: Path) -> str:
+    """A random secret kept in `path` (mode 0600), created on first use.
+
+    The secret is written to a private temporary file opened 0600 with O_CREAT|O_EXCL (never
+    readable by others, not even for a moment), then hard-linked into place: os.link fails when
+    the file exists, so when processes race the first one wins and every one reads its secret,
+    never a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+                f.flush()
+                os.fsync(f.fileno())
             try:
-                os.link(tmp, path)  # atomic: the first process to get here wins
+                os.link(tmp, path)
             except FileExistsError:
                 pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip()
+        finally:
+            tmp.unlink()
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"{path} holds no usable key (fewer than 32 characters): delete it to get a new one")
+    return secret
 
 
 def load_settings() -> Settings:

@@ -36,6 +36,7 @@ def test_env():
         "DATABASE_URL": url,
         "LOGISTICS_DATA_DIR": str(tmp / "data"),
         "AUTH_COOKIE_KEY": "test-cookie-key-0123456789abcdef",
+        "API_TOKEN_KEY": "test-api-token-key-0123456789abcdef0123",
         "ADMIN_USERNAME": "admin",
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PASSWORD_HASH_ROUNDS": "4",

@@ -39,3 +39,8 @@ def test_the_placeholders_are_refused():
     settings = Settings.from_env(app_env(values))
     assert settings.database_url == "postgresql://logistics:5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b@db:5432/logistics"
     assert (settings.sla_target, settings.load_workers, settings.log_level) == (0.9, 2, "INFO")
+
+
+def test_the_api_token_key_placeholder_is_refused():
+    with pytest.raises(ConfigError, match="API_TOKEN_KEY"):
+        Settings.from_env({"API_TOKEN_KEY": example_env()["API_TOKEN_KEY"]})

@@ -39,6 +39,50 @@ def test_embedded_cookie_key_is_generated_once_and_kept(tmp_path):
     assert (tmp_path / "cookie_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_embedded_api_token_key_is_generated_once_apart_from_the_cookie_key(tmp_path):
+    s = Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path)})
+    key = s.token_key()
+    assert len(key) >= 32 and s.token_key() == key
+    assert Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path)}).token_key() == key  # kept
+    assert key != s.cookie_key()
+    assert (tmp_path / "api_token_key").read_text() == key
+    assert (tmp_path / "api_token_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_a_generated_key_file_racing_processes_agree_on(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path / "data")})
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: s.token_key(), range(32)))
+    assert keys == {(tmp_path / "data" / "api_token_key").read_text()}
+
+
+def test_api_token_key_is_needed_with_an_external_database_and_must_be_real():
+    env = {"DATABASE_URL": "postgresql://u:p@db/logistics", "AUTH_COOKIE_KEY": "x" * 32}
+    with pytest.raises(ConfigError, match="API_TOKEN_KEY must be set to a random secret of 32"):
+        Settings.from_env(env).token_key()
+    for bad in ("change-me", "k" * 31):
+        with pytest.raises(ConfigError, match="API_TOKEN_KEY"):
+            Settings.from_env({**env, "API_TOKEN_KEY": bad})
+    with pytest.raises(ConfigError, match="API_TOKEN_KEY"):  # refused in embedded mode too
+        Settings.from_env({"API_TOKEN_KEY": "change-me"})
+    assert Settings.from_env({**env, "API_TOKEN_KEY": "t" * 32}).token_key() == "t" * 32
+
+
+def test_api_settings_defaults_and_bounds(tmp_path):
+    s = Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path)})
+    assert (s.api_access_token_minutes, s.api_refresh_token_days, s.upload_max_mb, s.api_port) == (15, 7, 200, 8502)
+    for env, message in (({"API_ACCESS_TOKEN_MINUTES": "0"}, "between 1 and 1440"),
+                         ({"API_REFRESH_TOKEN_DAYS": "91"}, "between 1 and 90"),
+                         ({"UPLOAD_MAX_MB": "10001"}, "between 1 and 10000"),
+                         ({"API_PORT": "65536"}, "API_PORT must be between 1 and 65535"),
+                         ({"API_PORT": "http"}, "API_PORT must be a whole number")):
+        with pytest.raises(ConfigError, match=message):
+            Settings.from_env(env)
+
+
 def test_every_setting_has_help_and_a_field():
     fields = set(Settings.__dataclass_fields__)
     for name, _default, help_text in SETTINGS:
