@@ -7,6 +7,7 @@ creates/edits records), admin (everything, user management). Core functions that
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,7 @@ CLI_ACTOR = Actor("cli", "admin")
 
 @dataclass(frozen=True)
 class User:
+    id: int
     username: str
     name: str
     email: str | None
@@ -57,6 +59,7 @@ class User:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    session_epoch: int  # bumped to end every session and API token of the user (see end_sessions)
 
     @property
     def actor(self) -> Actor:
@@ -110,8 +113,8 @@ def generate_password() -> str:
 
 # --- users -----------------------------------------------------------------------------------
 
-_USER_COLUMNS = ("username, name, email, role, active, failed_logins, locked_until, "
-                 "created_at, last_login_at")
+_USER_COLUMNS = ("id, username, name, email, role, active, failed_logins, locked_until, "
+                 "created_at, last_login_at, session_epoch")
 
 
 def _normalise_username(username: str) -> str:
@@ -193,26 +196,168 @@ def _other_active_admins(conn: Connection, username: str) -> int:
         "SELECT count(*) FROM users WHERE role = 'admin' AND active AND username <> :u"), {"u": username})
 
 
+# Role, active and password changes also bump session_epoch: every API token the user holds
+# was granted under the old rights or credentials, so it ends with them.
+_END_SESSIONS = "session_epoch = session_epoch + 1"
+
+
 def set_role(conn: Connection, *, actor: Actor, username: str, role: str) -> User:
+    """Change a user's role (admin); ends the user's API sessions."""
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     if role != "admin" and _other_active_admins(conn, username) == 0:
         raise AccountError("This is the last active admin: make another admin first.")
-    return _update_user(conn, actor, username, "role = :role", {"role": role})
+    return _update_user(conn, actor, username, f"role = :role, {_END_SESSIONS}", {"role": role})
 
 
 def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -> User:
+    """Activate or deactivate a user (admin); ends the user's API sessions."""
     if not active and _other_active_admins(conn, username) == 0:
         raise AccountError("This is the last active admin: it cannot be deactivated.")
-    return _update_user(conn, actor, username, "active = :active", {"active": active})
+    return _update_user(conn, actor, username, f"active = :active, {_END_SESSIONS}", {"active": active})
 
 
 def reset_password(conn: Connection, *, actor: Actor, username: str, password: str,
                    rounds: int = 12) -> User:
-    """Set a new password; also clears a lockout."""
+    """Set a new password (admin); also clears a lockout and ends the user's API sessions."""
     return _update_user(conn, actor, username,
-                        "password_hash = :h, failed_logins = 0, locked_until = NULL",
+                        f"password_hash = :h, failed_logins = 0, locked_until = NULL, {_END_SESSIONS}",
                         {"h": hash_password(password, rounds)})
+
+
+def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
+    """Log a user out everywhere: every API token issued so far stops working.
+
+    Allowed for an admin on anyone and for a user on themselves.
+    """
+    name = (username or "").strip().lower()
+    if actor is None or actor.username != name:
+        require(actor, "admin")
+    before = get_user(conn, name)
+    if before is None:
+        raise AccountError(f"There is no user {name!r}.")
+    epoch = conn.scalar(sa.text(f"UPDATE users SET {_END_SESSIONS} WHERE id = :id RETURNING session_epoch"),
+                        {"id": before.id})
+    audit.record(conn, username=actor.username, action="update", entity="user", entity_id=before.username,
+                 before={"session_epoch": before.session_epoch}, after={"session_epoch": epoch})
+    return get_user(conn, name)
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "lgk_"
+API_KEY_SHOWN = 12  # characters of a key kept in clear (the prefix shown in lists)
+API_KEY_MAX_NAME = 64
+_LAST_USED_EVERY = "1 minute"  # last_used_at is written at most this often per key
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key for scripts and integrations; the key itself is never stored, only its hash."""
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+_API_KEY_COLUMNS = "id, name, role, prefix, created_by, created_at, last_used_at, revoked_at"
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _public_key(key: ApiKey) -> dict:
+    """What the audit log keeps of a key (never the key or its hash)."""
+    return {"id": key.id, "name": key.name, "role": key.role, "prefix": key.prefix,
+            "revoked_at": key.revoked_at}
+
+
+def _get_api_key(conn: Connection, id: int, *, lock: bool = False) -> ApiKey | None:
+    row = conn.execute(sa.text(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE id = :id"
+                               + (" FOR UPDATE" if lock else "")), {"id": id}).mappings().first()
+    return ApiKey(**row) if row else None
+
+
+def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str) -> tuple[ApiKey, str]:
+    """Create an API key (admin). Returns the key record and the key itself, to show once."""
+    require(actor, "admin")
+    name = " ".join((name or "").split())
+    if not name:
+        raise AccountError("The key needs a name (what or who uses it).")
+    if len(name) > API_KEY_MAX_NAME:
+        raise AccountError(f"The key's name must be at most {API_KEY_MAX_NAME} characters.")
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+    if conn.scalar(sa.text("SELECT 1 FROM api_keys WHERE name = :n AND revoked_at IS NULL"), {"n": name}):
+        raise AccountError(f"An active key is already named {name!r}: choose another name.")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with conn.begin_nested():  # a concurrent create of the same name: a plain message
+            id = conn.scalar(sa.text(
+                "INSERT INTO api_keys (name, role, prefix, key_hash, created_by) "
+                "VALUES (:n, :r, :p, :h, :by) RETURNING id"),
+                {"n": name, "r": role, "p": key[:API_KEY_SHOWN], "h": _key_hash(key), "by": actor.username})
+    except sa.exc.IntegrityError:
+        raise AccountError(f"An active key is already named {name!r}: choose another name.") from None
+    api_key = _get_api_key(conn, id)
+    audit.record(conn, username=actor.username, action="create", entity="api_key", entity_id=id,
+                 after=_public_key(api_key))
+    return api_key, key
+
+
+def list_api_keys(conn: Connection) -> list[ApiKey]:
+    """Every API key, revoked ones included, newest first."""
+    rows = conn.execute(sa.text(f"SELECT {_API_KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id DESC"))
+    return [ApiKey(**r) for r in rows.mappings()]
+
+
+def revoke_api_key(conn: Connection, *, actor: Actor, id: int) -> ApiKey:
+    """Revoke an API key (admin): it stops working at once. Returns the revoked key."""
+    require(actor, "admin")
+    before = _get_api_key(conn, id, lock=True)
+    if before is None:
+        raise AccountError(f"There is no API key {id}.")
+    if not before.active:
+        raise AccountError(f"The API key {id} ({before.name}) is already revoked.")
+    conn.execute(sa.text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": id})
+    after = _get_api_key(conn, id)
+    audit.record(conn, username=actor.username, action="update", entity="api_key", entity_id=id,
+                 before=_public_key(before), after=_public_key(after))
+    return after
+
+
+def actor_from_api_key(conn: Connection, key: str) -> Actor | None:
+    """The actor of a valid API key ("key:<name>" with the key's role); None for anything else.
+
+    Marks the key used, at most once a minute and without ever waiting for another request's
+    lock (SKIP LOCKED): a busy key does not turn every request into a write of the same row.
+    Call it in a transaction that commits, or last_used_at is not kept.
+    """
+    if (not isinstance(key, str) or not key.startswith(API_KEY_PREFIX)
+            or not API_KEY_SHOWN < len(key) <= 200):
+        return None
+    row = conn.execute(sa.text(
+        "SELECT id, name, role, last_used_at IS NULL OR last_used_at < now() - CAST(:every AS interval) AS stale "
+        "FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        {"h": _key_hash(key), "every": _LAST_USED_EVERY}).mappings().first()
+    if row is None:
+        return None
+    if row["stale"]:
+        conn.execute(sa.text(
+            "UPDATE api_keys SET last_used_at = now() WHERE id = ("
+            " SELECT id FROM api_keys WHERE id = :id"
+            " AND (last_used_at IS NULL OR last_used_at < now() - CAST(:every AS interval))"
+            " FOR UPDATE SKIP LOCKED)"), {"id": row["id"], "every": _LAST_USED_EVERY})
+    return Actor(f"key:{row['name']}", row["role"])
 
 
 def verify_login(conn: Connection, username: str, password: str, *, settings: Settings) -> bool:

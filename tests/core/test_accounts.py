@@ -1,4 +1,7 @@
-"""Accounts: roles, hashing, lockout, first admin, user management with audit."""
+"""Accounts: roles, hashing, lockout, first admin, user management with audit, sessions, API keys."""
+import hashlib
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -127,3 +130,146 @@ def test_database_refuses_an_unknown_role(conn):
     with pytest.raises(sa.exc.IntegrityError):
         conn.execute(sa.text("INSERT INTO users (username, name, password_hash, role) "
                              "VALUES ('x', 'x', 'h', 'superuser')"))
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+def test_users_carry_their_id_and_session_epoch(conn):
+    ana = make_user(conn)
+    admin = accounts.get_user(conn, "admin")
+    assert (admin.id, admin.session_epoch) == (1, 0)
+    assert (ana.id, ana.session_epoch) == (2, 0)
+    assert [(u.id, u.username) for u in accounts.list_users(conn)] == [(1, "admin"), (2, "ana")]
+
+
+def test_role_active_and_password_changes_end_the_sessions(conn):
+    make_user(conn)
+    assert accounts.set_role(conn, actor=ADMIN, username="ana", role="viewer").session_epoch == 1
+    assert accounts.set_active(conn, actor=ADMIN, username="ana", active=False).session_epoch == 2
+    assert accounts.set_active(conn, actor=ADMIN, username="ana", active=True).session_epoch == 3
+    assert accounts.reset_password(conn, actor=ADMIN, username="ana", password="new-password-1",
+                                   rounds=4).session_epoch == 4
+    assert accounts.get_user(conn, "admin").session_epoch == 0  # nobody else's
+
+
+def test_end_sessions_on_oneself_or_by_an_admin_audited(conn):
+    make_user(conn)
+    make_user(conn, "bia", "viewer")
+    ana = Actor("ana", "analyst")
+    assert accounts.end_sessions(conn, actor=ana, username="ANA ").session_epoch == 1
+    with pytest.raises(PermissionDenied):
+        accounts.end_sessions(conn, actor=ana, username="bia")
+    assert accounts.end_sessions(conn, actor=ADMIN, username="bia").session_epoch == 1
+    with pytest.raises(AccountError, match="There is no user 'ghost'"):
+        accounts.end_sessions(conn, actor=ADMIN, username="ghost")
+    rows = conn.execute(sa.text(
+        "SELECT username, action, entity, entity_id, before, after FROM audit_log "
+        "WHERE action = 'update' ORDER BY id")).mappings().all()
+    assert [dict(r) for r in rows] == [
+        {"username": "ana", "action": "update", "entity": "user", "entity_id": "ana",
+         "before": {"session_epoch": 0}, "after": {"session_epoch": 1}},
+        {"username": "admin", "action": "update", "entity": "user", "entity_id": "bia",
+         "before": {"session_epoch": 0}, "after": {"session_epoch": 1}}]
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+def test_create_api_key_returns_the_key_once_and_stores_only_its_hash(conn):
+    key, plain = accounts.create_api_key(conn, actor=ADMIN, name="  nightly   export ", role="analyst")
+    assert plain.startswith("lgk_") and len(plain) == 4 + 43
+    assert (key.id, key.name, key.role, key.prefix, key.created_by) == (1, "nightly export", "analyst",
+                                                                       plain[:12], "admin")
+    assert key.active and key.last_used_at is None and key.revoked_at is None
+    stored = conn.execute(sa.text("SELECT * FROM api_keys")).mappings().one()
+    assert stored["key_hash"] == hashlib.sha256(plain.encode()).hexdigest()
+    assert plain not in str(dict(stored).values())
+    audit = conn.execute(sa.text("SELECT username, action, entity, entity_id, before, after::text AS after "
+                                 "FROM audit_log WHERE entity = 'api_key'")).mappings().one()
+    assert (audit["username"], audit["action"], audit["entity_id"], audit["before"]) == (
+        "admin", "create", "1", None)
+    assert plain not in audit["after"] and stored["key_hash"] not in audit["after"]
+    assert '"name": "nightly export"' in audit["after"] and '"role": "analyst"' in audit["after"]
+
+
+@pytest.mark.parametrize("name, role, message", [
+    ("", "viewer", "needs a name"),
+    ("   ", "viewer", "needs a name"),
+    ("x" * 65, "viewer", "at most 64 characters"),
+    ("ok", "root", "Unknown role 'root'"),
+])
+def test_api_key_requests_are_validated(conn, name, role, message):
+    with pytest.raises(AccountError, match=message):
+        accounts.create_api_key(conn, actor=ADMIN, name=name, role=role)
+    assert conn.scalar(sa.text("SELECT count(*) FROM api_keys")) == 0
+
+
+def test_only_admins_manage_api_keys(conn):
+    key, _ = accounts.create_api_key(conn, actor=ADMIN, name="bot", role="viewer")
+    for actor in (Actor("ana", "analyst"), Actor("key:bot", "viewer"), None):
+        with pytest.raises(PermissionDenied):
+            accounts.create_api_key(conn, actor=actor, name="other", role="viewer")
+        with pytest.raises(PermissionDenied):
+            accounts.revoke_api_key(conn, actor=actor, id=key.id)
+    assert accounts.list_api_keys(conn)[0].active
+
+
+def test_live_key_names_are_unique_a_revoked_name_can_be_reused(conn):
+    first, _ = accounts.create_api_key(conn, actor=ADMIN, name="bot", role="viewer")
+    with pytest.raises(AccountError, match="already named 'bot'"):
+        accounts.create_api_key(conn, actor=ADMIN, name="bot", role="admin")
+    accounts.revoke_api_key(conn, actor=ADMIN, id=first.id)
+    second, _ = accounts.create_api_key(conn, actor=ADMIN, name="bot", role="admin")
+    assert [(k.id, k.name, k.active) for k in accounts.list_api_keys(conn)] == [
+        (second.id, "bot", True), (first.id, "bot", False)]
+
+
+def test_a_key_acts_with_its_role_until_revoked(conn):
+    key, plain = accounts.create_api_key(conn, actor=ADMIN, name="etl", role="analyst")
+    assert accounts.actor_from_api_key(conn, plain) == Actor("key:etl", "analyst")
+    revoked = accounts.revoke_api_key(conn, actor=ADMIN, id=key.id)
+    assert not revoked.active and revoked.revoked_at is not None
+    assert accounts.actor_from_api_key(conn, plain) is None
+    with pytest.raises(AccountError, match="already revoked"):
+        accounts.revoke_api_key(conn, actor=ADMIN, id=key.id)
+    with pytest.raises(AccountError, match="There is no API key 99"):
+        accounts.revoke_api_key(conn, actor=ADMIN, id=99)
+    rows = conn.execute(sa.text("SELECT action, entity_id, before->>'revoked_at' AS was, "
+                                "after->>'revoked_at' IS NOT NULL AS now FROM audit_log "
+                                "WHERE entity = 'api_key' ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("create", "1", None, False), ("update", "1", None, True)]
+
+
+@pytest.mark.parametrize("key", ["", "lgk_", "lgk_short", "Bearer lgk_x", "lgk_" + "A" * 43, "x" * 5000, None, 42])
+def test_unknown_or_malformed_keys_give_no_actor(conn, key):
+    accounts.create_api_key(conn, actor=ADMIN, name="bot", role="admin")
+    assert accounts.actor_from_api_key(conn, key) is None
+
+
+def test_last_used_is_written_at_most_once_a_minute(conn):
+    key, plain = accounts.create_api_key(conn, actor=ADMIN, name="bot", role="viewer")
+
+    def last_used():
+        return conn.scalar(sa.text("SELECT last_used_at FROM api_keys WHERE id = :id"), {"id": key.id})
+
+    accounts.actor_from_api_key(conn, plain)
+    first = last_used()
+    assert first is not None
+    conn.execute(sa.text("UPDATE api_keys SET last_used_at = last_used_at - interval '59 seconds'"))
+    accounts.actor_from_api_key(conn, plain)
+    assert last_used() == first - timedelta(seconds=59)  # not rewritten
+    conn.execute(sa.text("UPDATE api_keys SET last_used_at = last_used_at - interval '2 seconds'"))
+    accounts.actor_from_api_key(conn, plain)
+    assert last_used() == first  # now() is the transaction's start: rewritten to it
+
+
+def test_a_busy_key_never_waits_for_another_requests_lock(db):
+    with db.begin() as conn:
+        _, plain = accounts.create_api_key(conn, actor=ADMIN, name="bot", role="viewer")
+    with db.connect() as holder, db.connect() as other:
+        holder.begin()
+        holder.execute(sa.text("SELECT 1 FROM api_keys FOR UPDATE"))  # a long request holds the row
+        other.begin()
+        other.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
+        assert accounts.actor_from_api_key(other, plain) == Actor("key:bot", "viewer")  # no wait, no error
+        other.commit()
+        holder.rollback()
