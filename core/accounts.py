@@ -33,6 +33,10 @@ class AccountError(ValueError):
     """A user-management request that cannot be done; the message is for the user."""
 
 
+class UsernameTaken(AccountError):
+    """Another account has this username."""
+
+
 class PermissionDenied(PermissionError):
     """The actor's role does not allow this action."""
 
@@ -167,7 +171,7 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     password_hash = hash_password(password, rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
-        raise AccountError(f"The username {username!r} is taken.")
+        raise UsernameTaken(f"The username {username!r} is taken.")
     conn.execute(sa.text(
         "INSERT INTO users (username, name, email, password_hash, role) "
         "VALUES (:u, :n, :e, :h, :r)"),

@@ -22,6 +22,19 @@ def test_core_never_imports_streamlit():
     assert offenders == []
 
 
+def test_core_never_imports_the_http_layer():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "core").rglob("*.py")
+                 if {"fastapi", "starlette", "api"} & _imports(p)]
+    assert offenders == []
+
+
+def test_no_sql_in_the_api():
+    markers = ("sa.text(", ".execute(", "exec_driver_sql", "import text", "sqlalchemy import text")
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "api").rglob("*.py")
+                 if any(m in p.read_text() for m in markers)]
+    assert offenders == []
+
+
 def test_no_sql_in_pages_or_dashboard():
     markers = ("sa.text(", ".execute(", "exec_driver_sql", "import text")
     offenders = [str(p.relative_to(ROOT)) for d in ("pages", "dashboard") for p in (ROOT / d).rglob("*.py")
