@@ -15,7 +15,7 @@ def example_env() -> dict[str, str]:
 
 
 def app_env(values: dict[str, str]) -> dict[str, str]:
-    """The app service's environment as docker compose builds it from .env."""
+    """The app service's environment as docker compose builds it from .env (the api service shares it)."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     env = {}
     for name, template in compose["services"]["app"]["environment"].items():
@@ -30,12 +30,11 @@ def test_every_compose_variable_is_documented_in_env_example():
 
 def test_the_placeholders_are_refused():
     values = example_env()
-    with pytest.raises(ConfigError, match="AUTH_COOKIE_KEY"):
-        Settings.from_env(app_env(values))
-    values["AUTH_COOKIE_KEY"] = "k3Jx9vQm2LpR7tYw5zNb8cHd"
-    with pytest.raises(ConfigError, match="POSTGRES_PASSWORD"):
-        Settings.from_env(app_env(values))
-    values["POSTGRES_PASSWORD"] = "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b"
+    for name, secret in (("API_TOKEN_KEY", "Qm7vX2pL9sR4tW8yZ3nB6cD1fG5hJ0kA"), ("AUTH_COOKIE_KEY", "k3Jx9vQm2LpR7tYw5zNb8cHd"),
+                         ("POSTGRES_PASSWORD", "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env(app_env(values))
+        values[name] = secret
     settings = Settings.from_env(app_env(values))
     assert settings.database_url == "postgresql://logistics:5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b@db:5432/logistics"
     assert (settings.sla_target, settings.load_workers, settings.log_level) == (0.9, 2, "INFO")
@@ -44,3 +43,10 @@ def test_the_placeholders_are_refused():
 def test_the_api_token_key_placeholder_is_refused():
     with pytest.raises(ConfigError, match="API_TOKEN_KEY"):
         Settings.from_env({"API_TOKEN_KEY": example_env()["API_TOKEN_KEY"]})
+
+
+def test_the_api_service_shares_the_apps_image_and_settings():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app, api = compose["services"]["app"], compose["services"]["api"]
+    assert api["environment"] == app["environment"] and api["build"] == app["build"]
+    assert "python -m api" in " ".join(api["command"]) and "/v1/health" in " ".join(api["healthcheck"]["test"])

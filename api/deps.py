@@ -1,0 +1,125 @@
+"""What every route needs: settings, the engine, the caller (bearer token or API key) and its role."""
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+from typing import Annotated, Any, Callable, Iterator, TypeVar
+
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Connection, Engine
+
+from api.schemas import MAX_ID, Error
+from core import accounts, tokens
+from core.accounts import Actor
+from core.config import Settings, load_settings
+from core.prestart import prestart
+
+T = TypeVar("T")
+API_KEY_PREFIX = "lgk_"
+# ids are PostgreSQL bigints: a larger one is bad input (422), never a database error
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]
+
+# auto_error=False: a missing header is answered by us with the product's {"error": ...} shape.
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <access token or API key>`")
+
+
+@functools.cache
+def settings() -> Settings:
+    return load_settings()
+
+
+@functools.cache
+def engine() -> Engine:
+    """The process-wide engine: database reached, schema migrated, first admin present."""
+    return prestart(settings())
+
+
+@contextmanager
+def connection() -> Iterator[Connection]:
+    with engine().connect() as conn:
+        yield conn
+
+
+def read(fn: Callable[..., T], **kwargs: Any) -> T:
+    """Call a core read function `fn(conn, **kwargs)`."""
+    with engine().connect() as conn:
+        return fn(conn, **kwargs)
+
+
+def write(fn: Callable[..., T], **kwargs: Any) -> T:
+    """Call a core write function `fn(conn, **kwargs)` in one transaction."""
+    with engine().begin() as conn:
+        return fn(conn, **kwargs)
+
+
+def unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+    if credentials is None or not credentials.credentials:
+        raise unauthorized("Log in first: send `Authorization: Bearer <access token or API key>`.")
+    return credentials.credentials
+
+
+def caller(request: Request, token: str = Depends(bearer_token)) -> Actor:
+    """Who is calling: the user of an access token, or an API key's actor. 401 otherwise.
+
+    The user row is read on every request, so a deactivation, a password or role change ends
+    every token at once (core.tokens checks the session epoch)."""
+    if token.startswith(API_KEY_PREFIX):
+        actor = write(accounts.actor_from_api_key, key=token)  # notes the key's last use
+        if actor is None:
+            raise unauthorized("This API key is not valid or was revoked.")
+    else:
+        try:
+            actor = read(tokens.user_from_token, token=token, kind="access", settings=settings()).actor
+        except tokens.TokenError as exc:
+            raise unauthorized(str(exc)) from None
+    request.state.username = actor.username  # for the request log
+    return actor
+
+
+def role(needed: str) -> Callable[..., Actor]:
+    """Dependency: the caller, if their role is at least `needed` (403 otherwise)."""
+
+    def check(actor: Actor = Depends(caller)) -> Actor:
+        if not accounts.can(actor, needed):
+            raise HTTPException(403, f"This needs the {needed} role; you are {actor.role}.")
+        return actor
+
+    check.__name__ = f"require_{needed}"
+    return check
+
+
+viewer = role("viewer")
+analyst = role("analyst")
+admin = role("admin")
+
+
+# --- shared answers -------------------------------------------------------------------------------
+
+_ERROR_TEXT = {
+    401: "No token, an expired or revoked one, or a bad API key.",
+    403: "The caller's role does not allow this.",
+    404: "No such record.",
+    409: "Conflicts with what exists (id or email taken, customer still has services...).",
+    413: "The file is larger than UPLOAD_MAX_MB.",
+    422: "Invalid body or query; the message names the field.",
+    503: "The database cannot be reached.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error codes, each answering {"error": "..."}."""
+    return {code: {"model": Error, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+def next_page(request: Request, rows: list, has_more: bool) -> str | None:
+    """URL of the next page: the same query with the keyset cursor `after` (and no offset)."""
+    if not rows or not has_more:
+        return None
+    query = {k: v for k, v in request.query_params.items() if k not in ("after", "offset")}
+    query["after"] = str(rows[-1].id)
+    return str(request.url.replace_query_params(**query))

@@ -1,0 +1,118 @@
+"""/v1/indicators: SLA by polo, SLA by angel, productivity, with the original's keys and the product's.
+
+Definitions are the product's (core/definitions.py, core/indicators.py): an SLA row counts the
+services whose deadline falls in the period; productivity counts the visits made in the period
+over its business days.
+"""
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.engine import Connection
+
+from api import deps
+from api.deps import errors
+from api.schemas import Productivity, SlaAngel, SlaPolo
+from core import indicators
+from core.accounts import Actor
+from core.definitions import Period
+
+router = APIRouter(prefix="/v1/indicators", tags=["Indicators"])
+
+# The sort keys are core's whitelists, listed in the OpenAPI document as enums.
+SlaSort = Enum("SlaSort", {key: key for key in indicators.SLA_SORTS}, type=str)
+ProductivitySort = Enum("ProductivitySort", {key: key for key in indicators.PRODUCTIVITY_SORTS}, type=str)
+
+
+class Question:
+    """The query every indicator route takes: period, polo and angel filters, sort direction."""
+
+    def __init__(
+        self,
+        start_date: date | None = Query(None, description="First day, YYYY-MM-DD (default: the first day with data).",
+                                        examples=["2022-03-01"]),
+        end_date: date | None = Query(None, description="Last day, included, YYYY-MM-DD (default: the last day "
+                                                        "with data).", examples=["2022-03-31"]),
+        polo: str | None = Query(None, description="Only this polo.", examples=["RJ - SAO GONÇALO"]),
+        angel: str | None = Query(None, description="Only this Green Angel."),
+        desc: bool = Query(True, description="Largest first (true, the default) or smallest first."),
+    ):
+        if start_date and end_date and start_date > end_date:
+            raise HTTPException(422, f"start_date ({start_date}) is after end_date ({end_date}).")
+        self.start, self.end, self.polo, self.angel, self.desc = start_date, end_date, polo, angel, desc
+
+    def period(self, conn: Connection) -> Period | None:
+        """The asked period; missing ends default to the data's. None: no data at all."""
+        if self.start and self.end:
+            return Period(self.start, self.end)
+        known = indicators.data_range(conn)
+        if known.empty:
+            return None
+        start, end = self.start or known.first, self.end or known.last
+        return Period(start, end) if start <= end else None
+
+
+def _percent(ratio: float | None) -> str | None:
+    return None if ratio is None else f"{ratio * 100:.2f}%"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _sla_row(row: indicators.SlaRow, key: str) -> dict:
+    out = {"polo": row.polo} if key == "polo" else {"angel": row.angel, "polo": row.polo}
+    return {**out, "total_de_atendimentos": row.total, "total_de_atendimentos_no_prazo": row.on_time,
+            "sla": _percent(row.sla), "on_time": row.on_time, "late": row.late, "not_visited": row.not_visited,
+            "open": row.open, "sla_ratio": row.sla, "avg_slack_days": row.avg_slack_days}
+
+
+def _sla(conn: Connection, *, q: Question, by: str, sort: str) -> list[indicators.SlaRow]:
+    period = q.period(conn)
+    if period is None:
+        return []
+    fn = indicators.sla_by_polo if by == "polo" else indicators.sla_by_angel
+    return fn(conn, period=period, polo=q.polo, angel=q.angel, sort=sort, descending=q.desc)
+
+
+@router.get("/sla/polo", summary="SLA by polo", response_model=SlaPolo, responses=errors(401, 422))
+def sla_polo(q: Question = Depends(), sort_field: SlaSort = Query(SlaSort.total, description=(
+        "total (services due), total_sla (on time), avg_time (average slack), or the product's keys.")),
+        actor: Actor = Depends(deps.viewer)):
+    """SLA per polo over the services due in the period: on time / (on time + late + not visited)."""
+    rows = deps.read(_sla, q=q, by="polo", sort=sort_field.value)
+    return {"sla_polo": [_sla_row(r, "polo") for r in rows]}
+
+
+@router.get("/sla/angel", summary="SLA by Green Angel", response_model=SlaAngel, responses=errors(401, 422))
+def sla_angel(q: Question = Depends(), sort_field: SlaSort = Query(SlaSort.total, description=(
+        "total (services due), total_sla (on time), avg_time (average slack), or the product's keys.")),
+        actor: Actor = Depends(deps.viewer)):
+    """SLA per Green Angel over the services due in the period."""
+    rows = deps.read(_sla, q=q, by="angel", sort=sort_field.value)
+    return {"sla_angel": [_sla_row(r, "angel") for r in rows]}
+
+
+def _productivity(conn: Connection, *, q: Question, sort: str, country: str) -> list[indicators.ProductivityRow]:
+    period = q.period(conn)
+    if period is None:
+        return []
+    return indicators.productivity(conn, period=period, polo=q.polo, angel=q.angel, sort=sort,
+                                   descending=q.desc, country=country)
+
+
+@router.get("/productivity", summary="Productivity by Green Angel", response_model=Productivity,
+            responses=errors(401, 422))
+def productivity(q: Question = Depends(), sort_field: ProductivitySort = Query(ProductivitySort.total, description=(
+        "total (visits), total_sla (visits on time), avg_time (average slack), or the product's keys.")),
+        actor: Actor = Depends(deps.viewer)):
+    """Visits made in the period per Green Angel over the period's business days (Monday-Friday,
+    minus national holidays and the non-working days an admin added)."""
+    rows = deps.read(_productivity, q=q, sort=sort_field.value, country=deps.settings().holiday_country)
+    return {"produtividade": [{
+        "angel": r.angel, "total_de_atendimentos": r.visits, "tempo_medio_atendimento": _round(r.avg_slack_days),
+        "produtividade": _round(r.productivity), "polo": r.polo, "visits": r.visits,
+        "business_days": r.business_days, "worked_days": r.worked_days,
+        "visits_per_worked_day": r.visits_per_worked_day, "avg_slack_days": r.avg_slack_days} for r in rows]}

@@ -1,0 +1,48 @@
+"""/v1/health (no token) and /v1/metrics (admin): the same figures as the Monitoring page."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from api import deps
+from api.deps import errors
+from core import operations
+from core.accounts import Actor
+
+router = APIRouter(prefix="/v1", tags=["Monitoring"])
+ROUTE_PREFIX = "api "  # operation name of every request's timing: "api GET /v1/services/{id}"
+
+
+@router.get("/health", summary="Health check", responses=errors(503))
+def health():
+    """Database reachable, migrations current, data dir writable (and the embedded server, when used).
+    200 when every check passes, 503 otherwise; needs no token."""
+    try:
+        engine = deps.engine()
+    except Exception:  # the engine could not even be set up; the checks say so
+        engine = None
+    checks = operations.health(deps.settings(), engine)
+    ok = all(c.ok for c in checks)
+    return JSONResponse({"status": "ok" if ok else "failing", "checks": [asdict(c) for c in checks]},
+                        status_code=200 if ok else 503)
+
+
+@router.get("/metrics", summary="Metrics", responses=errors(401, 403))
+def metrics(actor: Actor = Depends(deps.admin)):
+    """Totals, recent loads, per-route p50/p95 of this API (last 24 h), other operations' timings,
+    database and host figures (admin)."""
+    seen = operations.monitor(deps.engine(), deps.settings())
+    routes = deps.read(operations.operation_timings, prefix=ROUTE_PREFIX, limit=1000) if seen.database else []
+    return {
+        "version": seen.version,
+        "healthy": seen.healthy,
+        "checks": [asdict(c) for c in seen.checks],
+        "totals": asdict(seen.totals) if seen.totals else None,
+        "loads": [asdict(j) for j in seen.loads or []],
+        "routes": [{**asdict(t), "route": t.operation.removeprefix(ROUTE_PREFIX)} for t in routes],
+        "operations": [asdict(t) for t in seen.timings or [] if not t.operation.startswith(ROUTE_PREFIX)],
+        "database": asdict(seen.database) if seen.database else None,
+        "host": asdict(seen.host),
+    }

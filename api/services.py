@@ -1,0 +1,151 @@
+"""/v1/services: find, register, correct and delete services (the original's customer_services)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy.engine import Connection
+
+from api import deps
+from api.deps import errors
+from api.schemas import MAX_ID, Deleted, ServiceCreated, ServiceIn, ServiceList, ServiceOut, ServiceUpdate, Total, visit_text
+from core import records
+from core.accounts import Actor
+from core.definitions import STATUSES
+
+router = APIRouter(prefix="/v1/services", tags=["Customer Services"])
+DEFAULT_LIMIT = 30
+
+
+def service_out(service: records.Service) -> dict:
+    return {"id": service.id, "id_cliente": service.id_cliente, "angel": service.angel, "polo": service.polo,
+            "data_limite": service.data_limite, "data_de_atendimento": visit_text(service.data_de_atendimento),
+            "status": service.status}
+
+
+def _visit_filter(value: str | None) -> dict:
+    """The original's `data_de_atendimento` filter: a date (that day) or an exact date and time."""
+    if not value:
+        return {}
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return {"visit_from": day, "visit_to": day}
+        return {"visit_at": datetime.fromisoformat(text)}
+    except ValueError:
+        raise HTTPException(422, f"data_de_atendimento: {value!r} is not YYYY-MM-DD or "
+                                 "YYYY-MM-DD HH:MM:SS.") from None
+
+
+def service_filter(
+    id: int | None = Query(None, gt=0, le=MAX_ID, description="Service id (id_atendimento).", examples=[57884]),
+    id_cliente: int | None = Query(None, gt=0, le=MAX_ID, description="Customer id.", examples=[664100565]),
+    angel: str | None = Query(None, description="Exact Green Angel name.", examples=["Sergio Wanderley Ferreira"]),
+    polo: str | None = Query(None, description="Exact polo name.", examples=["CE - JUAZEIRO DO NORTE"]),
+    data_limite: date | None = Query(None, description="Deadline (YYYY-MM-DD).", examples=["2021-07-16"]),
+    data_de_atendimento: str | None = Query(
+        None, description="Visit day (YYYY-MM-DD) or exact visit (YYYY-MM-DD HH:MM:SS).",
+        examples=["2021-07-12 14:39:07"]),
+    status: str | None = Query(None, description=f"One of {', '.join(STATUSES)} (as of today).",
+                               examples=["late"]),
+    deadline_from: date | None = Query(None, description="Deadline on or after (YYYY-MM-DD)."),
+    deadline_to: date | None = Query(None, description="Deadline on or before (YYYY-MM-DD)."),
+) -> records.ServiceFilter:
+    if status is not None and status not in STATUSES:
+        raise HTTPException(422, f"status: {status!r} is not one of {', '.join(STATUSES)}.")
+    if data_limite is not None:
+        deadline_from = deadline_to = data_limite
+    try:
+        return records.ServiceFilter(id=id, id_cliente=id_cliente, angel=angel, polo=polo,
+                                     deadline_from=deadline_from, deadline_to=deadline_to, status=status,
+                                     **_visit_filter(data_de_atendimento))
+    except records.RecordError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _page(conn: Connection, *, filters: records.ServiceFilter, after: int | None, offset: int,
+          limit: int) -> tuple[list[records.Service], bool]:
+    rows = records.list_services(conn, filters=filters, after=after, offset=offset, limit=limit)
+    more = len(rows) == limit and bool(records.list_services(conn, filters=filters, after=rows[-1].id, limit=1))
+    return rows, more
+
+
+@router.get("", summary="Filter services", response_model=ServiceList, response_model_exclude_none=True,
+            responses=errors(401, 422))
+def list_services(
+    request: Request,
+    filters: records.ServiceFilter = Depends(service_filter),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=records.MAX_PAGE_SIZE, description="Rows per page (1-1000)."),
+    after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above this "
+                                                      "(proxima_pagina carries it)."),
+    offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
+                                             "follow proxima_pagina instead."),
+    actor: Actor = Depends(deps.viewer),
+):
+    """Services matching every given filter, in id order. `proxima_pagina` is the next page's URL with
+    the same filters and a keyset cursor, so following it costs the same at any depth."""
+    rows, more = deps.read(_page, filters=filters, after=after, offset=offset, limit=limit)
+    return {"atendimentos": [service_out(s) for s in rows], "total_por_pagina": len(rows),
+            "proxima_pagina": deps.next_page(request, rows, more)}
+
+
+@router.get("/total", summary="Count services", response_model=Total, responses=errors(401, 422))
+def total_services(filters: records.ServiceFilter = Depends(service_filter),
+                   actor: Actor = Depends(deps.viewer)):
+    """How many services match the filters (all of them without filters)."""
+    return {"total": deps.read(records.count_services, filters=filters)}
+
+
+@router.get("/{id}", summary="Get one service", response_model=ServiceOut, responses=errors(401, 404, 422))
+def get_service(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
+    service = deps.read(records.get_service, id=id)
+    if service is None:
+        raise HTTPException(404, f"There is no service {id}.")
+    return service_out(service)
+
+
+def _create(conn: Connection, *, actor: Actor, body: ServiceIn) -> tuple[records.Service, bool]:
+    stub = records.ensure_customer(conn, actor=actor, id=body.id_cliente)
+    service = records.create_service(
+        conn, actor=actor, id=body.id, id_cliente=body.id_cliente, angel=body.angel, polo=body.polo,
+        data_limite=body.data_limite, data_de_atendimento=body.data_de_atendimento,
+        confirm_far_visit=body.confirm_far_visit, create_missing_customer=True)
+    return service, stub
+
+
+@router.post("", status_code=201, summary="Register a service", response_model=ServiceCreated,
+             responses=errors(401, 403, 409, 422))
+def create_service(body: ServiceIn, actor: Actor = Depends(deps.analyst)):
+    """Register a service (analyst). Without `id`, the next free id is taken (safe when many clients
+    create at once); with an `id` already taken, 409. An unknown `id_cliente` creates a stub customer
+    to fill in later (`stub_customer_created`). A visit more than a year from its deadline needs
+    `confirm_far_visit: true`."""
+    service, stub = deps.write(_create, actor=actor, body=body)
+    return {**service_out(service), "stub_customer_created": stub}
+
+
+def _update(conn: Connection, *, actor: Actor, id: int, body: ServiceUpdate) -> records.Service:
+    current = records.get_service(conn, id=id)
+    if current is None:
+        raise records.NotFound(f"There is no service {id}.")
+    values = {"id_cliente": current.id_cliente, "angel": current.angel, "polo": current.polo,
+              "data_limite": current.data_limite, "data_de_atendimento": current.data_de_atendimento,
+              **body.model_dump(exclude_unset=True, exclude={"confirm_far_visit"})}
+    return records.update_service(conn, actor=actor, id=id, confirm_far_visit=body.confirm_far_visit,
+                                  create_missing_customer=True, **values)
+
+
+@router.put("/{id}", summary="Correct a service", response_model=ServiceOut,
+            responses=errors(401, 403, 404, 422))
+def update_service(id: deps.RecordId, body: ServiceUpdate, actor: Actor = Depends(deps.analyst)):
+    """Correct a service (analyst): the fields sent change, the others keep their value. Same checks
+    as creating it."""
+    return service_out(deps.write(_update, actor=actor, id=id, body=body))
+
+
+@router.delete("/{id}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404))
+def delete_service(id: deps.RecordId, actor: Actor = Depends(deps.admin)):
+    """Delete a service (admin); audited with what it held."""
+    deps.write(records.delete_service, actor=actor, id=id)
+    return {"message": f"Service {id} deleted."}
