@@ -1,4 +1,4 @@
-# The dashboard image. Runs as a non-root user; secrets come from the environment, never the image.
+# The image of the dashboard and of the HTTP API (docker-compose.yml runs one container of each). Runs as a non-root user; secrets come from the environment, never the image.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +12,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY core ./core
+COPY api ./api
 COPY dashboard ./dashboard
 COPY pages ./pages
 COPY .streamlit ./.streamlit
@@ -20,7 +21,7 @@ RUN useradd --create-home --uid 10001 app \
     && mkdir -p /data && chown app:app /data
 USER app
 
-EXPOSE 8501
+EXPOSE 8501 8502
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)" || exit 1
 

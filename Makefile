@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make run` (set up + start the dashboard), `make test` (set up + tests).
+# Two commands for a newcomer: `make run` (set up + start the dashboard and the HTTP API), `make test`
+# (set up + tests).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -18,9 +19,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-## run: set up the virtualenv, migrate the database, start the dashboard on http://localhost:$(PORT)
+## run: set up the virtualenv, migrate the database, serve the dashboard on http://localhost:$(PORT)
+##      and the HTTP API on http://localhost:8502 (API_PORT); Ctrl-C stops both
 run: $(VENV)/.runtime
 	$(PY) -m core db upgrade
+	$(PY) -m api --host $(ADDRESS) & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 ## test: set up the virtualenv and a browser for end-to-end tests, run every test
@@ -37,6 +40,7 @@ bench: $(VENV)/.dev
 	$(PY) -m bench.indicators
 	$(PY) -m bench.paging
 	$(PY) -m bench.operations
+	$(PY) -m bench.api
 
 ## browser: install Debian's chromium for the end-to-end tests when missing (needs root or sudo)
 browser:
