@@ -1,7 +1,10 @@
 """What the benchmarks share: their own database, never the app's."""
 from __future__ import annotations
 
+import dataclasses
 import os
+import tempfile
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,3 +21,27 @@ def bench_engine(name: str) -> sa.Engine:
     engine = sa.create_engine(url)
     migrate(engine)
     return engine
+
+
+def load_full_demo(engine: sa.Engine, name: str) -> str:
+    """Empty the bench database `name`, write the full demo files (seed 42) and load them with
+    core.loading, as `python -m core demo` + `load` would; returns a one-line report."""
+    from core import demo, loading
+    from core.accounts import CLI_ACTOR
+    from core.config import load_settings
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE services, customers CASCADE"))
+    settings = dataclasses.replace(load_settings(), data_dir=ROOT / ".data" / name)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        loading.load_file(engine, files.services, "services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(engine, files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+        loaded = time.perf_counter() - started
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE services"))
+        conn.execute(sa.text("VACUUM ANALYZE customers"))
+    return f"demo files written in {written:.1f} s, loaded in {loaded:.1f} s"

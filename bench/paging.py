@@ -13,19 +13,15 @@ each, and prints median and p95. Target: at most 50 ms per page.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
-import tempfile
 import time
 from datetime import date
 
 import sqlalchemy as sa
 
-from bench.common import ROOT, bench_engine
+from bench.common import bench_engine, load_full_demo
 from core import records
-from core.accounts import CLI_ACTOR
-from core.config import load_settings
 from core.records import CustomerFilter, ServiceFilter
 
 AS_OF = date(2026, 1, 1)  # fixed, so statuses (and so the plans) do not depend on the day it runs
@@ -34,27 +30,6 @@ MARCH = dict(deadline_from=date(2022, 3, 1), deadline_to=date(2022, 3, 31))
 
 def _engine() -> sa.Engine:
     return bench_engine("bench-records")
-
-
-def build(engine: sa.Engine) -> str:
-    """Load the full demo files into an empty database; returns a one-line report."""
-    from core import demo, loading
-
-    with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE services, customers CASCADE"))
-    settings = dataclasses.replace(load_settings(), data_dir=ROOT / ".data" / "bench-records")
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
-        written = time.perf_counter() - started
-        started = time.perf_counter()
-        loading.load_file(engine, files.services, "services", actor=CLI_ACTOR, settings=settings)
-        loading.load_file(engine, files.customers, "customers", actor=CLI_ACTOR, settings=settings)
-        loaded = time.perf_counter() - started
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE services"))
-        conn.execute(sa.text("VACUUM ANALYZE customers"))
-    return f"demo files written in {written:.1f} s, loaded in {loaded:.1f} s"
 
 
 def _nth_id(conn, table: str, n: int) -> int:
@@ -152,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         count = conn.scalar(sa.text("SELECT count(*) FROM services"))
     if args.rebuild or count != FULL_ROWS:
         print(f"writing and loading the full demo files ({FULL_ROWS:,} services)...", flush=True)
-        print(build(engine))
+        print(load_full_demo(engine, "bench-records"))
     with engine.connect() as conn:
         sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in ("services", "customers")}
         trgm = conn.scalar(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"))
