@@ -39,6 +39,14 @@ class NotFound(RecordError):
     """The customer or service does not exist (any more)."""
 
 
+class IdTaken(RecordError):
+    """A create names an id that another customer or service already has."""
+
+
+class EmailTaken(RecordError):
+    """Another customer already has this email (compared ignoring case)."""
+
+
 class UnknownCustomer(RecordError):
     """A service names a customer id that does not exist; the UI offers to create it."""
 
@@ -114,6 +122,7 @@ class ServiceFilter:
     deadline_to: date | None = None
     visit_from: date | None = None
     visit_to: date | None = None
+    visit_at: datetime | None = None  # exactly this visit timestamp
     status: str | None = None  # on_time | late | not_visited | open
 
     def __post_init__(self):
@@ -220,7 +229,7 @@ def _check_email_free(conn: Connection, email: str | None, id: int) -> None:
     other = conn.scalar(sa.text("SELECT id FROM customers WHERE lower(email) = lower(:e) AND id <> :id"),
                         {"e": email, "id": id})
     if other is not None:
-        raise RecordError(f"The email {email} is already used by customer {other}.")
+        raise EmailTaken(f"The email {email} is already used by customer {other}.")
 
 
 def _service_values(conn: Connection, *, id_cliente, angel, polo, data_limite, data_de_atendimento,
@@ -247,21 +256,23 @@ def _service_values(conn: Connection, *, id_cliente, angel, polo, data_limite, d
     return values
 
 
-def _write(conn: Connection, statement: str, params: dict[str, Any]) -> None:
+def _write(conn: Connection, statement: str, params: dict[str, Any]) -> sa.Row | None:
     """Run one write in a savepoint, turning a constraint violation into a plain message.
 
     The checks above run first; this catches what only the database can see (a concurrent user
     taking the same email or id), and the savepoint keeps the caller's transaction usable.
+    Returns the first row of a RETURNING clause (None when it returned nothing).
     """
     try:
         with conn.begin_nested():
-            conn.execute(sa.text(statement), params)
+            result = conn.execute(sa.text(statement), params)
+            return result.first() if result.returns_rows else None
     except sa.exc.IntegrityError as exc:
         detail = str(exc.orig)
         if "customers_email_key" in detail:
-            raise RecordError(f"The email {params.get('email')} is already used by another customer.") from None
+            raise EmailTaken(f"The email {params.get('email')} is already used by another customer.") from None
         if "_pkey" in detail:
-            raise RecordError(f"The id {params.get('id')} is already taken.") from None
+            raise IdTaken(f"The id {params.get('id')} is already taken.") from None
         if "foreign key" in detail:
             raise RecordError("The record is still referenced by another record.") from None
         raise RecordError(f"The database refused the change: {exc.orig}") from None
@@ -288,20 +299,27 @@ def _customer_for_update(conn: Connection, id: Any) -> Customer:
     return Customer(**row)
 
 
-def create_customer(conn: Connection, *, actor: Actor, id: Any, nome: Any, email: Any = None,
+def create_customer(conn: Connection, *, actor: Actor, id: Any = None, nome: Any, email: Any = None,
                     telefone: Any = None) -> Customer:
-    """Register a customer (analyst). Email and phone are optional but must be valid."""
+    """Register a customer (analyst). Email and phone are optional but must be valid.
+
+    id None takes the next free id (above every existing one); a given id that exists raises IdTaken.
+    """
     require(actor, "analyst")
-    id = _positive_id(id, "customer id")
     values = _customer_values(nome, email, telefone)
-    existing = get_customer(conn, id=id)
-    if existing is not None:
-        hint = " It is a stub from a service load: edit it to give it a name." if existing.is_stub else ""
-        raise RecordError(f"Customer {id} already exists.{hint}")
-    _check_email_free(conn, values["email"], id)
+    insert = "INSERT INTO customers (id, nome, email, telefone) VALUES (:id, :nome, :email, :telefone)"
     with timed("records.create_customer"):
-        _write(conn, "INSERT INTO customers (id, nome, email, telefone) VALUES (:id, :nome, :email, :telefone)",
-               {"id": id, **values})
+        if id is None:
+            _check_email_free(conn, values["email"], 0)
+            id = _insert_with_next_id(conn, "customers", insert, values)
+        else:
+            id = _positive_id(id, "customer id")
+            existing = get_customer(conn, id=id)
+            if existing is not None:
+                hint = " It is a stub from a service load: edit it to give it a name." if existing.is_stub else ""
+                raise IdTaken(f"Customer {id} already exists.{hint}")
+            _check_email_free(conn, values["email"], id)
+            _write(conn, insert, {"id": id, **values})
     customer = get_customer(conn, id=id)
     audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id,
                  after=_audit_values(customer))
@@ -381,12 +399,17 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
 
 
 def _page_sql(select: str, where: list[str], *, after: int | None, before: int | None,
-              from_end: bool, limit: int) -> tuple[str, dict[str, Any]]:
-    """Keyset page in id order: after an id, before an id (going back), or the last rows."""
+              from_end: bool, limit: int, offset: int = 0) -> tuple[str, dict[str, Any]]:
+    """Keyset page in id order: after an id, before an id (going back), or the last rows.
+
+    `offset` skips rows first (the original API's paging): every skipped row is read, so it is
+    for old clients only; a keyset cursor costs the same at any depth."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise RecordError(f"The page size must be between 1 and {MAX_PAGE_SIZE}.")
+    if offset < 0:
+        raise RecordError("The offset cannot be negative.")
     where = list(where)
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
     backwards = before is not None or from_end
     if after is not None:
         where.append("id > :after")
@@ -395,18 +418,20 @@ def _page_sql(select: str, where: list[str], *, after: int | None, before: int |
         where.append("id < :before")
         params["before"] = before
     sql = (f"{select} {'WHERE ' + ' AND '.join(where) if where else ''} "
-           f"ORDER BY id {'DESC' if backwards else ''} LIMIT :limit")
+           f"ORDER BY id {'DESC' if backwards else ''} LIMIT :limit{' OFFSET :offset' if offset else ''}")
     if backwards:  # fetched newest first; show them in id order
         sql = f"SELECT * FROM ({sql}) AS page ORDER BY id"
     return sql, params
 
 
 def list_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter(), after: int | None = None,
-                   before: int | None = None, from_end: bool = False, limit: int = 50) -> list[Customer]:
-    """One page of customers in id order: after `after`, before `before`, or the last `limit`."""
+                   before: int | None = None, from_end: bool = False, limit: int = 50,
+                   offset: int = 0) -> list[Customer]:
+    """One page of customers in id order: after `after`, before `before`, or the last `limit`
+    (`offset` rows skipped first: see _page_sql)."""
     where, params = _customer_where(filters)
     sql, page_params = _page_sql(f"SELECT {_CUSTOMER_COLUMNS} FROM customers", where, after=after,
-                                 before=before, from_end=from_end, limit=limit)
+                                 before=before, from_end=from_end, limit=limit, offset=offset)
     with timed("records.list_customers", limit=limit) as info:
         rows = conn.execute(sa.text(sql), {**params, **page_params}).mappings().all()
         info["rows"] = len(rows)
@@ -451,12 +476,51 @@ def _service_for_update(conn: Connection, id: Any) -> Service:
     return Service(**row)
 
 
-def _ensure_customer(conn: Connection, actor: Actor, id_cliente: int) -> None:
-    """Create a stub customer for an unknown id (the caller was told to, see UnknownCustomer)."""
-    if not conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": id_cliente}):
-        _write(conn, "INSERT INTO customers (id) VALUES (:id)", {"id": id_cliente})
-        audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id_cliente,
-                     after={"id": id_cliente, "nome": None, "email": None, "telefone": None})
+def ensure_customer(conn: Connection, *, actor: Actor, id: Any) -> bool:
+    """Create a stub customer (known only by its id, audited) unless customer `id` exists (analyst).
+
+    Returns True when it created the stub. Safe when two clients add services for the same new
+    customer at once: both succeed, one creates the stub.
+    """
+    require(actor, "analyst")
+    id = _positive_id(id, "customer id")
+    if conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": id}):
+        return False  # the usual case, read without writing (a write would bump the data version)
+    created = _write(conn, "INSERT INTO customers (id) VALUES (:id) ON CONFLICT (id) DO NOTHING RETURNING id",
+                     {"id": id})
+    if created is None:
+        return False
+    audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id,
+                 after={"id": id, "nome": None, "email": None, "telefone": None})
+    return True
+
+
+# Sequences that hand out the ids of records created without one (migration 0011).
+_NEXT_ID_SEQUENCES = {"services": "services_next_id_seq", "customers": "customers_next_id_seq"}
+_NEXT_ID_ATTEMPTS = 100
+
+
+def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict[str, Any]) -> int:
+    """Run `insert` (an INSERT ... VALUES with :id) with the next free id of `table`; return the id.
+
+    The id comes from a sequence, so concurrent creates never wait for one another. The sequence
+    is compared with max(id) (one probe of the primary key): a file load, an explicit id or a
+    restore may have overtaken it, and then it is moved past max(id) and the next value is taken,
+    so a new id is always above every id committed before. ON CONFLICT covers the rest: an
+    explicit id that a transaction not yet committed took; that id is skipped.
+    """
+    sequence = _NEXT_ID_SEQUENCES[table]
+    for _ in range(_NEXT_ID_ATTEMPTS):
+        id, top = conn.execute(sa.text(
+            f"SELECT nextval('{sequence}'), (SELECT max(id) FROM {table})")).one()
+        if top is not None and id <= top:
+            # greatest(): never move the sequence back below what other creates already took
+            conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),
+                         {"top": top})
+            continue
+        if _write(conn, insert + " ON CONFLICT (id) DO NOTHING RETURNING id", {**params, "id": id}) is not None:
+            return id
+    raise RecordError(f"No free {table[:-1]} id found after {_NEXT_ID_ATTEMPTS} attempts; try again.")
 
 
 def next_service_id(conn: Connection) -> int:
@@ -464,27 +528,32 @@ def next_service_id(conn: Connection) -> int:
     return conn.scalar(sa.text("SELECT coalesce(max(id), 0) + 1 FROM services"))
 
 
-def create_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, angel: Any, polo: Any,
+def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente: Any, angel: Any, polo: Any,
                    data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
                    create_missing_customer: bool = False) -> Service:
-    """Register a service (analyst). Its id is the operation's id_atendimento, given by the user.
+    """Register a service (analyst). Its id is the operation's id_atendimento: given, or None for
+    the next free id (above every existing one). A given id that exists raises IdTaken.
 
     An unknown id_cliente raises UnknownCustomer unless create_missing_customer, which creates a
     stub customer (audited) to fill in later. A visit more than FAR_VISIT_DAYS from the deadline
     raises FarVisit unless confirm_far_visit.
     """
     require(actor, "analyst")
-    id = _positive_id(id, "service id")
+    if id is not None:
+        id = _positive_id(id, "service id")
     values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
                              data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
                              create_missing_customer=create_missing_customer)
-    if conn.scalar(sa.text("SELECT 1 FROM services WHERE id = :id"), {"id": id}):
-        raise RecordError(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
+    if id is not None and conn.scalar(sa.text("SELECT 1 FROM services WHERE id = :id"), {"id": id}):
+        raise IdTaken(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
+    insert = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
+              "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
     with timed("records.create_service"):
-        _ensure_customer(conn, actor, values["id_cliente"])
-        _write(conn, "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
-                     "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)",
-               {"id": id, **values})
+        ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        if id is None:
+            id = _insert_with_next_id(conn, "services", insert, values)
+        else:
+            _write(conn, insert, {"id": id, **values})
     service = get_service(conn, id=id)
     audit.record(conn, username=actor.username, action="create", entity="service", entity_id=id,
                  after=_audit_values(service))
@@ -503,7 +572,7 @@ def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, 
     if all(getattr(before, k) == v for k, v in values.items()):
         return before
     with timed("records.update_service"):
-        _ensure_customer(conn, actor, values["id_cliente"])
+        ensure_customer(conn, actor=actor, id=values["id_cliente"])
         _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
                      "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
                      "updated_at = now() WHERE id = :id", {"id": before.id, **values})
@@ -552,20 +621,24 @@ def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
     if f.visit_to:  # inclusive: a visit at 23:59 on visit_to is in
         where.append("data_de_atendimento < :f_v_to")
         params["f_v_to"] = f.visit_to + timedelta(days=1)
+    if f.visit_at is not None:
+        where.append("data_de_atendimento = :f_v_at")
+        params["f_v_at"] = f.visit_at
     if f.status:
         where.append(status_condition(f.status))
     return where, params
 
 
 def list_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
-                  before: int | None = None, from_end: bool = False, limit: int = 50,
+                  before: int | None = None, from_end: bool = False, limit: int = 50, offset: int = 0,
                   as_of: date | None = None) -> list[Service]:
-    """One page of services in id order: after `after`, before `before`, or the last `limit`.
+    """One page of services in id order: after `after`, before `before`, or the last `limit`
+    (`offset` rows skipped first: see _page_sql).
 
     Statuses are as of `as_of` (default today)."""
     where, params = _service_where(filters)
     sql, page_params = _page_sql(f"SELECT {_SERVICE_COLUMNS} FROM services", where, after=after,
-                                 before=before, from_end=from_end, limit=limit)
+                                 before=before, from_end=from_end, limit=limit, offset=offset)
     with timed("records.list_services", limit=limit) as info:
         rows = conn.execute(sa.text(sql), {**params, **page_params,
                                            "as_of": as_of or date.today()}).mappings().all()
