@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from core import audit
 from core.accounts import Actor, require
 from core.config import Settings
-from core.db import database_url, describe_url, dispose_engines, get_engine
+from core.db import data_version, database_url, describe_url, dispose_engines, get_engine
 from core.telemetry import timed
 
 # libpq reads these from the environment, so the password never shows in a process list.
@@ -105,6 +105,15 @@ def _counts(conn) -> dict[str, int]:
     return counts
 
 
+def _current_version(conn) -> int:
+    """The data version of a database at any schema version (0 before there is one)."""
+    if conn.scalar(sa.text("SELECT to_regclass('public.data_state_shards') IS NOT NULL")):
+        return data_version(conn)
+    if conn.scalar(sa.text("SELECT to_regclass('public.data_state') IS NOT NULL")):
+        return conn.scalar(sa.text("SELECT version FROM public.data_state"))
+    return 0
+
+
 def backup(settings: Settings, path: Path | str, *, actor: Actor) -> BackupReport:
     """Dump the whole database to `path` (pg_dump custom format). An existing file is replaced
     only when the dump succeeded."""
@@ -149,8 +158,7 @@ def restore(settings: Settings, path: Path | str, *, actor: Actor, force: bool =
     engine = get_engine(settings, migrate_schema=False)
     with engine.connect() as conn:
         before = _counts(conn)
-        has_state = conn.scalar(sa.text("SELECT to_regclass('public.data_state') IS NOT NULL"))
-        version = conn.scalar(sa.text("SELECT version FROM public.data_state")) if has_state else 0
+        version = _current_version(conn)
     if (before["services"] or before["customers"]) and not force:
         raise BackupError(
             f"the database {describe_url(str(engine.url))} already holds {before['services']:,} services "

@@ -174,6 +174,8 @@ def pending_migrations(conn: Connection) -> list[str]:
 def data_version(conn: Connection) -> int:
     """A number that every write to customers, services or the calendar increases.
 
-    Caches key on it so a load or an edit shows at once (triggers bump it, see 0001_initial.sql).
+    Caches key on it so a load or an edit shows at once (triggers bump it: data_state, plus one of
+    the counters of 0012_data_version_shards.sql per write transaction).
     """
-    return conn.scalar(sa.text("SELECT version FROM data_state"))
+    return conn.scalar(sa.text(
+        "SELECT (SELECT version FROM data_state) + (SELECT coalesce(sum(version), 0) FROM data_state_shards)"))

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_PASSWORD = "admin-test-pass"
 
-# Tables whose rows belong to one test; everything except the schema bookkeeping.
-_KEEP = {"schema_migrations", "data_state"}
+# Tables whose rows belong to one test; everything except the schema bookkeeping (the data version
+# never goes back, or a dashboard would serve an earlier test's cached answers).
+_KEEP = {"schema_migrations", "data_state", "data_state_shards"}
 
 
 def _start_database(tmp: Path) -> str:

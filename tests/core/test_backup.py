@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from core import accounts, indicators
 from core.accounts import Actor, PermissionDenied
 from core.backup import BackupError, backup, restore
-from core.db import get_engine
+from core.db import data_version, get_engine
 from core.definitions import Period
 from tests.conftest import ROOT, reset_database
 
@@ -79,7 +79,7 @@ def test_restore_refuses_a_database_with_data_unless_forced(db, settings, tmp_pa
     dump = backup(settings, tmp_path / "b.dump", actor=ADMIN).path
     with db.begin() as conn:
         conn.execute(sa.text("DELETE FROM services WHERE id = 4"))
-        version = conn.scalar(sa.text("SELECT version FROM data_state"))
+        version = data_version(conn)
     with pytest.raises(BackupError, match="already holds 3 services and 3 customers.*--force.*Nothing was changed"):
         restore(settings, dump, actor=ADMIN)
     engine = get_engine(settings)
@@ -88,7 +88,7 @@ def test_restore_refuses_a_database_with_data_unless_forced(db, settings, tmp_pa
     engine = get_engine(settings)
     assert state(engine)["counts"] == (3, 1, 4)
     with engine.connect() as conn:  # above the old version: dashboards drop their cached answers
-        assert conn.scalar(sa.text("SELECT version FROM data_state")) > version
+        assert data_version(conn) > version
 
 
 def test_a_file_that_is_not_a_backup_changes_nothing(db, settings, tmp_path):

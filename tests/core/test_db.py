@@ -37,3 +37,22 @@ def test_urls_are_normalised_and_printed_without_password():
     assert normalise_url("postgres://u:p@h/db") == "postgresql+psycopg2://u:p@h/db"
     assert "p@" not in describe_url("postgresql+psycopg2://u:secret@h:5432/db")
     assert describe_url("postgresql+psycopg2://u:secret@h:5432/db").endswith("u@h:5432/db")
+
+
+def test_concurrent_writers_do_not_wait_for_each_other_on_the_data_version(db):
+    with db.connect() as reader:
+        v0 = data_version(reader)
+        reader.rollback()
+        with db.connect() as first, db.connect() as second:
+            first.begin()
+            first.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
+            second.begin()
+            second.execute(sa.text("SET LOCAL lock_timeout = '1s'"))  # a wait would fail the test
+            second.execute(sa.text("INSERT INTO customers (id) VALUES (2)"))
+            assert data_version(reader) == v0  # nothing committed: nothing visible, no new version
+            reader.rollback()
+            first.commit()
+            v1 = data_version(reader)
+            reader.rollback()
+            second.commit()
+            assert v0 < v1 < data_version(reader)

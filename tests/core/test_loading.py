@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from core import loading
 from core.accounts import CLI_ACTOR, Actor, PermissionDenied
+from core.db import data_version
 
 HEADER = "id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento"
 
@@ -132,7 +133,7 @@ def test_loading_twice_changes_nothing_and_a_change_is_an_update(db, settings, t
     lines = ["1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-", "2;11;Ana Silva da;SP - CAMPINAS;30/06/2021;-"]
     first = load(db, settings, services_file(tmp_path, *lines), "services")
     with db.connect() as conn:
-        version = conn.scalar(sa.text("SELECT version FROM data_state"))
+        version = data_version(conn)
     second = load(db, settings, services_file(tmp_path, *lines), "services")
     assert (first.inserted, first.stub_customers) == (2, 2)
     assert (second.rows, second.inserted, second.updated, second.unchanged, second.stub_customers) == (2, 0, 0, 2, 0)
@@ -142,7 +143,7 @@ def test_loading_twice_changes_nothing_and_a_change_is_an_update(db, settings, t
     assert (third.inserted, third.updated, third.unchanged) == (1, 1, 1)
     assert services(db)[2][4] == datetime(2021, 6, 30, 10, 0)
     with db.connect() as conn:  # indicators read after a load see it: the data version moved
-        assert conn.scalar(sa.text("SELECT version FROM data_state")) > version
+        assert data_version(conn) > version
 
 
 def test_stubs_then_customers_and_customers_then_services(db, settings, tmp_path):
