@@ -311,7 +311,7 @@ def create_customer(conn: Connection, *, actor: Actor, id: Any = None, nome: Any
     with timed("records.create_customer"):
         if id is None:
             _check_email_free(conn, values["email"], 0)
-            id = _insert_with_next_id(conn, "customers", insert, values)
+            row = _insert_with_next_id(conn, "customers", insert, values, _CUSTOMER_COLUMNS)
         else:
             id = _positive_id(id, "customer id")
             existing = get_customer(conn, id=id)
@@ -319,9 +319,9 @@ def create_customer(conn: Connection, *, actor: Actor, id: Any = None, nome: Any
                 hint = " It is a stub from a service load: edit it to give it a name." if existing.is_stub else ""
                 raise IdTaken(f"Customer {id} already exists.{hint}")
             _check_email_free(conn, values["email"], id)
-            _write(conn, insert, {"id": id, **values})
-    customer = get_customer(conn, id=id)
-    audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=id,
+            row = _write(conn, f"{insert} RETURNING {_CUSTOMER_COLUMNS}", {"id": id, **values})
+    customer = Customer(**row._mapping)
+    audit.record(conn, username=actor.username, action="create", entity="customer", entity_id=customer.id,
                  after=_audit_values(customer))
     return customer
 
@@ -500,8 +500,10 @@ _NEXT_ID_SEQUENCES = {"services": "services_next_id_seq", "customers": "customer
 _NEXT_ID_ATTEMPTS = 100
 
 
-def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict[str, Any]) -> int:
-    """Run `insert` (an INSERT ... VALUES with :id) with the next free id of `table`; return the id.
+def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict[str, Any],
+                         returning: str) -> sa.Row:
+    """Run `insert` (an INSERT ... VALUES with :id) with the next free id of `table`; return the
+    new row's `returning` columns.
 
     The id comes from a sequence, so concurrent creates never wait for one another. The sequence
     is compared with max(id) (one probe of the primary key): a file load, an explicit id or a
@@ -518,8 +520,9 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
             conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),
                          {"top": top})
             continue
-        if _write(conn, insert + " ON CONFLICT (id) DO NOTHING RETURNING id", {**params, "id": id}) is not None:
-            return id
+        row = _write(conn, f"{insert} ON CONFLICT (id) DO NOTHING RETURNING {returning}", {**params, "id": id})
+        if row is not None:
+            return row
     raise RecordError(f"No free {table[:-1]} id found after {_NEXT_ID_ATTEMPTS} attempts; try again.")
 
 
@@ -548,14 +551,17 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
         raise IdTaken(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
     insert = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
               "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
+    params = {**values, "as_of": date.today()}
     with timed("records.create_service"):
         ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        # The new row comes back from the INSERT: the rollup and data version rows it locks are
+        # held until the commit, so the fewer round trips after it, the more creates run at once.
         if id is None:
-            id = _insert_with_next_id(conn, "services", insert, values)
+            row = _insert_with_next_id(conn, "services", insert, params, _SERVICE_COLUMNS)
         else:
-            _write(conn, insert, {"id": id, **values})
-    service = get_service(conn, id=id)
-    audit.record(conn, username=actor.username, action="create", entity="service", entity_id=id,
+            row = _write(conn, f"{insert} RETURNING {_SERVICE_COLUMNS}", {"id": id, **params})
+    service = Service(**row._mapping)
+    audit.record(conn, username=actor.username, action="create", entity="service", entity_id=service.id,
                  after=_audit_values(service))
     return service
 
