@@ -91,6 +91,33 @@ def cmd_users_active(args) -> int:
     return 0
 
 
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def cmd_users_key(args) -> int:
+    if args.key_command == "create":
+        with get_engine(load_settings()).begin() as conn:
+            key, plain = accounts.create_api_key(conn, actor=accounts.CLI_ACTOR, name=args.name, role=args.role)
+        # The key alone on stdout (KEY=$(python -m core users key create ...)); the rest on stderr.
+        print(f"created API key {key.id} {key.name!r} ({key.role}):", file=sys.stderr)
+        print(plain)
+        print("It is not shown again (only its hash is stored): keep it now.", file=sys.stderr)
+    elif args.key_command == "revoke":
+        with get_engine(load_settings()).begin() as conn:
+            key = accounts.revoke_api_key(conn, actor=accounts.CLI_ACTOR, id=args.id)
+        print(f"revoked API key {key.id} {key.name!r}; it stops working at once")
+    else:
+        with get_engine(load_settings()).connect() as conn:
+            keys = accounts.list_api_keys(conn)
+        print(f"{'id':>4}  {'role':<8} {'prefix':<12} {'created by':<16} {'created at':<16} "
+              f"{'last used':<16} {'revoked':<16} name")
+        for k in keys:
+            print(f"{k.id:>4}  {k.role:<8} {k.prefix:<12} {k.created_by:<16} {_when(k.created_at):<16} "
+                  f"{_when(k.last_used_at):<16} {_when(k.revoked_at):<16} {k.name}")
+    return 0
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 def cmd_settings(args) -> int:
@@ -544,6 +571,18 @@ def build_parser() -> argparse.ArgumentParser:
         p = users.add_parser(name, help=text)
         p.add_argument("username", help="which user")
         p.set_defaults(func=cmd_users_active, command_name=name)
+    keys = users.add_parser("key", help="API keys for scripts and integrations (create, list, revoke)"
+                            ).add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    key_create = keys.add_parser("create", help="create an API key and print it once")
+    key_create.add_argument("name", help="what or who uses the key, e.g. 'nightly export' (1-64 characters)")
+    key_create.add_argument("--role", choices=accounts.ROLES, required=True,
+                            help="what the key may do: viewer reads, analyst also loads and edits, admin everything")
+    key_create.set_defaults(func=cmd_users_key)
+    keys.add_parser("list", help="list API keys, newest first, revoked ones included (never the keys)"
+                    ).set_defaults(func=cmd_users_key)
+    key_revoke = keys.add_parser("revoke", help="revoke an API key: it stops working at once")
+    key_revoke.add_argument("id", type=int, help="the key's id (see `users key list`)")
+    key_revoke.set_defaults(func=cmd_users_key)
 
     settings_parser = sub.add_parser("settings", help="list every setting with its default and help")
     settings_parser.add_argument("--markdown", action="store_true", help="print the table for the README")

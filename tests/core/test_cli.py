@@ -1,6 +1,7 @@
 """The command line: users, db, settings; every command and option documents itself."""
 import argparse
 import io
+import re
 import subprocess
 import sys
 
@@ -78,3 +79,29 @@ def test_readme_documents_every_setting_as_the_cli_prints_it(monkeypatch, capsys
     assert code == 0
     missing = [line for line in table.splitlines() if line not in readme]
     assert missing == [], "README configuration table is out of date: python -m core settings --markdown"
+
+
+def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "users", "key", "create", "nightly export", "--role", "analyst")
+    key = out.strip()
+    assert code == 0 and key.startswith("lgk_") and out == key + "\n"
+    assert err.splitlines() == ["created API key 1 'nightly export' (analyst):",
+                                "It is not shown again (only its hash is stored): keep it now."]
+    with db.begin() as conn:
+        assert accounts.actor_from_api_key(conn, key) == accounts.Actor("key:nightly export", "analyst")
+    code, out, _ = run(monkeypatch, capsys, "users", "key", "list")
+    header, row = out.splitlines()
+    assert header.split() == ["id", "role", "prefix", "created", "by", "created", "at", "last", "used",
+                              "revoked", "name"]
+    fields = row.split()
+    assert fields[:4] == ["1", "analyst", key[:12], "cli"]
+    assert len(fields) == 11 and all(re.fullmatch(r"\d{4}-\d\d-\d\d", f) for f in (fields[4], fields[6]))
+    assert fields[-3:] == ["-", "nightly", "export"]      # never revoked
+    code, out, _ = run(monkeypatch, capsys, "users", "key", "revoke", "1")
+    assert code == 0 and out.strip() == "revoked API key 1 'nightly export'; it stops working at once"
+    with db.connect() as conn:
+        assert accounts.actor_from_api_key(conn, key) is None
+    code, out, err = run(monkeypatch, capsys, "users", "key", "revoke", "1")
+    assert code == 2 and out == "" and err.strip() == "error: The API key 1 (nightly export) is already revoked."
+    code, _, err = run(monkeypatch, capsys, "users", "key", "create", " ", "--role", "viewer")
+    assert code == 2 and err.strip() == "error: The key needs a name (what or who uses it)."
