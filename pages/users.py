@@ -1,4 +1,4 @@
-"""Users (admin): create accounts, change roles, reset passwords, deactivate."""
+"""Users (admin): create accounts, change roles, reset passwords, deactivate; API keys."""
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +14,11 @@ st.caption("Roles: " + "; ".join(f"**{r}** {accounts.ROLE_HELP[r]}" for r in acc
 
 for message in st.session_state.pop("users_flash", []):
     st.success(message)
+new_key = st.session_state.pop("users_new_key", None)  # (name, key): shown on this run only
+if new_key:
+    st.warning(f"Copy the key **{new_key[0]}** now: it will not be shown again (only its hash is stored).",
+               icon=":material/key:")
+    st.code(new_key[1], language=None)
 
 
 def done(message: str) -> None:
@@ -91,3 +96,49 @@ with active_tab:
                 st.error(str(exc))
             else:
                 done(f"{who} is now {'deactivated' if target.active else 'active'}.")
+
+st.subheader("API keys")
+st.caption("A key lets a script or an integration use the HTTP API with a role, without a user's "
+           "password. Only a hash of each key is kept; a revoked key stops working at once.")
+keys = read_fresh(accounts.list_api_keys)
+if keys:
+    st.dataframe(pd.DataFrame([{
+        "id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix, "created by": k.created_by,
+        "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
+        "last used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "",
+        "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+    } for k in keys]), hide_index=True, width="stretch")
+else:
+    st.caption("No API keys yet.")
+
+create_key_tab, revoke_key_tab = st.tabs(["Create key", "Revoke key"])
+
+with create_key_tab, st.form("create_api_key", clear_on_submit=True):
+    c1, c2 = st.columns(2)
+    key_name = c1.text_input("Key name", max_chars=accounts.API_KEY_MAX_NAME,
+                             help="What or who uses it, e.g. nightly export; shown in the audit log as key:<name>.")
+    key_role = c2.selectbox("Key role", accounts.ROLES, format_func=lambda r: f"{r}: {accounts.ROLE_HELP[r]}")
+    if st.form_submit_button("Create key", type="primary"):
+        try:
+            key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role)
+        except (accounts.AccountError, accounts.PermissionDenied) as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["users_new_key"] = (key.name, plain)
+            done(f"Created API key {key.name} ({key.role}).")
+
+with revoke_key_tab:
+    live = {k.id: k for k in keys if k.active}
+    if not live:
+        st.caption("No active key to revoke.")
+    else:
+        chosen = live[st.selectbox("Key to revoke", list(live), key="revoke_key",
+                                   format_func=lambda i: f"{live[i].name} ({live[i].role}, {live[i].prefix}...)")]
+        confirm = st.checkbox(f"Yes, revoke {chosen.name}: whatever uses it stops working", key="revoke_key_confirm")
+        if st.button("Revoke key", disabled=not confirm, key="revoke_key_button"):
+            try:
+                write(accounts.revoke_api_key, actor=actor, id=chosen.id)
+            except (accounts.AccountError, accounts.PermissionDenied) as exc:
+                st.error(str(exc))
+            else:
+                done(f"Revoked API key {chosen.name}; it stops working at once.")

@@ -112,3 +112,42 @@ def test_signup_is_hidden_by_default_and_creates_viewers_when_allowed(db, monkey
     finally:
         monkeypatch.delenv("ALLOW_SIGNUP")
         settings.clear()
+
+
+def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
+    at = open_page(logged_in(), "users.py")
+    assert "No API keys yet." in texts(at)
+    by_label(at.text_input, "Key name").input("nightly export")
+    by_label(at.selectbox, "Key role").select("analyst")
+    at.button(key="FormSubmitter:create_api_key-Create key").click().run()
+    assert not at.exception
+    assert "Created API key nightly export (analyst)." in texts(at)
+    assert "Copy the key **nightly export** now: it will not be shown again" in texts(at)
+    [code] = at.code
+    key = code.value
+    with db.connect() as conn:
+        assert accounts.actor_from_api_key(conn, key) == Actor("key:nightly export", "analyst")
+    listed = at.dataframe[1].value
+    assert list(listed.columns) == ["id", "name", "role", "prefix", "created by", "created", "last used", "revoked"]
+    assert listed[["id", "name", "role", "prefix", "created by", "revoked"]].values.tolist() == [
+        [1, "nightly export", "analyst", key[:12], "admin", ""]]
+
+    at.run()  # any next run: the key is gone from the page
+    assert not at.code and "will not be shown again" not in texts(at)
+
+    revoke = at.button(key="revoke_key_button")
+    assert revoke.disabled  # the confirmation comes first
+    at.checkbox(key="revoke_key_confirm").check().run()
+    at.button(key="revoke_key_button").click().run()
+    assert "Revoked API key nightly export; it stops working at once." in texts(at)
+    assert at.dataframe[1].value["revoked"].tolist()[0] != ""
+    assert "No active key to revoke." in texts(at)
+    with db.connect() as conn:
+        assert accounts.actor_from_api_key(conn, key) is None
+
+
+def test_an_api_key_refusal_is_shown_in_plain_words(db):
+    at = open_page(logged_in(), "users.py")
+    at.button(key="FormSubmitter:create_api_key-Create key").click().run()  # no name
+    assert "The key needs a name (what or who uses it)." in texts(at)
+    assert not at.code
