@@ -156,7 +156,7 @@ class Settings:
             upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
             api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
         )
-        if settings.api_token_key is not None:
+        if settings.api_token_key is not None or not settings.embedded:
             _check_api_token_key(settings.api_token_key)
         if not settings.embedded:
             key = settings.auth_cookie_key
@@ -181,7 +181,7 @@ class Settings:
     def token_key(self) -> str:
         """The key that signs the API's tokens; in embedded mode generated once in the data dir.
 
-        With DATABASE_URL it must be set: ConfigError otherwise (the API calls this at start).
+        With DATABASE_URL it must be set (from_env refuses to start without it).
         """
         if self.api_token_key:
             return self.api_token_key
@@ -194,8 +194,8 @@ _API_TOKEN_KEY_NEEDED = ("API_TOKEN_KEY must be set to a random secret of 32+ ch
                          "is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
-def _check_api_token_key(key: str) -> None:
-    if key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 32:
+def _check_api_token_key(key: str | None) -> None:
+    if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 32:
         raise ConfigError(_API_TOKEN_KEY_NEEDED)
 
 
