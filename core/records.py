@@ -505,10 +505,10 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
     """Run `insert` (an INSERT ... VALUES with :id) with the next free id of `table`; return the
     new row's `returning` columns.
 
-    The id comes from a sequence, so concurrent creates never wait for one another. The sequence
-    is compared with max(id) (one probe of the primary key): a file load, an explicit id or a
-    restore may have overtaken it, and then it is moved past max(id) and the next value is taken,
-    so a new id is always above every id committed before. ON CONFLICT covers the rest: an
+    The id comes from a sequence, so concurrent creates never wait for one another to get an id.
+    The sequence is compared with max(id) (one probe of the primary key): a file load, an explicit
+    id or a restore may have overtaken it, and then it is moved past max(id) and the next value is
+    taken, so a new id is always above every id committed before. ON CONFLICT covers the rest: an
     explicit id that a transaction not yet committed took; that id is skipped.
     """
     sequence = _NEXT_ID_SEQUENCES[table]
