@@ -7,8 +7,9 @@ Uses its own embedded database in .data/bench-api (or BENCH_DATABASE_URL). On fi
 its own process (uvicorn, one worker), logs in, and measures over HTTP with keep-alive clients:
 
 1. each read route, `--repeat` calls after a warm-up: median (p50) and p95 in ms, client side;
-2. `--clients` concurrent clients creating services without ids for `--seconds`: creates/s,
-   errors, and afterwards whether every created id is in the table exactly once;
+2. `--clients` concurrent clients creating services without ids for `--seconds` (each client an
+   angel of its own polo, deadlines spread over a month, as field apps would): creates/s, errors,
+   and afterwards whether every created id is in the table exactly once;
 3. the API process's peak RSS (sampled every 20 ms throughout).
 
 Targets (issue 10): one service and a list page (first, and past row 1,000,000 via the cursor)
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 from bench.common import ROOT, bench_engine, load_full_demo
 
 NAME = "bench-api"
+BENCH_ANGEL = "Bench Angel"  # the services the create phase writes, deleted at the next run
 ADMIN_PASSWORD = "bench admin passphrase"
 
 
@@ -128,7 +130,7 @@ def measure_reads(server: ApiServer, headers: dict, routes, repeat: int) -> list
     return results
 
 
-def measure_creates(server: ApiServer, headers: dict, clients: int, seconds: float) -> dict:
+def measure_creates(server: ApiServer, headers: dict, clients: int, seconds: float, polos: list[str]) -> dict:
     created: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -140,9 +142,11 @@ def measure_creates(server: ApiServer, headers: dict, clients: int, seconds: flo
             i = 0
             while time.monotonic() < stop:
                 i += 1
-                body = {"id_cliente": 1_000_000_000 + n * 100_000 + i % 50, "angel": f"Bench Angel {n}",
-                        "polo": "RJ - BENCH", "data_limite": "2026-12-15",
-                        "data_de_atendimento": "2026-12-10 10:00:00"}
+                # As field apps would: each client an angel of its own polo, deadlines over a month.
+                day = 1 + i % 28
+                body = {"id_cliente": 1_000_000_000 + n * 100_000 + i % 50, "angel": f"{BENCH_ANGEL} {n}",
+                        "polo": polos[n % len(polos)], "data_limite": f"2026-12-{day:02d}",
+                        "data_de_atendimento": f"2026-12-{max(day - 1, 1):02d} 10:00:00"}
                 try:
                     answer = client.post("/v1/services", json=body)
                 except httpx.HTTPError as exc:
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = bench_engine(NAME)
     with engine.begin() as conn:  # services created by an earlier run of this benchmark go first
-        conn.execute(sa.text("DELETE FROM services WHERE polo = 'RJ - BENCH'"))
+        conn.execute(sa.text("DELETE FROM services WHERE angel LIKE :bench"), {"bench": f"{BENCH_ANGEL} %"})
         conn.execute(sa.text("DELETE FROM customers WHERE id >= 1000000000 AND nome IS NULL "
                              "AND NOT EXISTS (SELECT 1 FROM services s WHERE s.id_cliente = customers.id)"))
         count = conn.scalar(sa.text("SELECT count(*) FROM services"))
@@ -188,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE services"))
         routes = read_routes(conn)
+        polos = list(conn.scalars(sa.text("SELECT DISTINCT polo FROM sla_polo_daily ORDER BY polo")))
     server = ApiServer(engine.url.render_as_string(hide_password=False))
     try:
         tokens = httpx.post(f"{server.base}/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD},
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:<46} {p50:>7.1f} {p95:>7.1f} {size:>9,}")
         rss_reads = server.peak_rss
         print(f"\n{args.clients} clients creating services for {args.seconds:.0f} s...", flush=True)
-        run = measure_creates(server, headers, args.clients, args.seconds)
+        run = measure_creates(server, headers, args.clients, args.seconds, polos)
         created = run["created"]
         with engine.connect() as conn:
             found = conn.execute(sa.text(

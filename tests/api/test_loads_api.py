@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
-from core import accounts, loading
+from core import loading
 
 SERVICES = (
     "id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
@@ -28,7 +26,7 @@ def wait_done(client, headers, status_url: str) -> dict:
     raise AssertionError(f"job still {job['status']}")
 
 
-def test_a_services_file_loads_as_a_job_with_the_clis_report(client, analyst, db, settings, tmp_path):
+def test_a_services_file_loads_as_a_job_with_the_clis_report(client, analyst, db, tmp_path, monkeypatch, capsys):
     answer = client.post("/v1/services/batch", files={"file": ("bd_desafio.csv", SERVICES, "text/csv")},
                          headers=analyst)
     assert answer.status_code == 202, answer.text
@@ -43,17 +41,19 @@ def test_a_services_file_loads_as_a_job_with_the_clis_report(client, analyst, db
     assert [r["line"] for r in rejects] == [3, 5]
     assert "30/02/2022" in rejects[0]["raw"]
 
-    # the same file through the CLI's code path, on an empty database: the same figures
+    # the same file through the CLI (`python -m core load services PATH --json`) on an empty database
+    from tests.core.test_cli import run
     from tests.conftest import reset_database
 
     reset_database(db)
     path = tmp_path / "bd_desafio.csv"
     path.write_bytes(SERVICES)
-    report = loading.load_file(db, path, "services", actor=accounts.CLI_ACTOR, settings=settings)
-    assert {k: getattr(report, k) for k in ("rows", "inserted", "updated", "unchanged", "rejected",
-                                            "stub_customers", "duplicates")} == {
-        k: job[k] for k in ("rows", "inserted", "updated", "unchanged", "rejected", "stub_customers", "duplicates")}
-    assert [r["line"] for r in report.rejects] == [3, 5]
+    code, out, _ = run(monkeypatch, capsys, "load", "services", str(path), "--json")
+    report = json.loads(out)
+    figures = ("rows", "inserted", "updated", "unchanged", "rejected", "duplicates", "stub_customers", "stubs_filled")
+    assert code == 0 and {k: report[k] for k in figures} == {k: job[k] for k in figures}
+    assert [r["line"] for r in report["rejects"]] == [r["line"] for r in rejects]
+    assert [r["reason"] for r in report["rejects"]] == [r["reason"] for r in rejects]
 
 
 def test_a_file_that_is_not_a_services_file_is_422_and_writes_nothing(client, analyst, db, settings):

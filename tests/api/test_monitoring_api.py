@@ -74,3 +74,15 @@ def test_an_invalid_json_body_and_an_unknown_route(client, analyst):
     broken = client.post("/v1/customers", content=b"{nome:", headers={**analyst, "content-type": "application/json"})
     assert broken.status_code == 422 and "error" in broken.json()
     assert client.get("/v1/nothing", headers=analyst).json()["error"].startswith("There is no route")
+
+
+def test_an_unexpected_error_is_a_plain_500_without_a_trace(client, viewer, monkeypatch):
+    from core import records
+
+    def broken(conn, **kwargs):
+        raise RuntimeError("secret detail from deep inside")
+
+    monkeypatch.setattr(records, "get_service", broken)
+    answer = client.get("/v1/services/1", headers=viewer)
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "Something went wrong on the server; it was logged. Try again, or tell an admin."}
