@@ -11,7 +11,6 @@ from core import records
 from core.accounts import Actor
 
 router = APIRouter(prefix="/v1/customers", tags=["Customers"])
-DEFAULT_LIMIT = 30
 
 
 def customer_out(customer: records.Customer) -> dict:
@@ -33,27 +32,16 @@ def customer_filter(
     return records.CustomerFilter(id=id, nome=nome, email=email, telefone=telefone, stubs=stubs)
 
 
-def _page(conn: Connection, *, filters: records.CustomerFilter, after: int | None, offset: int,
-          limit: int) -> tuple[list[records.Customer], bool]:
-    rows = records.list_customers(conn, filters=filters, after=after, offset=offset, limit=limit)
-    more = len(rows) == limit and bool(records.list_customers(conn, filters=filters, after=rows[-1].id, limit=1))
-    return rows, more
-
-
 @router.get("", summary="Filter customers", response_model=CustomerList, response_model_exclude_none=True,
             responses=errors(401, 422))
 def list_customers(
     request: Request,
     filters: records.CustomerFilter = Depends(customer_filter),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=records.MAX_PAGE_SIZE, description="Rows per page (1-1000)."),
-    after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above this "
-                                                      "(proxima_pagina carries it)."),
-    offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
-                                             "follow proxima_pagina instead."),
+    paging: deps.Paging = Depends(),
     actor: Actor = Depends(deps.viewer),
 ):
     """Customers matching every given filter, in id order, with the next page's URL (keyset cursor)."""
-    rows, more = deps.read(_page, filters=filters, after=after, offset=offset, limit=limit)
+    rows, more = paging.read(records.list_customers, filters)
     return {"clientes": [customer_out(c) for c in rows], "total_por_pagina": len(rows),
             "proxima_pagina": deps.next_page(request, rows, more)}
 

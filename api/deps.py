@@ -5,12 +5,12 @@ import functools
 from contextlib import contextmanager
 from typing import Annotated, Any, Callable, Iterator, TypeVar
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
 from api.schemas import MAX_ID, Error
-from core import accounts, tokens
+from core import accounts, records, tokens
 from core.accounts import Actor
 from core.config import Settings, load_settings
 from core.prestart import prestart
@@ -114,6 +114,28 @@ _ERROR_TEXT = {
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these error codes, each answering {"error": "..."}."""
     return {code: {"model": Error, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+class Paging:
+    """The paging query of every list: `limit`, the keyset cursor `after`, the original's `offset`."""
+
+    def __init__(
+        self,
+        limit: int = Query(30, ge=1, le=records.MAX_PAGE_SIZE,
+                           description=f"Rows per page (1-{records.MAX_PAGE_SIZE}, default 30)."),
+        after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above "
+                                                                     "this (proxima_pagina carries it)."),
+        offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
+                                                 "follow proxima_pagina instead."),
+    ):
+        self.limit, self.after, self.offset = limit, after, offset
+
+    def read(self, list_rows: Callable[..., list], filters) -> tuple[list, bool]:
+        """One page of `list_rows(conn, filters=..., after=..., limit=...)` and whether more follow."""
+        with engine().connect() as conn:
+            rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit)
+            more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1))
+        return rows, more
 
 
 def next_page(request: Request, rows: list, has_more: bool) -> str | None:

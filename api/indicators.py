@@ -77,22 +77,23 @@ def _sla(conn: Connection, *, q: Question, by: str, sort: str) -> list[indicator
     return fn(conn, period=period, polo=q.polo, angel=q.angel, sort=sort, descending=q.desc)
 
 
-@router.get("/sla/polo", summary="SLA by polo", response_model=SlaPolo, responses=errors(401, 422))
-def sla_polo(q: Question = Depends(), sort_field: SlaSort = Query(SlaSort.total, description=(
-        "total (services due), total_sla (on time), avg_time (average slack), or the product's keys.")),
-        actor: Actor = Depends(deps.viewer)):
-    """SLA per polo over the services due in the period: on time / (on time + late + not visited)."""
-    rows = deps.read(_sla, q=q, by="polo", sort=sort_field.value)
-    return {"sla_polo": [_sla_row(r, "polo") for r in rows]}
+def _sla_route(by: str, answer_key: str, doc: str):
+    """The SLA route of one grouping (polo or angel); the two differ only in their rows' key."""
+
+    def route(q: Question = Depends(), sort_field: SlaSort = Query(SlaSort.total, description=(
+            "total (services due), total_sla (on time), avg_time (average slack), or the product's keys.")),
+            actor: Actor = Depends(deps.viewer)):
+        rows = deps.read(_sla, q=q, by=by, sort=sort_field.value)
+        return {answer_key: [_sla_row(r, by) for r in rows]}
+
+    route.__doc__, route.__name__ = doc, answer_key
+    return route
 
 
-@router.get("/sla/angel", summary="SLA by Green Angel", response_model=SlaAngel, responses=errors(401, 422))
-def sla_angel(q: Question = Depends(), sort_field: SlaSort = Query(SlaSort.total, description=(
-        "total (services due), total_sla (on time), avg_time (average slack), or the product's keys.")),
-        actor: Actor = Depends(deps.viewer)):
-    """SLA per Green Angel over the services due in the period."""
-    rows = deps.read(_sla, q=q, by="angel", sort=sort_field.value)
-    return {"sla_angel": [_sla_row(r, "angel") for r in rows]}
+router.get("/sla/polo", summary="SLA by polo", response_model=SlaPolo, responses=errors(401, 422))(_sla_route(
+    "polo", "sla_polo", "SLA per polo over the services due in the period: on time / (on time + late + not visited)."))
+router.get("/sla/angel", summary="SLA by Green Angel", response_model=SlaAngel, responses=errors(401, 422))(
+    _sla_route("angel", "sla_angel", "SLA per Green Angel over the services due in the period."))
 
 
 def _productivity(conn: Connection, *, q: Question, sort: str, country: str) -> list[indicators.ProductivityRow]:

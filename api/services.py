@@ -14,7 +14,6 @@ from core.accounts import Actor
 from core.definitions import STATUSES
 
 router = APIRouter(prefix="/v1/services", tags=["Customer Services"])
-DEFAULT_LIMIT = 30
 
 
 def service_out(service: records.Service) -> dict:
@@ -64,28 +63,17 @@ def service_filter(
         raise HTTPException(422, str(exc)) from None
 
 
-def _page(conn: Connection, *, filters: records.ServiceFilter, after: int | None, offset: int,
-          limit: int) -> tuple[list[records.Service], bool]:
-    rows = records.list_services(conn, filters=filters, after=after, offset=offset, limit=limit)
-    more = len(rows) == limit and bool(records.list_services(conn, filters=filters, after=rows[-1].id, limit=1))
-    return rows, more
-
-
 @router.get("", summary="Filter services", response_model=ServiceList, response_model_exclude_none=True,
             responses=errors(401, 422))
 def list_services(
     request: Request,
     filters: records.ServiceFilter = Depends(service_filter),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=records.MAX_PAGE_SIZE, description="Rows per page (1-1000)."),
-    after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above this "
-                                                      "(proxima_pagina carries it)."),
-    offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
-                                             "follow proxima_pagina instead."),
+    paging: deps.Paging = Depends(),
     actor: Actor = Depends(deps.viewer),
 ):
     """Services matching every given filter, in id order. `proxima_pagina` is the next page's URL with
     the same filters and a keyset cursor, so following it costs the same at any depth."""
-    rows, more = deps.read(_page, filters=filters, after=after, offset=offset, limit=limit)
+    rows, more = paging.read(records.list_services, filters)
     return {"atendimentos": [service_out(s) for s in rows], "total_por_pagina": len(rows),
             "proxima_pagina": deps.next_page(request, rows, more)}
 
