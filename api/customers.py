@@ -87,7 +87,7 @@ def update_customer(id: deps.RecordId, body: CustomerUpdate, actor: Actor = Depe
 
 
 @router.delete("/{id}", summary="Delete a customer", response_model=Deleted,
-               responses=errors(401, 403, 404, 409))
+               responses=errors(401, 403, 404, 409, 422))
 def delete_customer(id: deps.RecordId, actor: Actor = Depends(deps.admin),
                     with_services: bool = Query(False, description="Also delete the customer's services "
                                                                    "(each audited); else 409 when they have any.")):

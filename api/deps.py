@@ -100,20 +100,26 @@ admin = role("admin")
 
 # --- shared answers -------------------------------------------------------------------------------
 
-_ERROR_TEXT = {
-    401: "No token, an expired or revoked one, or a bad API key.",
-    403: "The caller's role does not allow this.",
-    404: "No such record.",
-    409: "Conflicts with what exists (id or email taken, customer still has services...).",
-    413: "The file is larger than UPLOAD_MAX_MB.",
-    422: "Invalid body or query; the message names the field.",
-    503: "The database cannot be reached.",
+# code: (when, an example answer)
+_ERRORS = {
+    401: ("No token, an expired or revoked one, or a bad API key.", "The token has expired."),
+    403: ("The caller's role does not allow this.", "This needs the analyst role; you are viewer."),
+    404: ("No such record.", "There is no service 57884."),
+    409: ("Conflicts with what exists (id or email taken, customer still has services...).",
+          "The email teste1@gmail.com is already used by customer 2."),
+    413: ("The file is larger than UPLOAD_MAX_MB.", "The file is larger than 200 MB (UPLOAD_MAX_MB)."),
+    422: ("Invalid body or query; the message names the field.",
+          "start_date: Input should be a valid date or datetime, day value is outside expected range "
+          "for month (got '2022-02-30')"),
+    503: ("A health check failed (e.g. the database cannot be reached).", "failing"),
 }
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error codes, each answering {"error": "..."}."""
-    return {code: {"model": Error, "description": _ERROR_TEXT[code]} for code in codes}
+    """OpenAPI `responses` for these error codes, each answering {"error": "..."}, with an example."""
+    return {code: {"model": Error, "description": _ERRORS[code][0],
+                   "content": {"application/json": {"example": {"error": _ERRORS[code][1]}}}}
+            for code in codes}
 
 
 class Paging:

@@ -56,7 +56,7 @@ def _job(job_id: int) -> dict:
     return job
 
 
-@router.get("/v1/jobs/{job_id}", summary="A load's status", response_model=Job, responses=errors(401, 403, 404))
+@router.get("/v1/jobs/{job_id}", summary="A load's status", response_model=Job, responses=errors(401, 403, 404, 422))
 def get_job(job_id: deps.RecordId, actor: Actor = Depends(deps.analyst)):
     """Status, progress (0-1), counts and seconds of a load. Every data line ends up inserted,
     updated, unchanged or rejected."""

@@ -12,6 +12,7 @@ import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -48,8 +49,9 @@ async def lifespan(app: FastAPI):
     telemetry.flush_timings()
 
 
-app = FastAPI(title="Logistics indicators API", version=core.__version__, description=DESCRIPTION,
-              lifespan=lifespan)
+# /docs and /redoc load their scripts from this server, not a CDN (installs often have no internet).
+app = FastAPIOffline(title="Logistics indicators API", version=core.__version__, description=DESCRIPTION,
+                     lifespan=lifespan)
 for module in (auth, customers, services, loads, indicators, monitoring):
     app.include_router(module.router)
 

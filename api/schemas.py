@@ -49,6 +49,7 @@ class UserOut(BaseModel):
     username: str
     email: str | None
     role: str
+    model_config = _example(id=7, username="maria.souza", email="maria@example.com", role="viewer")
 
 
 class Tokens(BaseModel):
@@ -57,12 +58,16 @@ class Tokens(BaseModel):
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds the access token stays valid.")
     user: UserOut
+    model_config = _example(access_token="eyJhbGciOiJIUzI1NiIs...", refresh_token="eyJhbGciOiJIUzI1NiIs...",
+                            token_type="bearer", expires_in=900,
+                            user={"id": 7, "username": "maria.souza", "email": "maria@example.com", "role": "viewer"})
 
 
 class AccessToken(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    model_config = _example(access_token="eyJhbGciOiJIUzI1NiIs...", token_type="bearer", expires_in=900)
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -90,6 +95,8 @@ class CustomerOut(BaseModel):
     email: str | None
     telefone: str | None
     is_stub: bool
+    model_config = _example(id=820713124, nome="Tara Jones", email="820713124wwilliams@yahoo.com",
+                            telefone="05953162998", is_stub=False)
 
 
 class ServiceIn(BaseModel):
@@ -127,11 +134,16 @@ class ServiceOut(BaseModel):
     data_limite: date
     data_de_atendimento: str | None = Field(description="YYYY-MM-DD HH:MM:SS; null = not visited.")
     status: str = Field(description="on_time, late, not_visited or open, as of today.")
+    model_config = _example(id=57884, id_cliente=664100565, angel="Sergio Wanderley Ferreira",
+                            polo="CE - JUAZEIRO DO NORTE", data_limite="2021-07-16",
+                            data_de_atendimento="2021-07-12 14:39:07", status="on_time")
 
 
 class ServiceCreated(ServiceOut):
     stub_customer_created: bool = Field(
         description="True when id_cliente was unknown and a stub customer was created for it.")
+    model_config = _example(id=1048576, id_cliente=2, angel="teste123", polo="RJ", data_limite="2024-05-22",
+                            data_de_atendimento="2024-03-21 00:00:00", status="on_time", stub_customer_created=True)
 
 
 class CustomerList(BaseModel):
@@ -139,6 +151,9 @@ class CustomerList(BaseModel):
     total_por_pagina: int = Field(description="Rows in this page.")
     proxima_pagina: str | None = Field(
         None, description="URL of the next page (keyset cursor `after`); absent on the last page.")
+    model_config = _example(clientes=[{"id": 820713124, "nome": "Tara Jones", "email": "820713124wwilliams@yahoo.com",
+                                       "telefone": "05953162998", "is_stub": False}], total_por_pagina=1,
+                            proxima_pagina="http://localhost:8502/v1/customers?nome=Tara&limit=1&after=820713124")
 
 
 class ServiceList(BaseModel):
@@ -146,15 +161,22 @@ class ServiceList(BaseModel):
     total_por_pagina: int = Field(description="Rows in this page.")
     proxima_pagina: str | None = Field(
         None, description="URL of the next page (keyset cursor `after`); absent on the last page.")
+    model_config = _example(atendimentos=[{"id": 57884, "id_cliente": 664100565, "angel": "Sergio Wanderley Ferreira",
+                                           "polo": "CE - JUAZEIRO DO NORTE", "data_limite": "2021-07-16",
+                                           "data_de_atendimento": "2021-07-12 14:39:07", "status": "on_time"}],
+                            total_por_pagina=1,
+                            proxima_pagina="http://localhost:8502/v1/services?polo=CE+-+JUAZEIRO+DO+NORTE&limit=1&after=57884")
 
 
 class Total(BaseModel):
     total: int
+    model_config = _example(total=1048575)
 
 
 class Deleted(BaseModel):
     message: str
     services_deleted: int = 0
+    model_config = _example(message="Customer 2 deleted.", services_deleted=3)
 
 
 # --- indicators -----------------------------------------------------------------------------------
@@ -182,10 +204,18 @@ class SlaAngelRow(_SlaCounts):
 
 class SlaPolo(BaseModel):
     sla_polo: list[SlaPoloRow]
+    model_config = _example(sla_polo=[{
+        "polo": "RJ - SAO GONÇALO", "total_de_atendimentos": 1480, "total_de_atendimentos_no_prazo": 1262,
+        "sla": "85.27%", "on_time": 1262, "late": 171, "not_visited": 47, "open": 0, "sla_ratio": 0.8527,
+        "avg_slack_days": 0.41}])
 
 
 class SlaAngel(BaseModel):
     sla_angel: list[SlaAngelRow]
+    model_config = _example(sla_angel=[{
+        "angel": "Pedro Wanderley de", "polo": "RJ - SAO GONÇALO", "total_de_atendimentos": 57,
+        "total_de_atendimentos_no_prazo": 49, "sla": "85.96%", "on_time": 49, "late": 6, "not_visited": 2,
+        "open": 0, "sla_ratio": 0.8596, "avg_slack_days": 0.38}])
 
 
 class ProductivityRowOut(BaseModel):
@@ -204,6 +234,10 @@ class ProductivityRowOut(BaseModel):
 
 class Productivity(BaseModel):
     produtividade: list[ProductivityRowOut]
+    model_config = _example(produtividade=[{
+        "angel": "Pedro Wanderley de", "total_de_atendimentos": 58, "tempo_medio_atendimento": 0.4,
+        "produtividade": 2.52, "polo": "RJ - SAO GONÇALO", "visits": 58, "business_days": 23,
+        "worked_days": 24, "visits_per_worked_day": 2.42, "avg_slack_days": 0.397}])
 
 
 # --- loads ----------------------------------------------------------------------------------------
@@ -237,6 +271,11 @@ class Job(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     rejects_url: str
+    model_config = _example(
+        id=12, kind="services", file_name="bd_desafio.csv", status="done", progress=1.0, doing=None, rows=1048575,
+        inserted=1048575, updated=0, unchanged=0, rejected=0, duplicates=0, stub_customers=573670, stubs_filled=0,
+        seconds=11.1, rows_per_second=94466.2, message=None, created_at="2026-12-01T18:00:00Z",
+        started_at="2026-12-01T18:00:00Z", finished_at="2026-12-01T18:00:11Z", rejects_url="/v1/jobs/12/rejects")
 
 
 class Reject(BaseModel):
@@ -249,3 +288,6 @@ class Rejects(BaseModel):
     job_id: int
     rejects: list[Reject]
     total_por_pagina: int
+    model_config = _example(job_id=12, total_por_pagina=1, rejects=[{
+        "line": 3, "reason": "data_de_atendimento '30/02/2022 10:00' is not a real date",
+        "raw": "2;11;Ana Souza de;RJ - SAO GONÇALO;10/03/2022;30/02/2022 10:00"}])

@@ -132,7 +132,7 @@ def update_service(id: deps.RecordId, body: ServiceUpdate, actor: Actor = Depend
     return service_out(deps.write(_update, actor=actor, id=id, body=body))
 
 
-@router.delete("/{id}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404))
+@router.delete("/{id}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404, 422))
 def delete_service(id: deps.RecordId, actor: Actor = Depends(deps.admin)):
     """Delete a service (admin); audited with what it held."""
     deps.write(records.delete_service, actor=actor, id=id)

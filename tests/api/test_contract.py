@@ -72,4 +72,12 @@ def test_every_route_is_documented_with_a_summary_its_errors_and_examples(client
             if body:
                 schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
                 assert schema.get("examples"), f"{method} {path} has no example body"
-    assert client.get("/docs").status_code == 200
+            for code, answer in op["responses"].items():
+                content = answer.get("content", {}).get("application/json", {})
+                ref = content.get("schema", {}).get("$ref")
+                example = content.get("example") or (ref and spec["components"]["schemas"][ref.rsplit("/", 1)[1]].get("examples"))
+                assert example or not content.get("schema"), f"{method} {path} {code} has no example answer"
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text  # works without internet
+    script = docs.text.split('<script src="')[1].split('"')[0]
+    assert client.get(script).status_code == 200
