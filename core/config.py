@@ -23,10 +23,11 @@ SETTINGS: list[tuple[str, str | None, str]] = [
      "PostgreSQL is started in LOGISTICS_DATA_DIR."),
     ("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie and "
      "API token keys and uploaded files waiting to be loaded."),
-    ("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie. Embedded mode generates one in the "
-     "data dir when unset; required (and not a well-known value) with DATABASE_URL."),
+    ("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie (32+ characters, not a well-known value, "
+     "in every mode). Embedded mode generates one in the data dir when unset; required with DATABASE_URL."),
     ("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
-    ("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid."),
+    ("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid (0-30; 0: no cookie, every new tab "
+     "logs in)."),
     ("ADMIN_USERNAME", "admin", "Username of the first admin, created on first start with no users."),
     ("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "
      "printed once to the console."),
@@ -126,6 +127,9 @@ class Settings:
             expiry = float(get("AUTH_COOKIE_EXPIRY_DAYS"))
         except ValueError:
             raise ConfigError("AUTH_COOKIE_EXPIRY_DAYS must be a number of days") from None
+        if not 0 <= expiry <= MAX_COOKIE_EXPIRY_DAYS:  # also refuses nan and inf
+            raise ConfigError(f"AUTH_COOKIE_EXPIRY_DAYS must be between 0 and {MAX_COOKIE_EXPIRY_DAYS} days, "
+                              f"not {get('AUTH_COOKIE_EXPIRY_DAYS')}")
         log_level = get("LOG_LEVEL").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
@@ -156,14 +160,12 @@ class Settings:
             upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
             api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
         )
+        # An explicit key is checked in every mode: a weak cookie key lets anyone forge an admin's cookie.
         if settings.api_token_key is not None or not settings.embedded:
-            _check_api_token_key(settings.api_token_key)
+            _check_secret("API_TOKEN_KEY", settings.api_token_key)
+        if settings.auth_cookie_key is not None or not settings.embedded:
+            _check_secret("AUTH_COOKIE_KEY", settings.auth_cookie_key)
         if not settings.embedded:
-            key = settings.auth_cookie_key
-            if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 16:
-                raise ConfigError(
-                    "AUTH_COOKIE_KEY must be set to a random secret of 16+ characters when "
-                    "DATABASE_URL is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
             # The placeholders of .env.example must not reach production (an empty password is
             # fine: local socket connections may use trust or peer authentication).
             password = urlsplit(settings.database_url).password
@@ -186,17 +188,21 @@ class Settings:
         if self.api_token_key:
             return self.api_token_key
         if not self.embedded:
-            raise ConfigError(_API_TOKEN_KEY_NEEDED)
+            _check_secret("API_TOKEN_KEY", None)
         return _secret_file(self.data_dir / "api_token_key")
 
 
-_API_TOKEN_KEY_NEEDED = ("API_TOKEN_KEY must be set to a random secret of 32+ characters when DATABASE_URL "
-                         "is set (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+MIN_SECRET_LENGTH = 32
+MAX_COOKIE_EXPIRY_DAYS = 30
 
 
-def _check_api_token_key(key: str | None) -> None:
-    if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key) < 32:
-        raise ConfigError(_API_TOKEN_KEY_NEEDED)
+def _check_secret(name: str, key: str | None) -> None:
+    """Refuse a missing, well-known or short signing key, naming the setting."""
+    if key is None or key.strip().lower() in WELL_KNOWN_SECRETS or len(key.strip()) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{name} must be set to a random secret of {MIN_SECRET_LENGTH}+ characters, not a well-known "
+            "value (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'); unset in embedded "
+            "mode, one is generated in the data dir")
 
 
 def _secret_file(path: Path) -> str:

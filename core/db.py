@@ -75,7 +75,8 @@ def _configure_embedded(conf: Path) -> None:
 def _embedded_url(data_dir: Path) -> str:
     server = embedded_server(data_dir)
     admin_url = server.get_uri(driver="psycopg2")
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
+                              hide_parameters=True)
     try:
         with engine.connect() as conn:
             exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
@@ -120,7 +121,9 @@ def get_engine(settings: Settings | None = None, *, migrate_schema: bool = True)
         engine = _engines.get(url)
         if engine is not None:
             return engine
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+    # hide_parameters: an error's text (logged, or shown by mistake) never carries the values
+    # of a statement (customer names, emails, password hashes).
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True,
                               connect_args={"application_name": "logistics"})
     if migrate_schema:
         migrate(engine)

@@ -12,6 +12,7 @@ a page costs the same at row 50 and at row 1,000,000. The total of a filter is a
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,8 @@ from core import audit
 from core.accounts import Actor, require
 from core.definitions import STATUSES, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_PAGE_SIZE = 1000
@@ -275,7 +278,10 @@ def _write(conn: Connection, statement: str, params: dict[str, Any]) -> sa.Row |
             raise IdTaken(f"The id {params.get('id')} is already taken.") from None
         if "foreign key" in detail:
             raise RecordError("The record is still referenced by another record.") from None
-        raise RecordError(f"The database refused the change: {exc.orig}") from None
+        # The driver's text names the values (DETAIL: Key (...)=(...)): logged, never shown.
+        log.warning("a write was refused by a constraint: %s", type(exc.orig).__name__)
+        raise RecordError("The database refused the change (a rule on the data was broken); nothing was "
+                          "saved.") from None
 
 
 # --- customers ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_every_compose_variable_is_documented_in_env_example():
 
 def test_the_placeholders_are_refused():
     values = example_env()
-    for name, secret in (("API_TOKEN_KEY", "Qm7vX2pL9sR4tW8yZ3nB6cD1fG5hJ0kA"), ("AUTH_COOKIE_KEY", "k3Jx9vQm2LpR7tYw5zNb8cHd"),
+    for name, secret in (("API_TOKEN_KEY", "Qm7vX2pL9sR4tW8yZ3nB6cD1fG5hJ0kA"), ("AUTH_COOKIE_KEY", "k3Jx9vQm2LpR7tYw5zNb8cHd4eFg6hJq"),
                          ("POSTGRES_PASSWORD", "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b")):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env(app_env(values))

@@ -88,3 +88,24 @@ def test_every_setting_has_help_and_a_field():
     for name, _default, help_text in SETTINGS:
         assert help_text.strip(), name
     assert len(SETTINGS) == len(fields)
+
+
+@pytest.mark.parametrize("key", ["change-me", "CHANGE-ME", "some_key", "x" * 31, " " * 40])
+def test_a_weak_cookie_key_stops_the_start_in_every_mode(tmp_path, key):
+    with pytest.raises(ConfigError, match="AUTH_COOKIE_KEY must be set to a random secret of 32"):
+        Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path), "AUTH_COOKIE_KEY": key})
+    with pytest.raises(ConfigError, match="AUTH_COOKIE_KEY"):
+        Settings.from_env({"DATABASE_URL": "postgresql://u:p@db/logistics", "API_TOKEN_KEY": "t" * 32,
+                           "AUTH_COOKIE_KEY": key})
+    assert Settings.from_env({"LOGISTICS_DATA_DIR": str(tmp_path), "AUTH_COOKIE_KEY": "k" * 32}).cookie_key() == "k" * 32
+
+
+@pytest.mark.parametrize("days, ok", [("0", True), ("1", True), ("30", True), ("30.5", False), ("365", False),
+                                      ("-1", False), ("nan", False), ("inf", False)])
+def test_the_cookie_expiry_is_capped_at_30_days(tmp_path, days, ok):
+    env = {"LOGISTICS_DATA_DIR": str(tmp_path), "AUTH_COOKIE_EXPIRY_DAYS": days}
+    if ok:
+        assert Settings.from_env(env).auth_cookie_expiry_days == float(days)
+    else:
+        with pytest.raises(ConfigError, match="AUTH_COOKIE_EXPIRY_DAYS must be between 0 and 30"):
+            Settings.from_env(env)

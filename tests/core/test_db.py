@@ -1,4 +1,5 @@
 """The database layer: migrations, data version, embedded server."""
+import pytest
 import sqlalchemy as sa
 
 from core.db import data_version, describe_url, migrate, migration_files, normalise_url, pending_migrations
@@ -56,3 +57,12 @@ def test_concurrent_writers_do_not_wait_for_each_other_on_the_data_version(db):
             reader.rollback()
             second.commit()
             assert v0 < v1 < data_version(reader)
+
+
+def test_database_errors_never_carry_the_statements_values(engine):
+    import sqlalchemy as sa
+
+    with pytest.raises(sa.exc.DBAPIError) as caught:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1 / 0 WHERE :secret <> ''"), {"secret": "hunter2-customer-name"})
+    assert "division by zero" in str(caught.value) and "hunter2-customer-name" not in str(caught.value)

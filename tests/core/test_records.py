@@ -393,3 +393,13 @@ def test_cli_finds_services_and_customers_with_keyset_paging(five_services, caps
     assert err.splitlines()[-1] == "1 of 5 shown"
     assert main(["services", "--deadline-from", "2022-03-02", "--deadline-to", "2022-03-01"]) == 2
     assert "starts (2022-03-02) after it ends" in capsys.readouterr().err
+
+
+def test_a_refused_write_answers_a_plain_message_without_the_values(conn):
+    from core import records
+
+    with pytest.raises(records.RecordError) as caught:  # telefone breaks its CHECK; the driver's text names the row
+        records._write(conn, "INSERT INTO customers (id, nome, telefone) VALUES (:id, :nome, :tel)",
+                       {"id": 77, "nome": "Maria Segredo", "tel": "12"})
+    assert "Maria Segredo" not in str(caught.value) and "12" not in str(caught.value)
+    assert str(caught.value).startswith("The database refused the change")
