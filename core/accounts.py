@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import audit
-from core.config import Settings
+from core.config import WELL_KNOWN_SECRETS, Settings
+
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "analyst", "admin")
 ROLE_HELP = {
@@ -27,6 +31,29 @@ ROLE_HELP = {
 }
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it
+USERNAME_RULE = re.compile(r"[a-z0-9._-]{3,32}")
+USERNAME_HELP = "3-32 characters: lower-case letters, digits, dot, dash or underscore"
+# Names the product itself writes in the audit log or that read as the system's own.
+RESERVED_USERNAMES = frozenset({
+    "cli", "system", "root", "api", "key", "keys", "anonymous", "unknown", "guest", "null", "none",
+    "postgres", "logistics", "administrator", "superuser", "support", "daemon", "service",
+})
+# Passwords that lists of leaked passwords start with, and this product's own placeholders. A
+# password equal to one of them (ignoring case), to the username, or made of one repeated character
+# or a plain keyboard or digit run, is refused for every account, the first admin's included.
+COMMON_PASSWORDS = frozenset({
+    "password", "password1", "password12", "password123", "passw0rd", "p@ssw0rd", "p@ssword",
+    "12345678", "123456789", "1234567890", "0123456789", "87654321", "11111111", "00000000",
+    "12341234", "11223344", "123123123", "qwertyui", "qwertyuiop", "qwerty123", "qwerty12",
+    "1q2w3e4r", "1q2w3e4r5t", "1qaz2wsx", "zaq12wsx", "asdfghjk", "asdfasdf", "zxcvbnm1",
+    "abcdefgh", "abcd1234", "abc12345", "iloveyou", "sunshine", "princess", "football",
+    "baseball", "whatever", "trustno1", "superman", "starwars", "letmein1", "welcome1", "welcome123",
+    "admin123", "admin1234", "administrator", "changeme", "change-me", "changeit", "change_me",
+    "secret123", "letmein!", "master123", "computer", "internet", "dragon123", "monkey123",
+    "senha123", "senha1234", "mudar123", "mudar@123", "brasil123", "logistics", "logistica",
+    "greenangel", "green-angel", "not-a-real-password",
+}) | {s for s in WELL_KNOWN_SECRETS if len(s) >= MIN_PASSWORD_LENGTH}
+_RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm")
 
 
 class AccountError(ValueError):
@@ -64,6 +91,7 @@ class User:
     created_at: datetime
     last_login_at: datetime | None
     session_epoch: int  # bumped to end every session and API token of the user (see end_sessions)
+    must_change_password: bool = False  # the generated first admin: asked for a new one first
 
     @property
     def actor(self) -> Actor:
@@ -83,14 +111,28 @@ def require(actor: Actor | None, role: str) -> None:
 
 # --- passwords -------------------------------------------------------------------------------
 
-def check_password_rules(password: str) -> None:
-    """Raise AccountError when the password cannot be used (plain-language reason)."""
+def check_password_rules(password: str, username: str | None = None) -> None:
+    """Raise AccountError when the password cannot be used (plain-language reason).
+
+    Beyond the length: no well-known password, not the username (with or without digits or
+    punctuation around it), not one repeated character or a plain run such as 12345678 or abcdefgh.
+    """
     if password != password.strip():
         raise AccountError("The password must not start or end with a space.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         raise AccountError(f"The password must be at most {MAX_PASSWORD_BYTES} bytes long.")
+    lowered = password.lower()
+    letters = re.sub(r"[^a-z]", "", lowered)
+    name = (username or "").strip().lower()
+    if name and (lowered == name or lowered.strip("0123456789!@#$%&*._- ") == name
+                 or (letters and letters == re.sub(r"[^a-z]", "", name))):
+        raise AccountError("The password must not be the username.")
+    if (lowered in COMMON_PASSWORDS or len(set(lowered)) == 1
+            or any(lowered in run or lowered in run[::-1] for run in _RUNS)):
+        raise AccountError("This password is too common (it is on the lists attackers try first); "
+                           "choose another, e.g. a few unrelated words.")
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
@@ -118,15 +160,18 @@ def generate_password() -> str:
 # --- users -----------------------------------------------------------------------------------
 
 _USER_COLUMNS = ("id, username, name, email, role, active, failed_logins, locked_until, "
-                 "created_at, last_login_at, session_epoch")
+                 "created_at, last_login_at, session_epoch, must_change_password")
 
 
 def _normalise_username(username: str) -> str:
+    """The username to store for a new account: lower-case, USERNAME_RULE, not reserved."""
     name = (username or "").strip().lower()
     if not name:
         raise AccountError("The username is required.")
-    if len(name) > 64 or any(ch.isspace() for ch in name):
-        raise AccountError("The username must be one word of at most 64 characters.")
+    if not USERNAME_RULE.fullmatch(name):
+        raise AccountError(f"The username must be {USERNAME_HELP}.")
+    if name in RESERVED_USERNAMES:
+        raise AccountError(f"The username {name!r} is reserved for the system; choose another.")
     return name
 
 
@@ -155,8 +200,11 @@ def _public(user: User | None) -> dict | None:
 
 def create_user(conn: Connection, *, actor: Actor | None, username: str, password: str,
                 role: str = "viewer", name: str | None = None, email: str | None = None,
-                rounds: int = 12) -> User:
-    """Create a user. actor None is self-registration: only the viewer role is allowed."""
+                rounds: int = 12, must_change_password: bool = False) -> User:
+    """Create a user. actor None is self-registration: only the viewer role is allowed.
+
+    A taken username raises UsernameTaken only after the password was hashed, so the answer to a
+    taken name costs as long as a successful signup."""
     if actor is None:
         if role != "viewer":
             raise PermissionDenied("Self-registration creates viewers only.")
@@ -168,14 +216,16 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     email = (email or "").strip() or None
     if email and "@" not in email:
         raise AccountError("The email address is not valid.")
+    check_password_rules(password, username)
     password_hash = hash_password(password, rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
         raise UsernameTaken(f"The username {username!r} is taken.")
     conn.execute(sa.text(
-        "INSERT INTO users (username, name, email, password_hash, role) "
-        "VALUES (:u, :n, :e, :h, :r)"),
-        {"u": username, "n": (name or "").strip() or username, "e": email, "h": password_hash, "r": role})
+        "INSERT INTO users (username, name, email, password_hash, role, must_change_password) "
+        "VALUES (:u, :n, :e, :h, :r, :m)"),
+        {"u": username, "n": (name or "").strip() or username, "e": email, "h": password_hash, "r": role,
+         "m": must_change_password})
     user = get_user(conn, username)
     audit.record(conn, username=actor.username if actor else username, action="create",
                  entity="user", entity_id=username, after=_public(user))
@@ -196,8 +246,14 @@ def _update_user(conn: Connection, actor: Actor, username: str, assignments: str
 
 
 def _other_active_admins(conn: Connection, username: str) -> int:
-    return conn.scalar(sa.text(
-        "SELECT count(*) FROM users WHERE role = 'admin' AND active AND username <> :u"), {"u": username})
+    """Active admins other than `username`, with every admin row locked until the transaction ends.
+
+    The lock serialises two admins demoting or deactivating each other at once: the second waits
+    for the first to commit, then counts again and sees it is the last one.
+    """
+    rows = conn.execute(sa.text(
+        "SELECT username, active FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE")).all()
+    return sum(1 for name, active in rows if active and name != username)
 
 
 # Role, active and password changes also bump session_epoch: every API token the user holds
@@ -223,10 +279,37 @@ def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -
 
 def reset_password(conn: Connection, *, actor: Actor, username: str, password: str,
                    rounds: int = 12) -> User:
-    """Set a new password (admin); also clears a lockout and ends the user's API sessions."""
+    """Set a new password (admin); also clears a lockout and ends the user's sessions and API tokens."""
+    require(actor, "admin")
+    check_password_rules(password, username)
     return _update_user(conn, actor, username,
-                        f"password_hash = :h, failed_logins = 0, locked_until = NULL, {_END_SESSIONS}",
+                        f"password_hash = :h, failed_logins = 0, failed_since = NULL, locked_until = NULL, "
+                        f"must_change_password = false, {_END_SESSIONS}",
                         {"h": hash_password(password, rounds)})
+
+
+def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int = 12) -> User:
+    """A user changes their own password, giving the current one.
+
+    Ends every session and API token of the user (the caller starts a new session for the
+    browser it was done from) and clears must_change_password.
+    """
+    user = get_user(conn, actor.username) if actor else None
+    if user is None or not user.active:
+        raise PermissionDenied("Log in first.")
+    row = conn.execute(sa.text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"),
+                       {"id": user.id}).first()
+    if not _password_matches(current or "", row.password_hash):
+        raise AccountError("The current password is not right.")
+    if new == current:
+        raise AccountError("The new password must differ from the current one.")
+    check_password_rules(new, user.username)
+    conn.execute(sa.text(
+        f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
+        {"h": hash_password(new, rounds), "id": user.id})
+    audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
+                 before={"password": "(changed)"}, after={"password": "(changed)"})
+    return get_user(conn, user.username)
 
 
 def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
@@ -369,27 +452,105 @@ def verify_login(conn: Connection, username: str, password: str, *, settings: Se
 
     The answer is the same (False) for an unknown user, a wrong password, an inactive or a locked
     account, and costs one bcrypt check in every case, so nothing reveals whether a name exists.
+    Failures count towards a lock within LOGIN_LOCK_MINUTES of the first one; once a lock has
+    expired the count starts again from zero. A lock ends the user's sessions (someone is guessing
+    the password). Failed logins and locks go to the audit log and the JSON log, with the
+    username and the time only (an unknown name is not written down: it may be a mistyped password).
     """
     name = (username or "").strip().lower()
     row = conn.execute(sa.text(
-        "SELECT password_hash, active, locked_until > now() AS locked FROM users "
-        "WHERE username = :u FOR UPDATE"), {"u": name}).mappings().first()
+        "SELECT id, password_hash, active, coalesce(locked_until > now(), false) AS locked, "
+        "  (locked_until IS NOT NULL AND locked_until <= now()) OR failed_since IS NULL "
+        "  OR failed_since < now() - make_interval(mins => :mins) AS fresh "
+        "FROM users WHERE username = :u FOR UPDATE"),
+        {"u": name, "mins": settings.login_lock_minutes}).mappings().first()
     if row is None:
         _password_matches(password or "", _dummy_hash(settings.password_hash_rounds))
+        log.warning("login failed", extra={"fields": {"username": None, "reason": "unknown username"}})
         return False
     ok = _password_matches(password or "", row["password_hash"])
     if ok and row["active"] and not row["locked"]:
-        conn.execute(sa.text("UPDATE users SET failed_logins = 0, locked_until = NULL, "
-                             "last_login_at = now() WHERE username = :u"), {"u": name})
+        conn.execute(sa.text("UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL, "
+                             "last_login_at = now() WHERE id = :id"), {"id": row["id"]})
         return True
-    if not row["locked"]:
-        conn.execute(sa.text(
-            "UPDATE users SET failed_logins = failed_logins + 1, "
-            "locked_until = CASE WHEN failed_logins + 1 >= :max "
-            "  THEN now() + make_interval(mins => :mins) END "
-            "WHERE username = :u"),
-            {"u": name, "max": settings.login_max_failures, "mins": settings.login_lock_minutes})
+    audit.record(conn, username=name, action="login_failed", entity="user", entity_id=name)
+    log.warning("login failed", extra={"fields": {"username": name}})
+    if row["locked"]:
+        return False
+    locked_now = conn.scalar(sa.text(
+        "UPDATE users SET "
+        "  failed_logins = CASE WHEN :fresh THEN 1 ELSE failed_logins + 1 END, "
+        "  failed_since = CASE WHEN :fresh THEN now() ELSE failed_since END, "
+        "  locked_until = CASE WHEN (CASE WHEN :fresh THEN 1 ELSE failed_logins + 1 END) >= :max "
+        "    THEN now() + make_interval(mins => :mins) END "
+        "WHERE id = :id RETURNING locked_until IS NOT NULL"),
+        {"id": row["id"], "fresh": row["fresh"], "max": settings.login_max_failures,
+         "mins": settings.login_lock_minutes})
+    if locked_now:
+        conn.execute(sa.text(f"UPDATE users SET {_END_SESSIONS} WHERE id = :id"), {"id": row["id"]})
+        audit.record(conn, username=name, action="lockout", entity="user", entity_id=name)
+        log.warning("account locked", extra={"fields": {"username": name,
+                                                        "minutes": settings.login_lock_minutes}})
     return False
+
+
+# --- dashboard sessions --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Session:
+    """One dashboard login: its cookie names it by `sid`."""
+    sid: str
+    user: User
+    expires_at: datetime
+
+
+def start_session(conn: Connection, *, username: str, days: float) -> Session:
+    """A new dashboard session for a user who just proved their password, valid `days` days.
+
+    Also prunes sessions that ended or expired more than a day ago.
+    """
+    user = get_user(conn, username)
+    if user is None or not user.active:
+        raise PermissionDenied("This account cannot log in.")
+    conn.execute(sa.text("DELETE FROM dashboard_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
+    sid = secrets.token_urlsafe(32)
+    expires_at = conn.scalar(sa.text(
+        "INSERT INTO dashboard_sessions (sid, user_id, epoch, expires_at) "
+        "VALUES (:sid, :uid, :epoch, now() + make_interval(secs => :secs)) RETURNING expires_at"),
+        {"sid": sid, "uid": user.id, "epoch": user.session_epoch, "secs": max(days, 0) * 86400 or 86400})
+    return Session(sid, user, expires_at)
+
+
+def session_user(conn: Connection, *, sid: str, username: str | None = None) -> User | None:
+    """The user of a live dashboard session, or None when it ended.
+
+    A session ends with a logout, its expiry, the user's deactivation, or a change of the user's
+    session epoch (password, role, lock, "log out everywhere"). Checked on every page run, and
+    before a login is restored from a cookie. `username`, when given, must be the session's.
+    """
+    if not isinstance(sid, str) or not 20 <= len(sid) <= 100:
+        return None
+    row = conn.execute(sa.text(
+        f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
+        "FROM dashboard_sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.sid = :sid AND s.ended_at IS NULL AND s.expires_at > now() "
+        "  AND u.active AND u.session_epoch = s.epoch"), {"sid": sid}).mappings().first()
+    if row is None:
+        return None
+    user = User(**row)
+    if username is not None and user.username != (username or "").strip().lower():
+        return None
+    return user
+
+
+def end_session(conn: Connection, *, sid: str) -> None:
+    """Log out one dashboard session: its cookie, and any copy of it, stops working."""
+    row = conn.execute(sa.text(
+        "UPDATE dashboard_sessions s SET ended_at = now() FROM users u "
+        "WHERE s.sid = :sid AND s.ended_at IS NULL AND u.id = s.user_id RETURNING u.username"),
+        {"sid": sid}).first()
+    if row is not None:
+        audit.record(conn, username=row.username, action="logout", entity="user", entity_id=row.username)
 
 
 def ensure_admin(conn: Connection, settings: Settings) -> str | None:
@@ -402,5 +563,6 @@ def ensure_admin(conn: Connection, settings: Settings) -> str | None:
         return None
     password = settings.admin_password or generate_password()
     create_user(conn, actor=CLI_ACTOR, username=settings.admin_username, password=password,
-                role="admin", name="Administrator", rounds=settings.password_hash_rounds)
+                role="admin", name="Administrator", rounds=settings.password_hash_rounds,
+                must_change_password=not settings.admin_password)
     return None if settings.admin_password else password

@@ -38,7 +38,7 @@ def record(conn: Connection, *, username: str, action: str, entity: str,
     )
 
 
-ACTIONS = ("create", "update", "delete", "load", "login")
+ACTIONS = ("create", "update", "delete", "load", "login", "login_failed", "lockout", "logout")
 
 
 @dataclass(frozen=True)

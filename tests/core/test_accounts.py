@@ -60,15 +60,15 @@ def test_usernames_are_lower_case_and_unique(conn):
 def test_only_admins_manage_users(conn):
     for role in ("viewer", "analyst"):
         with pytest.raises(PermissionDenied):
-            accounts.create_user(conn, actor=Actor("x", role), username="bob", password="password1",
+            accounts.create_user(conn, actor=Actor("x", role), username="bob", password="visit-the-polos",
                                  role="viewer", rounds=4)
 
 
 def test_self_registration_creates_viewers_only(conn):
-    user = accounts.create_user(conn, actor=None, username="visitor", password="password1", rounds=4)
+    user = accounts.create_user(conn, actor=None, username="visitor", password="visit-the-polos", rounds=4)
     assert user.role == "viewer"
     with pytest.raises(PermissionDenied):
-        accounts.create_user(conn, actor=None, username="sneaky", password="password1", role="admin",
+        accounts.create_user(conn, actor=None, username="sneaky", password="visit-the-polos", role="admin",
                              rounds=4)
 
 

@@ -29,7 +29,7 @@ def test_users_add_reads_the_password_from_stdin_and_lists(db, monkeypatch, caps
 
 
 def test_refusals_exit_2_with_the_reason_on_stderr(db, monkeypatch, capsys):
-    code, out, err = run(monkeypatch, capsys, "users", "add", "x", stdin="short\n")
+    code, out, err = run(monkeypatch, capsys, "users", "add", "xavier", stdin="short\n")
     assert code == 2 and out == "" and err.strip() == "error: The password needs at least 8 characters."
     code, _, err = run(monkeypatch, capsys, "users", "role", "admin", "viewer")
     assert code == 2 and "last active admin" in err

@@ -1,0 +1,214 @@
+"""Accounts, hardened: password and username rules, a lockout that expires cleanly and is audited,
+dashboard sessions that end, the last admin kept under concurrent demotions."""
+import threading
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+
+from core import accounts
+from core.accounts import AccountError, Actor, PermissionDenied
+
+ADMIN = Actor("admin", "admin")
+
+
+def make_user(conn, username="ana", role="analyst", password="correct-horse"):
+    return accounts.create_user(conn, actor=ADMIN, username=username, password=password, role=role, rounds=4)
+
+
+@pytest.mark.parametrize("password", ["password", "Password", "change-me", "12345678", "87654321", "abcdefgh",
+                                      "qwertyuiop", "aaaaaaaaaa", "senha123", "changeme"])
+def test_well_known_passwords_are_refused_for_every_account(conn, password):
+    with pytest.raises(AccountError, match="too common"):
+        make_user(conn, password=password)
+    with pytest.raises(AccountError, match="too common"):
+        accounts.create_user(conn, actor=None, username="visitor", password=password, rounds=4)
+    with pytest.raises(AccountError, match="too common"):
+        accounts.reset_password(conn, actor=ADMIN, username="admin", password=password, rounds=4)
+
+
+@pytest.mark.parametrize("password", ["mariana.souza", "MARIANA.SOUZA", "mariana.souza2024", "mariana_souza!"])
+def test_the_username_is_refused_as_a_password(conn, password):
+    with pytest.raises(AccountError, match="must not be the username"):
+        make_user(conn, username="mariana.souza", password=password)
+
+
+def test_the_bootstrap_admin_password_follows_the_rules(conn, settings):
+    conn.execute(sa.text("DELETE FROM users"))
+    with pytest.raises(AccountError, match="too common"):
+        accounts.ensure_admin(conn, replace(settings, admin_password="change-me"))
+
+
+@pytest.mark.parametrize("username", ["ab", "x" * 33, "ana maria", "![](https://evil.example/x.png)", "ana*bold*",
+                                      "[link](x)", "josé", "ana@corp", "key:nightly", "<b>ana</b>"])
+def test_usernames_outside_the_rule_are_refused(conn, username):
+    with pytest.raises(AccountError, match="3-32 characters: lower-case letters, digits"):
+        make_user(conn, username=username)
+
+
+@pytest.mark.parametrize("username", ["cli", "CLI", "system", "root", "api"])
+def test_system_names_are_reserved(conn, username):
+    with pytest.raises(AccountError, match="reserved"):
+        make_user(conn, username=username)
+    with pytest.raises(AccountError, match="reserved"):
+        accounts.create_user(conn, actor=None, username=username, password="correct-horse", rounds=4)
+
+
+def test_usernames_inside_the_rule_are_kept_lower_case(conn):
+    for name in ("Ana.Maria", "joao_2", "ze-do-polo", "abc", "a" * 32):
+        assert make_user(conn, username=name).username == name.lower()
+
+
+def _expire_lock(conn, username):
+    conn.execute(sa.text("UPDATE users SET locked_until = now() - interval '1 second', "
+                         "failed_since = now() - interval '1 minute' WHERE username = :u"), {"u": username})
+
+
+def test_a_lock_expires_and_the_next_wrong_password_does_not_lock_again(conn, settings):
+    make_user(conn)
+    for _ in range(settings.login_max_failures):
+        assert not accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    assert accounts.get_user(conn, "ana").locked_until is not None
+    _expire_lock(conn, "ana")
+    assert not accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    user = accounts.get_user(conn, "ana")
+    assert user.locked_until is None and user.failed_logins == 1  # counting again from zero
+    assert accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
+
+
+def test_failures_count_towards_a_lock_only_within_the_lock_window(conn, settings):
+    make_user(conn)
+    for _ in range(settings.login_max_failures - 1):
+        accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    conn.execute(sa.text("UPDATE users SET failed_since = now() - make_interval(mins => :m + 1) "
+                         "WHERE username = 'ana'"), {"m": settings.login_lock_minutes})
+    accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    user = accounts.get_user(conn, "ana")
+    assert user.locked_until is None and user.failed_logins == 1
+
+
+def test_failed_logins_and_lockouts_are_audited_with_the_username_only(conn, settings, caplog):
+    make_user(conn)
+    epoch = accounts.get_user(conn, "ana").session_epoch
+    with caplog.at_level("WARNING", logger="core.accounts"):
+        for _ in range(settings.login_max_failures):
+            accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+        accounts.verify_login(conn, "ghost", "some-typed-secret", settings=settings)
+    rows = conn.execute(sa.text("SELECT username, action, entity, entity_id, before, after FROM audit_log "
+                                "WHERE action IN ('login_failed', 'lockout') ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == (
+        [("ana", "login_failed", "user", "ana", None, None)] * settings.login_max_failures
+        + [("ana", "lockout", "user", "ana", None, None)])  # the unknown name is not written down
+    fields = [getattr(r, "fields", {}) for r in caplog.records]
+    assert fields.count({"username": "ana"}) == settings.login_max_failures
+    assert {"username": "ana", "minutes": settings.login_lock_minutes} in fields
+    assert not any("wrong-password" in r.getMessage() + str(getattr(r, "fields", "")) for r in caplog.records)
+    assert not any("ghost" in str(getattr(r, "fields", "")) for r in caplog.records)
+    assert accounts.get_user(conn, "ana").session_epoch == epoch + 1  # a lock ends the sessions
+
+
+def test_a_user_changes_their_own_password(conn, settings):
+    make_user(conn)
+    ana = Actor("ana", "analyst")
+    with pytest.raises(AccountError, match="current password is not right"):
+        accounts.change_own_password(conn, actor=ana, current="nope-nope", new="a-brand-new-one", rounds=4)
+    with pytest.raises(AccountError, match="too common"):
+        accounts.change_own_password(conn, actor=ana, current="correct-horse", new="password123", rounds=4)
+    user = accounts.change_own_password(conn, actor=ana, current="correct-horse", new="a-brand-new-one", rounds=4)
+    assert user.session_epoch == 1
+    assert accounts.verify_login(conn, "ana", "a-brand-new-one", settings=settings)
+    assert not accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
+    audited = conn.execute(sa.text("SELECT username, entity_id FROM audit_log WHERE action = 'update'")).all()
+    assert [tuple(r) for r in audited] == [("ana", "ana")]
+
+
+def test_the_generated_admin_password_must_be_changed(conn, settings):
+    assert not accounts.get_user(conn, "admin").must_change_password  # ADMIN_PASSWORD was given
+    conn.execute(sa.text("DELETE FROM users"))
+    generated = accounts.ensure_admin(conn, replace(settings, admin_password=None))
+    assert accounts.get_user(conn, "admin").must_change_password
+    user = accounts.change_own_password(conn, actor=ADMIN, current=generated, new="my-own-admin-words", rounds=4)
+    assert not user.must_change_password
+
+
+# --- dashboard sessions --------------------------------------------------------------------------
+
+def test_a_session_lives_until_logout_and_a_copy_of_its_cookie_dies_with_it(conn):
+    make_user(conn)
+    session = accounts.start_session(conn, username="ana", days=1)
+    assert accounts.session_user(conn, sid=session.sid).username == "ana"
+    assert accounts.session_user(conn, sid=session.sid, username="admin") is None  # not its user
+    other = accounts.start_session(conn, username="ana", days=1)
+    accounts.end_session(conn, sid=session.sid)
+    assert accounts.session_user(conn, sid=session.sid) is None
+    assert accounts.session_user(conn, sid=other.sid).username == "ana"  # only that one ended
+    assert accounts.session_user(conn, sid="made-up-session-id-123456") is None
+
+
+@pytest.mark.parametrize("change", ["password", "role", "deactivate", "everywhere", "lockout"])
+def test_every_session_ends_when_the_user_changes(conn, settings, change):
+    make_user(conn)
+    session = accounts.start_session(conn, username="ana", days=1)
+    if change == "password":
+        accounts.reset_password(conn, actor=ADMIN, username="ana", password="fresh-secret-1", rounds=4)
+    elif change == "role":
+        accounts.set_role(conn, actor=ADMIN, username="ana", role="viewer")
+    elif change == "deactivate":
+        accounts.set_active(conn, actor=ADMIN, username="ana", active=False)
+    elif change == "everywhere":
+        accounts.end_sessions(conn, actor=Actor("ana", "analyst"), username="ana")
+    else:
+        for _ in range(settings.login_max_failures):
+            accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    assert accounts.session_user(conn, sid=session.sid) is None
+
+
+def test_an_expired_session_is_refused(conn):
+    make_user(conn)
+    session = accounts.start_session(conn, username="ana", days=1)
+    conn.execute(sa.text("UPDATE dashboard_sessions SET expires_at = now() - interval '1 second'"))
+    assert accounts.session_user(conn, sid=session.sid) is None
+
+
+# --- the last admin ------------------------------------------------------------------------------
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(db):
+    with db.begin() as conn:
+        make_user(conn, "bia", "admin")
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def demote(actor, target):
+        try:
+            with db.begin() as conn:
+                conn.execute(sa.text("SELECT 1"))
+                barrier.wait(5)
+                accounts.set_role(conn, actor=Actor(actor, "admin"), username=target, role="viewer")
+                # hold the transaction open a little so the other one truly overlaps
+                conn.execute(sa.text("SELECT pg_sleep(0.3)"))
+            outcomes[actor] = "done"
+        except AccountError as exc:
+            outcomes[actor] = str(exc)
+
+    # admin (the seed) is an admin too: take it out of the picture first
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET role = 'viewer' WHERE username = 'admin'"))
+        make_user(conn, "caio", "admin")
+    threads = [threading.Thread(target=demote, args=("bia", "caio")),
+               threading.Thread(target=demote, args=("caio", "bia"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    with db.connect() as conn:
+        admins = conn.scalar(sa.text("SELECT count(*) FROM users WHERE role = 'admin' AND active"))
+    assert admins == 1
+    done = [a for a, o in outcomes.items() if o == "done"]
+    refused = [o for o in outcomes.values() if "last active admin" in o]
+    assert len(done) == 1 and len(refused) == 1
+
+
+def test_only_the_user_or_an_admin_can_change_a_password(conn):
+    make_user(conn)
+    with pytest.raises(PermissionDenied):
+        accounts.reset_password(conn, actor=Actor("ana", "analyst"), username="admin", password="x-long-enough")
