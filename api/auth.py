@@ -1,12 +1,12 @@
 """/v1/auth: register, log in, refresh. The same users, roles, lockout and audit as the dashboard."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from api import deps
 from api.deps import errors
 from api.schemas import AccessToken, Login, Register, Tokens, UserOut
-from core import accounts, tokens
+from core import accounts, throttle, tokens
 
 router = APIRouter(prefix="/v1/auth", tags=["Auth"])
 LOGIN_FAILED = ("Wrong username or password, or the account is locked or deactivated. After too many "
@@ -18,12 +18,14 @@ def _user_out(user: accounts.User) -> dict:
 
 
 @router.post("/register", status_code=201, summary="Register as a viewer", response_model=UserOut,
-             responses=errors(403, 409, 422))
-def register(body: Register):
-    """Create a viewer account; only when ALLOW_SIGNUP=true (403 otherwise). A taken username is 409."""
+             responses=errors(403, 409, 422, 429))
+def register(body: Register, request: Request):
+    """Create a viewer account; only when ALLOW_SIGNUP=true (403 otherwise). A taken username is 409.
+    Registrations are throttled per client address (429 with Retry-After)."""
     settings = deps.settings()
     if not settings.allow_signup:
         raise HTTPException(403, "Self-registration is off (ALLOW_SIGNUP=false); ask an admin for an account.")
+    throttle.check_signup(settings, address=deps.client_address(request))
     user = deps.write(accounts.create_user, actor=None, username=body.username, password=body.password,
                       role="viewer", email=body.email, rounds=settings.password_hash_rounds)
     return _user_out(user)
@@ -39,14 +41,18 @@ def _expires_in() -> int:
     return deps.settings().api_access_token_minutes * 60
 
 
-@router.post("/login", summary="Log in", response_model=Tokens, responses=errors(401, 422))
-def login(body: Login):
+@router.post("/login", summary="Log in", response_model=Tokens, responses=errors(401, 422, 429))
+def login(body: Login, request: Request):
     """Trade a username and password for an access token (short-lived) and a refresh token. Failed
-    attempts count towards the account's lockout, as on the dashboard's login form."""
+    attempts count towards the account's lockout, as on the dashboard's login form, and are
+    throttled per client address (429 with Retry-After)."""
+    settings = deps.settings()
+    address = deps.client_address(request)
+    throttle.check_login(settings, address=address, username=body.username)
     user = deps.write(_login, body=body)
     if user is None:
+        throttle.login_failed(address=address, username=body.username)
         raise deps.unauthorized(LOGIN_FAILED)
-    settings = deps.settings()
     return {"access_token": tokens.issue_access_token(user, settings=settings),
             "refresh_token": tokens.issue_refresh_token(user, settings=settings),
             "expires_in": _expires_in(), "user": _user_out(user)}

@@ -53,6 +53,12 @@ def write(fn: Callable[..., T], **kwargs: Any) -> T:
         return fn(conn, **kwargs)
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, for the login throttle (uvicorn already took X-Forwarded-For from a
+    trusted proxy, see api/__main__.py)."""
+    return request.client.host if request.client else "unknown"
+
+
 def unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
@@ -111,6 +117,8 @@ _ERRORS = {
     422: ("Invalid body or query; the message names the field.",
           "start_date: Input should be a valid date or datetime, day value is outside expected range "
           "for month (got '2022-02-30')"),
+    429: ("Too many login or registration attempts from this client address; wait Retry-After seconds.",
+          "Too many attempts from your address; wait 42 s and try again."),
     503: ("A health check failed (e.g. the database cannot be reached).", "failing"),
 }
 

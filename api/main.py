@@ -1,7 +1,8 @@
 """The ASGI app (`uvicorn api.main:app`, or `python -m api`): routes, error answers, request log.
 
 Every error answers `{"error": "<plain message>"}` with its status: 401 no or bad token, 403 role,
-404 unknown id, 409 conflict, 413 file too large, 422 bad input (the message names the field).
+404 unknown id, 409 conflict, 413 file too large, 422 bad input (the message names the field), 429
+too many login or registration attempts from one address (with Retry-After).
 Never a stack trace: an unexpected error is logged and answers 500 with a plain message.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import core
 from api import auth, customers, deps, indicators, loads, monitoring, services
-from core import accounts, loading, records, telemetry, tokens
+from core import accounts, loading, records, telemetry, throttle, tokens
 from core.indicators import CalendarError
 
 log = logging.getLogger("core.api")
@@ -112,6 +113,11 @@ def _core_handler(status: int):
 
 for exc_type, status in _CORE_ERRORS:
     app.add_exception_handler(exc_type, _core_handler(status))
+
+
+@app.exception_handler(throttle.Throttled)
+async def throttled(request: Request, exc: throttle.Throttled):
+    return error(429, str(exc), {"Retry-After": str(exc.retry_after)})
 
 
 @app.exception_handler(Exception)

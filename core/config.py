@@ -33,7 +33,13 @@ SETTINGS: list[tuple[str, str | None, str]] = [
      "printed once to the console."),
     ("ALLOW_SIGNUP", "false", "true lets visitors register themselves as viewers."),
     ("LOGIN_MAX_FAILURES", "5", "Failed logins in a row that lock an account."),
-    ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked."),
+    ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked; failures count towards a lock "
+     "within this many minutes."),
+    ("LOGIN_ATTEMPTS_PER_MINUTE", "5", "Failed logins, and registrations, one client address may make per "
+     "minute (1-1000); one address may also fail at most LOGIN_MAX_FAILURES - 1 times per account and "
+     "LOGIN_LOCK_MINUTES, so it cannot lock an account alone."),
+    ("TRUSTED_PROXIES", "127.0.0.1,::1", "Addresses of the reverse proxies whose X-Forwarded-For names the "
+     "client (comma-separated); the login throttle counts per client address."),
     ("PASSWORD_HASH_ROUNDS", "12", "bcrypt cost factor for new password hashes (4-16)."),
     ("LOAD_WORKERS", "2", "Worker threads of a file load (parse and write in parallel)."),
     ("LOAD_CHUNK_ROWS", "25000", "Lines per chunk of a file load (memory grows with it, speed barely)."),
@@ -92,6 +98,8 @@ class Settings:
     allow_signup: bool
     login_max_failures: int
     login_lock_minutes: int
+    login_attempts_per_minute: int
+    trusted_proxies: tuple[str, ...]
     password_hash_rounds: int
     load_workers: int
     load_chunk_rows: int
@@ -148,6 +156,8 @@ class Settings:
             allow_signup=_bool("ALLOW_SIGNUP", get("ALLOW_SIGNUP")),
             login_max_failures=_int("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES"), 1, 100),
             login_lock_minutes=_int("LOGIN_LOCK_MINUTES", get("LOGIN_LOCK_MINUTES"), 1, 24 * 60),
+            login_attempts_per_minute=_int("LOGIN_ATTEMPTS_PER_MINUTE", get("LOGIN_ATTEMPTS_PER_MINUTE"), 1, 1000),
+            trusted_proxies=tuple(a.strip() for a in get("TRUSTED_PROXIES").split(",") if a.strip()),
             password_hash_rounds=_int("PASSWORD_HASH_ROUNDS", get("PASSWORD_HASH_ROUNDS"), 4, 16),
             load_workers=_int("LOAD_WORKERS", get("LOAD_WORKERS"), 1, 64),
             load_chunk_rows=_int("LOAD_CHUNK_ROWS", get("LOAD_CHUNK_ROWS"), 1000, 5_000_000),

@@ -104,8 +104,11 @@ def reset_database(engine) -> None:
 
 @pytest.fixture
 def db(engine):
-    """A clean database (only the admin user exists); yields the engine."""
+    """A clean database (only the admin user exists) and no client throttled; yields the engine."""
+    from core import throttle
+
     reset_database(engine)
+    throttle.reset()
     yield engine
 
 

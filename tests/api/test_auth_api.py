@@ -5,6 +5,7 @@ import time
 
 import jwt
 import pytest
+from fastapi.testclient import TestClient
 
 from core import accounts
 from tests.api.conftest import PASSWORD, add_user, login
@@ -27,10 +28,12 @@ def test_login_gives_tokens_and_the_user(client, db):
 
 
 def test_a_wrong_password_is_401_and_counts_towards_the_lockout(client, db, settings):
-    for _ in range(settings.login_max_failures):
-        wrong = client.post("/v1/auth/login", json={"username": "admin", "password": "not the password"})
+    # one address may fail LOGIN_MAX_FAILURES - 1 times per account: the lock takes a second one
+    other = TestClient(client.app, raise_server_exceptions=False, client=("203.0.113.9", 50000))
+    for i in range(settings.login_max_failures):
+        wrong = (client if i else other).post("/v1/auth/login", json={"username": "admin", "password": "not the password"})
         assert wrong.status_code == 401 and "Wrong username or password" in wrong.json()["error"]
-    locked = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    locked = other.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
     assert locked.status_code == 401  # the right password no longer opens a locked account
     unknown = client.post("/v1/auth/login", json={"username": "nobody", "password": "whatever"})
     assert unknown.json() == wrong.json()  # same answer: nothing reveals whether a name exists
@@ -144,3 +147,34 @@ def test_the_role_matrix_on_every_route(client, db, admin, analyst, viewer):
             seen.append((method, path, role, status))
             assert (status != 403) == allowed and status not in (401, 500), (method, path, role, status)
     assert len(seen) == 3 * len(ROUTES)
+
+
+def test_one_client_looping_on_admin_is_throttled_and_cannot_lock_it(client, db, settings):
+    for _ in range(settings.login_max_failures - 1):
+        assert client.post("/v1/auth/login", json={"username": "admin", "password": "guess guess"}).status_code == 401
+    refused = client.post("/v1/auth/login", json={"username": "admin", "password": "guess guess"})
+    assert refused.status_code == 429 and "Too many attempts" in refused.json()["error"]
+    assert int(refused.headers["Retry-After"]) > 0
+    other = TestClient(client.app, raise_server_exceptions=False, client=("198.51.100.7", 50000))
+    assert other.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 200
+
+
+def test_failed_logins_per_address_are_throttled_whatever_the_username(client, db, settings):
+    for i in range(settings.login_attempts_per_minute):
+        answer = client.post("/v1/auth/login", json={"username": f"user{i}", "password": "guess guess"})
+        assert answer.status_code == 401
+    assert client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 429
+
+
+def test_registration_is_throttled_per_address_and_follows_the_rules(client, db, settings, api_settings):
+    api_settings(allow_signup=True)
+    bad = client.post("/v1/auth/register", json={"username": "![x](https://e.example/a.png)", "password": "long enough pass"})
+    assert bad.status_code == 422 and "3-32 characters" in bad.json()["error"]
+    common = client.post("/v1/auth/register", json={"username": "newbie", "password": "password123"})
+    assert common.status_code == 422 and "too common" in common.json()["error"]
+    reserved = client.post("/v1/auth/register", json={"username": "cli", "password": "long enough pass"})
+    assert reserved.status_code == 422 and "reserved" in reserved.json()["error"]
+    for i in range(settings.login_attempts_per_minute - 3):
+        assert client.post("/v1/auth/register", json={"username": f"new{i}", "password": "long enough pass"}).status_code == 201
+    refused = client.post("/v1/auth/register", json={"username": "one.more", "password": "long enough pass"})
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
