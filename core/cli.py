@@ -6,7 +6,7 @@ import getpass
 import sys
 from datetime import date
 
-from core import accounts
+from core import accounts, exports
 from core.config import SETTINGS, ConfigError, load_settings
 from core.db import describe_url, get_engine, migrate, pending_migrations
 
@@ -223,7 +223,6 @@ def _indicator_rows(conn, args) -> tuple[list[dict], tuple[str, ...]] | None:
 
 
 def cmd_indicators(args) -> int:
-    import csv
     import json
 
     try:
@@ -241,9 +240,7 @@ def cmd_indicators(args) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     elif args.csv:
         if fields:
-            writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            exports.write_csv(sys.stdout, rows, fields)
     elif rows:
         widths = {f: max(len(f), *(len("-" if r[f] is None else str(r[f])) for r in rows)) for f in fields}
         print("  ".join(f"{f:<{widths[f]}}" for f in fields).rstrip())
@@ -453,13 +450,8 @@ def _add_loading_parsers(sub) -> None:
 # --- records: customers, services, audit (issue 5) --------------------------------------------
 
 def _print_rows(rows: list[dict], fields: tuple[str, ...]) -> None:
-    """Rows as `;`-separated CSV with a header (the operation's own format)."""
-    import csv
-
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields, delimiter=";", extrasaction="ignore",
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    """Rows as `;`-separated CSV with a header (the operation's own format), neutralised (core.exports)."""
+    exports.write_csv(sys.stdout, rows, fields, delimiter=";")
 
 
 def cmd_records(args) -> int:

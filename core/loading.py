@@ -44,7 +44,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core import audit, parsing
+from core import audit, exports, parsing
 from core.accounts import Actor, require
 from core.config import Settings
 from core.telemetry import timed
@@ -272,13 +272,9 @@ def job_rejects(conn: Connection, job_id: int, *, limit: int | None = None) -> l
 
 
 def rejects_csv(conn: Connection, job_id: int) -> str:
-    """The job's rejected lines as CSV text (line;reason;raw), for download."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["line", "reason", "raw"])
-    for r in job_rejects(conn, job_id):
-        writer.writerow([r["line"], r["reason"], r["raw"]])
-    return out.getvalue()
+    """The job's rejected lines as CSV text (line;reason;raw), for download (core.exports: a raw line that
+    starts like a formula is neutralised)."""
+    return exports.csv_text(job_rejects(conn, job_id), ("line", "reason", "raw"), delimiter=";")
 
 
 def progress(job: dict) -> float:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
+from core import exports
 from core.records import PAGE_SIZES
 
 
@@ -123,4 +124,4 @@ def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFram
         return
     st.download_button(f"Download CSV ({total:,} {noun if total != 1 else noun[:-1]})", icon=":material/download:", file_name=f"{noun}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore",
-                       data=lambda: rows().to_csv(index=False).encode("utf-8-sig"))
+                       data=lambda: exports.frame_csv(rows()))

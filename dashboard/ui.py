@@ -1,33 +1,39 @@
 """Small UI pieces shared by pages."""
 from __future__ import annotations
 
-import io
 import re
 
 import pandas as pd
 import streamlit as st
+
+from core import exports
+
+
+# What makes Markdown out of plain text in Streamlit: emphasis, code, links and images (their [ and !), HTML, tables,
+# headings, strikethrough, LaTeX, and the [ of directives such as :red[...].
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]!<>~$|#])")
+
+
+def md(text: object) -> str:
+    """Text from data or the URL, safe inside Markdown: every Markdown (and Streamlit directive)
+    character is escaped, so `![](https://...)`, `[link](...)` or `:red[...]` show as typed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "data"
 
 
-def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name=sheet[:31])
-    return buffer.getvalue()
-
-
 def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
-    """CSV (UTF-8 with BOM, so spreadsheets show accents) and Excel downloads of a table."""
+    """CSV (UTF-8 with BOM, so spreadsheets show accents) and Excel downloads of a table, both safe to open
+    (core.exports: no cell becomes a formula)."""
     slug = _slug(name)
     key = key or slug
     cols = st.columns([1, 1, 6]) if excel else st.columns([1, 7])
-    cols[0].download_button("Download CSV", df.to_csv(index=False).encode("utf-8-sig"),
+    cols[0].download_button("Download CSV", exports.frame_csv(df),
                             file_name=f"{slug}.csv", mime="text/csv", key=f"{key}-csv",
                             icon=":material/download:")
     if excel:
-        cols[1].download_button("Download Excel", to_excel(df, name), file_name=f"{slug}.xlsx",
+        cols[1].download_button("Download Excel", exports.frame_xlsx(df, name), file_name=f"{slug}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 key=f"{key}-xlsx", icon=":material/table:")

@@ -6,6 +6,7 @@ import streamlit as st
 from core import audit
 from dashboard.auth import require_role
 from dashboard.common import read
+from dashboard.ui import md
 
 require_role("admin")
 PAGE = 100
@@ -61,7 +62,7 @@ if c3.button("Older", disabled=start + len(entries) >= total, width="stretch"):
 rows = event.selection.rows if event else []
 if rows and rows[0] < len(entries):
     entry = entries[rows[0]]
-    st.subheader(f"{entry.action} {entry.entity} {entry.entity_id or ''} by {entry.username}")
+    st.subheader(f"{entry.action} {entry.entity} {md(entry.entity_id or '')} by {md(entry.username)}")
     st.caption(f"{entry.at:%Y-%m-%d %H:%M:%S %Z}")
     fields = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
     changed = entry.changes()

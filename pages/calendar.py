@@ -9,7 +9,7 @@ from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.ui import download_buttons
+from dashboard.ui import download_buttons, md
 
 actor = require_role("admin")
 cfg = settings()
@@ -46,7 +46,7 @@ with add_col, st.form("add_day", clear_on_submit=True):
             try:
                 write(indicators.add_non_working_day, actor=actor, day=day, reason=reason)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.session_state.setdefault("calendar_flash", []).append(
                     f"{day:%d/%m/%Y} is now a non-working day.")
@@ -63,7 +63,7 @@ with remove_col:
             try:
                 write(indicators.remove_non_working_day, actor=actor, day=which)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
                 st.session_state.setdefault("calendar_flash", []).append(
                     f"{which:%d/%m/%Y} is a business day again.")

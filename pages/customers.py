@@ -9,6 +9,7 @@ from core.accounts import PermissionDenied, can
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
+from dashboard.ui import md
 
 actor = require_role("viewer")
 KEY = "customers"
@@ -38,7 +39,7 @@ try:
                                      stubs={"all": None, "real customers": False, "stubs": True}[kind])
     total = read(records.count_customers, filters=filters)
 except records.RecordError as exc:
-    st.error(str(exc))
+    st.error(md(str(exc)))
     st.stop()
 
 request = ui.page_request(KEY, signature=filters, total=total)
@@ -70,8 +71,8 @@ def customer_form(prefix: str, customer: records.Customer | None) -> dict:
 
 customer = read_fresh(records.get_customer, id=selected) if selected else None
 if customer is not None:
-    st.subheader(f"Customer {customer.id}" + (f": {customer.nome}" if customer.nome else " (stub)"))
-    st.markdown(f"**Email** {customer.email or '-'} · **Phone** {customer.telefone or '-'} · "
+    st.subheader(f"Customer {customer.id}" + (f": {md(customer.nome)}" if customer.nome else " (stub)"))
+    st.markdown(f"**Email** {md(customer.email or '-')} · **Phone** {md(customer.telefone or '-')} · "
                 f"**Registered** {customer.created_at:%Y-%m-%d %H:%M} · "
                 f"**Last changed** {customer.updated_at:%Y-%m-%d %H:%M}")
     service_filter = records.ServiceFilter(id_cliente=customer.id)
@@ -94,7 +95,7 @@ if customer is not None:
                     try:
                         write(records.update_customer, actor=actor, id=customer.id, **values)
                     except ERRORS as exc:
-                        st.error(str(exc))
+                        st.error(md(str(exc)))
                     else:
                         ui.done(KEY, f"Customer {customer.id} saved.")
     if can(actor, "admin"):
@@ -109,7 +110,7 @@ if customer is not None:
                 try:
                     gone = write(records.delete_customer, actor=actor, id=customer.id, with_services=with_services)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
                 else:
                     st.session_state.pop("customers_table", None)
                     ui.done(KEY, f"Customer {customer.id} deleted"
@@ -124,6 +125,6 @@ if can(actor, "analyst"):
                 try:
                     created = write(records.create_customer, actor=actor, id=new_id, **values)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
                 else:
                     ui.done(KEY, f"Customer {created.id} registered.")

@@ -6,7 +6,7 @@ from core import indicators
 from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
-from dashboard.ui import download_buttons
+from dashboard.ui import download_buttons, md
 
 actor = require_role("viewer")
 cfg = settings()
@@ -30,7 +30,7 @@ rows = read(indicators.productivity, period=flt.period, polo=flt.polo, search=se
             descending=not ascending, as_of=flt.as_of, country=cfg.holiday_country)
 if not rows:
     st.info(f"No visits between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"
-            + (f" in {flt.polo}" if flt.polo else "") + (f" by angels matching “{search}”" if search else "")
+            + (f" in {md(flt.polo)}" if flt.polo else "") + (f" by angels matching “{md(search)}”" if search else "")
             + ". Pick another period or clear the search.")
     st.stop()
 
@@ -60,5 +60,5 @@ download_buttons(table, "productivity")
 pick = st.selectbox("Visits of one angel", [None, *(r.angel for r in rows)], key="prod_pick",
                     format_func=lambda a: "Choose an angel..." if a is None else a)
 if pick:
-    st.page_link("../pages/services.py", label=f"Services {pick} visited in the period", icon=":material/list:",
+    st.page_link("../pages/services.py", label=f"Services {md(pick)} visited in the period", icon=":material/list:",
                  query_params=filters.services_link(flt, angel=pick, by="visit"))

@@ -16,6 +16,7 @@ from core.definitions import STATUS_LABELS, STATUSES
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
+from dashboard.ui import md
 
 actor = require_role("viewer")
 KEY = "services"
@@ -40,10 +41,10 @@ if link != st.session_state.get("services_link"):
             try:
                 value = date.fromisoformat(value)
             except ValueError:
-                st.warning(f"The link's {name} {value!r} is not a date (YYYY-MM-DD); ignored.")
+                st.warning(f"The link's {name} {md(repr(value))} is not a date (YYYY-MM-DD); ignored.")
                 value = None
         if name == "status" and value and value not in STATUSES:
-            st.warning(f"The link's status {value!r} is unknown; ignored.")
+            st.warning(f"The link's status {md(repr(value))} is unknown; ignored.")
             value = None
         st.session_state[f"services_f_{name}"] = value if value is not None else (None if name in DATE_PARAMS
                                                                                  else ANY)
@@ -83,7 +84,7 @@ try:
                                     visit_from=visit_from, visit_to=visit_to)
     total = read(records.count_services, filters=filters, as_of=today)
 except records.RecordError as exc:
-    st.error(str(exc))
+    st.error(md(str(exc)))
     st.stop()
 
 # The URL mirrors the filter bar, so the address reproduces this view.
@@ -133,7 +134,7 @@ def save(fn, message: str, **kwargs) -> None:
                                                 else "create_missing_customer", "done": message}
         st.rerun()
     except ERRORS as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
     else:
         st.session_state.pop("services_pending", None)
         for key in [k for k in st.session_state if str(k).startswith("new_service_")]:
@@ -144,7 +145,7 @@ def save(fn, message: str, **kwargs) -> None:
 pending = st.session_state.get("services_pending")
 if pending and can(actor, "analyst"):
     with st.container(border=True):
-        st.warning(pending["message"])
+        st.warning(md(pending["message"]))
         label = ("Save anyway: the dates are right" if pending["flag"] == "confirm_far_visit"
                  else f"Create customer {pending['kwargs']['id_cliente']} (a stub to complete later) and save")
         c1, c2 = st.columns([3, 1])
@@ -187,7 +188,7 @@ service = read_fresh(records.get_service, id=selected, as_of=today) if selected 
 if service is not None:
     st.subheader(f"Service {service.id} · {STATUS_LABELS[service.status]}")
     visit = f"{service.data_de_atendimento:%d/%m/%Y %H:%M}" if service.data_de_atendimento else "not visited"
-    st.markdown(f"**Polo** {service.polo} · **Angel** {service.angel} · **Deadline** "
+    st.markdown(f"**Polo** {md(service.polo)} · **Angel** {md(service.angel)} · **Deadline** "
                 f"{service.data_limite:%d/%m/%Y} · **Visit** {visit} · **Last changed** "
                 f"{service.updated_at:%Y-%m-%d %H:%M}")
     st.page_link("../pages/customers.py", label=f"Customer {service.id_cliente}", icon=":material/person:",
@@ -205,7 +206,7 @@ if service is not None:
                 try:
                     write(records.delete_service, actor=actor, id=service.id)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(md(str(exc)))
                 else:
                     st.session_state.pop("services_table", None)
                     ui.done(KEY, f"Service {service.id} deleted.")

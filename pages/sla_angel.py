@@ -6,7 +6,7 @@ from core import indicators
 from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
-from dashboard.ui import download_buttons
+from dashboard.ui import download_buttons, md
 
 actor = require_role("viewer")
 cfg = settings()
@@ -29,7 +29,7 @@ rows = read(indicators.sla_by_angel, period=flt.period, polo=flt.polo, search=se
             descending=not ascending, as_of=flt.as_of)
 if not rows:
     st.info(f"No services are due between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"
-            + (f" in {flt.polo}" if flt.polo else "") + (f" for angels matching “{search}”" if search else "")
+            + (f" in {md(flt.polo)}" if flt.polo else "") + (f" for angels matching “{md(search)}”" if search else "")
             + ". Pick another period or clear the search.")
     st.stop()
 
@@ -56,7 +56,7 @@ pick = st.selectbox("Services of one angel", [None, *(r.angel for r in rows)], k
                     format_func=lambda a: "Choose an angel..." if a is None else a)
 if pick:
     l1, l2 = st.columns(2)
-    l1.page_link("../pages/services.py", label=f"Late services of {pick}", icon=":material/schedule:",
+    l1.page_link("../pages/services.py", label=f"Late services of {md(pick)}", icon=":material/schedule:",
                  query_params=filters.services_link(flt, status="late", angel=pick))
-    l2.page_link("../pages/services.py", label=f"Not visited services of {pick}", icon=":material/cancel:",
+    l2.page_link("../pages/services.py", label=f"Not visited services of {md(pick)}", icon=":material/cancel:",
                  query_params=filters.services_link(flt, status="not_visited", angel=pick))

@@ -6,7 +6,7 @@ from core import indicators
 from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
-from dashboard.ui import download_buttons
+from dashboard.ui import download_buttons, md
 
 actor = require_role("viewer")
 cfg = settings()
@@ -30,7 +30,7 @@ rows = read(indicators.sla_by_polo, period=flt.period, polo=flt.polo, sort=sort,
             as_of=flt.as_of)
 if not rows:
     st.info(f"No services are due between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"
-            + (f" in {flt.polo}" if flt.polo else "") + ". Pick another period (e.g. **All data**).")
+            + (f" in {md(flt.polo)}" if flt.polo else "") + ". Pick another period (e.g. **All data**).")
     st.stop()
 
 below = sum(1 for r in rows if r.sla is not None and r.sla < cfg.sla_target)
@@ -57,7 +57,7 @@ st.session_state["polo_clicked"] = clicked
 drill = st.selectbox("Drill into a polo", [None, *names], key="polo_drill",
                      format_func=lambda p: "Choose a polo..." if p is None else p)
 if drill:
-    st.subheader(f"Angels of {drill}")
+    st.subheader(f"Angels of {md(drill)}")
     angels = read(indicators.sla_by_angel, period=flt.period, polo=drill, sort=sort if sort != "polo" else "angel",
                   descending=not ascending, as_of=flt.as_of)
     st.plotly_chart(charts.sla_bars(angels, label="angel", target=cfg.sla_target,
@@ -68,8 +68,8 @@ if drill:
                  column_config={"sla": st.column_config.NumberColumn("SLA", format="percent")})
     download_buttons(drill_table, f"sla-by-angel-{drill}", key="drill")
     l1, l2 = st.columns(2)
-    l1.page_link("../pages/services.py", label=f"Late services of {drill} in the period",
+    l1.page_link("../pages/services.py", label=f"Late services of {md(drill)} in the period",
                  icon=":material/schedule:", query_params=filters.services_link(flt, status="late", polo=drill))
-    l2.page_link("../pages/services.py", label=f"Not visited services of {drill} in the period",
+    l2.page_link("../pages/services.py", label=f"Not visited services of {md(drill)} in the period",
                  icon=":material/cancel:",
                  query_params=filters.services_link(flt, status="not_visited", polo=drill))

@@ -1,6 +1,7 @@
 """Helpers for AppTest: run the real entrypoint, log in through the real form, open a page."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -31,11 +32,12 @@ def open_page(at: AppTest, script: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """All markdown, captions, titles and alerts of the last run, joined (for `in` checks)."""
+    """All markdown, captions, titles and alerts of the last run, joined (for `in` checks), as shown:
+    the backslashes of escaped data (dashboard.ui.md) removed."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
         parts += [str(e.value) for e in getattr(at, kind)]
-    return "\n".join(parts)
+    return re.sub(r"\\([\\`*_\[\]!<>~$|#])", r"\1", "\n".join(parts))
 
 
 def by_label(elements, label: str):
