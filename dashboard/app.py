@@ -48,17 +48,14 @@ pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default
 page = st.navigation(list(pages.values()), position="hidden")
 
 authenticator = auth.build_authenticator()
-account_box = st.sidebar.container()
+account_box = st.sidebar.empty()  # emptied when the user logs out in this run
 # Pages draw their sidebar filters here (dashboard.common.page_sidebar), above the long page list.
 st.session_state["page_sidebar"] = st.sidebar.container()
 
 
 def account_controls() -> None:
-    with account_box:
-        st.caption(f"Signed in as **{st.session_state.get('username')}**")
-        # Our own button inside the box; the library's "sidebar" location would append it below.
-        if st.button("Log out", key="logout_button"):
-            authenticator.logout(location="unrendered")
+    with account_box.container():
+        auth.account_box(authenticator)
 
 
 was_logged_in = bool(st.session_state.get("authentication_status"))
@@ -71,7 +68,9 @@ if not st.session_state.get("authentication_status"):
         st.caption("Productivity and SLA of the Green Angels, per polo and per technician.")
 actor = auth.login(authenticator)
 if actor is None:
-    if settings().allow_signup:
+    if not st.session_state.get("authentication_status"):
+        account_box.empty()
+    if settings().allow_signup and not st.session_state.get("authentication_status"):
         auth.signup_form()
     st.stop()
 if not was_logged_in:  # logged in during this run

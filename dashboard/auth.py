@@ -2,19 +2,48 @@
 
 The library keeps users in a dict; ours live in PostgreSQL. We give it the active users (no hashes)
 and replace its credential check with core.accounts.verify_login, which adds lockout and makes an
-unknown name cost the same as a wrong password.
+unknown name cost the same as a wrong password, behind the per-client throttle of core.throttle.
+
+Every login is a row of dashboard_sessions (core.accounts.start_session). The library's cookie
+(a JWT signed with AUTH_COOKIE_KEY) carries that row's id, `sid`, beside the library's own username
+and expiry; a cookie is accepted only while its row is live, and the row is checked again on every
+run. So a logout, a password, role or active change, a lock or "log out everywhere" ends the
+session in this tab, in the user's other tabs and in any copy of the cookie, at once.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities.exceptions import LoginError
 
-from core import accounts
+from core import accounts, throttle
 from core.accounts import Actor
 from dashboard.common import engine, read_fresh, settings, write
+from dashboard.ui import md
 
 ACTOR_KEY = "actor"
+SID_KEY = "auth_sid"  # the dashboard_sessions row of this browser session
+NOTICE_KEY = "auth_notice"  # why the last login attempt or session ended, shown once
+LOGIN_FAILED = ("Wrong username or password, or the account is locked or deactivated. "
+                "After too many failures an account locks for a while; an admin can unlock it.")
+SESSION_ENDED = ("Your session has ended (your password or role changed, or you logged out everywhere). "
+                 "Log in again.")
+
+
+def client_address() -> str:
+    """This browser's address as the throttle counts it (X-Forwarded-For only from a trusted proxy)."""
+    peer, forwarded = st.context.ip_address, (st.context.headers or {}).get("X-Forwarded-For")
+    return throttle.client_address(peer if isinstance(peer, str) else None,  # None: localhost (or a test)
+                                   forwarded if isinstance(forwarded, str) else None,
+                                   trusted_proxies=settings().trusted_proxies)
+
+
+def _start_session(username: str) -> None:
+    session = write(accounts.start_session, username=username, days=settings().auth_cookie_expiry_days)
+    st.session_state[SID_KEY] = session.sid
 
 
 def build_authenticator() -> stauth.Authenticate:
@@ -29,57 +58,193 @@ def build_authenticator() -> stauth.Authenticate:
         auto_hash=False)
 
     def check_credentials(username: str, password: str) -> bool:
+        address = client_address()
+        try:
+            throttle.check_login(cfg, address=address, username=username)
+        except throttle.Throttled as exc:
+            st.session_state[NOTICE_KEY] = str(exc)
+            return False
         with engine().begin() as conn:
-            return accounts.verify_login(conn, username, password, settings=cfg)
+            ok = accounts.verify_login(conn, username, password, settings=cfg)
+        if not ok:
+            throttle.login_failed(address=address, username=username)
+            return False
+        _start_session((username or "").strip().lower())
+        return True
+
+    model = authenticator.cookie_controller.cookie_model
+
+    def token_encode() -> str:
+        # The library's claims plus the session row; set_cookie runs right after a form login.
+        return jwt.encode({"username": st.session_state["username"], "exp_date": model.exp_date,
+                           "sid": st.session_state.get(SID_KEY)}, model.cookie_key, algorithm="HS256")
+
+    def get_cookie():
+        """The cookie's claims when it names a live session of its user; None otherwise."""
+        if st.session_state.get("logout"):
+            return None
+        token = st.context.cookies.get(model.cookie_name) if model.cookie_name in st.context.cookies else None
+        if not token:
+            return None
+        try:
+            claims = jwt.decode(token, model.cookie_key, algorithms=["HS256"])
+        except jwt.InvalidTokenError:
+            return None
+        if (not isinstance(claims.get("username"), str) or not isinstance(claims.get("sid"), str)
+                or not isinstance(claims.get("exp_date"), (int, float))
+                or claims["exp_date"] <= datetime.now().timestamp()):
+            return None
+        if read_fresh(accounts.session_user, sid=claims["sid"], username=claims["username"]) is None:
+            return None
+        st.session_state[SID_KEY] = claims["sid"]
+        return claims
 
     authenticator.authentication_controller.authentication_model.check_credentials = check_credentials
+    model._token_encode = token_encode
+    model.get_cookie = get_cookie
     return authenticator
 
 
+def _end_here(authenticator: stauth.Authenticate, notice: str | None) -> None:
+    """Forget this browser's login (session state and cookie) without touching the database."""
+    st.session_state.pop(SID_KEY, None)
+    st.session_state.pop(ACTOR_KEY, None)
+    if st.session_state.get("authentication_status"):
+        authenticator.logout(location="unrendered")  # clears the state, deletes the cookie
+    st.session_state["authentication_status"] = None
+    if notice:
+        st.session_state[NOTICE_KEY] = notice
+
+
+def logout(authenticator: stauth.Authenticate) -> None:
+    """Log out: this session's row ends, so its cookie (and any copy of it) stops working."""
+    sid = st.session_state.get(SID_KEY)
+    if sid:
+        write(accounts.end_session, sid=sid)
+    _end_here(authenticator, None)
+
+
+def logout_everywhere(authenticator: stauth.Authenticate, actor: Actor) -> None:
+    """End every session and API token of this user, this one included."""
+    write(accounts.end_sessions, actor=actor, username=actor.username)
+    _end_here(authenticator, "You were logged out everywhere: every session and API token of your account "
+                             "has ended.")
+
+
 def login(authenticator: stauth.Authenticate) -> Actor | None:
-    """Show the login form (or restore the login from the cookie); return the actor if logged in."""
+    """Show the login form (or restore the login from the cookie); return the actor if logged in.
+
+    On every run the session's row is checked: an ended session logs this tab out."""
     try:
         authenticator.login(location="main", fields={
             "Form name": "Log in", "Username": "Username", "Password": "Password", "Login": "Log in"})
     except LoginError:
         st.session_state["authentication_status"] = False
     status = st.session_state.get("authentication_status")
-    if status is False:
-        st.error("Wrong username or password, or the account is locked or deactivated. "
-                 "After too many failures an account locks for a while; an admin can unlock it.")
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.warning(notice)
+    elif status is False:
+        st.error(LOGIN_FAILED)
     if not status:
         st.session_state.pop(ACTOR_KEY, None)
         return None
-    user = read_fresh(accounts.get_user, username=st.session_state.get("username") or "")
-    if user is None or not user.active:
-        st.session_state["authentication_status"] = None
-        st.session_state.pop(ACTOR_KEY, None)
-        st.error("This account is no longer active. Ask an admin.")
+    username = st.session_state.get("username") or ""
+    user = read_fresh(accounts.session_user, sid=st.session_state.get(SID_KEY) or "", username=username)
+    if user is None:
+        row = read_fresh(accounts.get_user, username=username)
+        _end_here(authenticator, None)
+        st.error("This account is no longer active. Ask an admin." if row is None or not row.active
+                 else SESSION_ENDED)
         return None
     st.session_state[ACTOR_KEY] = user.actor  # role read from the database on every run
+    if user.must_change_password:
+        st.session_state[ACTOR_KEY] = None  # no page until the password is the user's own
+        first_password_form(authenticator, user)
+        return None
     return user.actor
 
 
+def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: str, new: str,
+                     repeat: str) -> bool:
+    """Change the user's own password; this browser stays logged in with a new session."""
+    if new != repeat:
+        st.error("The two new passwords differ.")
+        return False
+    try:
+        write(accounts.change_own_password, actor=actor, current=current, new=new,
+              rounds=settings().password_hash_rounds)
+    except (accounts.AccountError, accounts.PermissionDenied) as exc:
+        st.error(md(str(exc)))
+        return False
+    # Every session ended with the old password; this browser gets a new one (and a new cookie).
+    _start_session(actor.username)
+    authenticator.cookie_controller.set_cookie()
+    return True
+
+
+def first_password_form(authenticator: stauth.Authenticate, user: accounts.User) -> None:
+    """Before anything else: the generated first password must be replaced by the user's own."""
+    st.title("Choose your password")
+    st.info(f"You logged in as {md(user.username)} with the password generated on the first start. "
+            "Choose your own before going on; the generated one stops working.")
+    with st.form("first_password"):
+        current = st.text_input("Generated password", type="password")
+        new = st.text_input("New password", type="password",
+                            help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common password.")
+        repeat = st.text_input("Repeat the new password", type="password")
+        changed = st.form_submit_button("Set my password", type="primary") and _change_password(
+            authenticator, user.actor, current, new, repeat)
+    if changed:  # no st.rerun here: the new cookie is set by a component that must reach the browser
+        st.success("Your password is set.")
+        st.button("Continue to the dashboard", type="primary")
+
+
+def account_box(authenticator: stauth.Authenticate) -> None:
+    """Who is signed in, and their own controls: change password, log out, log out everywhere.
+
+    Drawn before the login check of the run, so a click takes effect in that same run."""
+    username = st.session_state.get("username") or ""
+    actor = Actor(username, (current_actor() or Actor(username, "viewer")).role)
+    st.caption(f"Signed in as **{md(actor.username)}**")
+    with st.popover("Account", icon=":material/manage_accounts:"):
+        with st.form("own_password", clear_on_submit=True):
+            st.caption("Change my password (every other session of mine ends)")
+            current = st.text_input("Current password", type="password")
+            new = st.text_input("New password", type="password")
+            repeat = st.text_input("Repeat the new password", type="password")
+            if st.form_submit_button("Change password") and _change_password(
+                    authenticator, actor, current, new, repeat):
+                st.success("Password changed; your other sessions and API tokens have ended.")
+        if st.button("Log out everywhere", key="logout_everywhere_button",
+                     help="Ends every session and API token of your account, on every device, this one included."):
+            logout_everywhere(authenticator, actor)
+    # Our own button inside the box; the library's "sidebar" location would append it below.
+    if st.button("Log out", key="logout_button"):
+        logout(authenticator)
+
+
 def signup_form() -> None:
-    """Self-registration (ALLOW_SIGNUP=true only): creates a viewer."""
+    """Self-registration (ALLOW_SIGNUP=true only): creates a viewer. Throttled per client address."""
     cfg = settings()
     with st.expander("No account yet? Register as a viewer"):
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input("New username")
+            username = st.text_input("New username", help=f"{accounts.USERNAME_HELP}.")
             name = st.text_input("Your name")
             email = st.text_input("Email (optional)")
             password = st.text_input("New password", type="password",
-                                     help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.")
+                                     help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common password.")
             repeat = st.text_input("Repeat the password", type="password")
             if st.form_submit_button("Register"):
                 if password != repeat:
                     st.error("The two passwords differ.")
                     return
                 try:
+                    throttle.check_signup(cfg, address=client_address())
                     write(accounts.create_user, actor=None, username=username, password=password,
                           role="viewer", name=name, email=email, rounds=cfg.password_hash_rounds)
-                except accounts.AccountError as exc:
-                    st.error(str(exc))
+                except (accounts.AccountError, throttle.Throttled) as exc:
+                    st.error(md(str(exc)))
                 else:
                     st.success("Account created. Log in above.")
 
@@ -94,5 +259,18 @@ def require_role(role: str) -> Actor:
     if not accounts.can(actor, role):
         st.error(f"Not allowed: this page needs the **{role}** role"
                  + (f" and you are **{actor.role}**." if actor else "; log in first."))
+        st.stop()
+    return actor
+
+
+def recheck_role(role: str) -> Actor:
+    """For a fragment that reruns on its own (st.fragment(run_every=...)): the entrypoint's checks do
+    not run then, so read the session and the user's role again and stop the panel if either ended."""
+    sid = st.session_state.get(SID_KEY) or ""
+    user = read_fresh(accounts.session_user, sid=sid, username=st.session_state.get("username") or "")
+    actor = user.actor if user is not None and not user.must_change_password else None
+    if not accounts.can(actor, role):
+        st.session_state.pop(ACTOR_KEY, None)
+        st.error("Not allowed any more: your session ended or your role changed. Reload the page.")
         st.stop()
     return actor

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core import operations
-from dashboard.auth import require_role
+from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, settings
+from dashboard.ui import md
 
 require_role("admin")
 
@@ -34,15 +35,16 @@ refresh = st.segmented_control("Refresh by itself every", list(REFRESH), default
 
 @st.fragment(run_every=REFRESH.get(refresh or "Off"))
 def panel() -> None:
+    recheck_role("admin")  # a timed rerun of the fragment skips the entrypoint's checks
     report = operations.monitor(engine(), settings())
     st.caption(f"Version {report.version} · updated {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
 
     st.subheader("Health")
     for check in report.checks:
         if check.ok:
-            st.markdown(f":green[:material/check_circle:] **{check.name}**: {check.detail}")
+            st.markdown(f":green[:material/check_circle:] **{check.name}**: {md(check.detail)}")
         else:
-            st.error(f"**{check.name}** failed: {check.detail}", icon=":material/error:")
+            st.error(f"**{check.name}** failed: {md(check.detail)}", icon=":material/error:")
 
     if report.totals is not None:
         st.subheader("Data")

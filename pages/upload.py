@@ -3,9 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from core import loading
-from dashboard.auth import require_role
+from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.ui import download_buttons
+from dashboard.ui import download_buttons, md
 
 actor = require_role("analyst")
 
@@ -46,7 +46,7 @@ def upload_box(kind: str, title: str) -> None:
         return
     started = st.session_state.get(f"started-{kind}")
     if started and started[0] == uploaded.file_id:
-        st.caption(f"{uploaded.name} went to load {started[1]} (below). Drop another file to load it.")
+        st.caption(f"{md(uploaded.name)} went to load {started[1]} (below). Drop another file to load it.")
         return
     entry = spooled_file(kind, uploaded)
     if "error" in entry:
@@ -58,7 +58,7 @@ def upload_box(kind: str, title: str) -> None:
     columns = list(loading.COLUMNS[kind])
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
     st.dataframe(pd.DataFrame(preview, columns=columns), hide_index=True, width="stretch")
-    if st.button(f"Load {uploaded.name}", key=f"start-{kind}", type="primary", icon=":material/upload:"):
+    if st.button(f"Load {md(uploaded.name)}", key=f"start-{kind}", type="primary", icon=":material/upload:"):
         job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
                        owns_source=True, settings=settings())
         loading.start_in_background(engine(), job_id, actor=actor, settings=settings())
@@ -79,6 +79,7 @@ with right:
 def live_progress() -> None:
     """Redraws every second while a load runs (progress lives in the job row, so a reload or
     another user sees it too); reruns the page once when the last one ends."""
+    recheck_role("analyst")  # a timed rerun of the fragment skips the entrypoint's checks
     now_running = [j for j in read_fresh(loading.list_jobs, limit=50) if j["status"] in ACTIVE]
     for job in now_running:
         rate, eta = loading.speed(job)
@@ -99,7 +100,7 @@ finished = [j for j in jobs if j["status"] not in ACTIVE]
 if finished:
     watched = st.session_state.get("watch-job")
     last = next((j for j in finished if j["id"] == watched), finished[0])
-    st.subheader(f"Load {last['id']}: {last['file_name']}")
+    st.subheader(f"Load {last['id']}: {md(last['file_name'])}")
     if last["status"] == "done":
         st.progress(1.0, text=f"Load {last['id']} · {last['file_name']}: 100% · done")
         st.success(f"Loaded {last['rows_read']:,} lines in {last['seconds']:.1f} s "

@@ -5,6 +5,7 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
+from dashboard.ui import md
 
 actor = require_role("admin")
 rounds = settings().password_hash_rounds
@@ -13,10 +14,10 @@ st.title("Users")
 st.caption("Roles: " + "; ".join(f"**{r}** {accounts.ROLE_HELP[r]}" for r in accounts.ROLES) + ".")
 
 for message in st.session_state.pop("users_flash", []):
-    st.success(message)
+    st.success(message)  # built with md() around every name
 new_key = st.session_state.pop("users_new_key", None)  # (name, key): shown on this run only
 if new_key:
-    st.warning(f"Copy the key **{new_key[0]}** now: it will not be shown again (only its hash is stored).",
+    st.warning(f"Copy the key **{md(new_key[0])}** now: it will not be shown again (only its hash is stored).",
                icon=":material/key:")
     st.code(new_key[1], language=None)
 
@@ -36,26 +37,26 @@ table = pd.DataFrame([{
 } for u in users])
 st.dataframe(table, hide_index=True, width="stretch")
 
-create_tab, role_tab, password_tab, active_tab = st.tabs(
-    ["Create user", "Change role", "Reset password", "Activate / deactivate"])
+create_tab, role_tab, password_tab, active_tab, sessions_tab = st.tabs(
+    ["Create user", "Change role", "Reset password", "Activate / deactivate", "Log out everywhere"])
 
 with create_tab, st.form("create_user", clear_on_submit=True):
     c1, c2 = st.columns(2)
-    username = c1.text_input("Username", help="One word; stored lower-case.")
+    username = c1.text_input("Username", help=f"{accounts.USERNAME_HELP}; stored lower-case.")
     name = c2.text_input("Name")
     email = c1.text_input("Email (optional)")
     role = c2.selectbox("Role", accounts.ROLES, format_func=lambda r: f"{r}: {accounts.ROLE_HELP[r]}")
     password = st.text_input("Initial password", type="password",
-                             help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; give it to the user "
-                                  "by a safe channel.")
+                             help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not a common password; "
+                                  "give it to the user by a safe channel.")
     if st.form_submit_button("Create user", type="primary"):
         try:
             write(accounts.create_user, actor=actor, username=username, password=password, role=role,
                   name=name, email=email, rounds=rounds)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
-            done(f"Created {username.strip().lower()} ({role}).")
+            done(f"Created {md(username.strip().lower())} ({role}).")
 
 names = [u.username for u in users]
 
@@ -66,9 +67,9 @@ with role_tab, st.form("change_role"):
         try:
             write(accounts.set_role, actor=actor, username=who, role=new_role)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
-            done(f"{who} is now {new_role}.")
+            done(f"{md(who)} is now {new_role}; their sessions have ended.")
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
     who = st.selectbox("User", names, key="pw_user")
@@ -77,25 +78,38 @@ with password_tab, st.form("reset_password", clear_on_submit=True):
         try:
             write(accounts.reset_password, actor=actor, username=who, password=new_password, rounds=rounds)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
-            done(f"Password of {who} changed; the account is unlocked.")
+            done(f"Password of {md(who)} changed; the account is unlocked and its sessions have ended.")
 
 with active_tab:
     who = st.selectbox("User", names, key="active_user")
     target = next((u for u in users if u.username == who), None)
     if target is not None:
         verb = "Deactivate" if target.active else "Activate"
-        st.write(f"**{who}** is {'active' if target.active else 'deactivated'}. "
+        st.write(f"**{md(who)}** is {'active' if target.active else 'deactivated'}. "
                  "A deactivated user cannot log in; their history stays.")
-        confirm = st.checkbox(f"Yes, {verb.lower()} {who}", key="active_confirm")
+        confirm = st.checkbox(f"Yes, {verb.lower()} {md(who)}", key="active_confirm")
         if st.button(verb, disabled=not confirm, key="active_button"):
             try:
                 write(accounts.set_active, actor=actor, username=who, active=not target.active)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
-                done(f"{who} is now {'deactivated' if target.active else 'active'}.")
+                done(f"{md(who)} is now {'deactivated' if target.active else 'active'}.")
+
+with sessions_tab:
+    who = st.selectbox("User", names, key="sessions_user")
+    st.caption("Ends every dashboard session and API token of the user at once, on every device (e.g. a "
+               "lost laptop or a cookie that may have been copied). Their password stays; API keys are "
+               "not users' and are revoked below.")
+    if st.button("Log out everywhere", key="sessions_button"):
+        try:
+            write(accounts.end_sessions, actor=actor, username=who)
+        except (accounts.AccountError, accounts.PermissionDenied) as exc:
+            st.error(md(str(exc)))
+        else:
+            done(f"{md(who)} is logged out everywhere.")
 
 st.subheader("API keys")
 st.caption("A key lets a script or an integration use the HTTP API with a role, without a user's "
@@ -122,10 +136,10 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
         try:
             key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(md(str(exc)))
         else:
             st.session_state["users_new_key"] = (key.name, plain)
-            done(f"Created API key {key.name} ({key.role}).")
+            done(f"Created API key {md(key.name)} ({key.role}).")
 
 with revoke_key_tab:
     live = {k.id: k for k in keys if k.active}
@@ -134,11 +148,11 @@ with revoke_key_tab:
     else:
         chosen = live[st.selectbox("Key to revoke", list(live), key="revoke_key",
                                    format_func=lambda i: f"{live[i].name} ({live[i].role}, {live[i].prefix}...)")]
-        confirm = st.checkbox(f"Yes, revoke {chosen.name}: whatever uses it stops working", key="revoke_key_confirm")
+        confirm = st.checkbox(f"Yes, revoke {md(chosen.name)}: whatever uses it stops working", key="revoke_key_confirm")
         if st.button("Revoke key", disabled=not confirm, key="revoke_key_button"):
             try:
                 write(accounts.revoke_api_key, actor=actor, id=chosen.id)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(md(str(exc)))
             else:
-                done(f"Revoked API key {chosen.name}; it stops working at once.")
+                done(f"Revoked API key {md(chosen.name)}; it stops working at once.")

@@ -46,3 +46,26 @@ def test_every_page_checks_the_role_first():
     for page in (ROOT / "pages").glob("*.py"):
         source = page.read_text()
         assert "require_role(" in source, f"{page.name} does not call require_role"
+
+
+def _fragments(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and deco.func.attr == "fragment"
+                        and any(k.arg == "run_every" for k in deco.keywords)):
+                    yield node
+
+
+def test_every_timed_fragment_checks_the_role_again_first():
+    """A fragment rerun by its timer skips the entrypoint: a demoted user's open tab must stop."""
+    found = 0
+    for page in (ROOT / "pages").glob("*.py"):
+        for fn in _fragments(ast.parse(page.read_text())):
+            found += 1
+            body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            first = body[0]
+            assert (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
+                    and getattr(first.value.func, "id", None) == "recheck_role"), \
+                f"{page.name}:{fn.name} does not start with recheck_role(...)"
+    assert found >= 2  # Monitoring's panel and Upload's progress

@@ -145,21 +145,31 @@ def test_a_session_lives_until_logout_and_a_copy_of_its_cookie_dies_with_it(conn
     assert accounts.session_user(conn, sid="made-up-session-id-123456") is None
 
 
-@pytest.mark.parametrize("change", ["password", "role", "deactivate", "everywhere", "lockout"])
+SESSION_ENDING_CHANGES = ["password", "role", "deactivate", "everywhere", "lockout"]
+
+
+def end_sessions_by(conn, settings, change: str, username: str = "ana") -> None:
+    """Make one of the changes that end every session of `username` (an analyst)."""
+    if change == "password":
+        accounts.reset_password(conn, actor=ADMIN, username=username, password="fresh-secret-1", rounds=4)
+    elif change == "role":
+        accounts.set_role(conn, actor=ADMIN, username=username, role="viewer")
+    elif change == "deactivate":
+        accounts.set_active(conn, actor=ADMIN, username=username, active=False)
+    elif change == "everywhere":
+        accounts.end_sessions(conn, actor=Actor(username, "analyst"), username=username)
+    elif change == "lockout":
+        for _ in range(settings.login_max_failures):
+            accounts.verify_login(conn, username, "wrong-password", settings=settings)
+    else:
+        raise ValueError(change)
+
+
+@pytest.mark.parametrize("change", SESSION_ENDING_CHANGES)
 def test_every_session_ends_when_the_user_changes(conn, settings, change):
     make_user(conn)
     session = accounts.start_session(conn, username="ana", days=1)
-    if change == "password":
-        accounts.reset_password(conn, actor=ADMIN, username="ana", password="fresh-secret-1", rounds=4)
-    elif change == "role":
-        accounts.set_role(conn, actor=ADMIN, username="ana", role="viewer")
-    elif change == "deactivate":
-        accounts.set_active(conn, actor=ADMIN, username="ana", active=False)
-    elif change == "everywhere":
-        accounts.end_sessions(conn, actor=Actor("ana", "analyst"), username="ana")
-    else:
-        for _ in range(settings.login_max_failures):
-            accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+    end_sessions_by(conn, settings, change)
     assert accounts.session_user(conn, sid=session.sid) is None
 
 

@@ -34,7 +34,8 @@ def test_upload_preview_load_and_summary(db):
     assert "Detected: services file (bd_desafio.csv); UTF-8; separated by semicolons; with header line" in page
     preview = at.dataframe[0].value
     assert list(preview.columns)[:2] == ["id_atendimento", "id_cliente"] and len(preview) == 3
-    start = [b for b in at.button if b.label == "Load bd_desafio.csv"][0]
+    start = at.button(key="start-services")
+    assert start.label == r"Load bd\_desafio.csv"  # Markdown escaped: shown as bd_desafio.csv
     start.click().run()
     jobs = wait_for_jobs(db)
     assert [(j["status"], j["rows_read"], j["inserted"], j["rejected"], j["username"]) for j in jobs] == \
