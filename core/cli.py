@@ -179,7 +179,7 @@ def cmd_restore(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"restored {report.services:,} services, {report.customers:,} customers and {report.users} "
-          f"users from {report.path} in {report.seconds:.1f} s")
+          f"users from {report.path} (sha256 {report.sha256}) in {report.seconds:.1f} s")
     return 0
 
 
@@ -585,7 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="dump the whole database to a file (pg_dump custom format)")
     backup.add_argument("path", help="file to write, e.g. backups/logistics-2026-11-28.dump")
     backup.set_defaults(func=cmd_backup)
-    restore = sub.add_parser("restore", help="replace the whole database with a backup, in one transaction")
+    restore = sub.add_parser("restore", help="replace the whole database with a backup, in one transaction; it runs "
+                             "the archive's SQL as the database owner: only restore archives you trust")
     restore.add_argument("path", help="a file written by `python -m core backup`")
     restore.add_argument("--force", action="store_true",
                          help="overwrite a database that already holds services or customers")

@@ -1,4 +1,5 @@
 """Backup -> wipe -> restore gives the same database; a restore never lands on data by accident."""
+import hashlib
 import subprocess
 import sys
 from datetime import date
@@ -60,6 +61,8 @@ def test_backup_wipe_restore_gives_the_same_data_and_indicators(db, settings, tm
     assert before["sla"] == [("SP - CAMPINAS", 1, 1, 0, 0), ("RJ - CENTRO", 3, 1, 1, 1)]
     report = backup(settings, tmp_path / "logistics.dump", actor=ADMIN)
     assert (report.services, report.customers) == (4, 3) and report.bytes > 0
+    assert report.path.stat().st_mode & 0o777 == 0o600  # password hashes and personal data inside
+    sha256 = hashlib.sha256(report.path.read_bytes()).hexdigest()
 
     reset_database(db)
     engine = get_engine(settings)
@@ -68,6 +71,11 @@ def test_backup_wipe_restore_gives_the_same_data_and_indicators(db, settings, tm
     assert (result.services, result.customers, result.users) == (4, 3, 2)
     engine = get_engine(settings)
     assert state(engine) == before
+    assert result.sha256 == sha256
+    with engine.connect() as conn:  # what was restored, by checksum
+        audited = conn.execute(sa.text("SELECT after FROM audit_log WHERE entity = 'database' "
+                                       "ORDER BY id DESC LIMIT 1")).scalar_one()
+    assert audited["sha256"] == sha256 and audited["restored_from"] == "logistics.dump"
     with engine.begin() as conn:  # the restored sequences go on after the restored rows
         new_id = conn.scalar(sa.text("INSERT INTO audit_log (username, action, entity) "
                                      "VALUES ('x', 'load', 'test') RETURNING id"))
