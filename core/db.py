@@ -131,6 +131,15 @@ def get_engine(settings: Settings | None = None, *, migrate_schema: bool = True)
         return _engines.setdefault(url, engine)
 
 
+def plain_error(exc: BaseException) -> str:
+    """An unexpected error in words a user may read: a database error is named by its kind only,
+    because the driver's text quotes the rows and values involved (logged, never shown)."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        kind = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+        return f"the database refused it ({kind}); the details are in the server log"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def dispose_engines() -> None:
     """Close every pooled connection (tests, backup/restore)."""
     with _lock:

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from core import audit, exports, parsing
 from core.accounts import Actor, require
 from core.config import Settings
+from core.db import plain_error
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -1044,7 +1045,8 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
                               "writing": round(time.perf_counter() - staged_at, 3), **steps}
             info.update(rows=report.rows, rejected=report.rejected)
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {type(exc).__name__}: {exc}"
+        # Shown on the Upload page: never the driver's text (the exception itself is raised on, and logged)
+        message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {plain_error(exc)}"
         with engine.begin() as conn:
             _set(conn, job_id, status="failed", phase=None, message=message[:2000], now=("finished_at",))
             _drop_rollups_ahead(conn, _rollups_prefix(job_id))  # the staging table stays, for a resume

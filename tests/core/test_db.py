@@ -66,3 +66,14 @@ def test_database_errors_never_carry_the_statements_values(engine):
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1 / 0 WHERE :secret <> ''"), {"secret": "hunter2-customer-name"})
     assert "division by zero" in str(caught.value) and "hunter2-customer-name" not in str(caught.value)
+
+
+def test_plain_error_names_a_database_error_by_its_kind_only(engine):
+    from core.db import plain_error
+
+    with pytest.raises(sa.exc.DBAPIError) as caught:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT CAST(:v AS integer)"), {"v": "maria@example.com"})
+    assert plain_error(caught.value) == ("the database refused it (InvalidTextRepresentation); the details are "
+                                         "in the server log")
+    assert plain_error(ValueError("no")) == "ValueError: no"

@@ -380,3 +380,17 @@ def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
         conn.execute(sa.text("UPDATE load_job_chunks SET first_id = 0, last_id = 0, ids_ascending = true "
                              "WHERE job_id = :id AND chunk_no = 0"), {"id": job_id})
         assert loading._ids_surely_unique(conn, {"id": job_id}) is True
+
+
+def test_a_load_stopped_by_the_database_says_so_without_the_drivers_text(db, settings, demo_files, monkeypatch):
+    def refused(*args, **kwargs):
+        raise sa.exc.IntegrityError("INSERT INTO customers ...", {"nome": "Maria Segredo"},
+                                    Exception('duplicate key: Key (email)=(maria@example.com) already exists'))
+
+    monkeypatch.setattr(loading, "_merge", refused)
+    with pytest.raises(sa.exc.IntegrityError):
+        loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    with db.connect() as conn:
+        job = loading.list_jobs(conn, limit=1)[0]
+    assert job["status"] == "failed"
+    assert job["message"] == "The load stopped: the database refused it (Exception); the details are in the server log"
