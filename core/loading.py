@@ -328,14 +328,22 @@ def spool_upload(settings: Settings, source, file_name: str) -> Path:
 
 
 SPOOL_KEEP_HOURS = 24
+SPOOL_KEEP_UNFINISHED_DAYS = 7  # the file of a failed or interrupted load waits this long for a resume
+SPOOL_CLEAN_EVERY_SECONDS = 3600.0
 
 
-def clean_spool(engine: Engine, settings: Settings, *, older_than_hours: float = SPOOL_KEEP_HOURS) -> int:
+def clean_spool(engine: Engine, settings: Settings, *, older_than_hours: float = SPOOL_KEEP_HOURS,
+                unfinished_days: float = SPOOL_KEEP_UNFINISHED_DAYS) -> int:
     """Delete spooled uploads that no load uses (dropped on the Upload page but never loaded) once
-    they are older than `older_than_hours`; a file of a queued, running, interrupted or failed job
-    stays, so it can be resumed. Returns how many files went."""
+    they are older than `older_than_hours`. The file of a queued, running, interrupted or failed job
+    stays so it can be resumed, until the job has shown no sign of life (created, heartbeat,
+    finished) for `unfinished_days`: then the load is abandoned and its file goes too (a resume
+    then says the file is no longer on the server). Returns how many files went."""
     with engine.connect() as conn:
-        used = set(conn.scalars(sa.text("SELECT source_path FROM load_jobs WHERE owns_source AND status <> 'done'")))
+        used = set(conn.scalars(sa.text(
+            "SELECT source_path FROM load_jobs WHERE owns_source AND status <> 'done' "
+            "AND greatest(created_at, heartbeat_at, finished_at) > now() - make_interval(secs => :secs)"),
+            {"secs": unfinished_days * 86400}))
     cutoff = time.time() - older_than_hours * 3600
     removed = 0
     for path in spool_dir(settings).glob("upload-*"):
@@ -345,6 +353,43 @@ def clean_spool(engine: Engine, settings: Settings, *, older_than_hours: float =
     if removed:
         log.info("removed %s unused spooled upload(s)", removed)
     return removed
+
+
+_cleaner_lock = threading.Lock()
+_cleaners: dict[Path, tuple[threading.Thread, threading.Event]] = {}
+
+
+def start_spool_cleaner(engine: Engine, settings: Settings, *,
+                        every_seconds: float = SPOOL_CLEAN_EVERY_SECONDS) -> threading.Thread:
+    """Run clean_spool now and then every `every_seconds` in a daemon thread, once per process and
+    data dir: uploads of failed or abandoned loads go even when nobody uploads again."""
+    key = spool_dir(settings).resolve()
+    with _cleaner_lock:
+        running = _cleaners.get(key)
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    clean_spool(engine, settings)
+                except Exception:  # never let the cleaner die of a passing database outage
+                    log.warning("cleaning the upload spool failed", exc_info=True)
+                stop.wait(every_seconds)
+
+        thread = threading.Thread(target=loop, daemon=True, name="spool-cleaner")
+        _cleaners[key] = (thread, stop)
+        thread.start()
+        return thread
+
+
+def stop_spool_cleaners() -> None:
+    """Stop every cleaner thread of this process (tests)."""
+    with _cleaner_lock:
+        for thread, stop in _cleaners.values():
+            stop.set()
+        _cleaners.clear()
 
 
 def create_job(conn: Connection, *, actor: Actor, info: FileInfo, file_name: str | None = None,

@@ -7,6 +7,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from core import loading
 from core.config import Settings, load_settings
 from core.db import data_version
 from core.prestart import prestart
@@ -16,8 +17,11 @@ T = TypeVar("T")
 
 @st.cache_resource(show_spinner="Starting the database...")
 def engine() -> Engine:
-    """The process-wide engine: database reached, schema migrated, first admin present."""
-    return prestart(settings())
+    """The process-wide engine: database reached, schema migrated, first admin present; the upload
+    spool cleaned on a timer."""
+    engine = prestart(settings())
+    loading.start_spool_cleaner(engine, settings())
+    return engine
 
 
 @st.cache_resource

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def test_env():
     from core.db import _servers, dispose_engines
 
     telemetry.stop_persisting_timings()  # CLI tests switch it on; the server is about to stop
+    loading = sys.modules.get("core.loading")
+    if loading is not None:
+        loading.stop_spool_cleaners()  # the dashboard's and the API's
     dispose_engines()
     for server in list(_servers.values()):
         server.cleanup()  # stops the throwaway server (this process is its only user)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -394,3 +396,41 @@ def test_a_load_stopped_by_the_database_says_so_without_the_drivers_text(db, set
         job = loading.list_jobs(conn, limit=1)[0]
     assert job["status"] == "failed"
     assert job["message"] == "The load stopped: the database refused it (Exception); the details are in the server log"
+
+
+def test_the_file_of_a_load_abandoned_for_a_week_is_cleaned(db, settings):
+    spool = loading.spool_dir(settings)
+    for old in spool.glob("upload-*"):
+        old.unlink()
+    fresh, abandoned = spool / "upload-fresh.csv", spool / "upload-abandoned.csv"
+    for path in (fresh, abandoned):
+        path.write_text("1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n", encoding="utf-8")
+        two_days_ago = time.time() - 48 * 3600
+        os.utime(path, (two_days_ago, two_days_ago))
+    with db.begin() as conn:
+        for path in (fresh, abandoned):
+            loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(path, "services"),
+                               owns_source=True, settings=settings)
+        conn.execute(sa.text("UPDATE load_jobs SET status = 'failed', created_at = now() - interval '8 days', "
+                             "heartbeat_at = now() - interval '8 days', finished_at = now() - interval '8 days' "
+                             "WHERE source_path = :p"), {"p": str(abandoned)})
+    assert loading.clean_spool(db, settings) == 1
+    assert (fresh.exists(), abandoned.exists()) == (True, False)
+
+
+def test_the_spool_is_cleaned_on_a_timer_without_any_upload(db, settings):
+    spool = loading.spool_dir(settings)
+    orphan = spool / "upload-orphan.csv"
+    orphan.write_text("x\n", encoding="utf-8")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(orphan, (two_days_ago, two_days_ago))
+    loading.stop_spool_cleaners()  # the dashboard's, if a page test started one
+    try:
+        thread = loading.start_spool_cleaner(db, settings, every_seconds=0.05)
+        assert loading.start_spool_cleaner(db, settings, every_seconds=0.05) is thread  # one per process
+        deadline = time.time() + 10
+        while orphan.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert not orphan.exists() and thread.is_alive()
+    finally:
+        loading.stop_spool_cleaners()
