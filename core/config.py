@@ -180,7 +180,7 @@ class Settings:
             # fine: local socket connections may use trust or peer authentication).
             password = urlsplit(settings.database_url).password
             if password and password.strip().lower() in WELL_KNOWN_SECRETS:
-                raise ConfigError("The password in DATABASE_URL (POSTGRES_PASSWORD) is a placeholder; "
+                raise ConfigError("The password in DATABASE_URL (APP_DB_PASSWORD with compose) is a placeholder; "
                                   "set a random one (e.g. openssl rand -hex 24)")
         return settings
 

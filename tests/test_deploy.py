@@ -31,7 +31,7 @@ def test_every_compose_variable_is_documented_in_env_example():
 def test_the_placeholders_are_refused():
     values = example_env()
     for name, secret in (("API_TOKEN_KEY", "Qm7vX2pL9sR4tW8yZ3nB6cD1fG5hJ0kA"), ("AUTH_COOKIE_KEY", "k3Jx9vQm2LpR7tYw5zNb8cHd4eFg6hJq"),
-                         ("POSTGRES_PASSWORD", "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b")):
+                         ("APP_DB_PASSWORD", "5f2b9c0e7a1d4e8f9a6b3c2d1e0f9a8b")):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env(app_env(values))
         values[name] = secret
@@ -50,3 +50,23 @@ def test_the_api_service_shares_the_apps_image_and_settings():
     app, api = compose["services"]["app"], compose["services"]["api"]
     assert api["environment"] == app["environment"] and api["build"] == app["build"]
     assert "python -m api" in " ".join(api["command"]) and "/v1/health" in " ".join(api["healthcheck"]["test"])
+
+
+def test_compose_publishes_on_localhost_and_runs_the_app_without_privileges():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in ("app", "api"):
+        service = services[name]
+        assert all(p.startswith("${BIND_ADDRESS:-127.0.0.1}:") for p in service["ports"]), name
+        assert service["security_opt"] == ["no-new-privileges:true"] and service["cap_drop"] == ["ALL"]
+        assert service["read_only"] is True and "/tmp" in service["tmpfs"]
+    assert example_env()["BIND_ADDRESS"] == "127.0.0.1"
+    db = services["db"]
+    assert "no-new-privileges:true" in db["security_opt"] and db["cap_drop"] == ["ALL"]
+    assert "./deploy/postgres-init:/docker-entrypoint-initdb.d:ro" in db["volumes"]
+
+
+def test_the_app_connects_as_its_own_role_not_the_superuser():
+    env = app_env({**example_env(), "APP_DB_PASSWORD": "p" * 32})
+    assert env["DATABASE_URL"].startswith("postgresql://logistics:")
+    assert example_env()["POSTGRES_USER"] == "postgres" != example_env()["APP_DB_USER"]
