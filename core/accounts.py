@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import audit
-from core.config import WELL_KNOWN_SECRETS, Settings
+from core.config import WELL_KNOWN_SECRETS, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -557,12 +557,16 @@ def ensure_admin(conn: Connection, settings: Settings) -> str | None:
     """Create the first admin when there are no users.
 
     Returns the generated password when ADMIN_PASSWORD was unset (to print once), else None.
+    A username or password the account rules refuse stops the start (ConfigError naming the setting).
     """
     conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
     if count_users(conn):
         return None
     password = settings.admin_password or generate_password()
-    create_user(conn, actor=CLI_ACTOR, username=settings.admin_username, password=password,
-                role="admin", name="Administrator", rounds=settings.password_hash_rounds,
-                must_change_password=not settings.admin_password)
+    try:
+        create_user(conn, actor=CLI_ACTOR, username=settings.admin_username, password=password,
+                    role="admin", name="Administrator", rounds=settings.password_hash_rounds,
+                    must_change_password=not settings.admin_password)
+    except AccountError as exc:
+        raise ConfigError(f"The first admin cannot be created from ADMIN_USERNAME and ADMIN_PASSWORD: {exc}") from None
     return None if settings.admin_password else password

@@ -34,9 +34,13 @@ def test_the_username_is_refused_as_a_password(conn, password):
 
 
 def test_the_bootstrap_admin_password_follows_the_rules(conn, settings):
+    from core.config import ConfigError
+
     conn.execute(sa.text("DELETE FROM users"))
-    with pytest.raises(AccountError, match="too common"):
+    with pytest.raises(ConfigError, match="ADMIN_USERNAME and ADMIN_PASSWORD: This password is too common"):
         accounts.ensure_admin(conn, replace(settings, admin_password="change-me"))
+    with pytest.raises(ConfigError, match="ADMIN_USERNAME and ADMIN_PASSWORD: The username 'cli' is reserved"):
+        accounts.ensure_admin(conn, replace(settings, admin_username="cli"))
 
 
 @pytest.mark.parametrize("username", ["ab", "x" * 33, "ana maria", "![](https://evil.example/x.png)", "ana*bold*",
