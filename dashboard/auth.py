@@ -83,7 +83,7 @@ def build_authenticator() -> stauth.Authenticate:
         """The cookie's claims when it names a live session of its user; None otherwise."""
         if st.session_state.get("logout"):
             return None
-        token = st.context.cookies.get(model.cookie_name) if model.cookie_name in st.context.cookies else None
+        token = st.context.cookies.get(model.cookie_name)
         if not token:
             return None
         try:
