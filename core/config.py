@@ -32,7 +32,7 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     ("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "
      "printed once to the console."),
     ("ALLOW_SIGNUP", "false", "true lets visitors register themselves as viewers."),
-    ("LOGIN_MAX_FAILURES", "5", "Failed logins in a row that lock an account."),
+    ("LOGIN_MAX_FAILURES", "5", "Failed logins within LOGIN_LOCK_MINUTES that lock an account."),
     ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked; failures count towards a lock "
      "within this many minutes."),
     ("LOGIN_ATTEMPTS_PER_MINUTE", "5", "Failed logins, and registrations, one client address may make per "
