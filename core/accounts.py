@@ -111,7 +111,7 @@ def require(actor: Actor | None, role: str) -> None:
 
 # --- passwords -------------------------------------------------------------------------------
 
-def check_password_rules(password: str, username: str | None = None) -> None:
+def check_password_rules(password: str, *, username: str | None = None) -> None:
     """Raise AccountError when the password cannot be used (plain-language reason).
 
     Beyond the length: no well-known password, not the username (with or without digits or
@@ -216,7 +216,7 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     email = (email or "").strip() or None
     if email and "@" not in email:
         raise AccountError("The email address is not valid.")
-    check_password_rules(password, username)
+    check_password_rules(password, username=username)
     password_hash = hash_password(password, rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
@@ -281,14 +281,14 @@ def reset_password(conn: Connection, *, actor: Actor, username: str, password: s
                    rounds: int = 12) -> User:
     """Set a new password (admin); also clears a lockout and ends the user's sessions and API tokens."""
     require(actor, "admin")
-    check_password_rules(password, username)
+    check_password_rules(password, username=username)
     return _update_user(conn, actor, username,
                         f"password_hash = :h, failed_logins = 0, failed_since = NULL, locked_until = NULL, "
                         f"must_change_password = false, {_END_SESSIONS}",
                         {"h": hash_password(password, rounds)})
 
 
-def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int = 12) -> User:
+def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int) -> User:
     """A user changes their own password, giving the current one.
 
     Ends every session and API token of the user (the caller starts a new session for the
@@ -303,7 +303,7 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
         raise AccountError("The current password is not right.")
     if new == current:
         raise AccountError("The new password must differ from the current one.")
-    check_password_rules(new, user.username)
+    check_password_rules(new, username=user.username)
     conn.execute(sa.text(
         f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
         {"h": hash_password(new, rounds), "id": user.id})
