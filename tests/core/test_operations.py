@@ -176,3 +176,17 @@ def test_database_info_and_host_metrics(conn, settings):
     assert {"services", "customers", "operation_timings"} <= {t.name for t in info.tables}
     host = operations.host_metrics(settings.data_dir)
     assert 0 <= host.cpu_percent <= 100 and 0 < host.memory_used_percent < 100 and host.disk_total > 0
+
+
+@pytest.mark.xfail(strict=True, reason="Monitoring reads load_jobs.status raw, without the heartbeat rule")
+def test_a_crashed_load_shows_interrupted_on_monitoring_as_on_upload(conn):
+    from core import loading
+
+    conn.execute(sa.text("""
+        INSERT INTO load_jobs (kind, file_name, file_size, source_path, username, status, started_at, heartbeat_at)
+        VALUES ('services', 'bd_desafio.csv', 1000, '/x', 'ana', 'running', now() - interval '5 minutes',
+                now() - interval '1 minute')"""))
+    upload = [j["status"] for j in loading.list_jobs(conn)]
+    monitoring = [j.status for j in operations.recent_loads(conn)]
+    assert upload == ["interrupted"]
+    assert monitoring == upload
