@@ -54,7 +54,7 @@ def embedded_server(data_dir: Path):
 # Settings of the embedded server, appended once to its postgresql.conf; a server already running
 # takes them at its next start. A single-node database backed up with pg_dump needs no WAL for
 # replicas, and with wal_level = minimal a bulk load into a table emptied in the same transaction
-# (a first load, core/loading.py) writes no WAL at all: measured 16.3 s -> 13.6 s on the merge of
+# (a first load, core/loading/merge.py) writes no WAL at all: measured 16.3 s -> 13.6 s on the merge of
 # 1M services. A larger max_wal_size keeps checkpoints out of the middle of a load.
 EMBEDDED_SETTINGS = """
 # --- logistics dashboard (core/db.py) ---

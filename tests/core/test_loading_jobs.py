@@ -197,7 +197,7 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
             ORDER BY 1, 2""")
 
     before = schema()
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
     services = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
     assert "rebuild_services_indexes" in services.timings and "rebuild_customers_indexes" in services.timings
     customers = loading.load_file(db, demo_files.customers, "customers", actor=CLI_ACTOR, settings=settings)
@@ -222,7 +222,7 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
 
 def test_a_bulk_customers_file_rewrites_the_table_and_keeps_what_it_does_not_name(db, settings, tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 2)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 2)
     services = tmp_path / "services.csv"
     services.write_text("".join(f"{i};{c};Ana Silva da;SP - CAMPINAS;30/06/2021;-\n"
                                 for i, c in ((1, 10), (2, 11), (3, 12))), encoding="utf-8")
@@ -269,9 +269,9 @@ def test_unused_spooled_uploads_are_removed_after_a_day(db, settings, tmp_path):
 
 
 def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settings, demo_files, monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # the first-load path, as for a full file
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)  # the first-load path, as for a full file
     seen = []
-    announce = loading._announce
+    announce = loading.jobs._announce
 
     def record(engine, job_id, step):
         announce(engine, job_id, step)
@@ -279,7 +279,7 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
             job = loading.get_job(conn, job_id)
         seen.append((step, job["step"], loading.progress(job), loading.doing(job)))
 
-    monkeypatch.setattr(loading, "_announce", record)
+    monkeypatch.setattr(loading.jobs, "_announce", record)
     report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
     assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
                                     "rebuild_services_indexes"]
@@ -314,15 +314,15 @@ def leftover_tables(db) -> list[str]:
 def rollups_ahead(monkeypatch) -> list:
     """The first-load path on small files; each run of the rollups computed ahead appends its error
     (None: it succeeded) to the returned list."""
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)
     runs = []
 
-    class Recorded(loading._RollupsAhead):
+    class Recorded(loading.bulk.RollupsAhead):
         def run(self):
             super().run()
             runs.append(self.error)
 
-    monkeypatch.setattr(loading, "_RollupsAhead", Recorded)
+    monkeypatch.setattr(loading.bulk, "RollupsAhead", Recorded)
     return runs
 
 
@@ -339,13 +339,13 @@ def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_f
 
 
 def test_a_failed_first_load_leaves_no_rollups_computed_ahead(db, settings, demo_files, monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(loading, "_upsert_counts", broken)   # not reached on a first load...
-    monkeypatch.setattr(loading, "_indexes_rebuilt", broken)  # ...this is, after the rollups started
+    monkeypatch.setattr(loading.merge, "_upsert_counts", broken)   # not reached on a first load...
+    monkeypatch.setattr(loading.bulk, "indexes_rebuilt", broken)  # ...this is, after the rollups started
     with pytest.raises(RuntimeError, match="disk full"):
         loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
     assert [t for t in leftover_tables(db) if not t.startswith("load_stage_")] == []
@@ -376,7 +376,7 @@ def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
                              "rejected, first_id, last_id, ids_ascending) VALUES "
                              "(:id, 0, 0, 1, 1, 1, 0, NULL, NULL, NULL), (:id, 1, 1, 2, 1, 1, 0, 1, 1, true)"),
                         {"id": job_id})
-        assert loading._ids_surely_unique(conn, {"id": job_id}) is False
+        assert loading.merge._ids_surely_unique(conn, {"id": job_id}) is False
         conn.execute(sa.text("UPDATE load_job_chunks SET first_id = 0, last_id = 0, ids_ascending = true "
                              "WHERE job_id = :id AND chunk_no = 0"), {"id": job_id})
-        assert loading._ids_surely_unique(conn, {"id": job_id}) is True
+        assert loading.merge._ids_surely_unique(conn, {"id": job_id}) is True
