@@ -1,6 +1,8 @@
 """Batch loads: POST a CSV file, follow its job. The same jobs as the Upload page and the CLI."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 
 from api import deps
@@ -49,7 +51,7 @@ def load_customers(file: UploadFile = _FILE, actor: Actor = Depends(deps.analyst
     return _accept("customers", file, actor)
 
 
-def _job(job_id: int) -> dict:
+def _job(job_id: int) -> loading.LoadJob:
     job = deps.read(loading.get_job, job_id=job_id)
     if job is None:
         raise HTTPException(404, f"There is no load {job_id}.")
@@ -61,10 +63,10 @@ def get_job(job_id: deps.RecordId, actor: Actor = Depends(deps.analyst)):
     """Status, progress (0-1), counts and seconds of a load. Every data line ends up inserted,
     updated, unchanged or rejected."""
     job = _job(job_id)
-    rate, _ = loading.speed(job)
-    return {**job, "rows": job["rows_read"], "progress": round(loading.progress(job), 4),
-            "doing": loading.doing(job) if job["status"] == "running" else None,
-            "rows_per_second": rate, "rejects_url": f"/v1/jobs/{job_id}/rejects"}
+    speed = job.speed
+    return {**asdict(job), "rows": job.rows_read, "progress": round(job.progress, 4),
+            "doing": job.doing if job.status == "running" else None, "seconds": speed.seconds,
+            "rows_per_second": speed.rows_per_second, "rejects_url": f"/v1/jobs/{job_id}/rejects"}
 
 
 @router.get("/v1/jobs/{job_id}/rejects", summary="A load's rejected lines", response_model=Rejects,

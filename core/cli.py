@@ -339,10 +339,9 @@ def _progress_printer():
         return None
     from core import loading
 
-    def show(job: dict) -> None:
-        share = loading.progress(job)
-        bar = "#" * int(share * 30)
-        print(f"\r[{bar:<30}] {share:4.0%} {loading.doing(job):<60}", end="", file=sys.stderr, flush=True)
+    def show(job: loading.LoadJob) -> None:
+        bar = "#" * int(job.progress * 30)
+        print(f"\r[{bar:<30}] {job.progress:4.0%} {job.doing:<60}", end="", file=sys.stderr, flush=True)
     return show
 
 
@@ -398,8 +397,8 @@ def cmd_load_jobs(args) -> int:
     print(f"{'id':>5} {'kind':<9} {'status':<11} {'rows':>10} {'inserted':>9} {'updated':>9} {'rejected':>9} "
           f"{'seconds':>8}  file")
     for j in jobs:
-        print(f"{j['id']:>5} {j['kind']:<9} {j['status']:<11} {j['rows_read']:>10,} {j['inserted'] or 0:>9,} "
-              f"{j['updated'] or 0:>9,} {j['rejected'] or 0:>9,} {j['seconds'] or 0:>8.2f}  {j['file_name']}")
+        print(f"{j.id:>5} {j.kind:<9} {j.status:<11} {j.rows_read:>10,} {j.inserted or 0:>9,} "
+              f"{j.updated or 0:>9,} {j.rejected:>9,} {j.speed.seconds or 0:>8.2f}  {j.file_name}")
     return 0
 
 

@@ -14,9 +14,8 @@ st.caption("Load the operation's services export (bd_desafio.csv) and customers 
            "A line that cannot be read is set aside with its line number and the reason; the rest loads. "
            "Loading the same file again changes nothing. Services may arrive before their customers.")
 
-ACTIVE = ("queued", "running")
 jobs = read_fresh(loading.list_jobs, limit=50)
-running = [j for j in jobs if j["status"] in ACTIVE]
+running = [j for j in jobs if j.active]
 
 
 def spooled_file(kind: str, uploaded) -> dict:
@@ -79,14 +78,13 @@ with right:
 def live_progress() -> None:
     """Redraws every second while a load runs (progress lives in the job row, so a reload or
     another user sees it too); reruns the page once when the last one ends."""
-    now_running = [j for j in read_fresh(loading.list_jobs, limit=50) if j["status"] in ACTIVE]
+    now_running = [j for j in read_fresh(loading.list_jobs, limit=50) if j.active]
     for job in now_running:
-        rate, eta = loading.speed(job)
-        share = loading.progress(job)
-        reading = job["phase"] != "writing"  # rows/s is the reading speed; writing has its steps
-        details = ([loading.doing(job)] + ([f"{rate:,.0f} rows/s"] if rate and reading else [])
-                   + ([f"about {eta:,.0f} s left"] if eta else []))
-        st.progress(share, text=f"Load {job['id']} · {job['file_name']}: {share:.0%} · " + " · ".join(details))
+        speed = job.speed
+        reading = job.phase != "writing"  # rows/s is the reading speed; writing has its steps
+        details = ([job.doing] + ([f"{speed.rows_per_second:,.0f} rows/s"] if speed.rows_per_second and reading else [])
+                   + ([f"about {speed.seconds_left:,.0f} s left"] if speed.seconds_left else []))
+        st.progress(job.progress, text=f"Load {job.id} · {job.file_name}: {job.progress:.0%} · " + " · ".join(details))
     if running and not now_running:
         st.rerun(scope="app")
 
@@ -95,46 +93,45 @@ if running:
     st.subheader("Loading")
     live_progress()
 
-finished = [j for j in jobs if j["status"] not in ACTIVE]
+finished = [j for j in jobs if not j.active]
 if finished:
     watched = st.session_state.get("watch-job")
-    last = next((j for j in finished if j["id"] == watched), finished[0])
-    st.subheader(f"Load {last['id']}: {last['file_name']}")
-    if last["status"] == "done":
-        st.progress(1.0, text=f"Load {last['id']} · {last['file_name']}: 100% · done")
-        st.success(f"Loaded {last['rows_read']:,} lines in {last['seconds']:.1f} s "
-                   f"({last['rows_per_second'] or 0:,.0f} rows/s).", icon=":material/check_circle:")
+    last = next((j for j in finished if j.id == watched), finished[0])
+    st.subheader(f"Load {last.id}: {last.file_name}")
+    if last.status == "done":
+        st.progress(1.0, text=f"Load {last.id} · {last.file_name}: 100% · done")
+        st.success(f"Loaded {last.rows_read:,} lines in {last.seconds:.1f} s "
+                   f"({last.rows_per_second or 0:,.0f} rows/s).", icon=":material/check_circle:")
         cols = st.columns(6)
-        cols[0].metric("Lines read", f"{last['rows_read']:,}")
-        cols[1].metric("Inserted", f"{last['inserted']:,}")
-        cols[2].metric("Updated", f"{last['updated']:,}")
-        cols[3].metric("Unchanged", f"{last['unchanged']:,}")
-        cols[4].metric("Rejected", f"{last['rejected']:,}",
-                       help=f"Includes {last['duplicates'] or 0:,} lines whose id appears again later in the file "
+        cols[0].metric("Lines read", f"{last.rows_read:,}")
+        cols[1].metric("Inserted", f"{last.inserted:,}")
+        cols[2].metric("Updated", f"{last.updated:,}")
+        cols[3].metric("Unchanged", f"{last.unchanged:,}")
+        cols[4].metric("Rejected", f"{last.rejected:,}",
+                       help=f"Includes {last.duplicates or 0:,} lines whose id appears again later in the file "
                             "(the later line was loaded).")
-        if last["kind"] == "services":
-            cols[5].metric("New customer ids", f"{last['stub_customers']:,}",
+        if last.kind == "services":
+            cols[5].metric("New customer ids", f"{last.stub_customers:,}",
                            help="Customers known only by their id, created so no service is lost; "
                                 "the customers file fills them in.")
         else:
-            cols[5].metric("Customers filled in", f"{last['stubs_filled']:,}",
+            cols[5].metric("Customers filled in", f"{last.stubs_filled:,}",
                            help="Customers first seen in the services file, now with name, email and phone.")
-        if last["rejected"]:
-            rejects = pd.DataFrame(read_fresh(loading.job_rejects, job_id=last["id"], limit=100_000),
+        if last.rejected:
+            rejects = pd.DataFrame(read_fresh(loading.job_rejects, job_id=last.id, limit=100_000),
                                    columns=["line", "reason", "raw"])
             st.dataframe(rejects.head(1000), hide_index=True, width="stretch")
-            download_buttons(rejects, f"rejected lines of load {last['id']}", key=f"rejects-{last['id']}")
-    elif last["status"] == "interrupted":
+            download_buttons(rejects, f"rejected lines of load {last.id}", key=f"rejects-{last.id}")
+    elif last.status == "interrupted":
         st.warning("This load was cut short (the server stopped). Resume it below: it goes on from the "
                    "lines already read, without duplicates.", icon=":material/pause_circle:")
     else:
-        st.error(last["message"] or "This load failed; nothing from it was written.", icon=":material/error:")
+        st.error(last.message or "This load failed; nothing from it was written.", icon=":material/error:")
 
-    resumable = [j for j in finished if j["status"] in ("interrupted", "failed")]
+    resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:
-        choice = st.selectbox("Interrupted or failed loads", [j["id"] for j in resumable],
-                              format_func=lambda i: next(f"Load {j['id']} · {j['file_name']} · {j['status']}"
-                                                         for j in resumable if j["id"] == i))
+        choice = st.selectbox("Interrupted or failed loads", list(resumable),
+                              format_func=lambda i: f"Load {i} · {resumable[i].file_name} · {resumable[i].status}")
         if st.button("Resume", icon=":material/play_arrow:"):
             loading.start_in_background(engine(), choice, actor=actor, settings=settings())
             st.session_state["watch-job"] = choice
@@ -143,10 +140,10 @@ if finished:
 if jobs:
     st.subheader("History")
     history = pd.DataFrame([{
-        "load": j["id"], "when": j["created_at"], "who": j["username"], "kind": j["kind"], "file": j["file_name"],
-        "MB": round(j["file_size"] / 1e6, 1), "status": j["status"], "lines": j["rows_read"],
-        "inserted": j["inserted"], "updated": j["updated"], "unchanged": j["unchanged"], "rejected": j["rejected"],
-        "stubs": j["stub_customers"], "seconds": j["seconds"], "rows/s": j["rows_per_second"]} for j in jobs])
+        "load": j.id, "when": j.created_at, "who": j.username, "kind": j.kind, "file": j.file_name,
+        "MB": round(j.file_size / 1e6, 1), "status": j.status, "lines": j.rows_read,
+        "inserted": j.inserted, "updated": j.updated, "unchanged": j.unchanged, "rejected": j.rejected,
+        "stubs": j.stub_customers, "seconds": j.seconds, "rows/s": j.rows_per_second} for j in jobs])
     st.dataframe(history, hide_index=True, width="stretch", column_config={
         "when": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "seconds": st.column_config.NumberColumn(format="%.1f"),

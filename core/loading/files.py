@@ -11,12 +11,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.config import Settings
+
+if TYPE_CHECKING:
+    from core.loading.jobs import LoadJob
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +221,14 @@ def blocks(path: Path, start: int, block_bytes: int) -> Iterator[tuple[int, int,
             chunk_no += 1
 
 
-def raw_lines(job: dict, wanted: set[int]) -> dict[int, str]:
+def raw_lines(job: LoadJob, wanted: set[int]) -> dict[int, str]:
     """The raw text of some line numbers (duplicates found at merge time), by one pass over the file."""
     found: dict[int, str] = {}
     if not wanted:
         return found
-    codec = python_codec(job["encoding"])
-    line = 1 if job["has_header"] else 0
-    for _, _, _, data in blocks(Path(job["source_path"]), job["data_start"], 8 << 20):
+    codec = python_codec(job.encoding)
+    line = 1 if job.has_header else 0
+    for _, _, _, data in blocks(Path(job.source_path), job.data_start, 8 << 20):
         data = data.replace(b"\r", b"")
         count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         if any(line < n <= line + count for n in wanted):

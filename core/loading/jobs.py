@@ -14,10 +14,10 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -101,27 +101,117 @@ class Steps(dict):
 
 # --- reading jobs ----------------------------------------------------------------------------
 
-_JOB_COLUMNS = """id, kind, file_name, file_size, source_path, owns_source, username,
-    CASE WHEN status IN ('queued', 'running')
-              AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => :stale)
-         THEN 'interrupted' ELSE status END AS status,
-    phase, step, writing_share, encoding, delimiter, has_header, bytes_done, rows_read, inserted, updated, unchanged,
-    rejected, duplicates, stub_customers, stubs_filled, message, created_at, started_at, finished_at,
-    heartbeat_at, seconds, rows_per_second"""
+class Speed(NamedTuple):
+    """How fast a job goes: seconds so far (its whole time once done), lines read per second, and
+    the seconds a running job has left (an estimate); None where not known yet."""
+    seconds: float | None
+    rows_per_second: float | None
+    seconds_left: float | None
 
 
-def list_jobs(conn: Connection, *, limit: int = 50) -> list[dict]:
-    """Recent load jobs, newest first; a running job without a recent heartbeat shows as interrupted."""
+@dataclass(frozen=True)
+class LoadJob:
+    """A load job as read back (list_jobs, get_job): the row of load_jobs, with a running job whose
+    heartbeat stopped shown as interrupted, and what a progress bar needs as properties."""
+    id: int
+    kind: str                     # services or customers
+    file_name: str
+    file_size: int
+    source_path: str              # the spooled upload, or the CLI's own file
+    owns_source: bool             # true: the spooled file is deleted when the job ends
+    username: str
+    status: str                   # queued, running, done, failed or interrupted
+    phase: str | None             # while running: staging, then writing
+    step: str | None              # while writing: the merge step, in plain words (WRITING_STEPS)
+    writing_share: float | None   # share of the writing phase done, 0..1
+    encoding: str                 # see core.loading.files.ENCODING_LABELS
+    delimiter: str
+    has_header: bool
+    data_start: int               # byte offset of the first data line
+    block_bytes: int              # bytes per staged block (fixed: a resume finds the same blocks)
+    bytes_done: int
+    rows_read: int
+    inserted: int | None          # the figures, once done
+    updated: int | None
+    unchanged: int | None
+    rejected: int
+    duplicates: int | None
+    stub_customers: int | None
+    stubs_filled: int | None
+    message: str | None           # why it failed
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    seconds: float | None         # of the whole load, once done
+    rows_per_second: float | None
+
+    @property
+    def active(self) -> bool:
+        """Queued or running (an interrupted job is not: nothing works on it)."""
+        return self.status in ("queued", "running")
+
+    @property
+    def progress(self) -> float:
+        """Share of the job done, 0..1: reading the file (in bytes) is the first STAGING_SHARE, the
+        merge's steps (WRITING_STEPS) the rest; 1 only once the job is done."""
+        if self.status == "done":
+            return 1.0
+        if not self.file_size:
+            return 0.0
+        if self.phase == "writing":
+            return min(STAGING_SHARE + (1 - STAGING_SHARE) * (self.writing_share or 0.0), 0.99)
+        return STAGING_SHARE * min(self.bytes_done / self.file_size, 1.0)
+
+    @property
+    def doing(self) -> str:
+        """What the job is doing, in plain words (the progress bars of Upload, Monitoring, the CLI)."""
+        if self.status == "done":
+            return "done"
+        if self.phase == "writing":
+            return f"writing to the database: {self.step}" if self.step else "writing to the database"
+        return f"{self.rows_read:,} lines read"
+
+    @property
+    def speed(self) -> Speed:
+        """Speed as of now (see speed_at)."""
+        return self.speed_at(datetime.now(timezone.utc))
+
+    def speed_at(self, now: datetime) -> Speed:
+        """Seconds, lines per second and, while running, seconds left, as of `now`. A job that
+        stopped (failed, interrupted) is timed to its end or its last heartbeat."""
+        if self.status == "done":
+            return Speed(self.seconds, self.rows_per_second, 0.0)
+        if self.started_at is None:
+            return Speed(None, None, None)
+        end = self.finished_at or (now if self.active else self.heartbeat_at or now)
+        elapsed = (end - self.started_at).total_seconds()
+        rate = self.rows_read / elapsed if elapsed > 0 and self.rows_read else None
+        share = self.progress
+        left = elapsed * (1 - share) / share if self.active and share > 0 else None
+        return Speed(elapsed, rate, left)
+
+
+# The status read back: a queued or running job whose heartbeat stopped is interrupted (its
+# process died); every reader of jobs goes through this.
+_STATUS = """CASE WHEN status IN ('queued', 'running')
+                  AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => :stale)
+             THEN 'interrupted' ELSE status END AS status"""
+_JOB_COLUMNS = ", ".join(_STATUS if f.name == "status" else f.name for f in fields(LoadJob))
+
+
+def list_jobs(conn: Connection, *, limit: int = 50) -> list[LoadJob]:
+    """Recent load jobs, newest first."""
     rows = conn.execute(sa.text(f"SELECT {_JOB_COLUMNS} FROM load_jobs ORDER BY id DESC LIMIT :limit"),
                         {"limit": limit, "stale": STALE_SECONDS}).mappings()
-    return [dict(r) for r in rows]
+    return [LoadJob(**r) for r in rows]
 
 
-def get_job(conn: Connection, job_id: int) -> dict | None:
-    """One job as a dict (see list_jobs), or None."""
+def get_job(conn: Connection, job_id: int) -> LoadJob | None:
+    """One job, or None."""
     row = conn.execute(sa.text(f"SELECT {_JOB_COLUMNS} FROM load_jobs WHERE id = :id"),
                        {"id": job_id, "stale": STALE_SECONDS}).mappings().first()
-    return dict(row) if row else None
+    return LoadJob(**row) if row else None
 
 
 def job_rejects(conn: Connection, job_id: int, *, limit: int | None = None) -> list[dict]:
@@ -139,38 +229,6 @@ def rejects_csv(conn: Connection, job_id: int) -> str:
     for r in job_rejects(conn, job_id):
         writer.writerow([r["line"], r["reason"], r["raw"]])
     return out.getvalue()
-
-
-def progress(job: dict) -> float:
-    """Share of the job done, 0..1: reading the file (in bytes) is the first STAGING_SHARE, the
-    merge's steps (WRITING_STEPS) the rest."""
-    if job["status"] == "done":
-        return 1.0
-    if not job["file_size"]:
-        return 0.0
-    if job["phase"] == "writing":
-        return min(STAGING_SHARE + (1 - STAGING_SHARE) * (job["writing_share"] or 0.0), 0.99)
-    return STAGING_SHARE * min(job["bytes_done"] / job["file_size"], 1.0)
-
-
-def doing(job: dict) -> str:
-    """What a running job is doing, in plain words (progress bars of the Upload page and the CLI)."""
-    if job["phase"] == "writing":
-        return f"writing to the database: {job['step']}" if job["step"] else "writing to the database"
-    return f"{job['rows_read']:,} lines read"
-
-
-def speed(job: dict, now: datetime | None = None) -> tuple[float | None, float | None]:
-    """(rows per second so far, seconds left) of a running job; None when not yet known."""
-    if job["status"] == "done":
-        return job["rows_per_second"], 0.0
-    if not job["started_at"] or not job["rows_read"]:
-        return None, None
-    elapsed = ((now or datetime.now(timezone.utc)) - job["started_at"]).total_seconds()
-    share = progress(job)
-    rate = job["rows_read"] / elapsed if elapsed > 0 else None
-    eta = elapsed * (1 - share) / share if share > 0 else None
-    return rate, eta
 
 
 # --- running jobs ----------------------------------------------------------------------------
@@ -220,7 +278,7 @@ def _announce(engine: Engine, job_id: int, step: str) -> None:
         log.warning("could not publish the step of job %s", job_id, exc_info=True)
 
 
-def _report_progress(engine: Engine, job_id: int, on_progress: Callable[[dict], None]) -> None:
+def _report_progress(engine: Engine, job_id: int, on_progress: Callable[[LoadJob], None]) -> None:
     with engine.connect() as conn:
         on_progress(get_job(conn, job_id))
 
@@ -231,32 +289,32 @@ def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) 
     conn.execute(sa.text(f"UPDATE load_jobs SET {', '.join(cols)} WHERE id = :id"), {"id": job_id, **values})
 
 
-def _finish(engine: Engine, job: dict, started: float, steps: Steps) -> LoadReport:
+def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadReport:
     """Merge the staged rows in one transaction with the job's figures and the audit row."""
     with engine.begin() as conn:
         figures = merge.merge(conn, job, steps)
         rows = figures["rows"]
         seconds = time.perf_counter() - started
         stored = {k: v for k, v in figures.items() if k != "rows"}
-        _set(conn, job["id"], status="done", phase=None, step=None, now=("finished_at",), **stored,
+        _set(conn, job.id, status="done", phase=None, step=None, now=("finished_at",), **stored,
              seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None,
-             rows_read=rows, bytes_done=job["file_size"])
-        audit.record(conn, username=job["username"], action="load", entity=job["kind"], entity_id=job["id"],
-                     after={"file_name": job["file_name"], **figures})
-        staging.drop_stage(conn, job["id"])
-        sample = job_rejects(conn, job["id"], limit=REJECTS_SAMPLE)
+             rows_read=rows, bytes_done=job.file_size)
+        audit.record(conn, username=job.username, action="load", entity=job.kind, entity_id=job.id,
+                     after={"file_name": job.file_name, **figures})
+        staging.drop_stage(conn, job.id)
+        sample = job_rejects(conn, job.id, limit=REJECTS_SAMPLE)
     # The commit (files written by the bulk paths reach the disk) is part of the load's time.
     seconds = time.perf_counter() - started
     with engine.begin() as conn:
-        _set(conn, job["id"], seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None)
-    return LoadReport(job_id=job["id"], kind=job["kind"], file_name=job["file_name"], status="done",
+        _set(conn, job.id, seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None)
+    return LoadReport(job_id=job.id, kind=job.kind, file_name=job.file_name, status="done",
                       seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else 0.0,
-                      encoding=ENCODING_LABELS[job["encoding"]], delimiter=job["delimiter"],
-                      has_header=job["has_header"], rejects=sample, **figures)
+                      encoding=ENCODING_LABELS[job.encoding], delimiter=job.delimiter,
+                      has_header=job.has_header, rejects=sample, **figures)
 
 
 def run_job(engine: Engine, job_id: int, *, settings: Settings,
-            on_progress: Callable[[dict], None] | None = None) -> LoadReport:
+            on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Do (or finish) a queued, interrupted or failed job; returns its report.
 
     Safe to call again after a crash: chunks already staged are kept, the merge is all-or-nothing.
@@ -280,21 +338,20 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
         job = get_job(conn, job_id)
         if job is None:
             raise LoadError(f"There is no load {job_id}.")
-        if job["status"] == "done":
+        if job.status == "done":
             raise LoadError(f"Load {job_id} is already done.")
-        job = dict(conn.execute(sa.text("SELECT * FROM load_jobs WHERE id = :id"), {"id": job_id}).mappings().one())
-        if not Path(job["source_path"]).exists():
+        if not Path(job.source_path).exists():
             _set(conn, job_id, status="failed", message="The file of this load is no longer on the server; "
                                                          "load it again.")
-            raise LoadError(f"The file of load {job_id} ({job['file_name']}) is no longer on the server.")
+            raise LoadError(f"The file of load {job_id} ({job.file_name}) is no longer on the server.")
         _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
              now=("started_at", "heartbeat_at"))
     heartbeat = _Heartbeat(engine, job_id)
     heartbeat.start()
     started = time.perf_counter()
     try:
-        with timed("loading.load", kind=job["kind"], job_id=job_id, size=job["file_size"]) as info:
-            with timed("loading.stage", kind=job["kind"], job_id=job_id):
+        with timed("loading.load", kind=job.kind, job_id=job_id, size=job.file_size) as info:
+            with timed("loading.stage", kind=job.kind, job_id=job_id):
                 staging.prepare_stage(engine, job)
                 staging.stage(engine, job, settings, on_chunk=lambda: _report_progress(engine, job_id, on_progress))
             staged_at = time.perf_counter()
@@ -302,7 +359,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
                 _set(conn, job_id, phase="writing")
                 on_progress(get_job(conn, job_id))
             steps = Steps(announce=lambda name: _announce(engine, job_id, name))
-            with timed("loading.merge", kind=job["kind"], job_id=job_id):
+            with timed("loading.merge", kind=job.kind, job_id=job_id):
                 report = _finish(engine, job, started, steps)
             report.timings = {"staging": round(staged_at - started, 3),
                               "writing": round(time.perf_counter() - staged_at, 3), **steps}
@@ -316,13 +373,13 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     finally:
         heartbeat.done.set()
     _report_progress(engine, job_id, on_progress)
-    if job["owns_source"]:
-        Path(job["source_path"]).unlink(missing_ok=True)
+    if job.owns_source:
+        Path(job.source_path).unlink(missing_ok=True)
     return report
 
 
 def load_file(engine: Engine, path: Path | str, kind: str | None = None, *, actor: Actor, settings: Settings,
-              on_progress: Callable[[dict], None] | None = None) -> LoadReport:
+              on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Inspect, record and run a load of a file on the server (CLI, demo, tests)."""
     require(actor, "analyst")
     info = inspect_file(path, kind)
@@ -332,15 +389,15 @@ def load_file(engine: Engine, path: Path | str, kind: str | None = None, *, acto
 
 
 def resume_job(engine: Engine, job_id: int, *, actor: Actor, settings: Settings,
-               on_progress: Callable[[dict], None] | None = None) -> LoadReport:
+               on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Finish an interrupted or failed job from its spooled file, without duplicates."""
     require(actor, "analyst")
     with engine.connect() as conn:
         job = get_job(conn, job_id)
     if job is None:
         raise LoadError(f"There is no load {job_id}.")
-    if job["status"] not in ("interrupted", "failed", "queued"):
-        raise LoadError(f"Load {job_id} is {job['status']}; only an interrupted or failed load can be resumed.")
+    if job.status not in ("interrupted", "failed", "queued"):
+        raise LoadError(f"Load {job_id} is {job.status}; only an interrupted or failed load can be resumed.")
     return run_job(engine, job_id, settings=settings, on_progress=on_progress)
 
 

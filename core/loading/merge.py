@@ -18,45 +18,45 @@ from core.loading.files import raw_lines
 from core.loading.staging import stage_table
 
 if TYPE_CHECKING:
-    from core.loading.jobs import Steps
+    from core.loading.jobs import LoadJob, Steps
 
 _MERGE_LOCK = 724_150_002   # advisory lock: serialises merges (two loads writing the same rows)
 MERGE_WORK_MEM = "128MB"
 MERGE_MAINTENANCE_WORK_MEM = "256MB"   # index builds of the bulk paths
 
 
-def merge(conn: Connection, job: dict, steps: Steps) -> dict[str, int]:
+def merge(conn: Connection, job: LoadJob, steps: Steps) -> dict[str, int]:
     """Write the job's staged rows; returns its figures: rows = inserted + updated + unchanged +
     rejected, and duplicates, stub_customers, stubs_filled."""
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MERGE_LOCK})
     conn.execute(sa.text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
     conn.execute(sa.text(f"SET LOCAL maintenance_work_mem = '{MERGE_MAINTENANCE_WORK_MEM}'"))
-    stage = stage_table(job["id"])
-    write = _merge_services if job["kind"] == "services" else _merge_customers
+    stage = stage_table(job.id)
+    write = _merge_services if job.kind == "services" else _merge_customers
     counts = write(conn, job, stage, steps)
     _fill_missing_raw(conn, job)
     rows = conn.scalar(sa.text("SELECT coalesce(sum(lines), 0) FROM load_job_chunks WHERE job_id = :id"),
-                       {"id": job["id"]})
-    rejected = conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job["id"]})
+                       {"id": job.id})
+    rejected = conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job.id})
     return dict(rows=rows, inserted=counts["inserted"], updated=counts["updated"],
                 unchanged=rows - rejected - counts["inserted"] - counts["updated"], rejected=rejected,
                 duplicates=counts["duplicates"], stub_customers=counts["stub_customers"],
                 stubs_filled=counts["stubs_filled"])
 
 
-def _ids_surely_unique(conn: Connection, job: dict) -> bool:
+def _ids_surely_unique(conn: Connection, job_id: int) -> bool:
     """True when the blocks' id ranges prove that no id repeats: each block ascending and after
     the one before (a sorted export). False means "not proven": search. A block staged before
     migration 0007 has no id range, so it proves nothing."""
     return bool(conn.scalar(sa.text("""
         SELECT coalesce(bool_and(coalesce(ids_ascending AND (before IS NULL OR first_id > before), false)), true)
         FROM (SELECT ids_ascending, first_id, lag(last_id) OVER (ORDER BY chunk_no) AS before
-              FROM load_job_chunks WHERE job_id = :id AND staged > 0) blocks"""), {"id": job["id"]}))
+              FROM load_job_chunks WHERE job_id = :id AND staged > 0) blocks"""), {"id": job_id}))
 
 
-def _reject_duplicates(conn: Connection, job: dict, stage: str) -> int:
+def _reject_duplicates(conn: Connection, job: LoadJob, stage: str) -> int:
     """Remove all but the last line of each id repeated in the file; list them as rejected."""
-    if _ids_surely_unique(conn, job) or conn.scalar(
+    if _ids_surely_unique(conn, job.id) or conn.scalar(
             sa.text(f"SELECT 1 FROM {stage} GROUP BY id HAVING count(*) > 1 LIMIT 1")) is None:
         return 0
     rows = conn.execute(sa.text(f"""
@@ -65,7 +65,7 @@ def _reject_duplicates(conn: Connection, job: dict, stage: str) -> int:
         WHERE s.id = w.id AND s.line_no < w.winner RETURNING s.line_no, s.id, w.winner""")).all()
     raw = raw_lines(job, {r.line_no for r in rows})
     conn.execute(sa.text("INSERT INTO load_rejects (job_id, line_no, raw, reason) VALUES (:job, :line, :raw, :reason)"),
-                 [{"job": job["id"], "line": r.line_no, "raw": raw.get(r.line_no),
+                 [{"job": job.id, "line": r.line_no, "raw": raw.get(r.line_no),
                    "reason": f"id {r.id} appears again on line {r.winner}; that later line was loaded"}
                   for r in rows])
     return len(rows)
@@ -96,7 +96,7 @@ def _changes(conn: Connection, stage: str, table: str, columns: tuple[str, ...])
     return conn.scalar(sa.text("SELECT count(*) FROM load_changes"))
 
 
-def _merge_services(conn: Connection, job: dict, stage: str, steps: Steps) -> dict[str, int]:
+def _merge_services(conn: Connection, job: LoadJob, stage: str, steps: Steps) -> dict[str, int]:
     with steps.step("duplicates"):
         counts = {"duplicates": _reject_duplicates(conn, job, stage), "stubs_filled": 0}
     first = _is_empty(conn, "services")
@@ -109,7 +109,7 @@ def _merge_services(conn: Connection, job: dict, stage: str, steps: Steps) -> di
     bulk_first = first and conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) >= bulk.BULK_MIN_ROWS
     ahead = None
     if bulk_first and not counts["duplicates"]:
-        ahead = bulk.RollupsAhead(conn.engine, job["id"], stage)
+        ahead = bulk.RollupsAhead(conn.engine, job.id, stage)
         ahead.start_when_ready()
     try:
         return _write_services(conn, stage, steps, counts, first=first, bulk_first=bulk_first, ahead=ahead)
@@ -162,7 +162,7 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
     return counts
 
 
-def _merge_customers(conn: Connection, job: dict, stage: str, steps: Steps) -> dict[str, int]:
+def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -> dict[str, int]:
     with steps.step("duplicates"):
         counts = {"duplicates": _reject_duplicates(conn, job, stage), "stub_customers": 0}
     # An email is unique (any case): a later line of another customer with the same email, or a
@@ -179,7 +179,7 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: Steps) -> d
             gone AS (DELETE FROM {stage} s USING clash c WHERE s.line_no = c.line_no RETURNING c.*)
             INSERT INTO load_rejects (job_id, line_no, raw, reason)
             SELECT :job, line_no, NULL, format('email %L is also on line %s (customer %s)', email, first_line, first_id)
-            FROM gone"""), {"job": job["id"]})
+            FROM gone"""), {"job": job.id})
         conn.execute(sa.text(f"""
             WITH clash AS (
                 SELECT s.line_no, s.email, c.id AS owner FROM {stage} s
@@ -187,7 +187,7 @@ def _merge_customers(conn: Connection, job: dict, stage: str, steps: Steps) -> d
             gone AS (DELETE FROM {stage} s USING clash c WHERE s.line_no = c.line_no RETURNING c.*)
             INSERT INTO load_rejects (job_id, line_no, raw, reason)
             SELECT :job, line_no, NULL, format('email %L already belongs to customer %s', email, owner)
-            FROM gone"""), {"job": job["id"]})
+            FROM gone"""), {"job": job.id})
     columns = ("nome", "email", "telefone")
     with steps.step("compare"):
         changed = _changes(conn, stage, "customers", columns)
@@ -238,11 +238,11 @@ def _rewrite_customers(conn: Connection, steps: Steps) -> tuple[int, int]:
     return inserted, updated
 
 
-def _fill_missing_raw(conn: Connection, job: dict) -> None:
+def _fill_missing_raw(conn: Connection, job: LoadJob) -> None:
     """Rejects found at merge time (email clashes) get their raw line from the file."""
     missing = set(conn.scalars(sa.text("SELECT line_no FROM load_rejects WHERE job_id = :id AND raw IS NULL"),
-                               {"id": job["id"]}))
+                               {"id": job.id}))
     if missing:
         raw = raw_lines(job, missing)
         conn.execute(sa.text("UPDATE load_rejects SET raw = :raw WHERE job_id = :job AND line_no = :line"),
-                     [{"raw": text, "job": job["id"], "line": n} for n, text in raw.items()])
+                     [{"raw": text, "job": job.id, "line": n} for n, text in raw.items()])

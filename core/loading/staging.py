@@ -10,7 +10,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -19,6 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from core import parsing
 from core.config import Settings
 from core.loading.files import blocks, python_codec
+
+if TYPE_CHECKING:
+    from core.loading.jobs import LoadJob
 
 # Blocks waiting for a worker. Bounded: at most one block waits while each worker holds one, so
 # memory does not grow with the file (the reader is far faster than the workers; a deeper queue
@@ -42,7 +45,7 @@ def drop_stage(conn: Connection, job_id: int) -> None:
 
 @dataclass
 class _Run:
-    job: dict
+    job: LoadJob
     stage: str
     lines_before: dict[int, int]   # chunk_no -> data lines before it (line numbers)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,25 +53,25 @@ class _Run:
     error: BaseException | None = None
 
 
-def prepare_stage(engine: Engine, job: dict) -> None:
+def prepare_stage(engine: Engine, job: LoadJob) -> None:
     """Keep what earlier runs staged if it is intact, else start the job's staging afresh.
 
     An UNLOGGED table is emptied by a crash of the server, so the chunks' bookkeeping is checked
     against the rows actually there.
     """
-    stage = stage_table(job["id"])
+    stage = stage_table(job.id)
     with engine.begin() as conn:
         exists = conn.scalar(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": stage})
         staged = conn.scalar(sa.text("SELECT coalesce(sum(staged), 0) FROM load_job_chunks WHERE job_id = :id"),
-                             {"id": job["id"]})
+                             {"id": job.id})
         intact = exists and conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) == staged
         if not intact:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {stage}"))
-            conn.execute(sa.text(f"CREATE UNLOGGED TABLE {stage} ({_STAGE_COLUMNS[job['kind']]})"))
-            conn.execute(sa.text("DELETE FROM load_job_chunks WHERE job_id = :id"), {"id": job["id"]})
-            conn.execute(sa.text("DELETE FROM load_rejects WHERE job_id = :id"), {"id": job["id"]})
+            conn.execute(sa.text(f"CREATE UNLOGGED TABLE {stage} ({_STAGE_COLUMNS[job.kind]})"))
+            conn.execute(sa.text("DELETE FROM load_job_chunks WHERE job_id = :id"), {"id": job.id})
+            conn.execute(sa.text("DELETE FROM load_rejects WHERE job_id = :id"), {"id": job.id})
             conn.execute(sa.text("UPDATE load_jobs SET bytes_done = 0, rows_read = 0 WHERE id = :id"),
-                         {"id": job["id"]})
+                         {"id": job.id})
 
 
 def _rows_csv(job_id: int, rejects: list[tuple[int, str, str]]) -> io.BytesIO:
@@ -83,8 +86,8 @@ def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Call
     job = run.job
     raw = None
     try:
-        parse = parsing.PARSERS[job["kind"]]
-        codec = python_codec(job["encoding"])
+        parse = parsing.PARSERS[job.kind]
+        codec = python_codec(job.encoding)
         copy_rejects = "COPY load_rejects (job_id, line_no, raw, reason) FROM STDIN WITH (FORMAT csv)"
         raw = engine.raw_connection()
         cur = raw.cursor()
@@ -95,21 +98,21 @@ def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Call
             chunk_no, byte_start, byte_end, data = item
             if codec != "utf-8":
                 data = data.decode(codec, errors="replace").encode("utf-8")
-            block = parse(data, first_line=run.lines_before[chunk_no] + 1, delimiter=job["delimiter"])
+            block = parse(data, first_line=run.lines_before[chunk_no] + 1, delimiter=job.delimiter)
             columns = ", ".join(block.good.column_names)
             cur.copy_expert(f"COPY {run.stage} ({columns}) FROM STDIN WITH (FORMAT csv)",
                             io.BytesIO(block.good_csv()), size=1 << 20)
             if block.rejects:
-                cur.copy_expert(copy_rejects, _rows_csv(job["id"], block.rejects))
+                cur.copy_expert(copy_rejects, _rows_csv(job.id, block.rejects))
             first_id, last_id, ascending = block.id_order()
             staged, rejected = block.good.num_rows, len(block.rejects)
             cur.execute("INSERT INTO load_job_chunks (job_id, chunk_no, byte_start, byte_end, lines, staged, "
                         "rejected, first_id, last_id, ids_ascending) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (job["id"], chunk_no, byte_start, byte_end, block.lines, staged, rejected, first_id,
+                        (job.id, chunk_no, byte_start, byte_end, block.lines, staged, rejected, first_id,
                          last_id, ascending))
             cur.execute("UPDATE load_jobs SET bytes_done = bytes_done + %s, rows_read = rows_read + %s, "
                         "rejected = rejected + %s, heartbeat_at = now() WHERE id = %s",
-                        (byte_end - byte_start, block.lines, rejected, job["id"]))
+                        (byte_end - byte_start, block.lines, rejected, job.id))
             raw.commit()
             del block, data
             pa.default_memory_pool().release_unused()  # keep the Arrow pool from holding freed blocks
@@ -126,22 +129,22 @@ def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Call
 
 
 
-def stage(engine: Engine, job: dict, settings: Settings, on_chunk: Callable[[], None]) -> None:
+def stage(engine: Engine, job: LoadJob, settings: Settings, on_chunk: Callable[[], None]) -> None:
     """Stream the file's blocks to LOAD_WORKERS threads that parse and COPY them; `on_chunk` is
     called after each block commits."""
     with engine.connect() as conn:
         done = set(conn.scalars(sa.text("SELECT chunk_no FROM load_job_chunks WHERE job_id = :id"),
-                                {"id": job["id"]}))
-    run = _Run(job=job, stage=stage_table(job["id"]), lines_before={})
+                                {"id": job.id}))
+    run = _Run(job=job, stage=stage_table(job.id), lines_before={})
     workers = max(1, settings.load_workers)
     chunks: queue.Queue = queue.Queue(maxsize=QUEUED_BLOCKS)
     threads = [threading.Thread(target=_stage_worker, args=(engine, run, chunks, on_chunk), daemon=True,
-                                name=f"load-{job['id']}-{i}") for i in range(workers)]
+                                name=f"load-{job.id}-{i}") for i in range(workers)]
     for t in threads:
         t.start()
-    first_line = 2 if job["has_header"] else 1
+    first_line = 2 if job.has_header else 1
     try:
-        for chunk_no, start, end, data in blocks(Path(job["source_path"]), job["data_start"], job["block_bytes"]):
+        for chunk_no, start, end, data in blocks(Path(job.source_path), job.data_start, job.block_bytes):
             if run.stop.is_set():
                 break
             # Normalise line ends here (CRLF or stray CR) so PostgreSQL's COPY sees plain LF.

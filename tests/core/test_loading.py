@@ -243,8 +243,8 @@ def test_job_row_audit_and_report_json(db, settings, tmp_path):
         audit = conn.execute(sa.text("SELECT username, action, entity, entity_id, after FROM audit_log "
                                      "WHERE action = 'load'")).one()
         stage_left = conn.scalar(sa.text("SELECT to_regclass(:t)"), {"t": f"load_stage_{report.job_id}"})
-    assert (job["status"], job["rows_read"], job["inserted"], job["rejected"], job["username"]) == ("done", 2, 1, 1, "cli")
-    assert loading.progress(job) == 1.0
+    assert (job.status, job.rows_read, job.inserted, job.rejected, job.username) == ("done", 2, 1, 1, "cli")
+    assert (job.progress, job.doing) == (1.0, "done")
     assert audit[:4] == ("cli", "load", "services", str(report.job_id))
     assert audit[4]["inserted"] == 1 and audit[4]["rejected"] == 1
     assert stage_left is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -76,7 +77,7 @@ def _interrupt_after_first_chunk(db, settings, path) -> int:
 
     def crash(job):
         calls.append(job)
-        if job["phase"] == "staging":
+        if job.phase == "staging":
             raise KeyboardInterrupt("power cut")
 
     with pytest.raises(KeyboardInterrupt):
@@ -102,7 +103,7 @@ def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_ch
         job = loading.get_job(conn, job_id)
         staged_chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": job_id})
         assert conn.scalar(sa.text("SELECT count(*) FROM services")) == 0  # nothing written before the merge
-    assert job["status"] == "interrupted"
+    assert job.status == "interrupted"
     assert 1 <= staged_chunks < 7
     if staging_lost:  # a server crash empties UNLOGGED tables: the resume must notice and restage
         with db.begin() as conn:
@@ -113,7 +114,7 @@ def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_ch
         (expected.rows, expected.inserted, 0, 0, expected.rejected, expected.duplicates)
     assert snapshot(db) == expected_state
     with db.connect() as conn:
-        assert loading.get_job(conn, job_id)["status"] == "done"
+        assert loading.get_job(conn, job_id).status == "done"
         assert conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job_id}) == 2
     with pytest.raises(loading.LoadError, match="only an interrupted or failed load can be resumed"):
         loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
@@ -163,7 +164,7 @@ def test_spooled_upload_is_removed_when_its_job_ends(db, settings, tmp_path):
     loading.start_in_background(db, job_id, actor=ANALYST, settings=settings).join(60)
     with db.connect() as conn:
         job = loading.get_job(conn, job_id)
-    assert (job["status"], job["file_name"], job["inserted"]) == ("done", "up (1).csv", 1)
+    assert (job.status, job.file_name, job.inserted) == ("done", "up (1).csv", 1)
     assert not spooled.exists()
 
 
@@ -277,7 +278,7 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
         announce(engine, job_id, step)
         with engine.connect() as conn:
             job = loading.get_job(conn, job_id)
-        seen.append((step, job["step"], loading.progress(job), loading.doing(job)))
+        seen.append((step, job.step, job.progress, job.doing))
 
     monkeypatch.setattr(loading.jobs, "_announce", record)
     report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
@@ -290,18 +291,44 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
     assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
     with db.connect() as conn:
         job = loading.get_job(conn, report.job_id)
-    assert (job["status"], job["step"], loading.progress(job)) == ("done", None, 1.0)
+    assert (job.status, job.step, job.progress) == ("done", None, 1.0)
+
+
+STARTED = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def a_job(**values) -> loading.LoadJob:
+    """A job as read back, half way through staging unless `values` say otherwise."""
+    fields = dict(id=1, kind="services", file_name="bd_desafio.csv", file_size=1000, source_path="/x",
+                  owns_source=False, username="ana", status="running", phase="staging", step=None,
+                  writing_share=None, encoding="UTF8", delimiter=";", has_header=True, data_start=0,
+                  block_bytes=65536, bytes_done=500, rows_read=12_345, inserted=None, updated=None,
+                  unchanged=None, rejected=0, duplicates=None, stub_customers=None, stubs_filled=None,
+                  message=None, created_at=STARTED, started_at=STARTED, finished_at=None,
+                  heartbeat_at=STARTED, seconds=None, rows_per_second=None)
+    return loading.LoadJob(**{**fields, **values})
 
 
 def test_progress_of_a_running_job():
-    job = {"status": "running", "file_size": 1000, "bytes_done": 500, "phase": "staging", "step": None,
-           "writing_share": None, "rows_read": 12_345}
-    assert (loading.progress(job), loading.doing(job)) == (0.1, "12,345 lines read")
-    job.update(phase="writing", bytes_done=1000, step="building the record indexes", writing_share=0.63)
-    assert loading.progress(job) == pytest.approx(0.2 + 0.8 * 0.63)
-    assert loading.doing(job) == "writing to the database: building the record indexes"
-    job.update(writing_share=1.5)
-    assert loading.progress(job) == 0.99   # done only when the job says so
+    job = a_job()
+    assert (job.progress, job.doing) == (0.1, "12,345 lines read")
+    job = a_job(phase="writing", bytes_done=1000, step="building the record indexes", writing_share=0.63)
+    assert job.progress == pytest.approx(0.2 + 0.8 * 0.63)
+    assert job.doing == "writing to the database: building the record indexes"
+    assert a_job(phase="writing", writing_share=1.5).progress == 0.99   # done only when the job says so
+
+
+def test_speed_so_far_and_time_left():
+    ten_seconds_in = STARTED + timedelta(seconds=10)
+    assert a_job().speed_at(ten_seconds_in) == (10.0, 1234.5, 90.0)  # 10% done in 10 s: 90 s left
+    assert a_job(started_at=None).speed_at(ten_seconds_in) == (None, None, None)
+    done = a_job(status="done", phase=None, seconds=4.5, rows_per_second=2743.3)
+    assert done.speed_at(ten_seconds_in) == (4.5, 2743.3, 0.0)
+    # a job that stopped is timed to its end, or to its last heartbeat when its process died
+    failed = a_job(status="failed", finished_at=STARTED + timedelta(seconds=5))
+    assert failed.speed_at(ten_seconds_in) == (5.0, 2469.0, None)
+    interrupted = a_job(status="interrupted", heartbeat_at=STARTED + timedelta(seconds=2))
+    assert interrupted.speed_at(ten_seconds_in).seconds == 2.0
 
 
 def leftover_tables(db) -> list[str]:
@@ -376,7 +403,7 @@ def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
                              "rejected, first_id, last_id, ids_ascending) VALUES "
                              "(:id, 0, 0, 1, 1, 1, 0, NULL, NULL, NULL), (:id, 1, 1, 2, 1, 1, 0, 1, 1, true)"),
                         {"id": job_id})
-        assert loading.merge._ids_surely_unique(conn, {"id": job_id}) is False
+        assert loading.merge._ids_surely_unique(conn, job_id) is False
         conn.execute(sa.text("UPDATE load_job_chunks SET first_id = 0, last_id = 0, ids_ascending = true "
                              "WHERE job_id = :id AND chunk_no = 0"), {"id": job_id})
-        assert loading.merge._ids_surely_unique(conn, {"id": job_id}) is True
+        assert loading.merge._ids_surely_unique(conn, job_id) is True

@@ -14,12 +14,12 @@ SERVICES = ("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendiment
             "3;11;Ana Silva da;SP - CAMPINAS;31/02/2021;-\n").encode("utf-8")
 
 
-def wait_for_jobs(engine, timeout: float = 60.0) -> list[dict]:
+def wait_for_jobs(engine, timeout: float = 60.0) -> list[loading.LoadJob]:
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:
             jobs = loading.list_jobs(conn)
-        if jobs and all(j["status"] not in ("queued", "running") for j in jobs):
+        if jobs and not any(j.active for j in jobs):
             return jobs
         assert time.monotonic() < deadline, jobs
         time.sleep(0.2)
@@ -37,11 +37,11 @@ def test_upload_preview_load_and_summary(db):
     start = [b for b in at.button if b.label == "Load bd_desafio.csv"][0]
     start.click().run()
     jobs = wait_for_jobs(db)
-    assert [(j["status"], j["rows_read"], j["inserted"], j["rejected"], j["username"]) for j in jobs] == \
+    assert [(j.status, j.rows_read, j.inserted, j.rejected, j.username) for j in jobs] == \
         [("done", 3, 2, 1, "admin")]
     at.run()
     page = texts(at)
-    assert "Loaded 3 lines" in page and f"Load {jobs[0]['id']}: bd_desafio.csv" in page
+    assert "Loaded 3 lines" in page and f"Load {jobs[0].id}: bd_desafio.csv" in page
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Lines read"], metrics["Inserted"], metrics["Rejected"],
             metrics["New customer ids"]) == ("3", "2", "1", "2")
