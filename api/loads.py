@@ -18,17 +18,17 @@ _FILE = File(description="The CSV file (the operation's export format); streamed
 def _accept(kind: str, upload: UploadFile, actor: Actor) -> dict:
     settings = deps.settings()
     name = upload.filename or f"{kind}.csv"
-    path = loading.spool_upload(settings, upload.file, name)
+    path = loading.spool_upload(settings, source=upload.file, file_name=name)
     try:
         if path.stat().st_size > settings.upload_max_mb * 1_000_000:  # sent without a Content-Length
             raise HTTPException(413, f"{name} is larger than {settings.upload_max_mb} MB (UPLOAD_MAX_MB).")
-        info = loading.inspect_file(path, kind, file_name=name)
+        info = loading.inspect_file(path, kind=kind, file_name=name)
         job_id = deps.write(loading.create_job, actor=actor, info=info, file_name=name, owns_source=True,
                             settings=settings)
     except BaseException:
         path.unlink(missing_ok=True)  # refused: nothing written, nothing kept
         raise
-    loading.start_in_background(deps.engine(), job_id, actor=actor, settings=settings)
+    loading.start_in_background(deps.engine(), job_id=job_id, actor=actor, settings=settings)
     return {"message": f"{name} is loading as job {job_id}; follow it at its status_url.",
             "job_id": job_id, "status_url": f"/v1/jobs/{job_id}"}
 

@@ -38,8 +38,8 @@ def load_full_demo(engine: sa.Engine, name: str) -> str:
         files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
         written = time.perf_counter() - started
         started = time.perf_counter()
-        loading.load_file(engine, files.services, "services", actor=CLI_ACTOR, settings=settings)
-        loading.load_file(engine, files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(engine, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(engine, path=files.customers, kind="customers", actor=CLI_ACTOR, settings=settings)
         loaded = time.perf_counter() - started
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE services"))

@@ -374,10 +374,10 @@ def cmd_load(args) -> int:
     engine = get_engine(settings)
     try:
         if args.load_command == "resume":
-            report = loading.resume_job(engine, args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
+            report = loading.resume_job(engine, job_id=args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
                                         on_progress=_progress_printer())
         else:
-            report = loading.load_file(engine, args.path, args.load_command, actor=accounts.CLI_ACTOR,
+            report = loading.load_file(engine, path=args.path, kind=args.load_command, actor=accounts.CLI_ACTOR,
                                        settings=settings, on_progress=_progress_printer())
     except FileNotFoundError:
         print(f"error: no such file: {args.path}", file=sys.stderr)
@@ -406,7 +406,7 @@ def cmd_load_rejects(args) -> int:
     from core import loading
 
     with get_engine(load_settings()).connect() as conn:
-        sys.stdout.write(loading.rejects_csv(conn, args.job_id))
+        sys.stdout.write(loading.rejects_csv(conn, job_id=args.job_id))
     return 0
 
 

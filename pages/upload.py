@@ -25,11 +25,11 @@ def spooled_file(kind: str, uploaded) -> dict:
     if entry is None or entry["file_id"] != uploaded.file_id:
         if entry and entry.get("path"):  # replaced by another file before it was loaded
             entry["path"].unlink(missing_ok=True)
-        loading.clean_spool(engine(), settings())  # uploads dropped earlier and never loaded
-        path = loading.spool_upload(settings(), uploaded, uploaded.name)
+        loading.clean_spool(engine(), settings=settings())  # uploads dropped earlier and never loaded
+        path = loading.spool_upload(settings(), source=uploaded, file_name=uploaded.name)
         try:
             entry = {"file_id": uploaded.file_id, "path": path,
-                     "info": loading.inspect_file(path, kind, file_name=uploaded.name)}
+                     "info": loading.inspect_file(path, kind=kind, file_name=uploaded.name)}
         except loading.FileRefused as exc:
             path.unlink(missing_ok=True)  # nothing was written; keep nothing either
             entry = {"file_id": uploaded.file_id, "error": str(exc)}
@@ -60,7 +60,7 @@ def upload_box(kind: str, title: str) -> None:
     if st.button(f"Load {uploaded.name}", key=f"start-{kind}", type="primary", icon=":material/upload:"):
         job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
                        owns_source=True, settings=settings())
-        loading.start_in_background(engine(), job_id, actor=actor, settings=settings())
+        loading.start_in_background(engine(), job_id=job_id, actor=actor, settings=settings())
         st.session_state.pop(f"upload-{kind}", None)  # the spooled file now belongs to the job
         st.session_state[f"started-{kind}"] = (uploaded.file_id, job_id)
         st.session_state["watch-job"] = job_id
@@ -133,7 +133,7 @@ if finished:
         choice = st.selectbox("Interrupted or failed loads", list(resumable),
                               format_func=lambda i: f"Load {i} · {resumable[i].file_name} · {resumable[i].status}")
         if st.button("Resume", icon=":material/play_arrow:"):
-            loading.start_in_background(engine(), choice, actor=actor, settings=settings())
+            loading.start_in_background(engine(), job_id=choice, actor=actor, settings=settings())
             st.session_state["watch-job"] = choice
             st.rerun()
 

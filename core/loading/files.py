@@ -108,7 +108,7 @@ def _split(line: str, delimiter: str) -> list[str]:
     return [v.strip().strip('"').strip() for v in line.split(delimiter)]
 
 
-def inspect_file(path: Path | str, kind: str | None = None, *, file_name: str | None = None) -> FileInfo:
+def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | None = None) -> FileInfo:
     """Detect encoding, delimiter, header and kind; raise FileRefused if it is no services/customers file.
 
     kind None: decided by the header or the column count.
@@ -176,7 +176,7 @@ def spool_dir(settings: Settings) -> Path:
     return path
 
 
-def spool_upload(settings: Settings, source, file_name: str) -> Path:
+def spool_upload(settings: Settings, *, source, file_name: str) -> Path:
     """Copy an uploaded file object to the data directory (streamed); returns its path."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-80:] or "upload.csv"
     fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=f"-{safe}", dir=spool_dir(settings))
@@ -188,7 +188,7 @@ def spool_upload(settings: Settings, source, file_name: str) -> Path:
 
 
 
-def clean_spool(engine: Engine, settings: Settings, *, older_than_hours: float = SPOOL_KEEP_HOURS) -> int:
+def clean_spool(engine: Engine, *, settings: Settings, older_than_hours: float = SPOOL_KEEP_HOURS) -> int:
     """Delete spooled uploads that no load uses (dropped on the Upload page but never loaded) once
     they are older than `older_than_hours`; a file of a queued, running, interrupted or failed job
     stays, so it can be resumed. Returns how many files went."""

@@ -207,26 +207,26 @@ def list_jobs(conn: Connection, *, limit: int = 50) -> list[LoadJob]:
     return [LoadJob(**r) for r in rows]
 
 
-def get_job(conn: Connection, job_id: int) -> LoadJob | None:
+def get_job(conn: Connection, *, job_id: int) -> LoadJob | None:
     """One job, or None."""
     row = conn.execute(sa.text(f"SELECT {_JOB_COLUMNS} FROM load_jobs WHERE id = :id"),
                        {"id": job_id, "stale": STALE_SECONDS}).mappings().first()
     return LoadJob(**row) if row else None
 
 
-def job_rejects(conn: Connection, job_id: int, *, limit: int | None = None) -> list[dict]:
+def job_rejects(conn: Connection, *, job_id: int, limit: int | None = None) -> list[dict]:
     """Rejected lines of a job in file order: line, reason, raw."""
     rows = conn.execute(sa.text("SELECT line_no AS line, reason, raw FROM load_rejects WHERE job_id = :id "
                                 "ORDER BY line_no LIMIT :limit"), {"id": job_id, "limit": limit})
     return [dict(r) for r in rows.mappings()]
 
 
-def rejects_csv(conn: Connection, job_id: int) -> str:
+def rejects_csv(conn: Connection, *, job_id: int) -> str:
     """The job's rejected lines as CSV text (line;reason;raw), for download."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(["line", "reason", "raw"])
-    for r in job_rejects(conn, job_id):
+    for r in job_rejects(conn, job_id=job_id):
         writer.writerow([r["line"], r["reason"], r["raw"]])
     return out.getvalue()
 
@@ -280,7 +280,7 @@ def _announce(engine: Engine, job_id: int, step: str) -> None:
 
 def _report_progress(engine: Engine, job_id: int, on_progress: Callable[[LoadJob], None]) -> None:
     with engine.connect() as conn:
-        on_progress(get_job(conn, job_id))
+        on_progress(get_job(conn, job_id=job_id))
 
 
 def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) -> None:
@@ -302,7 +302,7 @@ def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadR
         audit.record(conn, username=job.username, action="load", entity=job.kind, entity_id=job.id,
                      after={"file_name": job.file_name, **figures})
         staging.drop_stage(conn, job.id)
-        sample = job_rejects(conn, job.id, limit=REJECTS_SAMPLE)
+        sample = job_rejects(conn, job_id=job.id, limit=REJECTS_SAMPLE)
     # The commit (files written by the bulk paths reach the disk) is part of the load's time.
     seconds = time.perf_counter() - started
     with engine.begin() as conn:
@@ -313,7 +313,7 @@ def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadR
                       has_header=job.has_header, rejects=sample, **figures)
 
 
-def run_job(engine: Engine, job_id: int, *, settings: Settings,
+def run_job(engine: Engine, *, job_id: int, settings: Settings,
             on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Do (or finish) a queued, interrupted or failed job; returns its report.
 
@@ -335,7 +335,7 @@ def run_job(engine: Engine, job_id: int, *, settings: Settings,
 
 def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) -> LoadReport:
     with engine.begin() as conn:
-        job = get_job(conn, job_id)
+        job = get_job(conn, job_id=job_id)
         if job is None:
             raise LoadError(f"There is no load {job_id}.")
         if job.status == "done":
@@ -357,7 +357,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
             staged_at = time.perf_counter()
             with engine.begin() as conn:
                 _set(conn, job_id, phase="writing")
-                on_progress(get_job(conn, job_id))
+                on_progress(get_job(conn, job_id=job_id))
             steps = Steps(announce=lambda name: _announce(engine, job_id, name))
             with timed("loading.merge", kind=job.kind, job_id=job_id):
                 report = _finish(engine, job, started, steps)
@@ -378,37 +378,37 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     return report
 
 
-def load_file(engine: Engine, path: Path | str, kind: str | None = None, *, actor: Actor, settings: Settings,
+def load_file(engine: Engine, *, path: Path | str, kind: str | None = None, actor: Actor, settings: Settings,
               on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Inspect, record and run a load of a file on the server (CLI, demo, tests)."""
     require(actor, "analyst")
-    info = inspect_file(path, kind)
+    info = inspect_file(path, kind=kind)
     with engine.begin() as conn:
         job_id = create_job(conn, actor=actor, info=info, settings=settings)
-    return run_job(engine, job_id, settings=settings, on_progress=on_progress)
+    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
 
 
-def resume_job(engine: Engine, job_id: int, *, actor: Actor, settings: Settings,
+def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
                on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
     """Finish an interrupted or failed job from its spooled file, without duplicates."""
     require(actor, "analyst")
     with engine.connect() as conn:
-        job = get_job(conn, job_id)
+        job = get_job(conn, job_id=job_id)
     if job is None:
         raise LoadError(f"There is no load {job_id}.")
     if job.status not in ("interrupted", "failed", "queued"):
         raise LoadError(f"Load {job_id} is {job.status}; only an interrupted or failed load can be resumed.")
-    return run_job(engine, job_id, settings=settings, on_progress=on_progress)
+    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
 
 
-def start_in_background(engine: Engine, job_id: int, *, actor: Actor, settings: Settings) -> threading.Thread:
+def start_in_background(engine: Engine, *, job_id: int, actor: Actor, settings: Settings) -> threading.Thread:
     """Run (or resume) a job in a daemon thread of this process (the dashboard); progress goes to
     the job row, which any page run can read."""
     require(actor, "analyst")
 
     def work():
         try:
-            run_job(engine, job_id, settings=settings)
+            run_job(engine, job_id=job_id, settings=settings)
         except Exception:  # the job row already says what went wrong
             log.exception("load %s failed", job_id)
 

@@ -49,7 +49,7 @@ def test_a_services_file_loads_as_a_job_with_the_clis_report(client, analyst, db
     reset_database(db)
     path = tmp_path / "bd_desafio.csv"
     path.write_bytes(SERVICES)
-    report = loading.load_file(db, path, "services", actor=accounts.CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=path, kind="services", actor=accounts.CLI_ACTOR, settings=settings)
     assert {k: getattr(report, k) for k in ("rows", "inserted", "updated", "unchanged", "rejected",
                                             "stub_customers", "duplicates")} == {
         k: job[k] for k in ("rows", "inserted", "updated", "unchanged", "rejected", "stub_customers", "duplicates")}

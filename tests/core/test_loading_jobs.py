@@ -51,7 +51,7 @@ def with_bad_lines(tmp_path, demo_files):
 
 def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp_path, demo_files):
     path, first_id, last_line = with_bad_lines(tmp_path, demo_files)
-    chunked = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=small_chunks)
+    chunked = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR, settings=small_chunks)
     with db.connect() as conn:
         chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": chunked.job_id})
     assert chunks >= 4
@@ -62,7 +62,7 @@ def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp
     after_chunked = snapshot(db)
     from tests.conftest import reset_database
     reset_database(db)
-    whole = loading.load_file(db, path, "services", actor=CLI_ACTOR,
+    whole = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR,
                               settings=dataclasses.replace(settings, load_chunk_rows=5_000_000, load_workers=1))
     assert (whole.rows, whole.inserted, whole.rejected) == (6002, 6000, 2)
     assert snapshot(db) == after_chunked
@@ -70,7 +70,7 @@ def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp
 
 def _interrupt_after_first_chunk(db, settings, path) -> int:
     """Start a load and stop it after its first chunk, as if the process had died there."""
-    info = loading.inspect_file(path, "services")
+    info = loading.inspect_file(path, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
     calls = []
@@ -81,7 +81,7 @@ def _interrupt_after_first_chunk(db, settings, path) -> int:
             raise KeyboardInterrupt("power cut")
 
     with pytest.raises(KeyboardInterrupt):
-        loading.run_job(db, job_id, settings=settings, on_progress=crash)
+        loading.run_job(db, job_id=job_id, settings=settings, on_progress=crash)
     # A dead process leaves the job 'running' with a heartbeat that stops moving.
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE load_jobs SET status = 'running', heartbeat_at = now() - interval '1 minute' "
@@ -93,14 +93,14 @@ def _interrupt_after_first_chunk(db, settings, path) -> int:
 def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_chunks, tmp_path, demo_files,
                                                           staging_lost):
     path, _, _ = with_bad_lines(tmp_path, demo_files)
-    expected = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=settings)
+    expected = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR, settings=settings)
     expected_state = snapshot(db)
     from tests.conftest import reset_database
     reset_database(db)
 
     job_id = _interrupt_after_first_chunk(db, small_chunks, path)
     with db.connect() as conn:
-        job = loading.get_job(conn, job_id)
+        job = loading.get_job(conn, job_id=job_id)
         staged_chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": job_id})
         assert conn.scalar(sa.text("SELECT count(*) FROM services")) == 0  # nothing written before the merge
     assert job.status == "interrupted"
@@ -109,15 +109,15 @@ def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_ch
         with db.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE load_stage_{job_id}"))
 
-    report = loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+    report = loading.resume_job(db, job_id=job_id, actor=ANALYST, settings=small_chunks)
     assert (report.rows, report.inserted, report.updated, report.unchanged, report.rejected, report.duplicates) == \
         (expected.rows, expected.inserted, 0, 0, expected.rejected, expected.duplicates)
     assert snapshot(db) == expected_state
     with db.connect() as conn:
-        assert loading.get_job(conn, job_id).status == "done"
+        assert loading.get_job(conn, job_id=job_id).status == "done"
         assert conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job_id}) == 2
     with pytest.raises(loading.LoadError, match="only an interrupted or failed load can be resumed"):
-        loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+        loading.resume_job(db, job_id=job_id, actor=ANALYST, settings=small_chunks)
 
 
 def test_two_loads_at_the_same_time(db, small_chunks, tmp_path):
@@ -131,7 +131,7 @@ def test_two_loads_at_the_same_time(db, small_chunks, tmp_path):
 
     def run(name):
         try:
-            reports[name] = loading.load_file(db, tmp_path / f"{name}.csv", "services", actor=ANALYST,
+            reports[name] = loading.load_file(db, path=tmp_path / f"{name}.csv", kind="services", actor=ANALYST,
                                               settings=small_chunks)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -155,15 +155,15 @@ def test_spooled_upload_is_removed_when_its_job_ends(db, settings, tmp_path):
     source = tmp_path / "up.csv"
     source.write_text("id;nome;email;telefone\n1;Ana;ana@example.com;21987654321\n", encoding="utf-8")
     with source.open("rb") as f:
-        spooled = loading.spool_upload(settings, f, "up (1).csv")
+        spooled = loading.spool_upload(settings, source=f, file_name="up (1).csv")
     assert spooled.parent == settings.data_dir / "uploads" and spooled.read_bytes() == source.read_bytes()
-    info = loading.inspect_file(spooled, "customers", file_name="up (1).csv")
+    info = loading.inspect_file(spooled, kind="customers", file_name="up (1).csv")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, file_name="up (1).csv", owns_source=True,
                                     settings=settings)
-    loading.start_in_background(db, job_id, actor=ANALYST, settings=settings).join(60)
+    loading.start_in_background(db, job_id=job_id, actor=ANALYST, settings=settings).join(60)
     with db.connect() as conn:
-        job = loading.get_job(conn, job_id)
+        job = loading.get_job(conn, job_id=job_id)
     assert (job.status, job.file_name, job.inserted) == ("done", "up (1).csv", 1)
     assert not spooled.exists()
 
@@ -199,9 +199,9 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
 
     before = schema()
     monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
-    services = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    services = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert "rebuild_services_indexes" in services.timings and "rebuild_customers_indexes" in services.timings
-    customers = loading.load_file(db, demo_files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+    customers = loading.load_file(db, path=demo_files.customers, kind="customers", actor=CLI_ACTOR, settings=settings)
     assert "rebuild_customers_indexes" in customers.timings
     assert (services.inserted, customers.stubs_filled) == (6000, demo_files.customers_rows)
     assert schema() == before
@@ -227,13 +227,13 @@ def test_a_bulk_customers_file_rewrites_the_table_and_keeps_what_it_does_not_nam
     services = tmp_path / "services.csv"
     services.write_text("".join(f"{i};{c};Ana Silva da;SP - CAMPINAS;30/06/2021;-\n"
                                 for i, c in ((1, 10), (2, 11), (3, 12))), encoding="utf-8")
-    loading.load_file(db, services, "services", actor=CLI_ACTOR, settings=settings)
+    loading.load_file(db, path=services, kind="services", actor=CLI_ACTOR, settings=settings)
     with db.begin() as conn:  # 12: a stub the file will not name; 10 and 12 were created long ago
         conn.execute(sa.text("UPDATE customers SET created_at = '2021-01-01' WHERE id IN (10, 12)"))
     customers = tmp_path / "customers.csv"
     customers.write_text("10;Maria Souza;maria@example.com;21987654321\n11;João Lima;;\n13;Rita Reis;;\n",
                          encoding="utf-8")
-    report = loading.load_file(db, customers, "customers", actor=CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=customers, kind="customers", actor=CLI_ACTOR, settings=settings)
     assert "rewrite" in report.timings
     assert (report.rows, report.inserted, report.updated, report.stubs_filled) == (3, 1, 2, 2)
     assert table(db, "SELECT id, nome, email, is_stub, created_at::date::text FROM customers ORDER BY id") == [
@@ -263,9 +263,9 @@ def test_unused_spooled_uploads_are_removed_after_a_day(db, settings, tmp_path):
     os.utime(orphan_old, (two_days_ago, two_days_ago))
     os.utime(resumable, (two_days_ago, two_days_ago))
     with db.begin() as conn:  # an interrupted load still needs its file
-        loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(resumable, "services"),
+        loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(resumable, kind="services"),
                            owns_source=True, settings=settings)
-    assert loading.clean_spool(db, settings) == 1
+    assert loading.clean_spool(db, settings=settings) == 1
     assert (orphan_old.exists(), orphan_new.exists(), resumable.exists()) == (False, True, True)
 
 
@@ -277,11 +277,11 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
     def record(engine, job_id, step):
         announce(engine, job_id, step)
         with engine.connect() as conn:
-            job = loading.get_job(conn, job_id)
+            job = loading.get_job(conn, job_id=job_id)
         seen.append((step, job.step, job.progress, job.doing))
 
     monkeypatch.setattr(loading.jobs, "_announce", record)
-    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
                                     "rebuild_services_indexes"]
     label, share = loading.WRITING_STEPS["rebuild_rollups"]
@@ -290,7 +290,7 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
     shares = [s[2] for s in seen]
     assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
     with db.connect() as conn:
-        job = loading.get_job(conn, report.job_id)
+        job = loading.get_job(conn, job_id=report.job_id)
     assert (job.status, job.step, job.progress) == ("done", None, 1.0)
 
 
@@ -354,7 +354,7 @@ def rollups_ahead(monkeypatch) -> list:
 
 
 def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_files, rollups_ahead):
-    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert rollups_ahead == [None]    # computed in the other connection, without error, and used
     assert leftover_tables(db) == []  # its tables and the staging table are gone
     from tests.core.test_rollup import FRESH
@@ -374,18 +374,18 @@ def test_a_failed_first_load_leaves_no_rollups_computed_ahead(db, settings, demo
     monkeypatch.setattr(loading.merge, "_upsert_counts", broken)   # not reached on a first load...
     monkeypatch.setattr(loading.bulk, "indexes_rebuilt", broken)  # ...this is, after the rollups started
     with pytest.raises(RuntimeError, match="disk full"):
-        loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert [t for t in leftover_tables(db) if not t.startswith("load_stage_")] == []
     assert table(db, "SELECT count(*) FROM services") == [(0,)]
 
 
 def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, demo_files, rollups_ahead):
-    info = loading.inspect_file(demo_files.services, "services")
+    info = loading.inspect_file(demo_files.services, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
         conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_daily (LIKE sla_daily)"))  # a killed run's
         conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_daily VALUES ('2021-07-01', 'P', 'A', 99, 99, 0, 0, 0)"))
-    loading.run_job(db, job_id, settings=settings)
+    loading.run_job(db, job_id=job_id, settings=settings)
     assert rollups_ahead == [None] and leftover_tables(db) == []
     assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
 
@@ -396,7 +396,7 @@ def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
     path = tmp_path / "services.csv"
     path.write_text("1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n2;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n",
                     encoding="utf-8")
-    info = loading.inspect_file(path, "services")
+    info = loading.inspect_file(path, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
         conn.execute(sa.text("INSERT INTO load_job_chunks (job_id, chunk_no, byte_start, byte_end, lines, staged, "
