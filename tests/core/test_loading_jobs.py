@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from core import cli, demo, loading
 from core.accounts import CLI_ACTOR, Actor
+from tests.core.test_rollup import rollups_equal_fresh
 
 ANALYST = Actor("ana", "analyst")
 
@@ -207,12 +208,9 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
     assert schema() == before
     # the rollups were rebuilt in one pass instead of by the triggers, which are on again
     assert "rebuild_rollups" in services.timings
-    from tests.core.test_rollup import FRESH
     with db.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM sla_daily")) > 0
-        for name, fresh in FRESH.items():
-            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
-                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+        rollups_equal_fresh(conn)
         assert set(conn.scalars(sa.text(
             "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'services'::regclass AND NOT tgisinternal"))) == {"O"}
     with db.connect() as conn:  # the rebuilt foreign key holds
@@ -357,11 +355,8 @@ def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_f
     report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert rollups_ahead == [None]    # computed in the other connection, without error, and used
     assert leftover_tables(db) == []  # its tables and the staging table are gone
-    from tests.core.test_rollup import FRESH
     with db.connect() as conn:
-        for name, fresh in FRESH.items():
-            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
-                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+        rollups_equal_fresh(conn)
     assert report.inserted == 6000
 
 
