@@ -1,9 +1,14 @@
 """The one gateway to PostgreSQL: engine, embedded server, migrations, data version.
 
 Functions elsewhere in core receive a SQLAlchemy Connection; only this module makes engines.
+
+The schema comes from two places: core/migrations/ (numbered files, applied once each, in order:
+the history) and core/sql/ (the current definition of functions that evolve, whole and CREATE OR
+REPLACE, applied after the migrations whenever a file's checksum changes).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import warnings
@@ -18,6 +23,7 @@ from core.config import Settings, load_settings
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFINITIONS_DIR = Path(__file__).with_name("sql")
 EMBEDDED_DATABASE = "logistics"
 # Arbitrary constant: one advisory lock serialises migrations between processes.
 _MIGRATION_LOCK = 724_150_001
@@ -140,10 +146,27 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not yet applied, in order, all in one transaction.
+def definition_files() -> list[Path]:
+    return sorted(DEFINITIONS_DIR.glob("*.sql"))
 
-    Returns the names applied. Safe when several processes start at once (advisory lock).
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_script(conn: Connection, sql: str) -> None:
+    """Run a file of SQL statements as is: straight to the DBAPI cursor without parameters, so
+    nothing in it is a placeholder ('%' and ':name' mean what PostgreSQL says they mean)."""
+    with conn.connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply the migrations not yet applied, in order, then the definitions that changed, all in
+    one transaction.
+
+    Returns the names applied (migrations by stem, definitions as sql/<file>). Safe when several
+    processes start at once (advisory lock).
     """
     applied: list[str] = []
     with engine.begin() as conn:
@@ -151,24 +174,43 @@ def migrate(engine: Engine) -> list[str]:
         conn.execute(sa.text(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS schema_definitions ("
+            " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"))
         done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations")))
         for path in migration_files():
             if path.stem in done:
                 continue
             log.info("applying migration %s", path.stem)
-            # Straight to the DBAPI cursor without parameters, so '%' in SQL is not a placeholder.
-            with conn.connection.cursor() as cursor:
-                cursor.execute(path.read_text())
+            run_script(conn, path.read_text())
             conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": path.stem})
             applied.append(path.stem)
+        for name in _changed_definitions(conn):
+            log.info("applying definitions %s", name)
+            path = DEFINITIONS_DIR.parent / name
+            run_script(conn, path.read_text())
+            conn.execute(sa.text(
+                "INSERT INTO schema_definitions (name, checksum) VALUES (:n, :c) ON CONFLICT (name) "
+                "DO UPDATE SET checksum = excluded.checksum, applied_at = now()"),
+                {"n": name, "c": _checksum(path)})
+            applied.append(name)
     return applied
 
 
+def _changed_definitions(conn: Connection) -> list[str]:
+    """Definition files (as sql/<file>) never applied or changed since, in name order."""
+    exists = conn.scalar(sa.text("SELECT to_regclass('schema_definitions') IS NOT NULL"))
+    applied = dict(conn.execute(sa.text("SELECT name, checksum FROM schema_definitions")).all()) if exists else {}
+    names = {f"{DEFINITIONS_DIR.name}/{p.name}": p for p in definition_files()}
+    return [name for name, path in names.items() if applied.get(name) != _checksum(path)]
+
+
 def pending_migrations(conn: Connection) -> list[str]:
-    """Names of migration files not yet applied to this database."""
+    """Names of migration files not yet applied to this database, then of definition files not
+    applied in their current version."""
     exists = conn.scalar(sa.text("SELECT to_regclass('schema_migrations') IS NOT NULL"))
     done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations"))) if exists else set()
-    return [p.stem for p in migration_files() if p.stem not in done]
+    return [p.stem for p in migration_files() if p.stem not in done] + _changed_definitions(conn)
 
 
 def data_version(conn: Connection) -> int:

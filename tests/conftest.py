@@ -19,7 +19,7 @@ ADMIN_PASSWORD = "admin-test-pass"
 
 # Tables whose rows belong to one test; everything except the schema bookkeeping (the data version
 # never goes back, or a dashboard would serve an earlier test's cached answers).
-_KEEP = {"schema_migrations", "data_state", "data_state_shards"}
+_KEEP = {"schema_migrations", "schema_definitions", "data_state", "data_state_shards"}
 
 
 def _start_database(tmp: Path) -> str:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.db import run_script
+
 if TYPE_CHECKING:
     from core.loading.jobs import Steps
 
@@ -21,11 +23,6 @@ log = logging.getLogger(__name__)
 
 BULK_MIN_ROWS = 100_000  # below this, keeping the indexes up to date is cheaper than rebuilding
 ROLLUPS_WORK_MEM = "256MB"  # for the aggregations of the rollups computed ahead
-
-
-def ddl(conn: Connection, sql: str) -> None:
-    """Run DDL text from the catalog as is (no parameter interpolation: it may contain '%')."""
-    conn.connection.driver_connection.cursor().execute(sql)
 
 
 def is_bulk(conn: Connection, table: str, changing: int) -> bool:
@@ -66,12 +63,12 @@ def indexes_rebuilt(conn: Connection, table: str, steps: Steps, *, unique: bool 
     with steps.step(f"drop_{table}_indexes"):
         drop_constraints(conn, reversed(constraints))
         for ix in indexes:
-            ddl(conn, f"DROP INDEX {ix.name}")
+            run_script(conn, f"DROP INDEX {ix.name}")
     yield
     with steps.step(f"rebuild_{table}_indexes"):
         add_constraints(conn, constraints)
         for ix in indexes:
-            ddl(conn, ix.definition)
+            run_script(conn, ix.definition)
 
 
 @contextmanager
@@ -90,22 +87,24 @@ def foreign_keys_to(conn: Connection, table: str, steps: Steps) -> Iterator[None
 def drop_constraints(conn: Connection, constraints) -> None:
     """Drop constraints given as rows (name, owner, definition) read from pg_constraint."""
     for k in constraints:
-        ddl(conn, f"ALTER TABLE {k.owner} DROP CONSTRAINT {k.name}")
+        run_script(conn, f"ALTER TABLE {k.owner} DROP CONSTRAINT {k.name}")
 
 
 def add_constraints(conn: Connection, constraints) -> None:
     """Add back (and so check) constraints dropped by drop_constraints."""
     for k in constraints:
-        ddl(conn, f"ALTER TABLE {k.owner} ADD CONSTRAINT {k.name} {k.definition}")
+        run_script(conn, f"ALTER TABLE {k.owner} ADD CONSTRAINT {k.name} {k.definition}")
 
 
-ROLLUPS = ("sla_daily", "sla_monthly", "sla_polo_daily", "visits_daily", "visits_monthly", "visits_polo_daily")
+def rollup_tables(conn: Connection) -> list[str]:
+    """The indicator rollup tables; their one list is rollup_tables() in core/sql/rollups.sql."""
+    return list(conn.scalar(sa.text("SELECT rollup_tables()")))
 
 
 class RollupsAhead(threading.Thread):
     """The six rollups of a first load computed in another connection (so on the other core),
     from the staging table, while the merge's transaction writes the stub customers and the rows;
-    the merge then copies them in (rebuild_services_rollups(prefix), migration 0010) instead of
+    the merge then copies them in (rebuild_services_rollups(prefix), core/sql/rollups.sql) instead of
     aggregating after its insert. Only when the staging table holds exactly the rows services
     will hold: a first load without duplicated ids. Its tables: load_<job id>_<rollup>."""
 
@@ -126,8 +125,8 @@ class RollupsAhead(threading.Thread):
         try:
             with self.engine.begin() as conn:
                 drop_rollups_ahead(conn, self.prefix)  # left by a run of this job that was killed
-                for name in ROLLUPS:
-                    ddl(conn, f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
+                for name in rollup_tables(conn):
+                    run_script(conn, f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
             self.created.set()
             with self.engine.begin() as conn:
                 conn.execute(sa.text(f"SET LOCAL work_mem = '{ROLLUPS_WORK_MEM}'"))
@@ -144,7 +143,7 @@ def rollups_prefix(job_id: int) -> str:
 
 
 def drop_rollups_ahead(conn: Connection, prefix: str) -> None:
-    ddl(conn, "DROP TABLE IF EXISTS " + ", ".join(prefix + name for name in ROLLUPS))
+    run_script(conn, "DROP TABLE IF EXISTS " + ", ".join(prefix + name for name in rollup_tables(conn)))
 
 
 @contextmanager
@@ -153,10 +152,10 @@ def rollups_rebuilt(conn: Connection, steps: Steps, ahead: RollupsAhead | None =
     the whole table afterwards (one GROUP BY pass instead of merging a million-row delta), or copy
     them from `ahead`, in the caller's transaction. The delete and truncate triggers stay on."""
     for trigger in ("services_rollup_insert", "services_rollup_update"):
-        ddl(conn, f"ALTER TABLE services DISABLE TRIGGER {trigger}")
+        run_script(conn, f"ALTER TABLE services DISABLE TRIGGER {trigger}")
     yield
     for trigger in ("services_rollup_insert", "services_rollup_update"):
-        ddl(conn, f"ALTER TABLE services ENABLE TRIGGER {trigger}")
+        run_script(conn, f"ALTER TABLE services ENABLE TRIGGER {trigger}")
     with steps.step("rebuild_rollups"):
         if ahead is not None:
             ahead.join()

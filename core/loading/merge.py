@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.db import run_script
 from core.loading import bulk
 from core.loading.files import raw_lines
 from core.loading.staging import stage_table
@@ -121,7 +122,7 @@ def _merge_services(conn: Connection, job: LoadJob, stage: str, steps: Steps) ->
 def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *,
                     first: bool, bulk_first: bool, ahead: bulk.RollupsAhead | None) -> dict[str, int]:
     if first:
-        bulk.ddl(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
+        run_script(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
     with steps.step("stub_customers"):
         conn.execute(sa.text(f"""
             CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
@@ -231,7 +232,7 @@ def _rewrite_customers(conn: Connection, steps: Steps) -> tuple[int, int]:
     # Foreign keys to customers go first and come back last: the primary key they need is rebuilt
     # in between. Emails were checked before, so the rebuilt unique email index holds.
     with bulk.foreign_keys_to(conn, "customers", steps), bulk.indexes_rebuilt(conn, "customers", steps, unique=True):
-        bulk.ddl(conn, "TRUNCATE customers")
+        run_script(conn, "TRUNCATE customers")
         conn.execute(sa.text("""
             INSERT INTO customers (id, nome, email, telefone, created_at, updated_at)
             SELECT id, nome, email, telefone, created_at, updated_at FROM load_customers_after ORDER BY id"""))
