@@ -498,13 +498,6 @@ def polos(conn: Connection) -> list[str]:
         "SELECT DISTINCT polo FROM sla_monthly ORDER BY polo")))
 
 
-def angels(conn: Connection, *, polo: str | None = None) -> list[str]:
-    """Every angel with services (optionally of one polo), alphabetically."""
-    return list(conn.scalars(sa.text(
-        "SELECT DISTINCT angel FROM sla_monthly WHERE (CAST(:polo AS text) IS NULL OR polo = :polo) "
-        "ORDER BY angel"), {"polo": polo or None}))
-
-
 def as_dicts(rows: Iterable[object], fields: Iterable[str]) -> list[dict]:
     """Rows as plain dicts with only `fields`, in that order (CLI JSON/CSV, tables)."""
     fields = list(fields)

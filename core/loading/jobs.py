@@ -322,14 +322,14 @@ def run_job(engine: Engine, *, job_id: int, settings: Settings,
     """
     on_progress = on_progress or (lambda job: None)
     with engine.connect() as lock_conn:
-        got = lock_conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k, :id)"), {"k": _JOB_LOCK % 2**31, "id": job_id})
+        got = lock_conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k, :id)"), {"k": _JOB_LOCK, "id": job_id})
         lock_conn.commit()
         if not got:
             raise LoadError(f"Load {job_id} is already running.")
         try:
             return _run_locked(engine, job_id, settings, on_progress)
         finally:
-            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k, :id)"), {"k": _JOB_LOCK % 2**31, "id": job_id})
+            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k, :id)"), {"k": _JOB_LOCK, "id": job_id})
             lock_conn.commit()
 
 
