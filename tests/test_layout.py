@@ -42,7 +42,30 @@ def test_no_sql_in_pages_or_dashboard():
     assert offenders == []
 
 
+def _first_statement(path: Path) -> ast.stmt:
+    """The first statement of a script after its docstring and imports."""
+    body = ast.parse(path.read_text()).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return next(node for node in body if not isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def _calls_require_role(node: ast.stmt) -> bool:
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "require_role" and len(call.args) == 1)
+
+
 def test_every_page_checks_the_role_first():
-    for page in (ROOT / "pages").glob("*.py"):
-        source = page.read_text()
-        assert "require_role(" in source, f"{page.name} does not call require_role"
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    assert pages
+    late = [p.name for p in pages if not _calls_require_role(_first_statement(p))]
+    assert late == []
+
+
+def test_the_role_check_test_sees_a_late_check(tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text('"""A page."""\nimport streamlit as st\n\nst.title("Secret")\nactor = require_role("admin")\n')
+    assert not _calls_require_role(_first_statement(page))
+    page.write_text('"""A page."""\nimport streamlit as st\n\nactor = require_role("admin")\nst.title("Secret")\n')
+    assert _calls_require_role(_first_statement(page))
