@@ -78,7 +78,8 @@ def _configure_embedded(conf: Path) -> None:
             f.write(EMBEDDED_SETTINGS)
 
 
-def _embedded_url(data_dir: Path) -> str:
+def embedded_url(data_dir: Path) -> str:
+    """URL of the product's database on the embedded server of data_dir (started and created if need be)."""
     server = embedded_server(data_dir)
     admin_url = server.get_uri(driver="psycopg2")
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
@@ -96,6 +97,14 @@ def _embedded_url(data_dir: Path) -> str:
     return server.get_uri(database=EMBEDDED_DATABASE, driver="psycopg2")
 
 
+def stop_embedded_servers() -> None:
+    """Stop the embedded servers this process started (tests: the throwaway server of a session)."""
+    with _lock:
+        for server in _servers.values():
+            server.cleanup()
+        _servers.clear()
+
+
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// URLs; use the psycopg2 driver."""
     scheme, sep, rest = url.partition("://")
@@ -108,7 +117,7 @@ def database_url(settings: Settings) -> str:
     """The SQLAlchemy URL: DATABASE_URL, or the embedded server's (started if needed)."""
     if settings.database_url:
         return normalise_url(settings.database_url)
-    return _embedded_url(settings.data_dir)
+    return embedded_url(settings.data_dir)
 
 
 def describe_url(url: str) -> str:

@@ -23,9 +23,9 @@ _KEEP = {"schema_migrations", "schema_definitions", "data_state", "data_state_sh
 
 
 def _start_database(tmp: Path) -> str:
-    from core.db import _embedded_url
+    from core.db import embedded_url
 
-    return _embedded_url(tmp)
+    return embedded_url(tmp)
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +52,11 @@ def test_env():
         else:
             os.environ[k] = v
     from core import telemetry
-    from core.db import _servers, dispose_engines
+    from core.db import dispose_engines, stop_embedded_servers
 
     telemetry.stop_persisting_timings()  # CLI tests switch it on; the server is about to stop
     dispose_engines()
-    for server in list(_servers.values()):
-        server.cleanup()  # stops the throwaway server (this process is its only user)
-    _servers.clear()
+    stop_embedded_servers()  # the throwaway server (this process is its only user)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

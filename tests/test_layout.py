@@ -69,3 +69,19 @@ def test_the_role_check_test_sees_a_late_check(tmp_path):
     assert not _calls_require_role(_first_statement(page))
     page.write_text('"""A page."""\nimport streamlit as st\n\nactor = require_role("admin")\nst.title("Secret")\n')
     assert _calls_require_role(_first_statement(page))
+
+
+def _python_files() -> list[Path]:
+    return [p for d in ("core", "dashboard", "pages", "api", "bench", "scripts", "tests")
+            for p in (ROOT / d).rglob("*.py")]
+
+
+def test_no_private_name_is_imported_from_another_package():
+    offenders = []
+    for path in _python_files():
+        package = path.relative_to(ROOT).parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] != package:
+                offenders += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offenders == []
