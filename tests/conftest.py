@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -74,11 +76,21 @@ def engine(settings):
     return get_engine(settings)
 
 
+def _wait_for_background_loads(timeout: float = 60.0) -> None:
+    """Let loads an earlier test started in a background thread of this process (an API batch POST,
+    the Upload page) end first: emptying the tables under a running merge deadlocks (seen)."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("load-job-"):  # core.loading.start_in_background's threads
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def reset_database(engine) -> None:
     """Empty every data table and reseed the admin: each test starts from a known state."""
     from core import accounts
     from core.config import load_settings
 
+    _wait_for_background_loads()
     with engine.begin() as conn:
         tables = [t for t in conn.scalars(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if t not in _KEEP]
