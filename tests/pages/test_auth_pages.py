@@ -151,3 +151,10 @@ def test_an_api_key_refusal_is_shown_in_plain_words(db):
     at.button(key="FormSubmitter:create_api_key-Create key").click().run()  # no name
     assert "The key needs a name (what or who uses it)." in texts(at)
     assert not at.code
+
+
+def test_an_analyst_loads_the_demo_data_from_an_empty_home(db):
+    at = logged_in()
+    assert "The database is empty" in texts(at)
+    next(b for b in at.button if b.label == "Load the demo data").click().run()
+    assert "Demo data loaded. bd_desafio.csv: 20,000 lines, 20,000 inserted; customers_data.csv:" in texts(at)

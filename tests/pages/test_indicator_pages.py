@@ -90,6 +90,10 @@ def test_calendar_page_adds_a_day_for_admins_only(data):
     assert "01/03/2022 is now a non-working day." in texts(at)
     days = at.dataframe[0].value
     assert ("non-working day", "Carnaval") in set(zip(days["kind"], days["reason"]))
+    at.selectbox(key="cal_remove").set_value(date(2022, 3, 1))
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert "01/03/2022 is a business day again." in texts(at)
+    assert "Carnaval" not in set(at.dataframe[0].value["reason"])
 
 
 def test_calendar_page_refuses_analysts(data):

@@ -171,6 +171,34 @@ def test_audit_page_is_admin_only_and_filters(data):
     assert "3** entries" in texts(at)
 
 
+def test_services_filters_are_mirrored_in_the_url(data):
+    at = as_user("admin", "services.py")
+    at.selectbox(key="services_f_status").set_value("late").run()
+    at.date_input(key="services_f_deadline_from").set_value(date(2022, 3, 1)).run()
+    assert dict(at.query_params) == {"status": "late", "deadline_from": "2022-03-01"}
+    assert list(table(at)["id"]) == [11]
+
+
+def test_audit_page_walks_pages_newest_first(db):
+    from core import audit
+
+    with db.begin() as conn:
+        for i in range(1, 131):
+            audit.record(conn, username="ana", action="update", entity="service", entity_id=i)
+    at = as_user("admin", "audit.py")
+    at.selectbox(key="audit_user").set_value("ana").run()
+
+    def shown():
+        ids = [int(i) for i in table(at)["id"]]
+        return ids[0], ids[-1], len(ids)
+
+    assert shown() == (130, 31, 100) and "**130** entries" in texts(at)
+    button(at, "Older").click().run()
+    assert shown() == (30, 1, 30)
+    button(at, "Newer").click().run()
+    assert shown() == (130, 31, 100)
+
+
 def test_pager_walks_keyset_pages_forward_back_and_to_the_end(db):
     with db.begin() as conn:
         conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
