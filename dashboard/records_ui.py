@@ -100,18 +100,6 @@ def id_input(label: str, key: str, *, help: str | None = None, container=st) -> 
     return int(text)
 
 
-def flash(key: str) -> None:
-    """Show the messages left by the previous run (after an st.rerun)."""
-    for message in st.session_state.pop(f"{key}_flash", []):
-        st.success(message)
-
-
-def done(key: str, message: str) -> None:
-    """Keep a success message for the next run and rerun (tables re-read the changed data)."""
-    st.session_state.setdefault(f"{key}_flash", []).append(message)
-    st.rerun()
-
-
 def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFrame]) -> None:
     """A CSV download of every row the filter matches, or a note that nothing matches.
 

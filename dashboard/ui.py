@@ -3,9 +3,23 @@ from __future__ import annotations
 
 import io
 import re
+from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
+
+
+def flash(page: str) -> None:
+    """Show the messages `done` left for this page on the run before."""
+    for message in st.session_state.pop(f"{page}_flash", []):
+        st.success(message)
+
+
+def done(page: str, message: str) -> NoReturn:
+    """Keep a success message for the page's next run and rerun it (so everything shown re-reads
+    the changed data); the page shows it with `flash`."""
+    st.session_state.setdefault(f"{page}_flash", []).append(message)
+    st.rerun()
 
 
 def _slug(name: str) -> str:

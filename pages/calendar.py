@@ -9,7 +9,7 @@ from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.ui import download_buttons
+from dashboard.ui import done, download_buttons, flash
 
 actor = require_role("admin")
 cfg = settings()
@@ -19,8 +19,7 @@ st.caption(f"Business days are Monday to Friday, except the national holidays of
            "(from the `holidays` package, always applied) and the non-working days added here. "
            "Productivity divides visits by business days, so adding a day raises it for that period.")
 
-for message in st.session_state.pop("calendar_flash", []):
-    st.success(message)
+flash("calendar")
 
 added = read_fresh(indicators.non_working_days)
 year = st.number_input("Year", min_value=2000, max_value=2100, value=date.today().year, step=1, key="cal_year")
@@ -48,9 +47,7 @@ with add_col, st.form("add_day", clear_on_submit=True):
             except (indicators.CalendarError, PermissionDenied) as exc:
                 st.error(str(exc))
             else:
-                st.session_state.setdefault("calendar_flash", []).append(
-                    f"{day:%d/%m/%Y} is now a non-working day.")
-                st.rerun()
+                done("calendar", f"{day:%d/%m/%Y} is now a non-working day.")
 
 with remove_col:
     st.subheader("Remove a non-working day")
@@ -65,6 +62,4 @@ with remove_col:
             except (indicators.CalendarError, PermissionDenied) as exc:
                 st.error(str(exc))
             else:
-                st.session_state.setdefault("calendar_flash", []).append(
-                    f"{which:%d/%m/%Y} is a business day again.")
-                st.rerun()
+                done("calendar", f"{which:%d/%m/%Y} is a business day again.")

@@ -9,6 +9,7 @@ from core.accounts import PermissionDenied, can
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
+from dashboard.ui import done, flash
 
 actor = require_role("viewer")
 KEY = "customers"
@@ -17,7 +18,7 @@ ERRORS = (records.RecordError, PermissionDenied)
 st.title("Customers")
 st.caption("Text filters match anywhere, ignoring case and accents. A **stub** is a customer a service "
            "load created for an id not yet in the customers file: give it a name to complete it.")
-ui.flash(KEY)
+flash(KEY)
 
 # ?id=N (the Services page links here) opens that customer.
 link_id = st.query_params.get("id")
@@ -96,7 +97,7 @@ if customer is not None:
                     except ERRORS as exc:
                         st.error(str(exc))
                     else:
-                        ui.done(KEY, f"Customer {customer.id} saved.")
+                        done(KEY, f"Customer {customer.id} saved.")
     if can(actor, "admin"):
         with st.expander("Delete this customer"):
             sure = st.checkbox(f"Yes, delete customer {customer.id}", key=f"del_customer_{customer.id}")
@@ -112,7 +113,7 @@ if customer is not None:
                     st.error(str(exc))
                 else:
                     st.session_state.pop("customers_table", None)
-                    ui.done(KEY, f"Customer {customer.id} deleted"
+                    done(KEY, f"Customer {customer.id} deleted"
                                  + (f", with {gone} service{'s' if gone != 1 else ''}." if gone else "."))
 
 if can(actor, "analyst"):
@@ -126,4 +127,4 @@ if can(actor, "analyst"):
                 except ERRORS as exc:
                     st.error(str(exc))
                 else:
-                    ui.done(KEY, f"Customer {created.id} registered.")
+                    done(KEY, f"Customer {created.id} registered.")

@@ -16,6 +16,7 @@ from core.definitions import STATUS_LABELS, STATUSES
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
+from dashboard.ui import done, flash
 
 actor = require_role("viewer")
 KEY = "services"
@@ -29,7 +30,7 @@ st.title("Services")
 st.caption("Status, as of today: **on time** = visited on or before the deadline day; **late** = visited "
            "after it; **not visited** = never visited and the deadline has passed (counts against the "
            "SLA); **open** = not visited yet, deadline today or later (not in the SLA yet).")
-ui.flash(KEY)
+flash(KEY)
 
 # --- the URL's filters go into the filter bar when the URL changes (a link was followed) ---------
 link = {k: st.query_params.get(k) for k in (*TEXT_PARAMS, *DATE_PARAMS) if st.query_params.get(k)}
@@ -138,7 +139,7 @@ def save(fn, message: str, **kwargs) -> None:
         st.session_state.pop("services_pending", None)
         for key in [k for k in st.session_state if str(k).startswith("new_service_")]:
             del st.session_state[key]  # the create form starts empty again, with the next free id
-        ui.done(KEY, message.format(id=saved.id))
+        done(KEY, message.format(id=saved.id))
 
 
 pending = st.session_state.get("services_pending")
@@ -208,7 +209,7 @@ if service is not None:
                     st.error(str(exc))
                 else:
                     st.session_state.pop("services_table", None)
-                    ui.done(KEY, f"Service {service.id} deleted.")
+                    done(KEY, f"Service {service.id} deleted.")
 elif total:
     st.caption("Select a row to see the service whole and correct it.")
 

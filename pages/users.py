@@ -5,6 +5,7 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
+from dashboard.ui import done, flash
 
 actor = require_role("admin")
 rounds = settings().password_hash_rounds
@@ -12,18 +13,12 @@ rounds = settings().password_hash_rounds
 st.title("Users")
 st.caption("Roles: " + "; ".join(f"**{r}** {accounts.ROLE_HELP[r]}" for r in accounts.ROLES) + ".")
 
-for message in st.session_state.pop("users_flash", []):
-    st.success(message)
+flash("users")
 new_key = st.session_state.pop("users_new_key", None)  # (name, key): shown on this run only
 if new_key:
     st.warning(f"Copy the key **{new_key[0]}** now: it will not be shown again (only its hash is stored).",
                icon=":material/key:")
     st.code(new_key[1], language=None)
-
-
-def done(message: str) -> None:
-    st.session_state.setdefault("users_flash", []).append(message)
-    st.rerun()
 
 
 users = read_fresh(accounts.list_users)
@@ -55,7 +50,7 @@ with create_tab, st.form("create_user", clear_on_submit=True):
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(str(exc))
         else:
-            done(f"Created {username.strip().lower()} ({role}).")
+            done("users", f"Created {username.strip().lower()} ({role}).")
 
 names = [u.username for u in users]
 
@@ -68,7 +63,7 @@ with role_tab, st.form("change_role"):
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(str(exc))
         else:
-            done(f"{who} is now {new_role}.")
+            done("users", f"{who} is now {new_role}.")
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
     who = st.selectbox("User", names, key="pw_user")
@@ -79,7 +74,7 @@ with password_tab, st.form("reset_password", clear_on_submit=True):
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(str(exc))
         else:
-            done(f"Password of {who} changed; the account is unlocked.")
+            done("users", f"Password of {who} changed; the account is unlocked.")
 
 with active_tab:
     who = st.selectbox("User", names, key="active_user")
@@ -95,7 +90,7 @@ with active_tab:
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
                 st.error(str(exc))
             else:
-                done(f"{who} is now {'deactivated' if target.active else 'active'}.")
+                done("users", f"{who} is now {'deactivated' if target.active else 'active'}.")
 
 st.subheader("API keys")
 st.caption("A key lets a script or an integration use the HTTP API with a role, without a user's "
@@ -125,7 +120,7 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
             st.error(str(exc))
         else:
             st.session_state["users_new_key"] = (key.name, plain)
-            done(f"Created API key {key.name} ({key.role}).")
+            done("users", f"Created API key {key.name} ({key.role}).")
 
 with revoke_key_tab:
     live = {k.id: k for k in keys if k.active}
@@ -141,4 +136,4 @@ with revoke_key_tab:
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
                 st.error(str(exc))
             else:
-                done(f"Revoked API key {chosen.name}; it stops working at once.")
+                done("users", f"Revoked API key {chosen.name}; it stops working at once.")
