@@ -469,9 +469,9 @@ def cmd_records(args) -> int:
     try:
         with get_engine(load_settings()).connect() as conn:
             if args.command == "audit":
-                entries, total = audit.list_audit(conn, username=args.user, entity=args.entity,
-                                                  entity_id=args.id, since=args.since, until=args.until,
-                                                  limit=args.limit)
+                entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
+                    username=args.user, entity=args.entity, entity_id=args.id, since=args.since,
+                    until=args.until), limit=args.limit)
                 rows = [{**asdict(e), "changes": ", ".join(e.changes()) if e.action == "update" else ""}
                         for e in entries]
                 more = False  # newest first; narrow with --since/--until rather than paging

@@ -13,6 +13,7 @@ import logging
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -220,6 +221,32 @@ def pending_migrations(conn: Connection) -> list[str]:
     exists = conn.scalar(sa.text("SELECT to_regclass('schema_migrations') IS NOT NULL"))
     done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations"))) if exists else set()
     return [p.stem for p in migration_files() if p.stem not in done] + _changed_definitions(conn)
+
+
+def keyset_page(select: str, where: list[str], *, after: int | None = None, before: int | None = None,
+                from_end: bool = False, limit: int, offset: int = 0,
+                newest_first: bool = False) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters of one page of `select` by keyset on `id`: the rows after an id, before
+    an id (going back), or the last rows, in id order (`newest_first`: descending). `after` and
+    `before` follow the page order, so a pager is the same in both directions. A page costs the
+    same at any depth; `offset` skips rows first, reading every one of them (old API clients)."""
+    where = list(where)
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    later, earlier = ("<", ">") if newest_first else (">", "<")
+    if after is not None:
+        where.append(f"id {later} :after")
+        params["after"] = after
+    if before is not None:
+        where.append(f"id {earlier} :before")
+        params["before"] = before
+    order = "DESC" if newest_first else "ASC"
+    backwards = before is not None or from_end  # read from the far end, then put back in page order
+    sql = (f"{select} {'WHERE ' + ' AND '.join(where) if where else ''} "
+           f"ORDER BY id {({'ASC': 'DESC', 'DESC': 'ASC'}[order] if backwards else order)} "
+           f"LIMIT :limit{' OFFSET :offset' if offset else ''}")
+    if backwards:
+        sql = f"SELECT * FROM ({sql}) AS page ORDER BY id {order}"
+    return sql, params
 
 
 def data_version(conn: Connection) -> int:
