@@ -1,13 +1,15 @@
-"""The indicator pages' shared sidebar: period (presets or a custom range) and polo.
+"""Filters kept in the URL, so a copied link reproduces the view.
 
-The choice is mirrored in the URL (`?period=last_30&polo=...`, or `period=custom&start=...&end=...`)
-so a copied link reproduces the view, and kept in the session so it survives moving between pages.
-Pages receive one frozen `IndicatorFilters`.
+The indicator pages' shared sidebar: period (presets or a custom range) and polo, mirrored in the
+URL (`?period=last_30&polo=...`, or `period=custom&start=...&end=...`) and kept in the session so it
+survives moving between pages; pages receive one frozen `IndicatorFilters`. The record pages' filter
+bars go through `UrlFilters`: a followed link fills the bar, and the bar is written back to the URL.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -134,6 +136,55 @@ def sidebar() -> IndicatorFilters:
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
     return chosen
+
+
+@dataclass(frozen=True)
+class UrlParam:
+    """A filter in the URL: its query parameter, the parser of its text (ValueError with a plain
+    reason when it cannot be read) and the widget's value when the link does not give it."""
+    name: str
+    parse: Callable[[str], Any] = str
+    empty: Any = ""
+
+
+def url_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class UrlFilters:
+    """A filter bar kept in the URL: its widgets' state keys are `{prefix}_{param name}`."""
+    prefix: str
+    params: tuple[UrlParam, ...]
+
+    def follow_link(self) -> None:
+        """Before the widgets: when the URL's parameters changed since the last run (a link was
+        followed, or the page opened), put them into the widgets' state. A value that cannot be
+        read is left out, with a warning."""
+        link = {p.name: st.query_params.get(p.name) for p in self.params if st.query_params.get(p.name)}
+        if link != st.session_state.get(f"{self.prefix}_link"):
+            for p in self.params:
+                value = p.empty
+                if p.name in link:
+                    try:
+                        value = p.parse(link[p.name])
+                    except ValueError as exc:
+                        st.warning(f"The link's {p.name} {link[p.name]!r} is ignored: {exc}.")
+                st.session_state[f"{self.prefix}_{p.name}"] = value
+            st.session_state[f"{self.prefix}_link"] = link
+        for p in self.params:  # the state is the widgets' value (no `value=`): set it once
+            st.session_state.setdefault(f"{self.prefix}_{p.name}", p.empty)
+
+    def mirror(self, values: dict[str, Any]) -> None:
+        """After the widgets: write their values to the URL (empty ones left out)."""
+        current = {k: v.isoformat() if isinstance(v, date) else str(v)
+                   for k, v in values.items() if v not in (None, "")}
+        if current != {k: st.query_params.get(k) for k in st.query_params}:
+            st.query_params.from_dict(current)
+        st.session_state[f"{self.prefix}_link"] = current
 
 
 def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str | None = None,

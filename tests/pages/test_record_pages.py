@@ -179,6 +179,16 @@ def test_services_filters_are_mirrored_in_the_url(data):
     assert list(table(at)["id"]) == [11]
 
 
+def test_a_link_opens_a_customer_and_the_filters_follow_to_the_url(data):
+    at = logged_in()
+    at.query_params["id"] = "2"
+    open_page(at, "customers.py")
+    assert "Customer 2: Maria Souza" in texts(at)
+    at.text_input(key="customers_f_id").input("").run()
+    at.text_input(key="customers_f_nome").input("silva").run()
+    assert dict(at.query_params) == {"nome": "silva"} and list(table(at)["id"]) == [1]
+
+
 def test_audit_page_walks_pages_newest_first(db):
     from core import audit
 
