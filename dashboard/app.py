@@ -50,14 +50,14 @@ page = st.navigation(list(pages.values()), position="hidden")
 authenticator = auth.build_authenticator()
 account_box = st.sidebar.container()
 # Pages draw their sidebar filters here (dashboard.common.page_sidebar), above the long page list.
-st.session_state["page_sidebar"] = st.sidebar.container()
+st.session_state["app_page_sidebar"] = st.sidebar.container()
 
 
 def account_controls() -> None:
     with account_box:
         st.caption(f"Signed in as **{st.session_state.get('username')}**")
         # Our own button inside the box; the library's "sidebar" location would append it below.
-        if st.button("Log out", key="logout_button"):
+        if st.button("Log out", key="app_logout_button"):
             authenticator.logout(location="unrendered")
 
 

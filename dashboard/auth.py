@@ -14,7 +14,7 @@ from core import accounts
 from core.accounts import Actor
 from dashboard.common import engine, read_fresh, settings, write
 
-ACTOR_KEY = "actor"
+ACTOR_KEY = "auth_actor"
 
 
 def build_authenticator() -> stauth.Authenticate:

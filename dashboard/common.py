@@ -60,4 +60,4 @@ def write(fn: Callable[..., T], **kwargs: Any) -> T:
 
 def page_sidebar():
     """The sidebar area reserved for the current page's filters (above the navigation)."""
-    return st.session_state.get("page_sidebar") or st.sidebar
+    return st.session_state.get("app_page_sidebar") or st.sidebar

@@ -31,7 +31,7 @@ PRESETS = {
 }
 DEFAULT_PRESET = "all"
 ALL_POLOS = "All polos"
-_STORE = "indicator_filters"  # the last choice, kept across pages (widget state is not)
+_STORE = "filters_chosen"  # the last choice, kept across pages (widget state is not)
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ def _parse(value: str | None) -> date | None:
 def _apply(source: dict, data: indicators.DataRange, polos: list[str]) -> None:
     """Put a stored or linked choice into the widgets' state (unknown values fall back quietly)."""
     preset = source.get("period")
-    st.session_state["flt_preset"] = preset if preset in PRESETS else DEFAULT_PRESET
+    st.session_state["filters_period"] = preset if preset in PRESETS else DEFAULT_PRESET
     start, end = _parse(source.get("start")), _parse(source.get("end"))
     if not (start and end and start <= end):
         start, end = data.first, data.last
-    st.session_state["flt_range"] = (start, end)
+    st.session_state["filters_range"] = (start, end)
     polo = source.get("polo")
-    st.session_state["flt_polo"] = polo if polo in polos else ALL_POLOS
+    st.session_state["filters_polo"] = polo if polo in polos else ALL_POLOS
 
 
 def no_data_notice() -> None:
@@ -103,7 +103,7 @@ def sidebar() -> IndicatorFilters:
     today = date.today()
     anchor = min(today, data.last)
 
-    if "flt_preset" not in st.session_state:
+    if "filters_period" not in st.session_state:
         # First indicator page of this visit: an opened link's parameters, else the last choice.
         # Later runs trust the widgets: a rerun can carry the URL of a moment ago, which must not
         # undo the choice just made.
@@ -113,18 +113,18 @@ def sidebar() -> IndicatorFilters:
 
     with page_sidebar():
         st.caption("Indicator filters")
-        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="flt_preset")
+        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filters_period")
         if preset == "custom":
-            if "flt_range" not in st.session_state:  # cleared while the range was hidden
-                st.session_state["flt_range"] = (data.first, data.last)
-            chosen = st.date_input("From - to", key="flt_range", format="DD/MM/YYYY")
+            if "filters_range" not in st.session_state:  # cleared while the range was hidden
+                st.session_state["filters_range"] = (data.first, data.last)
+            chosen = st.date_input("From - to", key="filters_range", format="DD/MM/YYYY")
             chosen = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
             start = chosen[0] if chosen else data.first
             end = chosen[1] if len(chosen) > 1 else start  # one day picked so far
             period = Period(start, end)
         else:
             period = preset_period(preset, anchor, data)
-        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="flt_polo")
+        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="filters_polo")
         st.caption(f"{period.start:%d/%m/%Y} - {period.end:%d/%m/%Y} ({period.days} days)"
                    + (f". Presets count back from {anchor:%d/%m/%Y}, the last day with data."
                       if anchor < today and preset not in ("all", "custom") else ""))

@@ -36,12 +36,12 @@ def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
 def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
     """CSV (UTF-8 with BOM, so spreadsheets show accents) and Excel downloads of a table."""
     slug = _slug(name)
-    key = key or slug
+    key = key or slug.replace("-", "_")
     cols = st.columns([1, 1, 6]) if excel else st.columns([1, 7])
     cols[0].download_button("Download CSV", df.to_csv(index=False).encode("utf-8-sig"),
-                            file_name=f"{slug}.csv", mime="text/csv", key=f"{key}-csv",
+                            file_name=f"{slug}.csv", mime="text/csv", key=f"{key}_csv",
                             icon=":material/download:")
     if excel:
         cols[1].download_button("Download Excel", to_excel(df, name), file_name=f"{slug}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                key=f"{key}-xlsx", icon=":material/table:")
+                                key=f"{key}_xlsx", icon=":material/table:")

@@ -22,7 +22,7 @@ st.caption(f"Business days are Monday to Friday, except the national holidays of
 flash("calendar")
 
 added = read_fresh(indicators.non_working_days)
-year = st.number_input("Year", min_value=2000, max_value=2100, value=date.today().year, step=1, key="cal_year")
+year = st.number_input("Year", min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
 rows = [{"day": d, "weekday": f"{d:%A}", "kind": "national holiday", "reason": name, "added by": ""}
         for d, name in indicators.national_holidays(period, cfg.holiday_country).items()]
@@ -36,8 +36,8 @@ download_buttons(table, f"days-off-{year}")
 add_col, remove_col = st.columns(2)
 with add_col, st.form("add_day", clear_on_submit=True):
     st.subheader("Add a non-working day")
-    day = st.date_input("Day", value=None, format="DD/MM/YYYY", key="cal_day")
-    reason = st.text_input("Reason", placeholder="Carnaval", key="cal_reason")
+    day = st.date_input("Day", value=None, format="DD/MM/YYYY", key="calendar_day")
+    reason = st.text_input("Reason", placeholder="Carnaval", key="calendar_reason")
     if st.form_submit_button("Add", type="primary"):
         if day is None:
             st.error("Pick the day.")
@@ -54,9 +54,9 @@ with remove_col:
     if not added:
         st.caption("None added yet.")
     else:
-        which = st.selectbox("Day", [d.day for d in added], key="cal_remove",
+        which = st.selectbox("Day", [d.day for d in added], key="calendar_remove",
                              format_func=lambda d: f"{d:%d/%m/%Y} · " + next(a.reason for a in added if a.day == d))
-        if st.button("Remove", key="cal_remove_button"):
+        if st.button("Remove", key="calendar_remove_button"):
             try:
                 write(indicators.remove_non_working_day, actor=actor, day=which)
             except (indicators.CalendarError, PermissionDenied) as exc:

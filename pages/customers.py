@@ -101,7 +101,7 @@ if customer is not None:
     if can(actor, "analyst"):
         with st.expander("Correct this customer", expanded=customer.is_stub):
             with st.form(f"edit_customer_{customer.id}"):
-                values = customer_form(f"edit_{customer.id}", customer)
+                values = customer_form(f"customers_edit_{customer.id}", customer)
                 if st.form_submit_button("Save changes", type="primary"):
                     try:
                         write(records.update_customer, actor=actor, id=customer.id, **values)
@@ -111,13 +111,13 @@ if customer is not None:
                         done(KEY, f"Customer {customer.id} saved.")
     if can(actor, "admin"):
         with st.expander("Delete this customer"):
-            sure = st.checkbox(f"Yes, delete customer {customer.id}", key=f"del_customer_{customer.id}")
+            sure = st.checkbox(f"Yes, delete customer {customer.id}", key=f"customers_delete_{customer.id}")
             with_services = False
             if n_services:
                 with_services = st.checkbox(
                     f"Also delete their {n_services} service{'s' if n_services != 1 else ''} "
-                    "(they leave the indicators)", key=f"del_customer_services_{customer.id}")
-            if st.button("Delete customer", type="primary", disabled=not sure, key=f"del_btn_{customer.id}"):
+                    "(they leave the indicators)", key=f"customers_delete_services_{customer.id}")
+            if st.button("Delete customer", type="primary", disabled=not sure, key=f"customers_delete_button_{customer.id}"):
                 try:
                     gone = write(records.delete_customer, actor=actor, id=customer.id, with_services=with_services)
                 except ERRORS as exc:
@@ -130,8 +130,8 @@ if customer is not None:
 if can(actor, "analyst"):
     with st.expander("Register a customer", icon=":material/person_add:"):
         with st.form("create_customer", clear_on_submit=False):
-            new_id = st.text_input("Customer id", key="new_customer_id", help="The operation's id_cliente.")
-            values = customer_form("new_customer", None)
+            new_id = st.text_input("Customer id", key="customers_new_id", help="The operation's id_cliente.")
+            values = customer_form("customers_new", None)
             if st.form_submit_button("Register customer", type="primary"):
                 try:
                     created = write(records.create_customer, actor=actor, id=new_id, **values)

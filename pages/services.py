@@ -121,7 +121,7 @@ def save(fn, message: str, **kwargs) -> None:
         st.error(str(exc))
     else:
         st.session_state.pop("services_pending", None)
-        for key in [k for k in st.session_state if str(k).startswith("new_service_")]:
+        for key in [k for k in st.session_state if str(k).startswith("services_new_")]:
             del st.session_state[key]  # the create form starts empty again, with the next free id
         done(KEY, message.format(id=saved.id))
 
@@ -180,13 +180,13 @@ if service is not None:
     if can(actor, "analyst"):
         with st.expander("Correct this service"):
             with st.form(f"edit_service_{service.id}"):
-                values = service_form(f"edit_{service.id}", service)
+                values = service_form(f"services_edit_{service.id}", service)
                 if st.form_submit_button("Save changes", type="primary"):
                     save(records.update_service, "Service {id} saved.", id=service.id, **values)
     if can(actor, "admin"):
         with st.expander("Delete this service"):
-            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"del_service_{service.id}")
-            if st.button("Delete service", type="primary", disabled=not sure, key=f"del_service_btn_{service.id}"):
+            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"services_delete_{service.id}")
+            if st.button("Delete service", type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
                 try:
                     write(records.delete_service, actor=actor, id=service.id)
                 except ERRORS as exc:
@@ -201,7 +201,7 @@ if can(actor, "analyst"):
     with st.expander("Register a service", icon=":material/add_task:"):
         with st.form("create_service"):
             new_id = st.text_input("Service id (id_atendimento)", value=str(read_fresh(records.next_service_id)),
-                                   key="new_service_id", help="Offered: the next free id (highest + 1).")
-            values = service_form("new_service", None)
+                                   key="services_new_id", help="Offered: the next free id (highest + 1).")
+            values = service_form("services_new", None)
             if st.form_submit_button("Register service", type="primary"):
                 save(records.create_service, "Service {id} registered.", id=new_id, **values)

@@ -20,7 +20,7 @@ running = [j for j in jobs if j.active]
 
 def spooled_file(kind: str, uploaded) -> dict:
     """The upload copied to the data directory and inspected, once per uploaded file."""
-    key = f"upload-{kind}"
+    key = f"upload_spooled_{kind}"
     entry = st.session_state.get(key)
     if entry is None or entry["file_id"] != uploaded.file_id:
         if entry and entry.get("path"):  # replaced by another file before it was loaded
@@ -40,10 +40,10 @@ def spooled_file(kind: str, uploaded) -> dict:
 def upload_box(kind: str, title: str) -> None:
     st.subheader(title)
     uploaded = st.file_uploader(f"Drop the {loading.KIND_LABELS[kind]} here", type=["csv", "txt"],
-                                key=f"file-{kind}")
+                                key=f"upload_file_{kind}")
     if uploaded is None:
         return
-    started = st.session_state.get(f"started-{kind}")
+    started = st.session_state.get(f"upload_started_{kind}")
     if started and started[0] == uploaded.file_id:
         st.caption(f"{uploaded.name} went to load {started[1]} (below). Drop another file to load it.")
         return
@@ -57,13 +57,13 @@ def upload_box(kind: str, title: str) -> None:
     columns = list(loading.COLUMNS[kind])
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
     st.dataframe(pd.DataFrame(preview, columns=columns), hide_index=True, width="stretch")
-    if st.button(f"Load {uploaded.name}", key=f"start-{kind}", type="primary", icon=":material/upload:"):
+    if st.button(f"Load {uploaded.name}", key=f"upload_start_{kind}", type="primary", icon=":material/upload:"):
         job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
                        owns_source=True, settings=settings())
         loading.start_in_background(engine(), job_id=job_id, actor=actor, settings=settings())
-        st.session_state.pop(f"upload-{kind}", None)  # the spooled file now belongs to the job
-        st.session_state[f"started-{kind}"] = (uploaded.file_id, job_id)
-        st.session_state["watch-job"] = job_id
+        st.session_state.pop(f"upload_spooled_{kind}", None)  # the spooled file now belongs to the job
+        st.session_state[f"upload_started_{kind}"] = (uploaded.file_id, job_id)
+        st.session_state["upload_watched_job"] = job_id
         st.rerun()
 
 
@@ -95,7 +95,7 @@ if running:
 
 finished = [j for j in jobs if not j.active]
 if finished:
-    watched = st.session_state.get("watch-job")
+    watched = st.session_state.get("upload_watched_job")
     last = next((j for j in finished if j.id == watched), finished[0])
     st.subheader(f"Load {last.id}: {last.file_name}")
     if last.status == "done":
@@ -121,7 +121,7 @@ if finished:
             rejects = pd.DataFrame(read_fresh(loading.job_rejects, job_id=last.id, limit=100_000),
                                    columns=["line", "reason", "raw"])
             st.dataframe(rejects.head(1000), hide_index=True, width="stretch")
-            download_buttons(rejects, f"rejected lines of load {last.id}", key=f"rejects-{last.id}")
+            download_buttons(rejects, f"rejected lines of load {last.id}", key=f"upload_rejects_{last.id}")
     elif last.status == "interrupted":
         st.warning("This load was cut short (the server stopped). Resume it below: it goes on from the "
                    "lines already read, without duplicates.", icon=":material/pause_circle:")
@@ -134,7 +134,7 @@ if finished:
                               format_func=lambda i: f"Load {i} · {resumable[i].file_name} · {resumable[i].status}")
         if st.button("Resume", icon=":material/play_arrow:"):
             loading.start_in_background(engine(), job_id=choice, actor=actor, settings=settings())
-            st.session_state["watch-job"] = choice
+            st.session_state["upload_watched_job"] = choice
             st.rerun()
 
 if jobs:

@@ -55,8 +55,8 @@ with create_tab, st.form("create_user", clear_on_submit=True):
 names = [u.username for u in users]
 
 with role_tab, st.form("change_role"):
-    who = st.selectbox("User", names, key="role_user")
-    new_role = st.selectbox("New role", accounts.ROLES, key="role_new")
+    who = st.selectbox("User", names, key="users_role_user")
+    new_role = st.selectbox("New role", accounts.ROLES, key="users_role_new")
     if st.form_submit_button("Change role"):
         try:
             write(accounts.set_role, actor=actor, username=who, role=new_role)
@@ -66,7 +66,7 @@ with role_tab, st.form("change_role"):
             done("users", f"{who} is now {new_role}.")
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
-    who = st.selectbox("User", names, key="pw_user")
+    who = st.selectbox("User", names, key="users_password_user")
     new_password = st.text_input("New password", type="password")
     if st.form_submit_button("Reset password", help="Also unlocks a locked account."):
         try:
@@ -77,14 +77,14 @@ with password_tab, st.form("reset_password", clear_on_submit=True):
             done("users", f"Password of {who} changed; the account is unlocked.")
 
 with active_tab:
-    who = st.selectbox("User", names, key="active_user")
+    who = st.selectbox("User", names, key="users_active_user")
     target = next((u for u in users if u.username == who), None)
     if target is not None:
         verb = "Deactivate" if target.active else "Activate"
         st.write(f"**{who}** is {'active' if target.active else 'deactivated'}. "
                  "A deactivated user cannot log in; their history stays.")
-        confirm = st.checkbox(f"Yes, {verb.lower()} {who}", key="active_confirm")
-        if st.button(verb, disabled=not confirm, key="active_button"):
+        confirm = st.checkbox(f"Yes, {verb.lower()} {who}", key="users_active_confirm")
+        if st.button(verb, disabled=not confirm, key="users_active_button"):
             try:
                 write(accounts.set_active, actor=actor, username=who, active=not target.active)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
@@ -127,10 +127,10 @@ with revoke_key_tab:
     if not live:
         st.caption("No active key to revoke.")
     else:
-        chosen = live[st.selectbox("Key to revoke", list(live), key="revoke_key",
+        chosen = live[st.selectbox("Key to revoke", list(live), key="users_revoke_key",
                                    format_func=lambda i: f"{live[i].name} ({live[i].role}, {live[i].prefix}...)")]
-        confirm = st.checkbox(f"Yes, revoke {chosen.name}: whatever uses it stops working", key="revoke_key_confirm")
-        if st.button("Revoke key", disabled=not confirm, key="revoke_key_button"):
+        confirm = st.checkbox(f"Yes, revoke {chosen.name}: whatever uses it stops working", key="users_revoke_key_confirm")
+        if st.button("Revoke key", disabled=not confirm, key="users_revoke_key_button"):
             try:
                 write(accounts.revoke_api_key, actor=actor, id=chosen.id)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:

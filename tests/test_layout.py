@@ -85,3 +85,45 @@ def test_no_private_name_is_imported_from_another_package():
                 offenders += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
                               if a.name.startswith("_") and not a.name.startswith("__")]
     assert offenders == []
+
+
+def _state_keys(path: Path) -> list[str]:
+    """The session-state keys a script names: widget `key=` arguments and session_state[...], .get,
+    .pop, .setdefault. f-string placeholders read as `{}`."""
+    def text(node) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        return None
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.keyword) and node.arg == "key":
+            found.append(text(node.value))
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("session_state"):
+            found.append(text(node.slice))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+              and node.func.attr in ("get", "pop", "setdefault")
+              and ast.unparse(node.func.value).endswith("session_state")):
+            found.append(text(node.args[0]))
+    return [k for k in found if k is not None]
+
+
+# Keys that streamlit-authenticator owns.
+_LIBRARY_KEYS = {"authentication_status", "username"}
+
+
+def test_session_state_keys_are_snake_case_and_start_with_their_page():
+    offenders = []
+    for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "dashboard").glob("*.py")]:
+        for key in _state_keys(path):
+            words = key.replace("{}", "x")
+            if key in _LIBRARY_KEYS or key.startswith("{}"):  # built on the caller's prefix
+                ok = key in _LIBRARY_KEYS or words == words.lower() and "-" not in words
+            else:
+                ok = words == words.lower() and "-" not in words and " " not in words and (
+                    path.parent.name != "pages" or key.startswith(path.stem + "_") or key == path.stem)
+            if not ok:
+                offenders.append(f"{path.relative_to(ROOT)}: {key}")
+    assert offenders == []

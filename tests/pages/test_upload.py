@@ -28,7 +28,7 @@ def wait_for_jobs(engine, timeout: float = 60.0) -> list[loading.LoadJob]:
 def test_upload_preview_load_and_summary(db):
     at = open_page(logged_in(), "upload.py")
     assert "No loads yet" in texts(at)
-    at.file_uploader(key="file-services").set_value(("bd_desafio.csv", SERVICES, "text/csv")).run()
+    at.file_uploader(key="upload_file_services").set_value(("bd_desafio.csv", SERVICES, "text/csv")).run()
     assert not at.exception
     page = texts(at)
     assert "Detected: services file (bd_desafio.csv); UTF-8; separated by semicolons; with header line" in page
@@ -58,7 +58,7 @@ def test_upload_preview_load_and_summary(db):
 
 def test_refused_file_shows_why_and_starts_nothing(db):
     at = open_page(logged_in(), "upload.py")
-    at.file_uploader(key="file-customers").set_value(("customers.csv", SERVICES, "text/csv")).run()
+    at.file_uploader(key="upload_file_customers").set_value(("customers.csv", SERVICES, "text/csv")).run()
     assert "looks like the services file (bd_desafio.csv), not the customers file" in "\n".join(
         e.value for e in at.error)
     assert not [b for b in at.button if b.label.startswith("Load ")]
