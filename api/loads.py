@@ -1,6 +1,8 @@
 """Batch loads: POST a CSV file, follow its job. The same jobs as the Upload page and the CLI."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
 
 from api import deps
@@ -16,17 +18,17 @@ _FILE = File(description="The CSV file (the operation's export format); streamed
 def _accept(kind: str, upload: UploadFile, actor: Actor) -> dict:
     settings = deps.settings()
     name = upload.filename or f"{kind}.csv"
-    path = loading.spool_upload(settings, upload.file, name)
+    path = loading.spool_upload(settings, source=upload.file, file_name=name)
     try:
         if path.stat().st_size > settings.upload_max_mb * 1_000_000:  # sent without a Content-Length
             raise HTTPException(413, f"{name} is larger than {settings.upload_max_mb} MB (UPLOAD_MAX_MB).")
-        info = loading.inspect_file(path, kind, file_name=name)
+        info = loading.inspect_file(path, kind=kind, file_name=name)
         job_id = deps.write(loading.create_job, actor=actor, info=info, file_name=name, owns_source=True,
                             settings=settings)
     except BaseException:
         path.unlink(missing_ok=True)  # refused: nothing written, nothing kept
         raise
-    loading.start_in_background(deps.engine(), job_id, actor=actor, settings=settings)
+    loading.start_in_background(deps.engine(), job_id=job_id, actor=actor, settings=settings)
     return {"message": f"{name} is loading as job {job_id}; follow it at its status_url.",
             "job_id": job_id, "status_url": f"/v1/jobs/{job_id}"}
 
@@ -49,7 +51,7 @@ def load_customers(file: UploadFile = _FILE, actor: Actor = Depends(deps.analyst
     return _accept("customers", file, actor)
 
 
-def _job(job_id: int) -> dict:
+def _job(job_id: int) -> loading.LoadJob:
     job = deps.read(loading.get_job, job_id=job_id)
     if job is None:
         raise HTTPException(404, f"There is no load {job_id}.")
@@ -61,10 +63,10 @@ def get_job(job_id: deps.RecordId, actor: Actor = Depends(deps.analyst)):
     """Status, progress (0-1), counts and seconds of a load. Every data line ends up inserted,
     updated, unchanged or rejected."""
     job = _job(job_id)
-    rate, _ = loading.speed(job)
-    return {**job, "rows": job["rows_read"], "progress": round(loading.progress(job), 4),
-            "doing": loading.doing(job) if job["status"] == "running" else None,
-            "rows_per_second": rate, "rejects_url": f"/v1/jobs/{job_id}/rejects"}
+    speed = job.speed
+    return {**asdict(job), "rows": job.rows_read, "progress": round(job.progress, 4),
+            "doing": job.doing if job.status == "running" else None, "seconds": speed.seconds,
+            "rows_per_second": speed.rows_per_second, "rejects_url": f"/v1/jobs/{job_id}/rejects"}
 
 
 @router.get("/v1/jobs/{job_id}/rejects", summary="A load's rejected lines", response_model=Rejects,

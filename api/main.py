@@ -44,7 +44,7 @@ corrects and loads, admin also deletes and reads /v1/metrics.
 async def lifespan(app: FastAPI):
     settings = deps.settings()
     telemetry.configure_logging(settings.log_level)
-    loading.start_spool_cleaner(deps.engine(), settings)  # reach and migrate the database first; clean uploads on a timer
+    loading.start_spool_cleaner(deps.engine(), settings=settings)  # reach and migrate the database first; clean uploads on a timer
     telemetry.persist_timings(settings, source="api")
     yield
     telemetry.flush_timings()

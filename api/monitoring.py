@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from api import deps
 from api.deps import errors
-from core import operations
+from core import loading, operations
 from core.accounts import Actor
 
 router = APIRouter(prefix="/v1", tags=["Monitoring"])
@@ -29,6 +29,16 @@ def health():
                         status_code=200 if ok else 503)
 
 
+def _load(job: loading.LoadJob) -> dict:
+    """A load as Monitoring lists it: progress and speed so far (never the server's file path)."""
+    speed = job.speed
+    return {"id": job.id, "kind": job.kind, "file_name": job.file_name, "username": job.username,
+            "status": job.status, "doing": job.doing if job.active else None, "progress": job.progress,
+            "rows_read": job.rows_read, "inserted": job.inserted, "updated": job.updated,
+            "unchanged": job.unchanged, "rejected": job.rejected, "created_at": job.created_at,
+            "seconds": speed.seconds, "rows_per_second": speed.rows_per_second}
+
+
 @router.get("/metrics", summary="Metrics", responses=errors(401, 403))
 def metrics(actor: Actor = Depends(deps.admin)):
     """Totals, recent loads, per-route p50/p95 of this API (last 24 h), other operations' timings,
@@ -40,7 +50,7 @@ def metrics(actor: Actor = Depends(deps.admin)):
         "healthy": seen.healthy,
         "checks": [asdict(c) for c in seen.checks],
         "totals": asdict(seen.totals) if seen.totals else None,
-        "loads": [asdict(j) for j in seen.loads or []],
+        "loads": [_load(j) for j in seen.loads or []],
         "routes": [{**asdict(t), "route": t.operation.removeprefix(ROUTE_PREFIX)} for t in routes],
         "operations": [asdict(t) for t in seen.timings or [] if not t.operation.startswith(ROUTE_PREFIX)],
         "database": asdict(seen.database) if seen.database else None,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.db import _embedded_url, migrate, normalise_url
+from core.db import embedded_url, migrate, normalise_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def bench_engine(name: str) -> sa.Engine:
     """BENCH_DATABASE_URL, or an embedded server in .data/<name>; schema migrated."""
     url = os.environ.get("BENCH_DATABASE_URL")
-    url = normalise_url(url) if url else _embedded_url(ROOT / ".data" / name)
+    url = normalise_url(url) if url else embedded_url(ROOT / ".data" / name)
     engine = sa.create_engine(url)
     migrate(engine)
     return engine
@@ -38,8 +38,8 @@ def load_full_demo(engine: sa.Engine, name: str) -> str:
         files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
         written = time.perf_counter() - started
         started = time.perf_counter()
-        loading.load_file(engine, files.services, "services", actor=CLI_ACTOR, settings=settings)
-        loading.load_file(engine, files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(engine, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(engine, path=files.customers, kind="customers", actor=CLI_ACTOR, settings=settings)
         loaded = time.perf_counter() - started
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE services"))

@@ -10,6 +10,8 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.db import keyset_page
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
@@ -59,47 +61,61 @@ class AuditEntry:
                 if before.get(k) != after.get(k)}
 
 
-def _audit_where(username, entity, entity_id, action, since, until) -> tuple[list[str], dict[str, Any]]:
+@dataclass(frozen=True)
+class AuditFilter:
+    """Audit rows matching every given field; days whole and inclusive, in the server's time zone."""
+    username: str | None = None
+    entity: str | None = None
+    entity_id: Any = None
+    action: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def _audit_where(f: AuditFilter) -> tuple[list[str], dict[str, Any]]:
     where, params = [], {}
-    if username:
+    if f.username:
         where.append("username = :username")
-        params["username"] = username
-    if entity:
+        params["username"] = f.username
+    if f.entity:
         where.append("entity = :entity")
-        params["entity"] = entity
-    if entity_id not in (None, ""):
+        params["entity"] = f.entity
+    if f.entity_id not in (None, ""):
         where.append("entity_id = :entity_id")
-        params["entity_id"] = str(entity_id).strip()
-    if action:
+        params["entity_id"] = str(f.entity_id).strip()
+    if f.action:
         where.append("action = :action")
-        params["action"] = action
-    if since:  # dates are whole days, inclusive, in the server's time zone
+        params["action"] = f.action
+    if f.since:
         where.append("at >= :since")
-        params["since"] = since
-    if until:
+        params["since"] = f.since
+    if f.until:
         where.append("at < :until")
-        params["until"] = until + timedelta(days=1)
+        params["until"] = f.until + timedelta(days=1)
     return where, params
 
 
-def list_audit(conn: Connection, *, username: str | None = None, entity: str | None = None,
-               entity_id: Any = None, action: str | None = None, since: date | None = None,
-               until: date | None = None, before_id: int | None = None,
-               limit: int = 100) -> tuple[list[AuditEntry], int]:
-    """Audit rows, newest first, matching every given filter, and their total count.
+def list_audit(conn: Connection, *, filters: AuditFilter = AuditFilter(), after: int | None = None,
+               before: int | None = None, from_end: bool = False, limit: int = 100) -> list[AuditEntry]:
+    """One page of audit rows, newest first, by keyset (core.db.keyset_page): after the row `after`
+    (older ones), before the row `before` (newer ones), or the oldest `limit`."""
+    where, params = _audit_where(filters)
+    sql, page = keyset_page("SELECT id, at, username, action, entity, entity_id, before, after FROM audit_log",
+                            where, after=after, before=before, from_end=from_end, limit=limit, newest_first=True)
+    return [AuditEntry(**r) for r in conn.execute(sa.text(sql), {**params, **page}).mappings()]
 
-    Pages by keyset: pass the last row's id as `before_id` for the next (older) page."""
-    where, params = _audit_where(username, entity, entity_id, action, since, until)
-    count_sql = "SELECT count(*) FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")
-    total = conn.scalar(sa.text(count_sql), params)
-    if before_id is not None:
-        where.append("id < :before_id")
-        params["before_id"] = before_id
-    rows = conn.execute(sa.text(
-        "SELECT id, at, username, action, entity, entity_id, before, after FROM audit_log"
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT :limit"),
-        {**params, "limit": limit}).mappings().all()
-    return [AuditEntry(**r) for r in rows], total
+
+def count_audit(conn: Connection, *, filters: AuditFilter = AuditFilter()) -> int:
+    """How many audit rows match the filters."""
+    where, params = _audit_where(filters)
+    return conn.scalar(sa.text("SELECT count(*) FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")),
+                       params)
+
+
+def find_audit(conn: Connection, *, filters: AuditFilter = AuditFilter(), after: int | None = None,
+               limit: int = 100) -> tuple[list[AuditEntry], int]:
+    """A page of audit rows, newest first, and the total count of the filter."""
+    return list_audit(conn, filters=filters, after=after, limit=limit), count_audit(conn, filters=filters)
 
 
 def audit_choices(conn: Connection) -> dict[str, list[str]]:

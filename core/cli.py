@@ -336,10 +336,9 @@ def _progress_printer():
         return None
     from core import loading
 
-    def show(job: dict) -> None:
-        share = loading.progress(job)
-        bar = "#" * int(share * 30)
-        print(f"\r[{bar:<30}] {share:4.0%} {loading.doing(job):<60}", end="", file=sys.stderr, flush=True)
+    def show(job: loading.LoadJob) -> None:
+        bar = "#" * int(job.progress * 30)
+        print(f"\r[{bar:<30}] {job.progress:4.0%} {job.doing:<60}", end="", file=sys.stderr, flush=True)
     return show
 
 
@@ -372,10 +371,10 @@ def cmd_load(args) -> int:
     engine = get_engine(settings)
     try:
         if args.load_command == "resume":
-            report = loading.resume_job(engine, args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
+            report = loading.resume_job(engine, job_id=args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
                                         on_progress=_progress_printer())
         else:
-            report = loading.load_file(engine, args.path, args.load_command, actor=accounts.CLI_ACTOR,
+            report = loading.load_file(engine, path=args.path, kind=args.load_command, actor=accounts.CLI_ACTOR,
                                        settings=settings, on_progress=_progress_printer())
     except FileNotFoundError:
         print(f"error: no such file: {args.path}", file=sys.stderr)
@@ -395,8 +394,8 @@ def cmd_load_jobs(args) -> int:
     print(f"{'id':>5} {'kind':<9} {'status':<11} {'rows':>10} {'inserted':>9} {'updated':>9} {'rejected':>9} "
           f"{'seconds':>8}  file")
     for j in jobs:
-        print(f"{j['id']:>5} {j['kind']:<9} {j['status']:<11} {j['rows_read']:>10,} {j['inserted'] or 0:>9,} "
-              f"{j['updated'] or 0:>9,} {j['rejected'] or 0:>9,} {j['seconds'] or 0:>8.2f}  {j['file_name']}")
+        print(f"{j.id:>5} {j.kind:<9} {j.status:<11} {j.rows_read:>10,} {j.inserted or 0:>9,} "
+              f"{j.updated or 0:>9,} {j.rejected:>9,} {j.speed.seconds or 0:>8.2f}  {j.file_name}")
     return 0
 
 
@@ -404,7 +403,7 @@ def cmd_load_rejects(args) -> int:
     from core import loading
 
     with get_engine(load_settings()).connect() as conn:
-        sys.stdout.write(loading.rejects_csv(conn, args.job_id))
+        sys.stdout.write(loading.rejects_csv(conn, job_id=args.job_id))
     return 0
 
 
@@ -462,9 +461,9 @@ def cmd_records(args) -> int:
     try:
         with get_engine(load_settings()).connect() as conn:
             if args.command == "audit":
-                entries, total = audit.list_audit(conn, username=args.user, entity=args.entity,
-                                                  entity_id=args.id, since=args.since, until=args.until,
-                                                  limit=args.limit)
+                entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
+                    username=args.user, entity=args.entity, entity_id=args.id, since=args.since,
+                    until=args.until), limit=args.limit)
                 rows = [{**asdict(e), "changes": ", ".join(e.changes()) if e.action == "update" else ""}
                         for e in entries]
                 more = False  # newest first; narrow with --since/--until rather than paging

@@ -1,13 +1,19 @@
 """The one gateway to PostgreSQL: engine, embedded server, migrations, data version.
 
 Functions elsewhere in core receive a SQLAlchemy Connection; only this module makes engines.
+
+The schema comes from two places: core/migrations/ (numbered files, applied once each, in order:
+the history) and core/sql/ (the current definition of functions that evolve, whole and CREATE OR
+REPLACE, applied after the migrations whenever a file's checksum changes).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -18,6 +24,7 @@ from core.config import Settings, load_settings
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFINITIONS_DIR = Path(__file__).with_name("sql")
 EMBEDDED_DATABASE = "logistics"
 # Arbitrary constant: one advisory lock serialises migrations between processes.
 _MIGRATION_LOCK = 724_150_001
@@ -54,7 +61,7 @@ def embedded_server(data_dir: Path):
 # Settings of the embedded server, appended once to its postgresql.conf; a server already running
 # takes them at its next start. A single-node database backed up with pg_dump needs no WAL for
 # replicas, and with wal_level = minimal a bulk load into a table emptied in the same transaction
-# (a first load, core/loading.py) writes no WAL at all: measured 16.3 s -> 13.6 s on the merge of
+# (a first load, core/loading/merge.py) writes no WAL at all: measured 16.3 s -> 13.6 s on the merge of
 # 1M services. A larger max_wal_size keeps checkpoints out of the middle of a load.
 EMBEDDED_SETTINGS = """
 # --- logistics dashboard (core/db.py) ---
@@ -72,7 +79,8 @@ def _configure_embedded(conf: Path) -> None:
             f.write(EMBEDDED_SETTINGS)
 
 
-def _embedded_url(data_dir: Path) -> str:
+def embedded_url(data_dir: Path) -> str:
+    """URL of the product's database on the embedded server of data_dir (started and created if need be)."""
     server = embedded_server(data_dir)
     admin_url = server.get_uri(driver="psycopg2")
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
@@ -91,6 +99,14 @@ def _embedded_url(data_dir: Path) -> str:
     return server.get_uri(database=EMBEDDED_DATABASE, driver="psycopg2")
 
 
+def stop_embedded_servers() -> None:
+    """Stop the embedded servers this process started (tests: the throwaway server of a session)."""
+    with _lock:
+        for server in _servers.values():
+            server.cleanup()
+        _servers.clear()
+
+
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// URLs; use the psycopg2 driver."""
     scheme, sep, rest = url.partition("://")
@@ -103,7 +119,7 @@ def database_url(settings: Settings) -> str:
     """The SQLAlchemy URL: DATABASE_URL, or the embedded server's (started if needed)."""
     if settings.database_url:
         return normalise_url(settings.database_url)
-    return _embedded_url(settings.data_dir)
+    return embedded_url(settings.data_dir)
 
 
 def describe_url(url: str) -> str:
@@ -152,10 +168,27 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not yet applied, in order, all in one transaction.
+def definition_files() -> list[Path]:
+    return sorted(DEFINITIONS_DIR.glob("*.sql"))
 
-    Returns the names applied. Safe when several processes start at once (advisory lock).
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_script(conn: Connection, sql: str) -> None:
+    """Run a file of SQL statements as is: straight to the DBAPI cursor without parameters, so
+    nothing in it is a placeholder ('%' and ':name' mean what PostgreSQL says they mean)."""
+    with conn.connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply the migrations not yet applied, in order, then the definitions that changed, all in
+    one transaction.
+
+    Returns the names applied (migrations by stem, definitions as sql/<file>). Safe when several
+    processes start at once (advisory lock).
     """
     applied: list[str] = []
     with engine.begin() as conn:
@@ -163,24 +196,69 @@ def migrate(engine: Engine) -> list[str]:
         conn.execute(sa.text(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"))
+        conn.execute(sa.text(
+            "CREATE TABLE IF NOT EXISTS schema_definitions ("
+            " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"))
         done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations")))
         for path in migration_files():
             if path.stem in done:
                 continue
             log.info("applying migration %s", path.stem)
-            # Straight to the DBAPI cursor without parameters, so '%' in SQL is not a placeholder.
-            with conn.connection.cursor() as cursor:
-                cursor.execute(path.read_text())
+            run_script(conn, path.read_text())
             conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": path.stem})
             applied.append(path.stem)
+        for name in _changed_definitions(conn):
+            log.info("applying definitions %s", name)
+            path = DEFINITIONS_DIR.parent / name
+            run_script(conn, path.read_text())
+            conn.execute(sa.text(
+                "INSERT INTO schema_definitions (name, checksum) VALUES (:n, :c) ON CONFLICT (name) "
+                "DO UPDATE SET checksum = excluded.checksum, applied_at = now()"),
+                {"n": name, "c": _checksum(path)})
+            applied.append(name)
     return applied
 
 
+def _changed_definitions(conn: Connection) -> list[str]:
+    """Definition files (as sql/<file>) never applied or changed since, in name order."""
+    exists = conn.scalar(sa.text("SELECT to_regclass('schema_definitions') IS NOT NULL"))
+    applied = dict(conn.execute(sa.text("SELECT name, checksum FROM schema_definitions")).all()) if exists else {}
+    names = {f"{DEFINITIONS_DIR.name}/{p.name}": p for p in definition_files()}
+    return [name for name, path in names.items() if applied.get(name) != _checksum(path)]
+
+
 def pending_migrations(conn: Connection) -> list[str]:
-    """Names of migration files not yet applied to this database."""
+    """Names of migration files not yet applied to this database, then of definition files not
+    applied in their current version."""
     exists = conn.scalar(sa.text("SELECT to_regclass('schema_migrations') IS NOT NULL"))
     done = set(conn.scalars(sa.text("SELECT name FROM schema_migrations"))) if exists else set()
-    return [p.stem for p in migration_files() if p.stem not in done]
+    return [p.stem for p in migration_files() if p.stem not in done] + _changed_definitions(conn)
+
+
+def keyset_page(select: str, where: list[str], *, after: int | None = None, before: int | None = None,
+                from_end: bool = False, limit: int, offset: int = 0,
+                newest_first: bool = False) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters of one page of `select` by keyset on `id`: the rows after an id, before
+    an id (going back), or the last rows, in id order (`newest_first`: descending). `after` and
+    `before` follow the page order, so a pager is the same in both directions. A page costs the
+    same at any depth; `offset` skips rows first, reading every one of them (old API clients)."""
+    where = list(where)
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    later, earlier = ("<", ">") if newest_first else (">", "<")
+    if after is not None:
+        where.append(f"id {later} :after")
+        params["after"] = after
+    if before is not None:
+        where.append(f"id {earlier} :before")
+        params["before"] = before
+    order = "DESC" if newest_first else "ASC"
+    backwards = before is not None or from_end  # read from the far end, then put back in page order
+    sql = (f"{select} {'WHERE ' + ' AND '.join(where) if where else ''} "
+           f"ORDER BY id {({'ASC': 'DESC', 'DESC': 'ASC'}[order] if backwards else order)} "
+           f"LIMIT :limit{' OFFSET :offset' if offset else ''}")
+    if backwards:
+        sql = f"SELECT * FROM ({sql}) AS page ORDER BY id {order}"
+    return sql, params
 
 
 def data_version(conn: Connection) -> int:

@@ -169,5 +169,5 @@ def load_demo(engine, *, actor, settings, rows: int = 20_000, seed: int = 42) ->
 
     require(actor, "analyst")
     files = write_demo(settings.data_dir / "demo", rows=rows, seed=seed)
-    return [loading.load_file(engine, files.services, "services", actor=actor, settings=settings),
-            loading.load_file(engine, files.customers, "customers", actor=actor, settings=settings)]
+    return [loading.load_file(engine, path=files.services, kind="services", actor=actor, settings=settings),
+            loading.load_file(engine, path=files.customers, kind="customers", actor=actor, settings=settings)]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Literal, NamedTuple
+from typing import Container, Iterable, Literal, NamedTuple
 
 import holidays as holidays_package
 import sqlalchemy as sa
@@ -171,8 +171,13 @@ def days_off(conn: Connection, *, period: Period, country: str = "BR") -> dict[d
 
 def business_days(conn: Connection, *, period: Period, country: str = "BR") -> int:
     """Monday-Friday days of the period that are neither holidays nor admin non-working days."""
-    weekdays = sum(1 for i in range(period.days) if (period.start + timedelta(i)).weekday() < 5)
-    return weekdays - len(days_off(conn, period=period, country=country))
+    return _count_business_days(period, days_off(conn, period=period, country=country))
+
+
+def _count_business_days(period: Period, off: Container[date]) -> int:
+    """The business days of the period, given the weekdays `off` (days_off of a period covering it)."""
+    return sum(1 for i in range(period.days)
+               if (day := period.start + timedelta(i)).weekday() < 5 and day not in off)
 
 
 def _business_days_until(conn: Connection, period: Period, as_of: date, country: str) -> int:
@@ -458,12 +463,10 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
     points = []
     for b in buckets:
         s = sla.get(b.start, {})
-        days = sum(1 for i in range(b.days) if (b.start + timedelta(i)).weekday() < 5
-                   and (b.start + timedelta(i)) not in off)
         points.append(TrendPoint(start=b.start, end=b.end, total=s.get("total") or 0,
                                  on_time=s.get("on_time") or 0, late=s.get("late") or 0,
                                  not_visited=s.get("not_visited") or 0, sla=s.get("sla"),
-                                 visits=visits.get(b.start, 0), business_days=days))
+                                 visits=visits.get(b.start, 0), business_days=_count_business_days(b, off)))
     return points
 
 
@@ -493,13 +496,6 @@ def polos(conn: Connection) -> list[str]:
     """Every polo with services, alphabetically."""
     return list(conn.scalars(sa.text(
         "SELECT DISTINCT polo FROM sla_monthly ORDER BY polo")))
-
-
-def angels(conn: Connection, *, polo: str | None = None) -> list[str]:
-    """Every angel with services (optionally of one polo), alphabetically."""
-    return list(conn.scalars(sa.text(
-        "SELECT DISTINCT angel FROM sla_monthly WHERE (CAST(:polo AS text) IS NULL OR polo = :polo) "
-        "ORDER BY angel"), {"polo": polo or None}))
 
 
 def as_dicts(rows: Iterable[object], fields: Iterable[str]) -> list[dict]:

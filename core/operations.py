@@ -66,25 +66,6 @@ class DatabaseInfo:
 
 
 @dataclass(frozen=True)
-class LoadJob:
-    id: int
-    kind: str
-    file_name: str
-    username: str
-    status: str
-    phase: str | None            # staging, or writing with its step
-    progress: float | None       # share done, 0-1, as the Upload page's bar (core.loading.progress)
-    rows_read: int
-    inserted: int | None
-    updated: int | None
-    unchanged: int | None
-    rejected: int
-    created_at: datetime
-    seconds: float | None        # so far, for a running job
-    rows_per_second: float | None
-
-
-@dataclass(frozen=True)
 class OperationTiming:
     operation: str
     count: int
@@ -103,7 +84,7 @@ class Monitoring:
     host: HostMetrics
     database: DatabaseInfo | None
     totals: Summary | None
-    loads: list[LoadJob] | None
+    loads: list[loading.LoadJob] | None
     timings: list[OperationTiming] | None
 
     @property
@@ -219,25 +200,14 @@ def database_info(conn: Connection) -> DatabaseInfo:
                         connections=row["connections"], tables=[TableSize(**t) for t in tables])
 
 
-def recent_loads(conn: Connection, *, limit: int = RECENT_LOADS) -> list[LoadJob]:
-    """The latest file loads, newest first, with progress and rows/s (so far, for a running one)."""
+def recent_loads(conn: Connection, *, limit: int = RECENT_LOADS) -> list[loading.LoadJob]:
+    """The latest file loads, newest first, read as the Upload page reads them (core.loading)."""
     if not conn.scalar(sa.text("SELECT to_regclass('load_jobs') IS NOT NULL")):
         return []
     with timed("operations.recent_loads") as info:
-        rows = conn.execute(sa.text("""
-            SELECT id, kind, file_name, username, status, phase, step, writing_share, file_size, bytes_done,
-                   rows_read, inserted, updated, unchanged, rejected, created_at,
-                   coalesce(seconds, extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8)
-                       AS seconds,
-                   coalesce(rows_per_second, rows_read / nullif(
-                       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8, 0))
-                       AS rows_per_second
-            FROM load_jobs ORDER BY created_at DESC, id DESC LIMIT :n"""), {"n": limit}).mappings().all()
-        info["rows"] = len(rows)
-    fields = set(LoadJob.__dataclass_fields__)
-    return [LoadJob(**{k: v for k, v in r.items() if k in fields - {"phase", "progress"}},
-                    phase=f"writing: {r['step']}" if r["phase"] == "writing" and r["step"] else r["phase"],
-                    progress=loading.progress(r)) for r in rows]
+        loads = loading.list_jobs(conn, limit=limit)
+        info["rows"] = len(loads)
+    return loads
 
 
 def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS, limit: int = TIMINGS_SHOWN,

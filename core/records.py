@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from core import audit
 from core.accounts import Actor, require
+from core.db import keyset_page
 from core.definitions import STATUSES, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
@@ -406,7 +407,7 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
 
 def _page_sql(select: str, where: list[str], *, after: int | None, before: int | None,
               from_end: bool, limit: int, offset: int = 0) -> tuple[str, dict[str, Any]]:
-    """Keyset page in id order: after an id, before an id (going back), or the last rows.
+    """Keyset page in id order (core.db.keyset_page), its size and offset checked.
 
     `offset` skips rows first (the original API's paging): every skipped row is read, so it is
     for old clients only; a keyset cursor costs the same at any depth."""
@@ -414,20 +415,7 @@ def _page_sql(select: str, where: list[str], *, after: int | None, before: int |
         raise RecordError(f"The page size must be between 1 and {MAX_PAGE_SIZE}.")
     if offset < 0:
         raise RecordError("The offset cannot be negative.")
-    where = list(where)
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    backwards = before is not None or from_end
-    if after is not None:
-        where.append("id > :after")
-        params["after"] = after
-    if before is not None:
-        where.append("id < :before")
-        params["before"] = before
-    sql = (f"{select} {'WHERE ' + ' AND '.join(where) if where else ''} "
-           f"ORDER BY id {'DESC' if backwards else ''} LIMIT :limit{' OFFSET :offset' if offset else ''}")
-    if backwards:  # fetched newest first; show them in id order
-        sql = f"SELECT * FROM ({sql}) AS page ORDER BY id"
-    return sql, params
+    return keyset_page(select, where, after=after, before=before, from_end=from_end, limit=limit, offset=offset)
 
 
 def list_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter(), after: int | None = None,

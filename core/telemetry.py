@@ -1,10 +1,9 @@
 """Structured logs (one JSON object per line) and operation timings.
 
-`with timed("indicators.sla_by_polo", rows=...)` logs the operation's name, duration and fields,
-and keeps the duration in a per-process ring.
+`with timed("indicators.sla_by_polo", rows=...)` logs the operation's name, duration and fields.
 
-The dashboard and every CLI run are separate processes, so a per-process ring cannot feed the
-monitoring page. A process that calls `persist_timings(settings, source=...)` also buffers each
+The dashboard and every CLI run are separate processes, so timings reach the monitoring page
+through the database: a process that calls `persist_timings(settings, source=...)` buffers each
 timing (name, duration, outcome, rows: never the other fields) and writes the buffer to the table
 `operation_timings` in one batch every few seconds and at exit; rows older than KEEP_DAYS are
 pruned. Writing timings must never break the work being timed: a failed flush drops its batch
@@ -19,12 +18,11 @@ import logging
 import sys
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-RING_SIZE = 500  # recent durations kept per operation
 BUFFER_SIZE = 20_000  # timings waiting to be written; the oldest are dropped beyond this
 FLUSH_SECONDS = 10.0
 KEEP_DAYS = 7  # operation_timings rows older than this are pruned
@@ -33,8 +31,6 @@ _PRUNE_SECONDS = 3600.0
 _OUTCOMES = {"StopException": "stopped", "RerunException": "rerun"}
 
 _lock = threading.Lock()
-_durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=RING_SIZE))
-_configured = False
 _handler: logging.Handler | None = None
 
 _pending: deque[dict[str, Any]] = deque(maxlen=BUFFER_SIZE)
@@ -76,7 +72,7 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
     Safe to call on every script run: the handler is added once and the level updated; a given
     stream replaces the previous one.
     """
-    global _configured, _handler
+    global _handler
     with _lock:
         if _handler is None or stream is not None:
             old = _handler
@@ -91,7 +87,6 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
             if _handler not in logger.handlers:
                 logger.addHandler(_handler)
             logger.propagate = False
-        _configured = True
 
 
 def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -118,7 +113,6 @@ def record_timing(name: str, seconds: float, *, outcome: str = "ok", logger: log
                   **fields: Any) -> None:
     """Keep and log one timing measured by the caller (what `timed` does when its block ends)."""
     with _lock:
-        _durations[name].append(seconds)
         if "source" in _persist:
             rows = fields.get("rows")
             _pending.append({"at": datetime.now(timezone.utc), "operation": name,
@@ -127,12 +121,6 @@ def record_timing(name: str, seconds: float, *, outcome: str = "ok", logger: log
                              "source": _persist["source"]})
     log_event(logger or logging.getLogger("core.ops"), name, op=name, duration_ms=round(seconds * 1000, 2),
               outcome=outcome, **fields)
-
-
-def recent_timings() -> dict[str, list[float]]:
-    """Recent durations (seconds) per operation in this process, oldest first."""
-    with _lock:
-        return {name: list(values) for name, values in _durations.items()}
 
 
 # --- timings shared between processes (table operation_timings, see 0005_operations.sql) -------

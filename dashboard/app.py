@@ -50,7 +50,7 @@ page = st.navigation(list(pages.values()), position="hidden")
 authenticator = auth.build_authenticator()
 account_box = st.sidebar.empty()  # emptied when the user logs out in this run
 # Pages draw their sidebar filters here (dashboard.common.page_sidebar), above the long page list.
-st.session_state["page_sidebar"] = st.sidebar.container()
+st.session_state["app_page_sidebar"] = st.sidebar.container()
 
 
 def account_controls() -> None:

@@ -24,7 +24,7 @@ from core.accounts import Actor
 from dashboard.common import engine, read_fresh, settings, write
 from dashboard.ui import md
 
-ACTOR_KEY = "actor"
+ACTOR_KEY = "auth_actor"
 SID_KEY = "auth_sid"  # the dashboard_sessions row of this browser session
 NOTICE_KEY = "auth_notice"  # why the last login attempt or session ended, shown once
 LOGIN_FAILED = ("Wrong username or password, or the account is locked or deactivated. "
@@ -220,7 +220,7 @@ def account_box(authenticator: stauth.Authenticate) -> None:
                      help="Ends every session and API token of your account, on every device, this one included."):
             logout_everywhere(authenticator, actor)
     # Our own button inside the box; the library's "sidebar" location would append it below.
-    if st.button("Log out", key="logout_button"):
+    if st.button("Log out", key="app_logout_button"):
         logout(authenticator)
 
 

@@ -20,7 +20,7 @@ def engine() -> Engine:
     """The process-wide engine: database reached, schema migrated, first admin present; the upload
     spool cleaned on a timer."""
     engine = prestart(settings())
-    loading.start_spool_cleaner(engine, settings())
+    loading.start_spool_cleaner(engine, settings=settings())
     return engine
 
 
@@ -64,4 +64,4 @@ def write(fn: Callable[..., T], **kwargs: Any) -> T:
 
 def page_sidebar():
     """The sidebar area reserved for the current page's filters (above the navigation)."""
-    return st.session_state.get("page_sidebar") or st.sidebar
+    return st.session_state.get("app_page_sidebar") or st.sidebar

@@ -1,19 +1,22 @@
-"""The indicator pages' shared sidebar: period (presets or a custom range) and polo.
+"""Filters kept in the URL, so a copied link reproduces the view.
 
-The choice is mirrored in the URL (`?period=last_30&polo=...`, or `period=custom&start=...&end=...`)
-so a copied link reproduces the view, and kept in the session so it survives moving between pages.
-Pages receive one frozen `IndicatorFilters`.
+The indicator pages' shared sidebar: period (presets or a custom range) and polo, mirrored in the
+URL (`?period=last_30&polo=...`, or `period=custom&start=...&end=...`) and kept in the session so it
+survives moving between pages; pages receive one frozen `IndicatorFilters`. The record pages' filter
+bars go through `UrlFilters`: a followed link fills the bar, and the bar is written back to the URL.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Callable
 
 import streamlit as st
 
 from core import indicators
 from core.definitions import Period
 from dashboard.common import page_sidebar, read
+from dashboard.ui import md
 
 # The default comes first: a selectbox whose state was lost falls back to its first option.
 PRESETS = {
@@ -29,7 +32,7 @@ PRESETS = {
 }
 DEFAULT_PRESET = "all"
 ALL_POLOS = "All polos"
-_STORE = "indicator_filters"  # the last choice, kept across pages (widget state is not)
+_STORE = "filters_chosen"  # the last choice, kept across pages (widget state is not)
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,13 @@ def _parse(value: str | None) -> date | None:
 def _apply(source: dict, data: indicators.DataRange, polos: list[str]) -> None:
     """Put a stored or linked choice into the widgets' state (unknown values fall back quietly)."""
     preset = source.get("period")
-    st.session_state["flt_preset"] = preset if preset in PRESETS else DEFAULT_PRESET
+    st.session_state["filters_period"] = preset if preset in PRESETS else DEFAULT_PRESET
     start, end = _parse(source.get("start")), _parse(source.get("end"))
     if not (start and end and start <= end):
         start, end = data.first, data.last
-    st.session_state["flt_range"] = (start, end)
+    st.session_state["filters_range"] = (start, end)
     polo = source.get("polo")
-    st.session_state["flt_polo"] = polo if polo in polos else ALL_POLOS
+    st.session_state["filters_polo"] = polo if polo in polos else ALL_POLOS
 
 
 def no_data_notice() -> None:
@@ -101,7 +104,7 @@ def sidebar() -> IndicatorFilters:
     today = date.today()
     anchor = min(today, data.last)
 
-    if "flt_preset" not in st.session_state:
+    if "filters_period" not in st.session_state:
         # First indicator page of this visit: an opened link's parameters, else the last choice.
         # Later runs trust the widgets: a rerun can carry the URL of a moment ago, which must not
         # undo the choice just made.
@@ -111,18 +114,18 @@ def sidebar() -> IndicatorFilters:
 
     with page_sidebar():
         st.caption("Indicator filters")
-        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="flt_preset")
+        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filters_period")
         if preset == "custom":
-            if "flt_range" not in st.session_state:  # cleared while the range was hidden
-                st.session_state["flt_range"] = (data.first, data.last)
-            chosen = st.date_input("From - to", key="flt_range", format="DD/MM/YYYY")
+            if "filters_range" not in st.session_state:  # cleared while the range was hidden
+                st.session_state["filters_range"] = (data.first, data.last)
+            chosen = st.date_input("From - to", key="filters_range", format="DD/MM/YYYY")
             chosen = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
             start = chosen[0] if chosen else data.first
             end = chosen[1] if len(chosen) > 1 else start  # one day picked so far
             period = Period(start, end)
         else:
             period = preset_period(preset, anchor, data)
-        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="flt_polo")
+        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="filters_polo")
         st.caption(f"{period.start:%d/%m/%Y} - {period.end:%d/%m/%Y} ({period.days} days)"
                    + (f". Presets count back from {anchor:%d/%m/%Y}, the last day with data."
                       if anchor < today and preset not in ("all", "custom") else ""))
@@ -134,6 +137,55 @@ def sidebar() -> IndicatorFilters:
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
     return chosen
+
+
+@dataclass(frozen=True)
+class UrlParam:
+    """A filter in the URL: its query parameter, the parser of its text (ValueError with a plain
+    reason when it cannot be read) and the widget's value when the link does not give it."""
+    name: str
+    parse: Callable[[str], Any] = str
+    empty: Any = ""
+
+
+def url_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class UrlFilters:
+    """A filter bar kept in the URL: its widgets' state keys are `{prefix}_{param name}`."""
+    prefix: str
+    params: tuple[UrlParam, ...]
+
+    def follow_link(self) -> None:
+        """Before the widgets: when the URL's parameters changed since the last run (a link was
+        followed, or the page opened), put them into the widgets' state. A value that cannot be
+        read is left out, with a warning."""
+        link = {p.name: st.query_params.get(p.name) for p in self.params if st.query_params.get(p.name)}
+        if link != st.session_state.get(f"{self.prefix}_link"):
+            for p in self.params:
+                value = p.empty
+                if p.name in link:
+                    try:
+                        value = p.parse(link[p.name])
+                    except ValueError as exc:
+                        st.warning(f"The link's {p.name} {md(repr(link[p.name]))} is ignored: {md(str(exc))}.")
+                st.session_state[f"{self.prefix}_{p.name}"] = value
+            st.session_state[f"{self.prefix}_link"] = link
+        for p in self.params:  # the state is the widgets' value (no `value=`): set it once
+            st.session_state.setdefault(f"{self.prefix}_{p.name}", p.empty)
+
+    def mirror(self, values: dict[str, Any]) -> None:
+        """After the widgets: write their values to the URL (empty ones left out)."""
+        current = {k: v.isoformat() if isinstance(v, date) else str(v)
+                   for k, v in values.items() if v not in (None, "")}
+        if current != {k: st.query_params.get(k) for k in st.query_params}:
+            st.query_params.from_dict(current)
+        st.session_state[f"{self.prefix}_link"] = current
 
 
 def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str | None = None,

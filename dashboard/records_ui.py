@@ -1,4 +1,4 @@
-"""Pieces shared by the record pages (Customers, Services): keyset pager, record table, id inputs."""
+"""Pieces shared by the record pages (Customers, Services, Audit log): keyset pager, record table, id inputs."""
 from __future__ import annotations
 
 import math
@@ -63,12 +63,13 @@ def _go(key: str, where: str, first_id: int | None, last_id: int | None, pages: 
     st.session_state.pop(f"{key}_table", None)  # a selection on the old page means nothing now
 
 
-def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], noun: str) -> None:
+def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], noun: str,
+                   singular: str | None = None) -> None:
     """Page size choice, position, and first/previous/next/last buttons."""
     first_id, last_id = (ids[0], ids[-1]) if ids else (None, None)
     cols = st.columns([2, 1, 1, 1, 1, 2], vertical_alignment="center")
     start = (request.number - 1) * st.session_state.get(f"{key}_size", PAGE_SIZES[1]) + 1
-    cols[0].markdown(f"**{total:,}** {noun if total != 1 else noun[:-1]}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
+    cols[0].markdown(f"**{total:,}** {noun if total != 1 else singular or noun[:-1]}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
                                                 f"{request.number:,} of {request.pages:,}" if ids else ""))
     at_start, at_end = request.number <= 1, request.number >= request.pages
     for col, (label, where, disabled) in zip(cols[1:5], (
@@ -99,18 +100,6 @@ def id_input(label: str, key: str, *, help: str | None = None, container=st) -> 
         container.error(f"{label}: type a positive whole number.")
         return None
     return int(text)
-
-
-def flash(key: str) -> None:
-    """Show the messages left by the previous run (after an st.rerun)."""
-    for message in st.session_state.pop(f"{key}_flash", []):
-        st.success(message)
-
-
-def done(key: str, message: str) -> None:
-    """Keep a success message for the next run and rerun (tables re-read the changed data)."""
-    st.session_state.setdefault(f"{key}_flash", []).append(message)
-    st.rerun()
 
 
 def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFrame]) -> None:

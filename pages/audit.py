@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from core import audit
+from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read
 from dashboard.ui import md
 
 require_role("admin")
-PAGE = 100
+KEY = "audit"
 
 st.title("Audit log")
 st.caption("Every change to customers, services and users, every load, written in the same transaction "
@@ -31,33 +32,20 @@ with st.container(border=True):
 if since and until and since > until:
     st.error(f"The period starts ({since:%d/%m/%Y}) after it ends ({until:%d/%m/%Y}).")
     st.stop()
-filters = dict(username=username or None, entity=entity or None, action=action or None,
-               entity_id=entity_id.strip() or None, since=since, until=until)
-
-# Keyset pages going back in time: the stack holds the `before_id` of each page shown so far.
-signature = tuple(sorted((k, str(v)) for k, v in filters.items()))
-if st.session_state.get("audit_signature") != signature:
-    st.session_state["audit_signature"] = signature
-    st.session_state["audit_stack"] = [None]
-stack = st.session_state["audit_stack"]
-entries, total = read(audit.list_audit, **filters, before_id=stack[-1], limit=PAGE)
+filters = audit.AuditFilter(username=username or None, entity=entity or None, action=action or None,
+                            entity_id=entity_id.strip() or None, since=since, until=until)
+total = read(audit.count_audit, filters=filters)
+request = ui.page_request(KEY, signature=filters, total=total)
+entries = read(audit.list_audit, filters=filters, **request.kwargs()) if total else []
 
 table = pd.DataFrame([{
     "at": e.at, "user": e.username, "action": e.action, "entity": e.entity, "id": e.entity_id,
     "changes": ", ".join(e.changes()) if e.action == "update" else "",
 } for e in entries], columns=["at", "user", "action", "entity", "id", "changes"])
 event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                     key=f"audit_table_{len(stack)}",
+                     key=f"{KEY}_table",
                      column_config={"at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss")})
-start = (len(stack) - 1) * PAGE
-c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="center")
-c1.markdown(f"**{total:,}** entries" + (f" · {start + 1:,}-{start + len(entries):,}" if entries else ""))
-if c2.button("Newer", disabled=len(stack) == 1, width="stretch"):
-    stack.pop()
-    st.rerun()
-if c3.button("Older", disabled=start + len(entries) >= total, width="stretch"):
-    stack.append(entries[-1].id)
-    st.rerun()
+ui.pager_controls(KEY, request, total, [e.id for e in entries], "entries", singular="entry")
 
 rows = event.selection.rows if event else []
 if rows and rows[0] < len(entries):

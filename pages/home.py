@@ -5,11 +5,13 @@ from core import demo, records_summary
 from core.accounts import can
 from dashboard.auth import require_role
 from dashboard.common import engine, read, settings
+from dashboard.ui import done, flash
 
 actor = require_role("viewer")
 
 st.title("Logistics indicators")
 st.caption("Productivity and SLA of the Green Angels (field technicians), per polo and per technician.")
+flash("home")
 
 summary = read(records_summary.summary)
 c1, c2, c3, c4 = st.columns(4)
@@ -29,12 +31,9 @@ if summary.services == 0:
         if st.button("Load the demo data", icon=":material/dataset:", type="primary"):
             with st.spinner("Writing and loading the demo files..."):
                 reports = demo.load_demo(engine(), actor=actor, settings=settings())
-            st.session_state["demo-loaded"] = [f"{r.file_name}: {r.rows:,} lines, {r.inserted:,} inserted"
-                                               for r in reports]
-            st.rerun()
+            loaded = "; ".join(f"{r.file_name}: {r.rows:,} lines, {r.inserted:,} inserted" for r in reports)
+            done("home", f"Demo data loaded. {loaded}.")
 else:
-    if st.session_state.get("demo-loaded"):
-        st.success("Demo data loaded. " + "; ".join(st.session_state.pop("demo-loaded")) + ".")
     st.write(f"Deadlines from **{summary.first_deadline:%d/%m/%Y}** to **{summary.last_deadline:%d/%m/%Y}**; "
              f"visits from **{summary.first_visit:%d/%m/%Y}** to **{summary.last_visit:%d/%m/%Y}**."
              if summary.first_visit else

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from core import operations
+from core import loading, operations
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, settings
 from dashboard.ui import md
@@ -26,6 +26,16 @@ def size(n: int | float | None) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:,.1f} TB"
+
+
+def load_row(job: loading.LoadJob) -> dict:
+    """A load as a line of the table: progress and speed as on the Upload page (so far, if running)."""
+    speed = job.speed
+    return {"job": job.id, "file": job.file_name, "kind": job.kind, "by": job.username, "status": job.status,
+            "doing": job.doing if job.active else "", "progress": job.progress, "rows read": job.rows_read,
+            "inserted": job.inserted, "updated": job.updated, "unchanged": job.unchanged,
+            "rejected": job.rejected, "seconds": speed.seconds, "rows/s": speed.rows_per_second,
+            "started": job.created_at}
 
 
 st.title("Monitoring")
@@ -60,18 +70,12 @@ def panel() -> None:
     if report.loads is not None:
         st.subheader("Recent loads")
         if report.loads:
-            st.dataframe(pd.DataFrame([{
-                "job": j.id, "file": j.file_name, "kind": j.kind, "by": j.username, "status": j.status,
-                "phase": j.phase or "", "progress": j.progress, "rows read": j.rows_read,
-                "inserted": j.inserted, "updated": j.updated, "unchanged": j.unchanged,
-                "rejected": j.rejected, "seconds": j.seconds, "rows/s": j.rows_per_second,
-                "started": j.created_at,
-            } for j in report.loads]), hide_index=True, width="stretch", column_config={
-                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                "seconds": st.column_config.NumberColumn(format="%.1f"),
-                "rows/s": st.column_config.NumberColumn(format="%.0f"),
-                "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-            })
+            st.dataframe(pd.DataFrame([load_row(j) for j in report.loads]), hide_index=True, width="stretch",
+                         column_config={
+                             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                             "seconds": st.column_config.NumberColumn(format="%.1f"),
+                             "rows/s": st.column_config.NumberColumn(format="%.0f"),
+                             "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
         else:
             st.info("No file has been loaded yet.")
 

@@ -24,7 +24,7 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"productivity": "Productivity", "total": "Visits (total)", "total_sla": "On-time visits (total_sla)",
          "avg_time": "Average slack (avg_time)", "worked_days": "Worked days",
          "visits_per_worked_day": "Visits per worked day", "angel": "Angel name"}
-search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="prod")
+search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="productivity")
 
 rows = read(indicators.productivity, period=flt.period, polo=flt.polo, search=search, sort=sort,
             descending=not ascending, as_of=flt.as_of, country=cfg.holiday_country)
@@ -41,11 +41,11 @@ ranked = sorted(rows, key=lambda r: (-(r.productivity or 0), -r.visits, r.angel)
 if days:
     left, right = st.columns(2)
     left.plotly_chart(charts.ranking(ranked[:top_n], value="productivity", label="angel",
-                                     title=f"Most productive {min(top_n, len(ranked))}"), key="prod_top")
+                                     title=f"Most productive {min(top_n, len(ranked))}"), key="productivity_top")
     right.plotly_chart(charts.ranking(ranked[::-1][:top_n], value="productivity", label="angel",
-                                      title=f"Least productive {min(top_n, len(ranked))}"), key="prod_bottom")
+                                      title=f"Least productive {min(top_n, len(ranked))}"), key="productivity_bottom")
     st.plotly_chart(charts.distribution([r.productivity for r in rows], title="How productivity spreads",
-                                        axis="visits per business day"), key="prod_hist")
+                                        axis="visits per business day"), key="productivity_hist")
 
 table = pd.DataFrame(indicators.as_dicts(rows, ("angel", "polo", "productivity", "visits", "business_days",
                                                 "worked_days", "visits_per_worked_day", "on_time",
@@ -57,7 +57,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "avg_slack_days": st.column_config.NumberColumn("avg slack (days)", format="%.2f")})
 download_buttons(table, "productivity")
 
-pick = st.selectbox("Visits of one angel", [None, *(r.angel for r in rows)], key="prod_pick",
+pick = st.selectbox("Visits of one angel", [None, *(r.angel for r in rows)], key="productivity_pick",
                     format_func=lambda a: "Choose an angel..." if a is None else a)
 if pick:
     st.page_link("../pages/services.py", label=f"Services {md(pick)} visited in the period", icon=":material/list:",

@@ -16,45 +16,34 @@ from core.definitions import STATUS_LABELS, STATUSES
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
-from dashboard.ui import md
+from dashboard.filters import UrlFilters, UrlParam, url_date
+from dashboard.ui import done, flash, md
 
 actor = require_role("viewer")
 KEY = "services"
 ERRORS = (records.RecordError, PermissionDenied)
 ANY = ""
-TEXT_PARAMS = ("polo", "angel", "id_cliente", "status")
-DATE_PARAMS = ("deadline_from", "deadline_to", "visit_from", "visit_to")
 today = date.today()
+
+
+def known_status(text: str) -> str:
+    if text not in STATUSES:
+        raise ValueError("not a status (" + ", ".join(STATUSES) + ")")
+    return text
+
+
+# The filter bar starts from a followed link's parameters and writes itself back to the URL.
+URL = UrlFilters("services_f", (
+    UrlParam("polo"), UrlParam("angel"), UrlParam("id_cliente"), UrlParam("status", known_status),
+    *(UrlParam(name, url_date, None) for name in ("deadline_from", "deadline_to", "visit_from", "visit_to"))))
 
 st.title("Services")
 st.caption("Status, as of today: **on time** = visited on or before the deadline day; **late** = visited "
            "after it; **not visited** = never visited and the deadline has passed (counts against the "
            "SLA); **open** = not visited yet, deadline today or later (not in the SLA yet).")
-ui.flash(KEY)
+flash(KEY)
 
-# --- the URL's filters go into the filter bar when the URL changes (a link was followed) ---------
-link = {k: st.query_params.get(k) for k in (*TEXT_PARAMS, *DATE_PARAMS) if st.query_params.get(k)}
-if link != st.session_state.get("services_link"):
-    for name in (*TEXT_PARAMS, *DATE_PARAMS):
-        value = link.get(name)
-        if name in DATE_PARAMS and value:
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                st.warning(f"The link's {name} {md(repr(value))} is not a date (YYYY-MM-DD); ignored.")
-                value = None
-        if name == "status" and value and value not in STATUSES:
-            st.warning(f"The link's status {md(repr(value))} is unknown; ignored.")
-            value = None
-        st.session_state[f"services_f_{name}"] = value if value is not None else (None if name in DATE_PARAMS
-                                                                                 else ANY)
-    st.session_state["services_link"] = link
-
-for name in DATE_PARAMS:  # empty unless set: no `value=` below, the session state is the value
-    st.session_state.setdefault(f"services_f_{name}", None)
-for name in TEXT_PARAMS:
-    st.session_state.setdefault(f"services_f_{name}", ANY)
-
+URL.follow_link()
 choices = read(records.service_choices)
 polos = [ANY, *choices["polos"]]
 for name, options in (("polo", polos),):
@@ -87,14 +76,9 @@ except records.RecordError as exc:
     st.error(md(str(exc)))
     st.stop()
 
-# The URL mirrors the filter bar, so the address reproduces this view.
-current = {"polo": polo, "angel": angel, "status": status, "id_cliente": str(f_cliente or ""),
-           **{k: v.isoformat() for k, v in (("deadline_from", deadline_from), ("deadline_to", deadline_to),
-                                            ("visit_from", visit_from), ("visit_to", visit_to)) if v}}
-current = {k: v for k, v in current.items() if v}
-if current != link:
-    st.query_params.from_dict(current)
-    st.session_state["services_link"] = current
+URL.mirror({"polo": polo, "angel": angel, "status": status, "id_cliente": f_cliente,
+            "deadline_from": deadline_from, "deadline_to": deadline_to, "visit_from": visit_from,
+            "visit_to": visit_to})
 
 request = ui.page_request(KEY, signature=(filters, today), total=total)
 rows = read(records.list_services, filters=filters, as_of=today, **request.kwargs()) if total else []
@@ -129,7 +113,7 @@ def save(fn, message: str, **kwargs) -> None:
     try:
         saved = write(fn, actor=actor, **kwargs)
     except (records.FarVisit, records.UnknownCustomer) as exc:
-        st.session_state["services_pending"] = {"fn": fn.__name__, "kwargs": kwargs, "message": str(exc),
+        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": str(exc),
                                                 "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
                                                 else "create_missing_customer", "done": message}
         st.rerun()
@@ -137,9 +121,9 @@ def save(fn, message: str, **kwargs) -> None:
         st.error(md(str(exc)))
     else:
         st.session_state.pop("services_pending", None)
-        for key in [k for k in st.session_state if str(k).startswith("new_service_")]:
+        for key in [k for k in st.session_state if str(k).startswith("services_new_")]:
             del st.session_state[key]  # the create form starts empty again, with the next free id
-        ui.done(KEY, message.format(id=saved.id))
+        done(KEY, message.format(id=saved.id))
 
 
 pending = st.session_state.get("services_pending")
@@ -151,7 +135,7 @@ if pending and can(actor, "analyst"):
         c1, c2 = st.columns([3, 1])
         if c1.button(label, type="primary", key="services_confirm"):
             st.session_state.pop("services_pending", None)
-            save(getattr(records, pending["fn"]), pending["done"], **{**pending["kwargs"], pending["flag"]: True})
+            save(pending["save"], pending["done"], **{**pending["kwargs"], pending["flag"]: True})
         if c2.button("Cancel", key="services_cancel"):
             st.session_state.pop("services_pending", None)
             st.rerun()
@@ -196,20 +180,20 @@ if service is not None:
     if can(actor, "analyst"):
         with st.expander("Correct this service"):
             with st.form(f"edit_service_{service.id}"):
-                values = service_form(f"edit_{service.id}", service)
+                values = service_form(f"services_edit_{service.id}", service)
                 if st.form_submit_button("Save changes", type="primary"):
                     save(records.update_service, "Service {id} saved.", id=service.id, **values)
     if can(actor, "admin"):
         with st.expander("Delete this service"):
-            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"del_service_{service.id}")
-            if st.button("Delete service", type="primary", disabled=not sure, key=f"del_service_btn_{service.id}"):
+            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"services_delete_{service.id}")
+            if st.button("Delete service", type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
                 try:
                     write(records.delete_service, actor=actor, id=service.id)
                 except ERRORS as exc:
                     st.error(md(str(exc)))
                 else:
                     st.session_state.pop("services_table", None)
-                    ui.done(KEY, f"Service {service.id} deleted.")
+                    done(KEY, f"Service {service.id} deleted.")
 elif total:
     st.caption("Select a row to see the service whole and correct it.")
 
@@ -217,7 +201,7 @@ if can(actor, "analyst"):
     with st.expander("Register a service", icon=":material/add_task:"):
         with st.form("create_service"):
             new_id = st.text_input("Service id (id_atendimento)", value=str(read_fresh(records.next_service_id)),
-                                   key="new_service_id", help="Offered: the next free id (highest + 1).")
-            values = service_form("new_service", None)
+                                   key="services_new_id", help="Offered: the next free id (highest + 1).")
+            values = service_form("services_new", None)
             if st.form_submit_button("Register service", type="primary"):
                 save(records.create_service, "Service {id} registered.", id=new_id, **values)

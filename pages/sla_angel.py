@@ -23,7 +23,7 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"sla": "SLA", "total": "Services due (total)", "total_sla": "On time (total_sla)",
          "avg_time": "Average slack (avg_time)", "late": "Late", "not_visited": "Not visited",
          "angel": "Angel name"}
-search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="angel")
+search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="sla_angel")
 
 rows = read(indicators.sla_by_angel, period=flt.period, polo=flt.polo, search=search, sort=sort,
             descending=not ascending, as_of=flt.as_of)
@@ -39,11 +39,11 @@ st.markdown(f"**{len(rows):,}** angels · **{below:,}** below the {cfg.sla_targe
 if rated:
     left, right = st.columns(2)
     left.plotly_chart(charts.ranking(rated[:top_n], value="sla", label="angel", target=cfg.sla_target,
-                                     percent=True, title=f"Best {min(top_n, len(rated))}"), key="angel_top")
+                                     percent=True, title=f"Best {min(top_n, len(rated))}"), key="sla_angel_top")
     right.plotly_chart(charts.ranking(rated[::-1][:top_n], value="sla", label="angel", target=cfg.sla_target,
-                                      percent=True, title=f"Worst {min(top_n, len(rated))}"), key="angel_bottom")
+                                      percent=True, title=f"Worst {min(top_n, len(rated))}"), key="sla_angel_bottom")
     st.plotly_chart(charts.distribution([r.sla for r in rated], title="How the angels' SLA spreads",
-                                        axis="SLA", target=cfg.sla_target, percent=True), key="angel_hist")
+                                        axis="SLA", target=cfg.sla_target, percent=True), key="sla_angel_hist")
 
 table = pd.DataFrame(indicators.as_dicts(rows, ("angel", "polo", "sla", "total", "on_time", "late",
                                                 "not_visited", "open", "avg_slack_days")))
@@ -52,7 +52,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "avg_slack_days": st.column_config.NumberColumn("avg slack (days)", format="%.2f")})
 download_buttons(table, "sla-by-angel")
 
-pick = st.selectbox("Services of one angel", [None, *(r.angel for r in rows)], key="angel_pick",
+pick = st.selectbox("Services of one angel", [None, *(r.angel for r in rows)], key="sla_angel_pick",
                     format_func=lambda a: "Choose an angel..." if a is None else a)
 if pick:
     l1, l2 = st.columns(2)

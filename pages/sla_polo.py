@@ -23,8 +23,8 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"sla": "SLA", "total": "Services due (total)", "total_sla": "On time (total_sla)",
          "avg_time": "Average slack (avg_time)", "not_visited": "Not visited", "polo": "Polo name"}
 s1, s2 = st.columns([3, 1])
-sort = s1.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="polo_sort")
-ascending = s2.toggle("Ascending", value=sort == "polo", key="polo_asc")
+sort = s1.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="sla_polo_sort")
+ascending = s2.toggle("Ascending", value=sort == "polo", key="sla_polo_asc")
 
 rows = read(indicators.sla_by_polo, period=flt.period, polo=flt.polo, sort=sort, descending=not ascending,
             as_of=flt.as_of)
@@ -51,10 +51,10 @@ download_buttons(table, "sla-by-polo")
 points = (event.selection.points if event and event.selection else []) or []
 clicked = points[0].get("y") if points else None
 names = [r.polo for r in rows]
-if clicked in names and clicked != st.session_state.get("polo_clicked"):  # a new click, not a rerun
-    st.session_state["polo_drill"] = clicked
-st.session_state["polo_clicked"] = clicked
-drill = st.selectbox("Drill into a polo", [None, *names], key="polo_drill",
+if clicked in names and clicked != st.session_state.get("sla_polo_clicked"):  # a new click, not a rerun
+    st.session_state["sla_polo_drill"] = clicked
+st.session_state["sla_polo_clicked"] = clicked
+drill = st.selectbox("Drill into a polo", [None, *names], key="sla_polo_drill",
                      format_func=lambda p: "Choose a polo..." if p is None else p)
 if drill:
     st.subheader(f"Angels of {md(drill)}")
@@ -66,7 +66,7 @@ if drill:
                                                             "not_visited", "open", "avg_slack_days")))
     st.dataframe(drill_table, hide_index=True, width="stretch",
                  column_config={"sla": st.column_config.NumberColumn("SLA", format="percent")})
-    download_buttons(drill_table, f"sla-by-angel-{drill}", key="drill")
+    download_buttons(drill_table, f"sla-by-angel-{drill}", key="sla_polo_drill_download")
     l1, l2 = st.columns(2)
     l1.page_link("../pages/services.py", label=f"Late services of {md(drill)} in the period",
                  icon=":material/schedule:", query_params=filters.services_link(flt, status="late", polo=drill))

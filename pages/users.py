@@ -5,7 +5,7 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.ui import md
+from dashboard.ui import done, flash, md
 
 actor = require_role("admin")
 rounds = settings().password_hash_rounds
@@ -13,18 +13,12 @@ rounds = settings().password_hash_rounds
 st.title("Users")
 st.caption("Roles: " + "; ".join(f"**{r}** {accounts.ROLE_HELP[r]}" for r in accounts.ROLES) + ".")
 
-for message in st.session_state.pop("users_flash", []):
-    st.success(message)  # built with md() around every name
+flash("users")
 new_key = st.session_state.pop("users_new_key", None)  # (name, key): shown on this run only
 if new_key:
     st.warning(f"Copy the key **{md(new_key[0])}** now: it will not be shown again (only its hash is stored).",
                icon=":material/key:")
     st.code(new_key[1], language=None)
-
-
-def done(message: str) -> None:
-    st.session_state.setdefault("users_flash", []).append(message)
-    st.rerun()
 
 
 users = read_fresh(accounts.list_users)
@@ -56,23 +50,23 @@ with create_tab, st.form("create_user", clear_on_submit=True):
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(md(str(exc)))
         else:
-            done(f"Created {md(username.strip().lower())} ({role}).")
+            done("users", f"Created {md(username.strip().lower())} ({role}).")
 
 names = [u.username for u in users]
 
 with role_tab, st.form("change_role"):
-    who = st.selectbox("User", names, key="role_user")
-    new_role = st.selectbox("New role", accounts.ROLES, key="role_new")
+    who = st.selectbox("User", names, key="users_role_user")
+    new_role = st.selectbox("New role", accounts.ROLES, key="users_role_new")
     if st.form_submit_button("Change role"):
         try:
             write(accounts.set_role, actor=actor, username=who, role=new_role)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(md(str(exc)))
         else:
-            done(f"{md(who)} is now {new_role}; their sessions have ended.")
+            done("users", f"{md(who)} is now {new_role}; their sessions have ended.")
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
-    who = st.selectbox("User", names, key="pw_user")
+    who = st.selectbox("User", names, key="users_password_user")
     new_password = st.text_input("New password", type="password")
     if st.form_submit_button("Reset password", help="Also unlocks a locked account."):
         try:
@@ -80,36 +74,36 @@ with password_tab, st.form("reset_password", clear_on_submit=True):
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(md(str(exc)))
         else:
-            done(f"Password of {md(who)} changed; the account is unlocked and its sessions have ended.")
+            done("users", f"Password of {md(who)} changed; the account is unlocked and its sessions have ended.")
 
 with active_tab:
-    who = st.selectbox("User", names, key="active_user")
+    who = st.selectbox("User", names, key="users_active_user")
     target = next((u for u in users if u.username == who), None)
     if target is not None:
         verb = "Deactivate" if target.active else "Activate"
         st.write(f"**{md(who)}** is {'active' if target.active else 'deactivated'}. "
                  "A deactivated user cannot log in; their history stays.")
-        confirm = st.checkbox(f"Yes, {verb.lower()} {md(who)}", key="active_confirm")
-        if st.button(verb, disabled=not confirm, key="active_button"):
+        confirm = st.checkbox(f"Yes, {verb.lower()} {md(who)}", key="users_active_confirm")
+        if st.button(verb, disabled=not confirm, key="users_active_button"):
             try:
                 write(accounts.set_active, actor=actor, username=who, active=not target.active)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
                 st.error(md(str(exc)))
             else:
-                done(f"{md(who)} is now {'deactivated' if target.active else 'active'}.")
+                done("users", f"{md(who)} is now {'deactivated' if target.active else 'active'}.")
 
 with sessions_tab:
-    who = st.selectbox("User", names, key="sessions_user")
+    who = st.selectbox("User", names, key="users_sessions_user")
     st.caption("Ends every dashboard session and API token of the user at once, on every device (e.g. a "
                "lost laptop or a cookie that may have been copied). Their password stays; API keys are "
                "not users' and are revoked below.")
-    if st.button("Log out everywhere", key="sessions_button"):
+    if st.button("Log out everywhere", key="users_sessions_button"):
         try:
             write(accounts.end_sessions, actor=actor, username=who)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(md(str(exc)))
         else:
-            done(f"{md(who)} is logged out everywhere.")
+            done("users", f"{md(who)} is logged out everywhere.")
 
 st.subheader("API keys")
 st.caption("A key lets a script or an integration use the HTTP API with a role, without a user's "
@@ -139,20 +133,20 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
             st.error(md(str(exc)))
         else:
             st.session_state["users_new_key"] = (key.name, plain)
-            done(f"Created API key {md(key.name)} ({key.role}).")
+            done("users", f"Created API key {md(key.name)} ({key.role}).")
 
 with revoke_key_tab:
     live = {k.id: k for k in keys if k.active}
     if not live:
         st.caption("No active key to revoke.")
     else:
-        chosen = live[st.selectbox("Key to revoke", list(live), key="revoke_key",
+        chosen = live[st.selectbox("Key to revoke", list(live), key="users_revoke_key",
                                    format_func=lambda i: f"{live[i].name} ({live[i].role}, {live[i].prefix}...)")]
-        confirm = st.checkbox(f"Yes, revoke {md(chosen.name)}: whatever uses it stops working", key="revoke_key_confirm")
-        if st.button("Revoke key", disabled=not confirm, key="revoke_key_button"):
+        confirm = st.checkbox(f"Yes, revoke {md(chosen.name)}: whatever uses it stops working", key="users_revoke_key_confirm")
+        if st.button("Revoke key", disabled=not confirm, key="users_revoke_key_button"):
             try:
                 write(accounts.revoke_api_key, actor=actor, id=chosen.id)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
                 st.error(md(str(exc)))
             else:
-                done(f"Revoked API key {md(chosen.name)}; it stops working at once.")
+                done("users", f"Revoked API key {md(chosen.name)}; it stops working at once.")

@@ -10,6 +10,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,13 +22,13 @@ ADMIN_PASSWORD = "admin-test-pass"
 
 # Tables whose rows belong to one test; everything except the schema bookkeeping (the data version
 # never goes back, or a dashboard would serve an earlier test's cached answers).
-_KEEP = {"schema_migrations", "data_state", "data_state_shards"}
+_KEEP = {"schema_migrations", "schema_definitions", "data_state", "data_state_shards"}
 
 
 def _start_database(tmp: Path) -> str:
-    from core.db import _embedded_url
+    from core.db import embedded_url
 
-    return _embedded_url(tmp)
+    return embedded_url(tmp)
 
 
 @pytest.fixture(scope="session")
@@ -53,16 +55,14 @@ def test_env():
         else:
             os.environ[k] = v
     from core import telemetry
-    from core.db import _servers, dispose_engines
+    from core.db import dispose_engines, stop_embedded_servers
 
     telemetry.stop_persisting_timings()  # CLI tests switch it on; the server is about to stop
     loading = sys.modules.get("core.loading")
     if loading is not None:
         loading.stop_spool_cleaners()  # the dashboard's and the API's
     dispose_engines()
-    for server in list(_servers.values()):
-        server.cleanup()  # stops the throwaway server (this process is its only user)
-    _servers.clear()
+    stop_embedded_servers()  # the throwaway server (this process is its only user)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -80,11 +80,21 @@ def engine(settings):
     return get_engine(settings)
 
 
+def _wait_for_background_loads(timeout: float = 60.0) -> None:
+    """Let loads an earlier test started in a background thread of this process (an API batch POST,
+    the Upload page) end first: emptying the tables under a running merge deadlocks (seen)."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("load-job-"):  # core.loading.start_in_background's threads
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def reset_database(engine) -> None:
     """Empty every data table and reseed the admin: each test starts from a known state."""
     from core import accounts
     from core.config import load_settings
 
+    _wait_for_background_loads()
     with engine.begin() as conn:
         tables = [t for t in conn.scalars(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if t not in _KEEP]

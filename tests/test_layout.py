@@ -42,10 +42,91 @@ def test_no_sql_in_pages_or_dashboard():
     assert offenders == []
 
 
+def _first_statement(path: Path) -> ast.stmt:
+    """The first statement of a script after its docstring and imports."""
+    body = ast.parse(path.read_text()).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return next(node for node in body if not isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+def _calls_require_role(node: ast.stmt) -> bool:
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "require_role" and len(call.args) == 1)
+
+
 def test_every_page_checks_the_role_first():
-    for page in (ROOT / "pages").glob("*.py"):
-        source = page.read_text()
-        assert "require_role(" in source, f"{page.name} does not call require_role"
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    assert pages
+    late = [p.name for p in pages if not _calls_require_role(_first_statement(p))]
+    assert late == []
+
+
+def test_the_role_check_test_sees_a_late_check(tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text('"""A page."""\nimport streamlit as st\n\nst.title("Secret")\nactor = require_role("admin")\n')
+    assert not _calls_require_role(_first_statement(page))
+    page.write_text('"""A page."""\nimport streamlit as st\n\nactor = require_role("admin")\nst.title("Secret")\n')
+    assert _calls_require_role(_first_statement(page))
+
+
+def _python_files() -> list[Path]:
+    return [p for d in ("core", "dashboard", "pages", "api", "bench", "scripts", "tests")
+            for p in (ROOT / d).rglob("*.py")]
+
+
+def test_no_private_name_is_imported_from_another_package():
+    offenders = []
+    for path in _python_files():
+        package = path.relative_to(ROOT).parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] != package:
+                offenders += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offenders == []
+
+
+def _state_keys(path: Path) -> list[str]:
+    """The session-state keys a script names: widget `key=` arguments and session_state[...], .get,
+    .pop, .setdefault. f-string placeholders read as `{}`."""
+    def text(node) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        return None
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.keyword) and node.arg == "key":
+            found.append(text(node.value))
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("session_state"):
+            found.append(text(node.slice))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+              and node.func.attr in ("get", "pop", "setdefault")
+              and ast.unparse(node.func.value).endswith("session_state")):
+            found.append(text(node.args[0]))
+    return [k for k in found if k is not None]
+
+
+# Keys that streamlit-authenticator owns.
+_LIBRARY_KEYS = {"authentication_status", "username"}
+
+
+def test_session_state_keys_are_snake_case_and_start_with_their_page():
+    offenders = []
+    for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "dashboard").glob("*.py")]:
+        for key in _state_keys(path):
+            words = key.replace("{}", "x")
+            if key in _LIBRARY_KEYS or key.startswith("{}"):  # built on the caller's prefix
+                ok = key in _LIBRARY_KEYS or words == words.lower() and "-" not in words
+            else:
+                ok = words == words.lower() and "-" not in words and " " not in words and (
+                    path.parent.name != "pages" or key.startswith(path.stem + "_") or key == path.stem)
+            if not ok:
+                offenders.append(f"{path.relative_to(ROOT)}: {key}")
+    assert offenders == []
 
 
 def _fragments(tree: ast.AST):

@@ -61,7 +61,7 @@ ALTER TABLE visits_polo_daily SET (fillfactor = 80);
 
 -- One function for the INSERT, UPDATE and DELETE triggers: each has its own transition tables
 -- (one event per trigger), so the delta source is chosen by TG_OP and run with EXECUTE.
--- (No percent signs in this file: the migration runner's driver would read them as parameters.)
+-- (History: the current definition of these functions is core/sql/rollups.sql.)
 -- Deltas are applied in key order so two concurrent loads lock rows in the same order. Rows a
 -- delete or update empties are deleted by key right after (RETURNING says which).
 CREATE FUNCTION services_rollup() RETURNS trigger LANGUAGE plpgsql AS $fn$

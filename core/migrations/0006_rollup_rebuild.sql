@@ -1,4 +1,5 @@
 -- Rebuild the indicator rollups from the services table in one set-based pass.
+-- (History: the current definition of this function is core/sql/rollups.sql.)
 -- A first bulk load (core/loading.py) switches the per-statement rollup triggers off and calls
 -- this instead: grouping a million rows once costs a fraction of merging them delta by delta.
 -- The aggregations are those of the triggers in 0003_indicators.sql (tests/core/test_rollup.py

@@ -1,3 +1,4 @@
+-- (History: the current definition of this function is core/sql/rollups.sql.)
 -- The rollup rebuild of 0006, faster: the two day x angel tables are nearly as long as services
 -- (about 500k rows for 1M services), so they are filled without their primary keys, which are
 -- then built in one sorted pass. Measured on 1M services: 2.25 s -> 1.43 s per table.

@@ -5,8 +5,8 @@
 -- any relation with the services columns; rebuild_services_rollups(prefix) then only copies
 -- them in. Without a prefix it computes from services, as 0008 did.
 -- Same aggregations as 0008 and the triggers of 0003 (tests/core/test_rollup.py and the bulk load
--- tests check them against the raw table). Names are quoted with quote_ident (no format(): the
--- migration runner's driver reads percent signs as parameters).
+-- tests check them against the raw table).
+-- (History: the current definition of these functions is core/sql/rollups.sql.)
 
 CREATE FUNCTION compute_services_rollups(source regclass, prefix text) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE

@@ -2,7 +2,8 @@
 import pytest
 import sqlalchemy as sa
 
-from core.db import data_version, describe_url, migrate, migration_files, normalise_url, pending_migrations
+from core.db import (DEFINITIONS_DIR, data_version, definition_files, describe_url, migrate, migration_files,
+                     normalise_url, pending_migrations, run_script)
 
 
 def test_all_migrations_applied_and_rerun_is_a_no_op(engine):
@@ -10,7 +11,40 @@ def test_all_migrations_applied_and_rerun_is_a_no_op(engine):
     with engine.connect() as conn:
         assert pending_migrations(conn) == []
         names = list(conn.scalars(sa.text("SELECT name FROM schema_migrations ORDER BY name")))
+        definitions = list(conn.scalars(sa.text("SELECT name FROM schema_definitions ORDER BY name")))
     assert names == [p.stem for p in migration_files()]
+    assert definitions == [f"sql/{p.name}" for p in definition_files()] == ["sql/rollups.sql"]
+
+
+def test_a_changed_definitions_file_is_pending_then_applied_again(engine):
+    with engine.begin() as conn:  # as if rollups.sql had changed since it was applied
+        conn.execute(sa.text("UPDATE schema_definitions SET checksum = 'old' WHERE name = 'sql/rollups.sql'"))
+        conn.execute(sa.text("CREATE OR REPLACE FUNCTION rollup_tables() RETURNS text[] LANGUAGE sql "
+                             "RETURN ARRAY['sla_daily']"))
+        assert pending_migrations(conn) == ["sql/rollups.sql"]
+    assert migrate(engine) == ["sql/rollups.sql"]
+    with engine.connect() as conn:
+        assert pending_migrations(conn) == []
+        assert len(conn.scalar(sa.text("SELECT rollup_tables()"))) == 6
+
+
+def test_the_rollup_functions_in_the_database_are_those_of_rollups_sql(conn):
+    source = (DEFINITIONS_DIR / "rollups.sql").read_text()
+    functions = dict(conn.execute(sa.text(
+        "SELECT proname, prosrc FROM pg_proc WHERE proname IN ('services_rollup', 'services_rollup_truncate', "
+        "'compute_services_rollups', 'rebuild_services_rollups', 'rollup_tables', 'truncate_rollups')")).all())
+    assert len(functions) == 6
+    for name, body in functions.items():
+        assert body.strip() in source, name
+    tables = conn.scalar(sa.text("SELECT rollup_tables()"))
+    assert conn.scalar(sa.text("SELECT count(*) FROM unnest(CAST(:t AS text[])) t WHERE to_regclass(t) IS NOT NULL"),
+                       {"t": tables}) == 6
+
+
+def test_scripts_run_as_written_percent_signs_included(conn):
+    # Migrations and definitions go to the driver without parameters: '%' is PostgreSQL's, not a placeholder.
+    run_script(conn, "CREATE TEMP TABLE percent AS SELECT format('%s%% of %I', 50, 'sla daily') AS v")
+    assert conn.scalar(sa.text("SELECT v FROM percent")) == '50% of "sla daily"'
 
 
 def test_every_write_bumps_the_data_version(conn):

@@ -53,8 +53,8 @@ def test_shape_of_the_services_file(tmp_path):
 
 def test_demo_files_load_without_a_reject_and_look_real(db, settings, tmp_path):
     files = demo.write_demo(tmp_path, rows=5000, seed=2)
-    services = loading.load_file(db, files.services, "services", actor=CLI_ACTOR, settings=settings)
-    customers = loading.load_file(db, files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+    services = loading.load_file(db, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    customers = loading.load_file(db, path=files.customers, kind="customers", actor=CLI_ACTOR, settings=settings)
     assert (services.rows, services.inserted, services.rejected) == (5000, 5000, 0)
     assert services.stub_customers == files.customers_rows
     assert (customers.rows, customers.updated, customers.stubs_filled, customers.rejected) == \

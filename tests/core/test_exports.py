@@ -65,5 +65,5 @@ def test_rejected_raw_lines_are_neutralised_in_their_csv(db, settings, tmp_path)
                     "=1+2;10;Ana;SP;30/06/2021;-\n", encoding="utf-8")
     report = load(db, settings, path, "services")
     with db.connect() as conn:
-        text = loading.rejects_csv(conn, report.job_id)
+        text = loading.rejects_csv(conn, job_id=report.job_id)
     assert text.splitlines()[1] == "2;id_atendimento '=1+2' is not a whole number;\"'=1+2;10;Ana;SP;30/06/2021;-\""

@@ -174,6 +174,16 @@ def test_trend_by_day_and_week(data):
     assert [(p.total, p.visits) for p in weeks] == [(2, 1), (3, 3), (2, 1), (1, 1), (1, 1)]
 
 
+def test_trend_buckets_count_business_days_as_business_days_does(data):
+    indicators.add_non_working_day(data, actor=ADMIN, day=date(2022, 4, 12), reason="Carnaval")
+    april = Period(date(2022, 4, 1), date(2022, 4, 30))
+    weeks = indicators.trend(data, period=april, grain="week", as_of=AS_OF)
+    # 21 weekdays, minus Good Friday (15th), Tiradentes (21st) and the added Tuesday 12th
+    assert [p.business_days for p in weeks] == [1, 5, 3, 4, 5]
+    assert [p.business_days for p in weeks] == [
+        indicators.business_days(data, period=Period(p.start, p.end)) for p in weeks]
+
+
 def test_bad_sort_field_is_refused_in_plain_words(data):
     with pytest.raises(ValueError, match="cannot sort by 'speed'"):
         indicators.sla_by_polo(data, period=MARCH, sort="speed")

@@ -31,7 +31,7 @@ def services_file(tmp_path: Path, *lines: str, name: str = "services.csv", heade
 
 
 def load(db, settings, path, kind=None):
-    return loading.load_file(db, path, kind, actor=CLI_ACTOR, settings=settings)
+    return loading.load_file(db, path=path, kind=kind, actor=CLI_ACTOR, settings=settings)
 
 
 def services(db) -> dict[int, tuple]:
@@ -92,7 +92,7 @@ def test_every_reject_reason_with_line_and_raw_text(db, settings, tmp_path):
     report = load(db, settings, path, "services")
     assert (report.rows, report.inserted, report.updated, report.unchanged, report.rejected) == (12, 1, 0, 0, 11)
     with db.connect() as conn:
-        rejects = loading.job_rejects(conn, report.job_id)
+        rejects = loading.job_rejects(conn, job_id=report.job_id)
     assert [(r["line"], r["reason"]) for r in rejects] == [
         (3, "data_limite '31/02/2022' is not a real date (read as day/month/year)"),
         (4, "data_de_atendimento '06/31/2021' is not a real date (read as day/month/year)"),
@@ -109,7 +109,7 @@ def test_every_reject_reason_with_line_and_raw_text(db, settings, tmp_path):
     assert rejects[0]["raw"] == "2;10;Ana Silva da;SP - CAMPINAS;31/02/2022;-"
     assert list(services(db)) == [1]
     with db.connect() as conn:
-        csv_text = loading.rejects_csv(conn, report.job_id)
+        csv_text = loading.rejects_csv(conn, job_id=report.job_id)
     assert csv_text.splitlines()[:2] == [
         "line;reason;raw", "3;data_limite '31/02/2022' is not a real date (read as day/month/year);"
         '"2;10;Ana Silva da;SP - CAMPINAS;31/02/2022;-"']
@@ -239,12 +239,12 @@ def test_job_row_audit_and_report_json(db, settings, tmp_path):
     assert payload["rejects"][0]["line"] == 3
     json.dumps(payload, default=str)
     with db.connect() as conn:
-        job = loading.get_job(conn, report.job_id)
+        job = loading.get_job(conn, job_id=report.job_id)
         audit = conn.execute(sa.text("SELECT username, action, entity, entity_id, after FROM audit_log "
                                      "WHERE action = 'load'")).one()
         stage_left = conn.scalar(sa.text("SELECT to_regclass(:t)"), {"t": f"load_stage_{report.job_id}"})
-    assert (job["status"], job["rows_read"], job["inserted"], job["rejected"], job["username"]) == ("done", 2, 1, 1, "cli")
-    assert loading.progress(job) == 1.0
+    assert (job.status, job.rows_read, job.inserted, job.rejected, job.username) == ("done", 2, 1, 1, "cli")
+    assert (job.progress, job.doing) == (1.0, "done")
     assert audit[:4] == ("cli", "load", "services", str(report.job_id))
     assert audit[4]["inserted"] == 1 and audit[4]["rejected"] == 1
     assert stage_left is None
@@ -252,5 +252,5 @@ def test_job_row_audit_and_report_json(db, settings, tmp_path):
 
 def test_viewer_cannot_load(db, settings, tmp_path):
     with pytest.raises(PermissionDenied):
-        loading.load_file(db, services_file(tmp_path, "1;10;A B c;P;30/06/2021;-"), "services",
+        loading.load_file(db, path=services_file(tmp_path, "1;10;A B c;P;30/06/2021;-"), kind="services",
                           actor=Actor("v", "viewer"), settings=settings)

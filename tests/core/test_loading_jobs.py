@@ -6,12 +6,14 @@ import json
 import os
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from core import cli, demo, loading
 from core.accounts import CLI_ACTOR, Actor
+from tests.core.test_rollup import rollups_equal_fresh
 
 ANALYST = Actor("ana", "analyst")
 
@@ -52,7 +54,7 @@ def with_bad_lines(tmp_path, demo_files):
 
 def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp_path, demo_files):
     path, first_id, last_line = with_bad_lines(tmp_path, demo_files)
-    chunked = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=small_chunks)
+    chunked = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR, settings=small_chunks)
     with db.connect() as conn:
         chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": chunked.job_id})
     assert chunks >= 4
@@ -63,7 +65,7 @@ def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp
     after_chunked = snapshot(db)
     from tests.conftest import reset_database
     reset_database(db)
-    whole = loading.load_file(db, path, "services", actor=CLI_ACTOR,
+    whole = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR,
                               settings=dataclasses.replace(settings, load_chunk_rows=5_000_000, load_workers=1))
     assert (whole.rows, whole.inserted, whole.rejected) == (6002, 6000, 2)
     assert snapshot(db) == after_chunked
@@ -71,18 +73,18 @@ def test_many_chunks_give_the_same_result_as_one(db, settings, small_chunks, tmp
 
 def _interrupt_after_first_chunk(db, settings, path) -> int:
     """Start a load and stop it after its first chunk, as if the process had died there."""
-    info = loading.inspect_file(path, "services")
+    info = loading.inspect_file(path, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
     calls = []
 
     def crash(job):
         calls.append(job)
-        if job["phase"] == "staging":
+        if job.phase == "staging":
             raise KeyboardInterrupt("power cut")
 
     with pytest.raises(KeyboardInterrupt):
-        loading.run_job(db, job_id, settings=settings, on_progress=crash)
+        loading.run_job(db, job_id=job_id, settings=settings, on_progress=crash)
     # A dead process leaves the job 'running' with a heartbeat that stops moving.
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE load_jobs SET status = 'running', heartbeat_at = now() - interval '1 minute' "
@@ -94,31 +96,31 @@ def _interrupt_after_first_chunk(db, settings, path) -> int:
 def test_interrupted_job_resumes_to_the_exact_final_state(db, settings, small_chunks, tmp_path, demo_files,
                                                           staging_lost):
     path, _, _ = with_bad_lines(tmp_path, demo_files)
-    expected = loading.load_file(db, path, "services", actor=CLI_ACTOR, settings=settings)
+    expected = loading.load_file(db, path=path, kind="services", actor=CLI_ACTOR, settings=settings)
     expected_state = snapshot(db)
     from tests.conftest import reset_database
     reset_database(db)
 
     job_id = _interrupt_after_first_chunk(db, small_chunks, path)
     with db.connect() as conn:
-        job = loading.get_job(conn, job_id)
+        job = loading.get_job(conn, job_id=job_id)
         staged_chunks = conn.scalar(sa.text("SELECT count(*) FROM load_job_chunks WHERE job_id = :id"), {"id": job_id})
         assert conn.scalar(sa.text("SELECT count(*) FROM services")) == 0  # nothing written before the merge
-    assert job["status"] == "interrupted"
+    assert job.status == "interrupted"
     assert 1 <= staged_chunks < 7
     if staging_lost:  # a server crash empties UNLOGGED tables: the resume must notice and restage
         with db.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE load_stage_{job_id}"))
 
-    report = loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+    report = loading.resume_job(db, job_id=job_id, actor=ANALYST, settings=small_chunks)
     assert (report.rows, report.inserted, report.updated, report.unchanged, report.rejected, report.duplicates) == \
         (expected.rows, expected.inserted, 0, 0, expected.rejected, expected.duplicates)
     assert snapshot(db) == expected_state
     with db.connect() as conn:
-        assert loading.get_job(conn, job_id)["status"] == "done"
+        assert loading.get_job(conn, job_id=job_id).status == "done"
         assert conn.scalar(sa.text("SELECT count(*) FROM load_rejects WHERE job_id = :id"), {"id": job_id}) == 2
     with pytest.raises(loading.LoadError, match="only an interrupted or failed load can be resumed"):
-        loading.resume_job(db, job_id, actor=ANALYST, settings=small_chunks)
+        loading.resume_job(db, job_id=job_id, actor=ANALYST, settings=small_chunks)
 
 
 def test_two_loads_at_the_same_time(db, small_chunks, tmp_path):
@@ -132,7 +134,7 @@ def test_two_loads_at_the_same_time(db, small_chunks, tmp_path):
 
     def run(name):
         try:
-            reports[name] = loading.load_file(db, tmp_path / f"{name}.csv", "services", actor=ANALYST,
+            reports[name] = loading.load_file(db, path=tmp_path / f"{name}.csv", kind="services", actor=ANALYST,
                                               settings=small_chunks)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -156,16 +158,16 @@ def test_spooled_upload_is_removed_when_its_job_ends(db, settings, tmp_path):
     source = tmp_path / "up.csv"
     source.write_text("id;nome;email;telefone\n1;Ana;ana@example.com;21987654321\n", encoding="utf-8")
     with source.open("rb") as f:
-        spooled = loading.spool_upload(settings, f, "up (1).csv")
+        spooled = loading.spool_upload(settings, source=f, file_name="up (1).csv")
     assert spooled.parent == settings.data_dir / "uploads" and spooled.read_bytes() == source.read_bytes()
-    info = loading.inspect_file(spooled, "customers", file_name="up (1).csv")
+    info = loading.inspect_file(spooled, kind="customers", file_name="up (1).csv")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, file_name="up (1).csv", owns_source=True,
                                     settings=settings)
-    loading.start_in_background(db, job_id, actor=ANALYST, settings=settings).join(60)
+    loading.start_in_background(db, job_id=job_id, actor=ANALYST, settings=settings).join(60)
     with db.connect() as conn:
-        job = loading.get_job(conn, job_id)
-    assert (job["status"], job["file_name"], job["inserted"]) == ("done", "up (1).csv", 1)
+        job = loading.get_job(conn, job_id=job_id)
+    assert (job.status, job.file_name, job.inserted) == ("done", "up (1).csv", 1)
     assert not spooled.exists()
 
 
@@ -199,21 +201,18 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
             ORDER BY 1, 2""")
 
     before = schema()
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
-    services = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)  # take the bulk path with a small file
+    services = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert "rebuild_services_indexes" in services.timings and "rebuild_customers_indexes" in services.timings
-    customers = loading.load_file(db, demo_files.customers, "customers", actor=CLI_ACTOR, settings=settings)
+    customers = loading.load_file(db, path=demo_files.customers, kind="customers", actor=CLI_ACTOR, settings=settings)
     assert "rebuild_customers_indexes" in customers.timings
     assert (services.inserted, customers.stubs_filled) == (6000, demo_files.customers_rows)
     assert schema() == before
     # the rollups were rebuilt in one pass instead of by the triggers, which are on again
     assert "rebuild_rollups" in services.timings
-    from tests.core.test_rollup import FRESH
     with db.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM sla_daily")) > 0
-        for name, fresh in FRESH.items():
-            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
-                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+        rollups_equal_fresh(conn)
         assert set(conn.scalars(sa.text(
             "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'services'::regclass AND NOT tgisinternal"))) == {"O"}
     with db.connect() as conn:  # the rebuilt foreign key holds
@@ -224,17 +223,17 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
 
 def test_a_bulk_customers_file_rewrites_the_table_and_keeps_what_it_does_not_name(db, settings, tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 2)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 2)
     services = tmp_path / "services.csv"
     services.write_text("".join(f"{i};{c};Ana Silva da;SP - CAMPINAS;30/06/2021;-\n"
                                 for i, c in ((1, 10), (2, 11), (3, 12))), encoding="utf-8")
-    loading.load_file(db, services, "services", actor=CLI_ACTOR, settings=settings)
+    loading.load_file(db, path=services, kind="services", actor=CLI_ACTOR, settings=settings)
     with db.begin() as conn:  # 12: a stub the file will not name; 10 and 12 were created long ago
         conn.execute(sa.text("UPDATE customers SET created_at = '2021-01-01' WHERE id IN (10, 12)"))
     customers = tmp_path / "customers.csv"
     customers.write_text("10;Maria Souza;maria@example.com;21987654321\n11;João Lima;;\n13;Rita Reis;;\n",
                          encoding="utf-8")
-    report = loading.load_file(db, customers, "customers", actor=CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=customers, kind="customers", actor=CLI_ACTOR, settings=settings)
     assert "rewrite" in report.timings
     assert (report.rows, report.inserted, report.updated, report.stubs_filled) == (3, 1, 2, 2)
     assert table(db, "SELECT id, nome, email, is_stub, created_at::date::text FROM customers ORDER BY id") == [
@@ -264,25 +263,25 @@ def test_unused_spooled_uploads_are_removed_after_a_day(db, settings, tmp_path):
     os.utime(orphan_old, (two_days_ago, two_days_ago))
     os.utime(resumable, (two_days_ago, two_days_ago))
     with db.begin() as conn:  # an interrupted load still needs its file
-        loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(resumable, "services"),
+        loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(resumable, kind="services"),
                            owns_source=True, settings=settings)
-    assert loading.clean_spool(db, settings) == 1
+    assert loading.clean_spool(db, settings=settings) == 1
     assert (orphan_old.exists(), orphan_new.exists(), resumable.exists()) == (False, True, True)
 
 
 def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settings, demo_files, monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)  # the first-load path, as for a full file
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)  # the first-load path, as for a full file
     seen = []
-    announce = loading._announce
+    announce = loading.jobs._announce
 
     def record(engine, job_id, step):
         announce(engine, job_id, step)
         with engine.connect() as conn:
-            job = loading.get_job(conn, job_id)
-        seen.append((step, job["step"], loading.progress(job), loading.doing(job)))
+            job = loading.get_job(conn, job_id=job_id)
+        seen.append((step, job.step, job.progress, job.doing))
 
-    monkeypatch.setattr(loading, "_announce", record)
-    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    monkeypatch.setattr(loading.jobs, "_announce", record)
+    report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
                                     "rebuild_services_indexes"]
     label, share = loading.WRITING_STEPS["rebuild_rollups"]
@@ -291,19 +290,45 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
     shares = [s[2] for s in seen]
     assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
     with db.connect() as conn:
-        job = loading.get_job(conn, report.job_id)
-    assert (job["status"], job["step"], loading.progress(job)) == ("done", None, 1.0)
+        job = loading.get_job(conn, job_id=report.job_id)
+    assert (job.status, job.step, job.progress) == ("done", None, 1.0)
+
+
+STARTED = datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def a_job(**values) -> loading.LoadJob:
+    """A job as read back, half way through staging unless `values` say otherwise."""
+    fields = dict(id=1, kind="services", file_name="bd_desafio.csv", file_size=1000, source_path="/x",
+                  owns_source=False, username="ana", status="running", phase="staging", step=None,
+                  writing_share=None, encoding="UTF8", delimiter=";", has_header=True, data_start=0,
+                  block_bytes=65536, bytes_done=500, rows_read=12_345, inserted=None, updated=None,
+                  unchanged=None, rejected=0, duplicates=None, stub_customers=None, stubs_filled=None,
+                  message=None, created_at=STARTED, started_at=STARTED, finished_at=None,
+                  heartbeat_at=STARTED, seconds=None, rows_per_second=None)
+    return loading.LoadJob(**{**fields, **values})
 
 
 def test_progress_of_a_running_job():
-    job = {"status": "running", "file_size": 1000, "bytes_done": 500, "phase": "staging", "step": None,
-           "writing_share": None, "rows_read": 12_345}
-    assert (loading.progress(job), loading.doing(job)) == (0.1, "12,345 lines read")
-    job.update(phase="writing", bytes_done=1000, step="building the record indexes", writing_share=0.63)
-    assert loading.progress(job) == pytest.approx(0.2 + 0.8 * 0.63)
-    assert loading.doing(job) == "writing to the database: building the record indexes"
-    job.update(writing_share=1.5)
-    assert loading.progress(job) == 0.99   # done only when the job says so
+    job = a_job()
+    assert (job.progress, job.doing) == (0.1, "12,345 lines read")
+    job = a_job(phase="writing", bytes_done=1000, step="building the record indexes", writing_share=0.63)
+    assert job.progress == pytest.approx(0.2 + 0.8 * 0.63)
+    assert job.doing == "writing to the database: building the record indexes"
+    assert a_job(phase="writing", writing_share=1.5).progress == 0.99   # done only when the job says so
+
+
+def test_speed_so_far_and_time_left():
+    ten_seconds_in = STARTED + timedelta(seconds=10)
+    assert a_job().speed_at(ten_seconds_in) == (10.0, 1234.5, 90.0)  # 10% done in 10 s: 90 s left
+    assert a_job(started_at=None).speed_at(ten_seconds_in) == (None, None, None)
+    done = a_job(status="done", phase=None, seconds=4.5, rows_per_second=2743.3)
+    assert done.speed_at(ten_seconds_in) == (4.5, 2743.3, 0.0)
+    # a job that stopped is timed to its end, or to its last heartbeat when its process died
+    failed = a_job(status="failed", finished_at=STARTED + timedelta(seconds=5))
+    assert failed.speed_at(ten_seconds_in) == (5.0, 2469.0, None)
+    interrupted = a_job(status="interrupted", heartbeat_at=STARTED + timedelta(seconds=2))
+    assert interrupted.speed_at(ten_seconds_in).seconds == 2.0
 
 
 def leftover_tables(db) -> list[str]:
@@ -316,51 +341,48 @@ def leftover_tables(db) -> list[str]:
 def rollups_ahead(monkeypatch) -> list:
     """The first-load path on small files; each run of the rollups computed ahead appends its error
     (None: it succeeded) to the returned list."""
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)
     runs = []
 
-    class Recorded(loading._RollupsAhead):
+    class Recorded(loading.bulk.RollupsAhead):
         def run(self):
             super().run()
             runs.append(self.error)
 
-    monkeypatch.setattr(loading, "_RollupsAhead", Recorded)
+    monkeypatch.setattr(loading.bulk, "RollupsAhead", Recorded)
     return runs
 
 
 def test_a_first_bulk_load_takes_the_rollups_computed_ahead(db, settings, demo_files, rollups_ahead):
-    report = loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+    report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert rollups_ahead == [None]    # computed in the other connection, without error, and used
     assert leftover_tables(db) == []  # its tables and the staging table are gone
-    from tests.core.test_rollup import FRESH
     with db.connect() as conn:
-        for name, fresh in FRESH.items():
-            assert conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY 1, 2, 3")).all() == \
-                conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), name
+        rollups_equal_fresh(conn)
     assert report.inserted == 6000
 
 
 def test_a_failed_first_load_leaves_no_rollups_computed_ahead(db, settings, demo_files, monkeypatch):
-    monkeypatch.setattr(loading, "BULK_MIN_ROWS", 1000)
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 1000)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(loading, "_upsert_counts", broken)   # not reached on a first load...
-    monkeypatch.setattr(loading, "_indexes_rebuilt", broken)  # ...this is, after the rollups started
+    monkeypatch.setattr(loading.merge, "_upsert_counts", broken)   # not reached on a first load...
+    monkeypatch.setattr(loading.bulk, "indexes_rebuilt", broken)  # ...this is, after the rollups started
     with pytest.raises(RuntimeError, match="disk full"):
-        loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert [t for t in leftover_tables(db) if not t.startswith("load_stage_")] == []
     assert table(db, "SELECT count(*) FROM services") == [(0,)]
 
 
 def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, demo_files, rollups_ahead):
-    info = loading.inspect_file(demo_files.services, "services")
+    info = loading.inspect_file(demo_files.services, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
         conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_daily (LIKE sla_daily)"))  # a killed run's
         conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_daily VALUES ('2021-07-01', 'P', 'A', 99, 99, 0, 0, 0)"))
-    loading.run_job(db, job_id, settings=settings)
+    loading.run_job(db, job_id=job_id, settings=settings)
     assert rollups_ahead == [None] and leftover_tables(db) == []
     assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
 
@@ -371,17 +393,17 @@ def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
     path = tmp_path / "services.csv"
     path.write_text("1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n2;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n",
                     encoding="utf-8")
-    info = loading.inspect_file(path, "services")
+    info = loading.inspect_file(path, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
         conn.execute(sa.text("INSERT INTO load_job_chunks (job_id, chunk_no, byte_start, byte_end, lines, staged, "
                              "rejected, first_id, last_id, ids_ascending) VALUES "
                              "(:id, 0, 0, 1, 1, 1, 0, NULL, NULL, NULL), (:id, 1, 1, 2, 1, 1, 0, 1, 1, true)"),
                         {"id": job_id})
-        assert loading._ids_surely_unique(conn, {"id": job_id}) is False
+        assert loading.merge._ids_surely_unique(conn, job_id) is False
         conn.execute(sa.text("UPDATE load_job_chunks SET first_id = 0, last_id = 0, ids_ascending = true "
                              "WHERE job_id = :id AND chunk_no = 0"), {"id": job_id})
-        assert loading._ids_surely_unique(conn, {"id": job_id}) is True
+        assert loading.merge._ids_surely_unique(conn, job_id) is True
 
 
 def test_a_load_stopped_by_the_database_says_so_without_the_drivers_text(db, settings, demo_files, monkeypatch):
@@ -389,13 +411,13 @@ def test_a_load_stopped_by_the_database_says_so_without_the_drivers_text(db, set
         raise sa.exc.IntegrityError("INSERT INTO customers ...", {"nome": "Maria Segredo"},
                                     Exception('duplicate key: Key (email)=(maria@example.com) already exists'))
 
-    monkeypatch.setattr(loading, "_merge", refused)
+    monkeypatch.setattr(loading.jobs, "_finish", refused)
     with pytest.raises(sa.exc.IntegrityError):
-        loading.load_file(db, demo_files.services, "services", actor=CLI_ACTOR, settings=settings)
+        loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     with db.connect() as conn:
         job = loading.list_jobs(conn, limit=1)[0]
-    assert job["status"] == "failed"
-    assert job["message"] == "The load stopped: the database refused it (Exception); the details are in the server log"
+    assert job.status == "failed"
+    assert job.message == "The load stopped: the database refused it (Exception); the details are in the server log"
 
 
 def test_the_file_of_a_load_abandoned_for_a_week_is_cleaned(db, settings):
@@ -409,12 +431,12 @@ def test_the_file_of_a_load_abandoned_for_a_week_is_cleaned(db, settings):
         os.utime(path, (two_days_ago, two_days_ago))
     with db.begin() as conn:
         for path in (fresh, abandoned):
-            loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(path, "services"),
+            loading.create_job(conn, actor=ANALYST, info=loading.inspect_file(path, kind="services"),
                                owns_source=True, settings=settings)
         conn.execute(sa.text("UPDATE load_jobs SET status = 'failed', created_at = now() - interval '8 days', "
                              "heartbeat_at = now() - interval '8 days', finished_at = now() - interval '8 days' "
                              "WHERE source_path = :p"), {"p": str(abandoned)})
-    assert loading.clean_spool(db, settings) == 1
+    assert loading.clean_spool(db, settings=settings) == 1
     assert (fresh.exists(), abandoned.exists()) == (True, False)
 
 
@@ -426,8 +448,8 @@ def test_the_spool_is_cleaned_on_a_timer_without_any_upload(db, settings):
     os.utime(orphan, (two_days_ago, two_days_ago))
     loading.stop_spool_cleaners()  # the dashboard's, if a page test started one
     try:
-        thread = loading.start_spool_cleaner(db, settings, every_seconds=0.05)
-        assert loading.start_spool_cleaner(db, settings, every_seconds=0.05) is thread  # one per process
+        thread = loading.start_spool_cleaner(db, settings=settings, every_seconds=0.05)
+        assert loading.start_spool_cleaner(db, settings=settings, every_seconds=0.05) is thread  # one per process
         deadline = time.time() + 10
         while orphan.exists() and time.time() < deadline:
             time.sleep(0.05)

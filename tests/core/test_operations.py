@@ -165,7 +165,7 @@ def test_recent_loads_with_rows_per_second_and_progress(conn):
                ('customers', 'customers_data.csv', 800, '/y', 'ana', 'failed', 200, 500, 0,
                 '2026-01-02 10:00', '2026-01-02 10:00:05', NULL, NULL, '2026-01-02 10:00')"""))
     loads = operations.recent_loads(conn)
-    assert [(j.file_name, j.status, j.progress, j.seconds, j.rows_per_second) for j in loads] == [
+    assert [(j.file_name, j.status, j.progress, *j.speed[:2]) for j in loads] == [
         ("customers_data.csv", "failed", 0.05, 5.0, 100.0), ("bd_desafio.csv", "done", 1.0, 2.0, 2000.0)]
     # a quarter of the file read: a quarter of the reading part of the bar, as on the Upload page
 
@@ -176,3 +176,16 @@ def test_database_info_and_host_metrics(conn, settings):
     assert {"services", "customers", "operation_timings"} <= {t.name for t in info.tables}
     host = operations.host_metrics(settings.data_dir)
     assert 0 <= host.cpu_percent <= 100 and 0 < host.memory_used_percent < 100 and host.disk_total > 0
+
+
+def test_a_crashed_load_shows_interrupted_on_monitoring_as_on_upload(conn):
+    from core import loading
+
+    conn.execute(sa.text("""
+        INSERT INTO load_jobs (kind, file_name, file_size, source_path, username, status, started_at, heartbeat_at)
+        VALUES ('services', 'bd_desafio.csv', 1000, '/x', 'ana', 'running', now() - interval '5 minutes',
+                now() - interval '1 minute')"""))
+    upload = [j.status for j in loading.list_jobs(conn)]
+    monitoring = [j.status for j in operations.recent_loads(conn)]
+    assert upload == ["interrupted"]
+    assert monitoring == upload

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from core import records
 from core.accounts import Actor, PermissionDenied
-from core.audit import list_audit
+from core.audit import AuditFilter, count_audit, find_audit, list_audit
 from core.records import CustomerFilter, ServiceFilter
 
 ADMIN = Actor("admin", "admin")
@@ -325,7 +325,7 @@ def test_correcting_the_visit_changes_the_status_and_audits_before_after(five_se
     assert (row["action"], row["entity"], row["entity_id"]) == ("update", "service", "11")
     assert row["before"]["data_de_atendimento"] == "2022-03-02T00:00:00"
     assert row["after"]["data_de_atendimento"] == "2022-03-01T09:00:00"
-    [entry], total = list_audit(conn, entity="service", entity_id=11, action="update")
+    [entry], total = find_audit(conn, filters=AuditFilter(entity="service", entity_id=11, action="update"))
     assert total == 1
     assert entry.changes() == {"data_de_atendimento": ("2022-03-02T00:00:00", "2022-03-01T09:00:00")}
 
@@ -362,12 +362,16 @@ def test_choices_and_audit_listing(five_services):
         "polos": ["PR - FOZ DO IGUAÇU", "RJ - SAO GONÇALO"],
         "angels": ["Ana Lima da", "Pedro Wanderley de"]}
     assert records.angels_of_polo(conn, polo="PR - FOZ DO IGUAÇU") == ["Ana Lima da"]
-    entries, total = list_audit(conn, username="ana", entity="service", limit=2)
-    assert total == 5 and [e.entity_id for e in entries] == ["14", "13"]
-    older, _ = list_audit(conn, username="ana", entity="service", before_id=entries[-1].id, limit=10)
-    assert [e.entity_id for e in older] == ["12", "11", "10"]
-    assert list_audit(conn, since=date.today(), until=date.today())[1] == 9  # 3 customers, 5 services, the admin
-    assert list_audit(conn, until=date(2000, 1, 1))[1] == 0
+    anas = AuditFilter(username="ana", entity="service")
+    entries, total = find_audit(conn, filters=anas, limit=2)
+    assert total == 5 and [e.entity_id for e in entries] == ["14", "13"]  # newest first
+    older = list_audit(conn, filters=anas, after=entries[-1].id, limit=2)
+    assert [e.entity_id for e in older] == ["12", "11"]
+    assert [e.entity_id for e in list_audit(conn, filters=anas, before=older[0].id, limit=10)] == ["14", "13"]
+    assert [e.entity_id for e in list_audit(conn, filters=anas, from_end=True, limit=2)] == ["11", "10"]
+    # today: 3 customers, 5 services and the admin were created
+    assert count_audit(conn, filters=AuditFilter(since=date.today(), until=date.today())) == 9
+    assert count_audit(conn, filters=AuditFilter(until=date(2000, 1, 1))) == 0
 
 
 # --- CLI -------------------------------------------------------------------------------------------

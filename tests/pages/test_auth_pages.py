@@ -35,7 +35,7 @@ def test_admin_logs_in_to_home_and_logs_out(db):
     assert [m.label for m in at.metric][:2] == ["Services", "Customers"]
     assert at.metric[0].value == "0"
     assert "The database is empty" in texts(at)
-    at.sidebar.button(key="logout_button").click().run()
+    at.sidebar.button(key="app_logout_button").click().run()
     assert at.session_state["authentication_status"] is None
     assert [t.label for t in at.text_input] == ["Username", "Password"]
 
@@ -135,10 +135,10 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     at.run()  # any next run: the key is gone from the page
     assert not at.code and "will not be shown again" not in texts(at)
 
-    revoke = at.button(key="revoke_key_button")
+    revoke = at.button(key="users_revoke_key_button")
     assert revoke.disabled  # the confirmation comes first
-    at.checkbox(key="revoke_key_confirm").check().run()
-    at.button(key="revoke_key_button").click().run()
+    at.checkbox(key="users_revoke_key_confirm").check().run()
+    at.button(key="users_revoke_key_button").click().run()
     assert "Revoked API key nightly export; it stops working at once." in texts(at)
     assert at.dataframe[1].value["revoked"].tolist()[0] != ""
     assert "No active key to revoke." in texts(at)
@@ -151,3 +151,10 @@ def test_an_api_key_refusal_is_shown_in_plain_words(db):
     at.button(key="FormSubmitter:create_api_key-Create key").click().run()  # no name
     assert "The key needs a name (what or who uses it)." in texts(at)
     assert not at.code
+
+
+def test_an_analyst_loads_the_demo_data_from_an_empty_home(db):
+    at = logged_in()
+    assert "The database is empty" in texts(at)
+    next(b for b in at.button if b.label == "Load the demo data").click().run()
+    assert "Demo data loaded. bd_desafio.csv: 20,000 lines, 20,000 inserted; customers_data.csv:" in texts(at)

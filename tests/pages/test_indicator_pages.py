@@ -82,14 +82,18 @@ def test_productivity_search_narrows_the_table(data):
 def test_calendar_page_adds_a_day_for_admins_only(data):
     at = open_page(logged_in(), "calendar.py")
     from datetime import date
-    at.number_input(key="cal_year").set_value(2022).run()
-    at.date_input(key="cal_day").set_value(date(2022, 3, 1))
-    at.text_input(key="cal_reason").input("Carnaval")
+    at.number_input(key="calendar_year").set_value(2022).run()
+    at.date_input(key="calendar_day").set_value(date(2022, 3, 1))
+    at.text_input(key="calendar_reason").input("Carnaval")
     next(b for b in at.button if b.label == "Add").click().run()
     assert not at.exception
     assert "01/03/2022 is now a non-working day." in texts(at)
     days = at.dataframe[0].value
     assert ("non-working day", "Carnaval") in set(zip(days["kind"], days["reason"]))
+    at.selectbox(key="calendar_remove").set_value(date(2022, 3, 1))
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert "01/03/2022 is a business day again." in texts(at)
+    assert "Carnaval" not in set(at.dataframe[0].value["reason"])
 
 
 def test_calendar_page_refuses_analysts(data):

@@ -64,19 +64,19 @@ def test_viewer_reads_customers_but_cannot_edit(data):
 def test_analyst_registers_and_corrects_but_cannot_delete(data, engine):
     at = as_user("ana", "customers.py")
     assert expanders(at) == ["Register a customer"]
-    at.text_input(key="new_customer_id").input("7")
-    at.text_input(key="new_customer_nome").input("Carla Dias")
-    at.text_input(key="new_customer_tel").input("123")
+    at.text_input(key="customers_new_id").input("7")
+    at.text_input(key="customers_new_nome").input("Carla Dias")
+    at.text_input(key="customers_new_tel").input("123")
     button(at, "Register customer").click().run()
     assert "The phone must have 10 or 11 digits" in texts(at)  # nothing saved, input kept
-    at.text_input(key="new_customer_tel").input("(11) 3333-4444")
+    at.text_input(key="customers_new_tel").input("(11) 3333-4444")
     button(at, "Register customer").click().run()
     assert "Customer 7 registered." in texts(at)
     # open the stub and give it a name
     at.text_input(key="customers_f_id").input("3").run()
     assert "Customer 3 (stub)" in texts(at)
     assert expanders(at) == ["Correct this customer", "Register a customer"]  # no delete
-    at.text_input(key="edit_3_nome").input("Paulo Reis")
+    at.text_input(key="customers_edit_3_nome").input("Paulo Reis")
     button(at, "Save changes").click().run()
     assert "Customer 3 saved." in texts(at)
     with engine.connect() as conn:
@@ -89,10 +89,10 @@ def test_admin_deletes_a_customer_only_after_confirming(data, engine):
     at.text_input(key="customers_f_id").input("1").run()
     assert "Delete this customer" in expanders(at)
     assert button(at, "Delete customer").disabled
-    at.checkbox(key="del_customer_1").check().run()
+    at.checkbox(key="customers_delete_1").check().run()
     button(at, "Delete customer").click().run()
     assert "Customer 1 has 2 services" in texts(at)
-    at.checkbox(key="del_customer_services_1").check().run()
+    at.checkbox(key="customers_delete_services_1").check().run()
     button(at, "Delete customer").click().run()
     assert "Customer 1 deleted, with 2 services." in texts(at)
     with engine.connect() as conn:
@@ -129,12 +129,12 @@ def test_viewer_cannot_edit_services_and_analyst_cannot_delete(data):
 def test_analyst_corrects_a_visit_and_confirms_a_far_one(data, engine):
     at = as_user("ana", "services.py")
     at.text_input(key="services_f_id").input("11").run()
-    at.date_input(key="edit_11_visit_day").set_value(date(2022, 3, 1))
+    at.date_input(key="services_edit_11_visit_day").set_value(date(2022, 3, 1))
     button(at, "Save changes").click().run()
     assert "Service 11 saved." in texts(at)
     assert "Service 11 · on time" in texts(at)
     # a visit two years after the deadline asks for confirmation instead of failing
-    at.date_input(key="edit_11_visit_day").set_value(date(2024, 3, 1))
+    at.date_input(key="services_edit_11_visit_day").set_value(date(2024, 3, 1))
     button(at, "Save changes").click().run()
     assert "731 days after the deadline" in texts(at)
     with engine.connect() as conn:
@@ -147,16 +147,16 @@ def test_analyst_corrects_a_visit_and_confirms_a_far_one(data, engine):
 
 def test_register_a_service_offers_the_next_id_and_an_unknown_customer(data, engine):
     at = as_user("ana", "services.py")
-    assert at.text_input(key="new_service_id").value == "21"
-    at.text_input(key="new_service_cliente").input("555")
-    at.selectbox(key="new_service_polo").set_value("PR - FOZ DO IGUAÇU")
-    at.selectbox(key="new_service_angel").set_value("Ana Lima da")
-    at.date_input(key="new_service_deadline").set_value(date(2022, 4, 1))
+    assert at.text_input(key="services_new_id").value == "21"
+    at.text_input(key="services_new_cliente").input("555")
+    at.selectbox(key="services_new_polo").set_value("PR - FOZ DO IGUAÇU")
+    at.selectbox(key="services_new_angel").set_value("Ana Lima da")
+    at.date_input(key="services_new_deadline").set_value(date(2022, 4, 1))
     button(at, "Register service").click().run()
     assert "There is no customer 555" in texts(at)
     button(at, "Create customer 555 (a stub to complete later) and save").click().run()
     assert "Service 21 registered." in texts(at)
-    assert at.text_input(key="new_service_id").value == "22"
+    assert at.text_input(key="services_new_id").value == "22"
     with engine.connect() as conn:
         assert records.get_customer(conn, id=555).is_stub
         assert records.get_service(conn, id=21).data_de_atendimento is None
@@ -169,6 +169,48 @@ def test_audit_page_is_admin_only_and_filters(data):
     at.selectbox(key="audit_entity").set_value("service").run()
     assert list(table(at)["id"]) == ["20", "11", "10"]
     assert "3** entries" in texts(at)
+
+
+def test_services_filters_are_mirrored_in_the_url(data):
+    at = as_user("admin", "services.py")
+    at.selectbox(key="services_f_status").set_value("late").run()
+    at.date_input(key="services_f_deadline_from").set_value(date(2022, 3, 1)).run()
+    assert dict(at.query_params) == {"status": "late", "deadline_from": "2022-03-01"}
+    assert list(table(at)["id"]) == [11]
+
+
+def test_a_link_opens_a_customer_and_the_filters_follow_to_the_url(data):
+    at = logged_in()
+    at.query_params["id"] = "2"
+    open_page(at, "customers.py")
+    assert "Customer 2: Maria Souza" in texts(at)
+    at.text_input(key="customers_f_id").input("").run()
+    at.text_input(key="customers_f_nome").input("silva").run()
+    assert dict(at.query_params) == {"nome": "silva"} and list(table(at)["id"]) == [1]
+
+
+def test_audit_page_walks_pages_newest_first(db):
+    from core import audit
+
+    with db.begin() as conn:
+        for i in range(1, 131):
+            audit.record(conn, username="ana", action="update", entity="service", entity_id=i)
+    at = as_user("admin", "audit.py")
+    at.selectbox(key="audit_user").set_value("ana").run()
+
+    def shown():
+        ids = [int(i) for i in table(at)["id"]]
+        return ids[0], ids[-1], len(ids)
+
+    assert shown() == (130, 81, 50) and "**130** entries · rows 1-50 · page 1 of 3" in texts(at)
+    button(at, "Next").click().run()
+    assert shown() == (80, 31, 50)
+    button(at, "Last").click().run()
+    assert shown() == (30, 1, 30) and button(at, "Next").disabled
+    button(at, "Previous").click().run()
+    assert shown() == (80, 31, 50)
+    button(at, "First").click().run()
+    assert shown() == (130, 81, 50)
 
 
 def test_pager_walks_keyset_pages_forward_back_and_to_the_end(db):

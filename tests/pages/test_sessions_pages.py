@@ -56,7 +56,7 @@ def test_a_cookie_issued_before_a_change_is_refused(db, settings, browser_cookie
     browser_cookies[settings.auth_cookie_name] = cookie_of(at, settings)  # the copied cookie
     assert is_logged_in(start())
     if change == "logout":
-        at.sidebar.button(key="logout_button").click().run()
+        at.sidebar.button(key="app_logout_button").click().run()
     else:
         with db.begin() as conn:
             end_sessions_by(conn, settings, change)
@@ -117,8 +117,8 @@ def test_an_admin_logs_a_user_out_everywhere_from_the_users_page(db):
         add_user(conn, "ana", "analyst")
     ana = logged_in("ana", "password-123")
     at = open_page(logged_in(), "users.py")
-    at.selectbox(key="sessions_user").select("ana")
-    at.button(key="sessions_button").click().run()
+    at.selectbox(key="users_sessions_user").select("ana")
+    at.button(key="users_sessions_button").click().run()
     assert "ana is logged out everywhere." in texts(at)
     ana.run()
     assert not is_logged_in(ana)

@@ -14,12 +14,12 @@ SERVICES = ("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendiment
             "3;11;Ana Silva da;SP - CAMPINAS;31/02/2021;-\n").encode("utf-8")
 
 
-def wait_for_jobs(engine, timeout: float = 60.0) -> list[dict]:
+def wait_for_jobs(engine, timeout: float = 60.0) -> list[loading.LoadJob]:
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:
             jobs = loading.list_jobs(conn)
-        if jobs and all(j["status"] not in ("queued", "running") for j in jobs):
+        if jobs and not any(j.active for j in jobs):
             return jobs
         assert time.monotonic() < deadline, jobs
         time.sleep(0.2)
@@ -28,21 +28,21 @@ def wait_for_jobs(engine, timeout: float = 60.0) -> list[dict]:
 def test_upload_preview_load_and_summary(db):
     at = open_page(logged_in(), "upload.py")
     assert "No loads yet" in texts(at)
-    at.file_uploader(key="file-services").set_value(("bd_desafio.csv", SERVICES, "text/csv")).run()
+    at.file_uploader(key="upload_file_services").set_value(("bd_desafio.csv", SERVICES, "text/csv")).run()
     assert not at.exception
     page = texts(at)
     assert "Detected: services file (bd_desafio.csv); UTF-8; separated by semicolons; with header line" in page
     preview = at.dataframe[0].value
     assert list(preview.columns)[:2] == ["id_atendimento", "id_cliente"] and len(preview) == 3
-    start = at.button(key="start-services")
+    start = at.button(key="upload_start_services")
     assert start.label == r"Load bd\_desafio.csv"  # Markdown escaped: shown as bd_desafio.csv
     start.click().run()
     jobs = wait_for_jobs(db)
-    assert [(j["status"], j["rows_read"], j["inserted"], j["rejected"], j["username"]) for j in jobs] == \
+    assert [(j.status, j.rows_read, j.inserted, j.rejected, j.username) for j in jobs] == \
         [("done", 3, 2, 1, "admin")]
     at.run()
     page = texts(at)
-    assert "Loaded 3 lines" in page and f"Load {jobs[0]['id']}: bd_desafio.csv" in page
+    assert "Loaded 3 lines" in page and f"Load {jobs[0].id}: bd_desafio.csv" in page
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Lines read"], metrics["Inserted"], metrics["Rejected"],
             metrics["New customer ids"]) == ("3", "2", "1", "2")
@@ -59,7 +59,7 @@ def test_upload_preview_load_and_summary(db):
 
 def test_refused_file_shows_why_and_starts_nothing(db):
     at = open_page(logged_in(), "upload.py")
-    at.file_uploader(key="file-customers").set_value(("customers.csv", SERVICES, "text/csv")).run()
+    at.file_uploader(key="upload_file_customers").set_value(("customers.csv", SERVICES, "text/csv")).run()
     assert "looks like the services file (bd_desafio.csv), not the customers file" in "\n".join(
         e.value for e in at.error)
     assert not [b for b in at.button if b.label.startswith("Load ")]

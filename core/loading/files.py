@@ -1,0 +1,285 @@
+"""Reading the operation's files: what a file is (inspect_file), where uploads wait (the spool),
+and the file's bytes as whole-line blocks for staging and for the raw text of a rejected line."""
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from core.config import Settings
+
+if TYPE_CHECKING:
+    from core.loading.jobs import LoadJob
+
+log = logging.getLogger(__name__)
+
+KINDS = ("services", "customers")
+COLUMNS = {
+    "services": ("id_atendimento", "id_cliente", "angel", "polo", "data_limite", "data_de_atendimento"),
+    "customers": ("id", "nome", "email", "telefone"),
+}
+KIND_LABELS = {"services": "services file (bd_desafio.csv)", "customers": "customers file (customers_data.csv)"}
+ENCODING_LABELS = {"UTF8": "UTF-8", "UTF8-BOM": "UTF-8 with BOM", "WIN1252": "Windows-1252 (Latin-1)",
+                   "LATIN1": "Latin-1 (ISO-8859-1)"}
+SAMPLE_BYTES = 64 * 1024   # what inspect_file reads to decide
+SPOOL_KEEP_HOURS = 24      # an upload never loaded is deleted after this
+SPOOL_KEEP_UNFINISHED_DAYS = 7  # the file of a failed or interrupted load waits this long for a resume
+SPOOL_CLEAN_EVERY_SECONDS = 3600.0
+
+
+class LoadError(ValueError):
+    """A load that cannot start or go on; the message is for the user."""
+
+
+class FileRefused(LoadError):
+    """The file is not a services/customers file; nothing was written."""
+
+
+# --- inspecting a file -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What `inspect_file` found: enough to show a preview and to load the file."""
+    path: Path
+    kind: str
+    encoding: str          # UTF8, UTF8-BOM, WIN1252 or LATIN1 (PostgreSQL names, plus the BOM)
+    delimiter: str
+    has_header: bool
+    data_start: int        # byte offset of the first data line
+    size: int
+    avg_line_bytes: float
+    preview: list[list[str]]
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS[self.encoding]
+
+    @property
+    def estimated_rows(self) -> int:
+        return int((self.size - self.data_start) / self.avg_line_bytes) if self.avg_line_bytes else 0
+
+    def describe(self) -> str:
+        """One line: kind, encoding, delimiter, header."""
+        return (f"{KIND_LABELS[self.kind]}; {self.encoding_label}; separated by "
+                f"{'semicolons' if self.delimiter == ';' else 'commas'}; "
+                f"{'with' if self.has_header else 'without a'} header line")
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 (checked over the whole file, streamed) or, failing that, Windows-1252/Latin-1."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        bom = f.read(3) == codecs.BOM_UTF8
+        f.seek(3 if bom else 0)
+        try:
+            while block := f.read(8 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "UTF8-BOM" if bom else "UTF8"
+        except UnicodeDecodeError:
+            pass
+        # cp1252 leaves five bytes undefined; a file using them is read as Latin-1.
+        f.seek(0)
+        while block := f.read(8 << 20):
+            if any(b in block for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+                return "LATIN1"
+        return "WIN1252"
+
+
+
+def python_codec(encoding: str) -> str:
+    """Python's codec for one of our encoding names."""
+    return {"UTF8": "utf-8", "UTF8-BOM": "utf-8", "WIN1252": "cp1252", "LATIN1": "latin-1"}[encoding]
+
+
+def _looks_like_header(fields: list[str]) -> bool:
+    return bool(fields) and not fields[0].strip().strip('"').isdigit()
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    return [v.strip().strip('"').strip() for v in line.split(delimiter)]
+
+
+def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | None = None) -> FileInfo:
+    """Detect encoding, delimiter, header and kind; raise FileRefused if it is no services/customers file.
+
+    kind None: decided by the header or the column count.
+    """
+    path = Path(path)
+    name = file_name or path.name
+    if kind is not None and kind not in KINDS:
+        raise LoadError(f"Unknown kind of file {kind!r}: expected services or customers.")
+    expected = (f"the {KIND_LABELS[kind]}: columns {';'.join(COLUMNS[kind])}" if kind
+                else "a services file (id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento) "
+                     "or a customers file (id;nome;email;telefone)")
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(SAMPLE_BYTES)
+    if not head.strip(b"\xef\xbb\xbf \r\n\t"):
+        raise FileRefused(f"{name} is empty. Expected {expected}.")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused(f"{name} is a spreadsheet (Excel) file, not CSV text. Save it as CSV "
+                          f"(separated by semicolons) and load that. Expected {expected}.")
+    if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100:
+        raise FileRefused(f"{name} is not a text file (it has binary content). Expected {expected}.")
+    encoding = _detect_encoding(path)
+    bom = 3 if encoding == "UTF8-BOM" else 0
+    text = head[bom:].replace(b"\r", b"").decode(python_codec(encoding), errors="replace")
+    lines = text.split("\n")
+    if len(head) == SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last one may be cut by the sample's end
+    lines = [ln for ln in lines if ln.strip()]
+    first = lines[0]
+    delimiter = ";" if first.count(";") >= first.count(",") else ","
+    fields = _split(first, delimiter)
+    has_header = _looks_like_header(fields)
+    if has_header:
+        header = [v.lower() for v in fields]
+        found = [k for k in KINDS if header == list(COLUMNS[k])]
+        if not found:
+            raise FileRefused(f"{name} does not look like {expected}. Its first line is "
+                              f"{first[:120]!r}.")
+        detected = found[0]
+    else:
+        detected = {6: "services", 4: "customers"}.get(len(fields))
+        if detected is None:
+            raise FileRefused(f"{name} does not look like {expected}: its first line has {len(fields)} "
+                              f"fields ({first[:120]!r}).")
+    if kind is not None and detected != kind:
+        raise FileRefused(f"{name} looks like the {KIND_LABELS[detected]}, not the {KIND_LABELS[kind]}. "
+                          f"Expected {expected}.")
+    data_lines = lines[1:] if has_header else lines
+    if not data_lines:
+        raise FileRefused(f"{name} has a header but no data lines.")
+    data_start = bom
+    if has_header:
+        data_start = head.index(b"\n") + 1 if b"\n" in head else len(head)
+    sample = head[data_start:]
+    newlines = sample.count(b"\n")
+    avg = (len(sample) / newlines) if newlines else max(len(sample), 1)
+    return FileInfo(path=path, kind=detected, encoding=encoding, delimiter=delimiter,
+                    has_header=has_header, data_start=data_start, size=size, avg_line_bytes=avg,
+                    preview=[_split(ln, delimiter) for ln in data_lines[:10]])
+
+
+def spool_dir(settings: Settings) -> Path:
+    path = settings.data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def spool_upload(settings: Settings, *, source, file_name: str) -> Path:
+    """Copy an uploaded file object to the data directory (streamed); returns its path."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-80:] or "upload.csv"
+    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=f"-{safe}", dir=spool_dir(settings))
+    if hasattr(source, "seek"):
+        source.seek(0)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    return Path(tmp)
+
+
+
+def clean_spool(engine: Engine, *, settings: Settings, older_than_hours: float = SPOOL_KEEP_HOURS,
+                unfinished_days: float = SPOOL_KEEP_UNFINISHED_DAYS) -> int:
+    """Delete spooled uploads that no load uses (dropped on the Upload page but never loaded) once
+    they are older than `older_than_hours`. The file of a queued, running, interrupted or failed job
+    stays so it can be resumed, until the job has shown no sign of life (created, heartbeat,
+    finished) for `unfinished_days`: then the load is abandoned and its file goes too (a resume
+    then says the file is no longer on the server). Returns how many files went."""
+    with engine.connect() as conn:
+        used = set(conn.scalars(sa.text(
+            "SELECT source_path FROM load_jobs WHERE owns_source AND status <> 'done' "
+            "AND greatest(created_at, heartbeat_at, finished_at) > now() - make_interval(secs => :secs)"),
+            {"secs": unfinished_days * 86400}))
+    cutoff = time.time() - older_than_hours * 3600
+    removed = 0
+    for path in spool_dir(settings).glob("upload-*"):
+        if str(path) not in used and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %s unused spooled upload(s)", removed)
+    return removed
+
+
+_cleaner_lock = threading.Lock()
+_cleaners: dict[Path, tuple[threading.Thread, threading.Event]] = {}
+
+
+def start_spool_cleaner(engine: Engine, *, settings: Settings,
+                        every_seconds: float = SPOOL_CLEAN_EVERY_SECONDS) -> threading.Thread:
+    """Run clean_spool now and then every `every_seconds` in a daemon thread, once per process and
+    data dir: uploads of failed or abandoned loads go even when nobody uploads again."""
+    key = spool_dir(settings).resolve()
+    with _cleaner_lock:
+        running = _cleaners.get(key)
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    clean_spool(engine, settings=settings)
+                except Exception:  # never let the cleaner die of a passing database outage
+                    log.warning("cleaning the upload spool failed", exc_info=True)
+                stop.wait(every_seconds)
+
+        thread = threading.Thread(target=loop, daemon=True, name="spool-cleaner")
+        _cleaners[key] = (thread, stop)
+        thread.start()
+        return thread
+
+
+def stop_spool_cleaners() -> None:
+    """Stop every cleaner thread of this process (tests)."""
+    with _cleaner_lock:
+        for thread, stop in _cleaners.values():
+            stop.set()
+        _cleaners.clear()
+
+
+def blocks(path: Path, start: int, block_bytes: int) -> Iterator[tuple[int, int, int, bytes]]:
+    """(chunk_no, byte_start, byte_end, data) blocks cut at line ends, from `start`.
+
+    Deterministic for a file and a block size, so a resumed job finds the same chunks.
+    """
+    with path.open("rb") as f:
+        f.seek(start)
+        pos, chunk_no = start, 0
+        while data := f.read(block_bytes):
+            if not data.endswith(b"\n"):
+                data += f.readline()  # finish the last line (one copy, no carried remainder)
+            yield chunk_no, pos, pos + len(data), data
+            pos += len(data)
+            chunk_no += 1
+
+
+def raw_lines(job: LoadJob, wanted: set[int]) -> dict[int, str]:
+    """The raw text of some line numbers (duplicates found at merge time), by one pass over the file."""
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    codec = python_codec(job.encoding)
+    line = 1 if job.has_header else 0
+    for _, _, _, data in blocks(Path(job.source_path), job.data_start, 8 << 20):
+        data = data.replace(b"\r", b"")
+        count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if any(line < n <= line + count for n in wanted):
+            for i, text in enumerate(data.split(b"\n"), start=line + 1):
+                if i in wanted:
+                    found[i] = text.decode(codec, errors="replace")
+        line += count
+    return found

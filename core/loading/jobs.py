@@ -1,0 +1,413 @@
+"""The life of a load job (table load_jobs): create, run, resume, heartbeat, progress, report.
+
+`create_job` records a queued load of an inspected file; `run_job` stages it (core.loading.staging)
+and merges it (core.loading.merge) in one transaction with the job's figures and the audit row, so
+a job is either done or not loaded. A job cut short keeps its staged blocks and resumes from them.
+While it runs, the job row says how far it is (bytes read, then the merge's step), for the Upload
+page, Monitoring and the CLI's progress bar, in any process.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core import audit, exports
+from core.accounts import Actor, require
+from core.config import Settings
+from core.db import plain_error
+from core.loading import bulk, merge, staging
+from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, inspect_file
+from core.telemetry import timed
+
+log = logging.getLogger(__name__)
+
+STALE_SECONDS = 20      # a running job without a heartbeat for this long is interrupted
+HEARTBEAT_SECONDS = 2
+REJECTS_SAMPLE = 20     # rejected lines in a report
+_JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
+
+STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time
+# The merge's steps as the progress bar names them, with the share of the writing phase done when
+# each starts (measured with bench/load.py on 1M lines: first load, reload, customers file). The
+# stored share only grows, so a step met in another order never moves the bar back.
+WRITING_STEPS = {
+    "duplicates": ("looking for repeated ids", 0.0),
+    "stub_customers": ("creating stub customers", 0.02),
+    "emails": ("checking emails", 0.04),
+    "upsert": ("writing the rows", 0.22),
+    "compare": ("comparing with the database", 0.25),
+    "rewrite": ("rewriting the customers table", 0.26),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.33),
+    "rebuild_services_indexes": ("building the record indexes", 0.53),
+    "foreign_keys_to_customers": ("checking customer references", 0.9),
+}
+
+
+@dataclass
+class LoadReport:
+    """The outcome of a load: inserted + updated + unchanged + rejected = rows."""
+    job_id: int
+    kind: str
+    file_name: str
+    status: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    stub_customers: int = 0
+    stubs_filled: int = 0
+    seconds: float = 0.0
+    rows_per_second: float = 0.0
+    encoding: str = ""
+    delimiter: str = ""
+    has_header: bool = False
+    message: str | None = None
+    rejects: list[dict] = field(default_factory=list)  # a sample: line, reason, raw
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+class Steps(dict):
+    """Seconds per merge step; `announce(name)` is told when a step of WRITING_STEPS starts."""
+
+    def __init__(self, announce: Callable[[str], None] | None = None):
+        super().__init__()
+        self.announce = announce
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.announce and name in WRITING_STEPS:
+            self.announce(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(self.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+# --- reading jobs ----------------------------------------------------------------------------
+
+class Speed(NamedTuple):
+    """How fast a job goes: seconds so far (its whole time once done), lines read per second, and
+    the seconds a running job has left (an estimate); None where not known yet."""
+    seconds: float | None
+    rows_per_second: float | None
+    seconds_left: float | None
+
+
+@dataclass(frozen=True)
+class LoadJob:
+    """A load job as read back (list_jobs, get_job): the row of load_jobs, with a running job whose
+    heartbeat stopped shown as interrupted, and what a progress bar needs as properties."""
+    id: int
+    kind: str                     # services or customers
+    file_name: str
+    file_size: int
+    source_path: str              # the spooled upload, or the CLI's own file
+    owns_source: bool             # true: the spooled file is deleted when the job ends
+    username: str
+    status: str                   # queued, running, done, failed or interrupted
+    phase: str | None             # while running: staging, then writing
+    step: str | None              # while writing: the merge step, in plain words (WRITING_STEPS)
+    writing_share: float | None   # share of the writing phase done, 0..1
+    encoding: str                 # see core.loading.files.ENCODING_LABELS
+    delimiter: str
+    has_header: bool
+    data_start: int               # byte offset of the first data line
+    block_bytes: int              # bytes per staged block (fixed: a resume finds the same blocks)
+    bytes_done: int
+    rows_read: int
+    inserted: int | None          # the figures, once done
+    updated: int | None
+    unchanged: int | None
+    rejected: int
+    duplicates: int | None
+    stub_customers: int | None
+    stubs_filled: int | None
+    message: str | None           # why it failed
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    seconds: float | None         # of the whole load, once done
+    rows_per_second: float | None
+
+    @property
+    def active(self) -> bool:
+        """Queued or running (an interrupted job is not: nothing works on it)."""
+        return self.status in ("queued", "running")
+
+    @property
+    def progress(self) -> float:
+        """Share of the job done, 0..1: reading the file (in bytes) is the first STAGING_SHARE, the
+        merge's steps (WRITING_STEPS) the rest; 1 only once the job is done."""
+        if self.status == "done":
+            return 1.0
+        if not self.file_size:
+            return 0.0
+        if self.phase == "writing":
+            return min(STAGING_SHARE + (1 - STAGING_SHARE) * (self.writing_share or 0.0), 0.99)
+        return STAGING_SHARE * min(self.bytes_done / self.file_size, 1.0)
+
+    @property
+    def doing(self) -> str:
+        """What the job is doing, in plain words (the progress bars of Upload, Monitoring, the CLI)."""
+        if self.status == "done":
+            return "done"
+        if self.phase == "writing":
+            return f"writing to the database: {self.step}" if self.step else "writing to the database"
+        return f"{self.rows_read:,} lines read"
+
+    @property
+    def speed(self) -> Speed:
+        """Speed as of now (see speed_at)."""
+        return self.speed_at(datetime.now(timezone.utc))
+
+    def speed_at(self, now: datetime) -> Speed:
+        """Seconds, lines per second and, while running, seconds left, as of `now`. A job that
+        stopped (failed, interrupted) is timed to its end or its last heartbeat."""
+        if self.status == "done":
+            return Speed(self.seconds, self.rows_per_second, 0.0)
+        if self.started_at is None:
+            return Speed(None, None, None)
+        end = self.finished_at or (now if self.active else self.heartbeat_at or now)
+        elapsed = (end - self.started_at).total_seconds()
+        rate = self.rows_read / elapsed if elapsed > 0 and self.rows_read else None
+        share = self.progress
+        left = elapsed * (1 - share) / share if self.active and share > 0 else None
+        return Speed(elapsed, rate, left)
+
+
+# The status read back: a queued or running job whose heartbeat stopped is interrupted (its
+# process died); every reader of jobs goes through this.
+_STATUS = """CASE WHEN status IN ('queued', 'running')
+                  AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => :stale)
+             THEN 'interrupted' ELSE status END AS status"""
+_JOB_COLUMNS = ", ".join(_STATUS if f.name == "status" else f.name for f in fields(LoadJob))
+
+
+def list_jobs(conn: Connection, *, limit: int = 50) -> list[LoadJob]:
+    """Recent load jobs, newest first."""
+    rows = conn.execute(sa.text(f"SELECT {_JOB_COLUMNS} FROM load_jobs ORDER BY id DESC LIMIT :limit"),
+                        {"limit": limit, "stale": STALE_SECONDS}).mappings()
+    return [LoadJob(**r) for r in rows]
+
+
+def get_job(conn: Connection, *, job_id: int) -> LoadJob | None:
+    """One job, or None."""
+    row = conn.execute(sa.text(f"SELECT {_JOB_COLUMNS} FROM load_jobs WHERE id = :id"),
+                       {"id": job_id, "stale": STALE_SECONDS}).mappings().first()
+    return LoadJob(**row) if row else None
+
+
+def job_rejects(conn: Connection, *, job_id: int, limit: int | None = None) -> list[dict]:
+    """Rejected lines of a job in file order: line, reason, raw."""
+    rows = conn.execute(sa.text("SELECT line_no AS line, reason, raw FROM load_rejects WHERE job_id = :id "
+                                "ORDER BY line_no LIMIT :limit"), {"id": job_id, "limit": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
+def rejects_csv(conn: Connection, *, job_id: int) -> str:
+    """The job's rejected lines as CSV text (line;reason;raw), for download (core.exports: a raw line that
+    starts like a formula is neutralised)."""
+    return exports.csv_text(job_rejects(conn, job_id=job_id), ("line", "reason", "raw"), delimiter=";")
+
+
+# --- running jobs ----------------------------------------------------------------------------
+
+def create_job(conn: Connection, *, actor: Actor, info: FileInfo, file_name: str | None = None,
+               owns_source: bool = False, settings: Settings) -> int:
+    """Record a queued load of an inspected file; returns the job id."""
+    require(actor, "analyst")
+    block = max(int(settings.load_chunk_rows * info.avg_line_bytes), 64 * 1024)
+    return conn.scalar(sa.text("""
+        INSERT INTO load_jobs (kind, file_name, file_size, source_path, owns_source, username, encoding,
+                               delimiter, has_header, data_start, block_bytes, heartbeat_at)
+        VALUES (:kind, :name, :size, :path, :owns, :user, :enc, :delim, :header, :start, :block, now())
+        RETURNING id"""), {
+        "kind": info.kind, "name": file_name or info.path.name, "size": info.size,
+        "path": str(info.path), "owns": owns_source, "user": actor.username, "enc": info.encoding,
+        "delim": info.delimiter, "header": info.has_header, "start": info.data_start, "block": block})
+
+
+class _Heartbeat(threading.Thread):
+    """Stamps the job every few seconds while this process works on it (stale = interrupted)."""
+
+    def __init__(self, engine: Engine, job_id: int):
+        super().__init__(daemon=True, name=f"load-heartbeat-{job_id}")
+        self.engine, self.job_id, self.done = engine, job_id, threading.Event()
+
+    def run(self):
+        while not self.done.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text("UPDATE load_jobs SET heartbeat_at = now() WHERE id = :id "
+                                         "AND status = 'running'"), {"id": self.job_id})
+            except Exception:  # a missed beat is harmless; the next one retries
+                log.warning("heartbeat failed for job %s", self.job_id, exc_info=True)
+
+
+def _announce(engine: Engine, job_id: int, step: str) -> None:
+    """Publish the merge step a job starts (its own short transaction: the merge's is still open)."""
+    label, share = WRITING_STEPS[step]
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("""
+                UPDATE load_jobs SET step = :label, writing_share = greatest(coalesce(writing_share, 0), :share),
+                       heartbeat_at = now()
+                WHERE id = :id AND status = 'running'"""), {"id": job_id, "label": label, "share": share})
+    except Exception:  # progress is only information; the load goes on
+        log.warning("could not publish the step of job %s", job_id, exc_info=True)
+
+
+def _report_progress(engine: Engine, job_id: int, on_progress: Callable[[LoadJob], None]) -> None:
+    with engine.connect() as conn:
+        on_progress(get_job(conn, job_id=job_id))
+
+
+def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) -> None:
+    """Update the job's columns (names are ours, never user input); `now` columns get now()."""
+    cols = [f"{k} = :{k}" for k in values] + [f"{k} = now()" for k in now]
+    conn.execute(sa.text(f"UPDATE load_jobs SET {', '.join(cols)} WHERE id = :id"), {"id": job_id, **values})
+
+
+def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadReport:
+    """Merge the staged rows in one transaction with the job's figures and the audit row."""
+    with engine.begin() as conn:
+        figures = merge.merge(conn, job, steps)
+        rows = figures["rows"]
+        seconds = time.perf_counter() - started
+        stored = {k: v for k, v in figures.items() if k != "rows"}
+        _set(conn, job.id, status="done", phase=None, step=None, now=("finished_at",), **stored,
+             seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None,
+             rows_read=rows, bytes_done=job.file_size)
+        audit.record(conn, username=job.username, action="load", entity=job.kind, entity_id=job.id,
+                     after={"file_name": job.file_name, **figures})
+        staging.drop_stage(conn, job.id)
+        sample = job_rejects(conn, job_id=job.id, limit=REJECTS_SAMPLE)
+    # The commit (files written by the bulk paths reach the disk) is part of the load's time.
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        _set(conn, job.id, seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None)
+    return LoadReport(job_id=job.id, kind=job.kind, file_name=job.file_name, status="done",
+                      seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else 0.0,
+                      encoding=ENCODING_LABELS[job.encoding], delimiter=job.delimiter,
+                      has_header=job.has_header, rejects=sample, **figures)
+
+
+def run_job(engine: Engine, *, job_id: int, settings: Settings,
+            on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
+    """Do (or finish) a queued, interrupted or failed job; returns its report.
+
+    Safe to call again after a crash: chunks already staged are kept, the merge is all-or-nothing.
+    Raises LoadError if the job is running elsewhere, done, or its file is gone.
+    """
+    on_progress = on_progress or (lambda job: None)
+    with engine.connect() as lock_conn:
+        got = lock_conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k, :id)"), {"k": _JOB_LOCK, "id": job_id})
+        lock_conn.commit()
+        if not got:
+            raise LoadError(f"Load {job_id} is already running.")
+        try:
+            return _run_locked(engine, job_id, settings, on_progress)
+        finally:
+            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k, :id)"), {"k": _JOB_LOCK, "id": job_id})
+            lock_conn.commit()
+
+
+def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) -> LoadReport:
+    with engine.begin() as conn:
+        job = get_job(conn, job_id=job_id)
+        if job is None:
+            raise LoadError(f"There is no load {job_id}.")
+        if job.status == "done":
+            raise LoadError(f"Load {job_id} is already done.")
+        if not Path(job.source_path).exists():
+            _set(conn, job_id, status="failed", message="The file of this load is no longer on the server; "
+                                                         "load it again.")
+            raise LoadError(f"The file of load {job_id} ({job.file_name}) is no longer on the server.")
+        _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
+             now=("started_at", "heartbeat_at"))
+    heartbeat = _Heartbeat(engine, job_id)
+    heartbeat.start()
+    started = time.perf_counter()
+    try:
+        with timed("loading.load", kind=job.kind, job_id=job_id, size=job.file_size) as info:
+            with timed("loading.stage", kind=job.kind, job_id=job_id):
+                staging.prepare_stage(engine, job)
+                staging.stage(engine, job, settings, on_chunk=lambda: _report_progress(engine, job_id, on_progress))
+            staged_at = time.perf_counter()
+            with engine.begin() as conn:
+                _set(conn, job_id, phase="writing")
+                on_progress(get_job(conn, job_id=job_id))
+            steps = Steps(announce=lambda name: _announce(engine, job_id, name))
+            with timed("loading.merge", kind=job.kind, job_id=job_id):
+                report = _finish(engine, job, started, steps)
+            report.timings = {"staging": round(staged_at - started, 3),
+                              "writing": round(time.perf_counter() - staged_at, 3), **steps}
+            info.update(rows=report.rows, rejected=report.rejected)
+    except BaseException as exc:
+        # Shown on the Upload page: never the driver's text (the exception itself is raised on, and logged)
+        message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {plain_error(exc)}"
+        with engine.begin() as conn:
+            _set(conn, job_id, status="failed", phase=None, message=message[:2000], now=("finished_at",))
+            bulk.drop_rollups_ahead(conn, bulk.rollups_prefix(job_id))  # the staging table stays, for a resume
+        raise
+    finally:
+        heartbeat.done.set()
+    _report_progress(engine, job_id, on_progress)
+    if job.owns_source:
+        Path(job.source_path).unlink(missing_ok=True)
+    return report
+
+
+def load_file(engine: Engine, *, path: Path | str, kind: str | None = None, actor: Actor, settings: Settings,
+              on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
+    """Inspect, record and run a load of a file on the server (CLI, demo, tests)."""
+    require(actor, "analyst")
+    info = inspect_file(path, kind=kind)
+    with engine.begin() as conn:
+        job_id = create_job(conn, actor=actor, info=info, settings=settings)
+    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
+
+
+def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
+               on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
+    """Finish an interrupted or failed job from its spooled file, without duplicates."""
+    require(actor, "analyst")
+    with engine.connect() as conn:
+        job = get_job(conn, job_id=job_id)
+    if job is None:
+        raise LoadError(f"There is no load {job_id}.")
+    if job.status not in ("interrupted", "failed", "queued"):
+        raise LoadError(f"Load {job_id} is {job.status}; only an interrupted or failed load can be resumed.")
+    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
+
+
+def start_in_background(engine: Engine, *, job_id: int, actor: Actor, settings: Settings) -> threading.Thread:
+    """Run (or resume) a job in a daemon thread of this process (the dashboard); progress goes to
+    the job row, which any page run can read."""
+    require(actor, "analyst")
+
+    def work():
+        try:
+            run_job(engine, job_id=job_id, settings=settings)
+        except Exception:  # the job row already says what went wrong
+            log.exception("load %s failed", job_id)
+
+    thread = threading.Thread(target=work, daemon=True, name=f"load-job-{job_id}")
+    thread.start()
+    return thread
