@@ -12,7 +12,9 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core import accounts
 from core.accounts import Actor
+from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
+from dashboard.i18n import _
 
 ACTOR_KEY = "auth_actor"
 
@@ -40,13 +42,14 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     """Show the login form (or restore the login from the cookie); return the actor if logged in."""
     try:
         authenticator.login(location="main", fields={
-            "Form name": "Log in", "Username": "Username", "Password": "Password", "Login": "Log in"})
+            "Form name": _("Log in"), "Username": _("Username"), "Password": _("Password"),
+            "Login": _("Log in")})
     except LoginError:
         st.session_state["authentication_status"] = False
     status = st.session_state.get("authentication_status")
     if status is False:
-        st.error("Wrong username or password, or the account is locked or deactivated. "
-                 "After too many failures an account locks for a while; an admin can unlock it.")
+        st.error(_("Wrong username or password, or the account is locked or deactivated. "
+                   "After too many failures an account locks for a while; an admin can unlock it."))
     if not status:
         st.session_state.pop(ACTOR_KEY, None)
         return None
@@ -54,26 +57,27 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     if user is None or not user.active:
         st.session_state["authentication_status"] = None
         st.session_state.pop(ACTOR_KEY, None)
-        st.error("This account is no longer active. Ask an admin.")
+        st.error(_("This account is no longer active. Ask an admin."))
         return None
     st.session_state[ACTOR_KEY] = user.actor  # role read from the database on every run
+    i18n.use(user.language or settings().language)  # their stored choice, read on every run too
     return user.actor
 
 
 def signup_form() -> None:
     """Self-registration (ALLOW_SIGNUP=true only): creates a viewer."""
     cfg = settings()
-    with st.expander("No account yet? Register as a viewer"):
+    with st.expander(_("No account yet? Register as a viewer")):
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input("New username")
-            name = st.text_input("Your name")
-            email = st.text_input("Email (optional)")
-            password = st.text_input("New password", type="password",
-                                     help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.")
-            repeat = st.text_input("Repeat the password", type="password")
-            if st.form_submit_button("Register"):
+            username = st.text_input(_("New username"))
+            name = st.text_input(_("Your name"))
+            email = st.text_input(_("Email (optional)"))
+            password = st.text_input(_("New password"), type="password",
+                                     help=_("At least {n} characters.").format(n=accounts.MIN_PASSWORD_LENGTH))
+            repeat = st.text_input(_("Repeat the password"), type="password")
+            if st.form_submit_button(_("Register")):
                 if password != repeat:
-                    st.error("The two passwords differ.")
+                    st.error(_("The two passwords differ."))
                     return
                 try:
                     write(accounts.create_user, actor=None, username=username, password=password,
@@ -81,7 +85,7 @@ def signup_form() -> None:
                 except accounts.AccountError as exc:
                     st.error(str(exc))
                 else:
-                    st.success("Account created. Log in above.")
+                    st.success(_("Account created. Log in above."))
 
 
 def current_actor() -> Actor | None:
@@ -92,7 +96,8 @@ def require_role(role: str) -> Actor:
     """First line of every page: stop with a clear message unless the user's role is enough."""
     actor = current_actor()
     if not accounts.can(actor, role):
-        st.error(f"Not allowed: this page needs the **{role}** role"
-                 + (f" and you are **{actor.role}**." if actor else "; log in first."))
+        st.error(_("Not allowed: this page needs the **{role}** role and you are **{actual}**.").format(
+            role=role, actual=actor.role) if actor else
+            _("Not allowed: this page needs the **{role}** role; log in first.").format(role=role))
         st.stop()
     return actor

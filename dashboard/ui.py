@@ -8,6 +8,36 @@ from typing import NoReturn
 import pandas as pd
 import streamlit as st
 
+from core.definitions import EXPLAINED
+from dashboard import i18n
+from dashboard.i18n import N_, _
+
+# Headings of the tables' columns, by the column's (English, stable) name: shown by the tables and
+# written as the header row of a download, in the user's language.
+COLUMNS = {
+    "polo": N_("polo"), "angel": N_("angel"), "sla": N_("SLA"), "total": N_("due"),
+    "on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"), "open": N_("open"),
+    "avg_slack_days": N_("average slack (days)"), "productivity": N_("productivity"), "visits": N_("visits"),
+    "business_days": N_("business days"), "worked_days": N_("worked days"),
+    "visits_per_worked_day": N_("visits per worked day"),
+}
+
+
+def heading(column: str) -> str:
+    """A column's heading in the user's language (its own name when it has none)."""
+    return _(COLUMNS[column]) if column in COLUMNS else column
+
+
+def definitions(*keys: str) -> None:
+    """The definitions (core.definitions.EXPLAINED) a page's numbers rest on, as one caption."""
+    st.caption(" ".join(_(EXPLAINED[key]) for key in keys))
+
+
+def to_csv(df: pd.DataFrame) -> bytes:
+    """CSV in the user's convention (pt_BR: ';' and decimal comma, for Excel in Brazil), translated
+    header, UTF-8 with BOM so spreadsheets show accents."""
+    return df.rename(columns=heading).to_csv(index=False, **i18n.csv_options()).encode("utf-8-sig")
+
 
 def flash(page: str) -> None:
     """Show the messages `done` left for this page on the run before."""
@@ -29,19 +59,20 @@ def _slug(name: str) -> str:
 def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name=sheet[:31])
+        df.rename(columns=heading).to_excel(writer, index=False, sheet_name=sheet[:31])
     return buffer.getvalue()
 
 
 def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
-    """CSV (UTF-8 with BOM, so spreadsheets show accents) and Excel downloads of a table."""
+    """CSV (in the user's convention, see to_csv) and Excel (real numbers and dates: Excel formats
+    them) downloads of a table."""
     slug = _slug(name)
     key = key or slug.replace("-", "_")
     cols = st.columns([1, 1, 6]) if excel else st.columns([1, 7])
-    cols[0].download_button("Download CSV", df.to_csv(index=False).encode("utf-8-sig"),
+    cols[0].download_button(_("Download CSV"), to_csv(df),
                             file_name=f"{slug}.csv", mime="text/csv", key=f"{key}_csv",
                             icon=":material/download:")
     if excel:
-        cols[1].download_button("Download Excel", to_excel(df, name), file_name=f"{slug}.xlsx",
+        cols[1].download_button(_("Download Excel"), to_excel(df, name), file_name=f"{slug}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 key=f"{key}_xlsx", icon=":material/table:")
