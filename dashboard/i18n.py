@@ -130,9 +130,11 @@ def day(value: date | None) -> str:
     return "-" if value is None else format_skeleton(DATE_SKELETON, value, locale=current())
 
 
-def moment(value: datetime | None) -> str:
-    """A date and time to the minute."""
-    return "-" if value is None else f"{day(value)} {format_time(value, 'short', locale=current())}"
+def moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """A date and time to the minute (or the second): 26/06/2021 09:05 (pt_BR), 6/26/2021 9:05 AM (en)."""
+    if value is None:
+        return "-"
+    return f"{day(value)} {format_time(value, 'medium' if seconds else 'short', locale=current())}"
 
 
 def date_range(start: date, end: date) -> str:

@@ -76,3 +76,23 @@ def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: st
         cols[1].download_button(_("Download Excel"), to_excel(df, name), file_name=f"{slug}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 key=f"{key}_xlsx", icon=":material/table:")
+
+
+def localized(df: pd.DataFrame, *, percent: tuple[str, ...] = ()):
+    """The table for st.dataframe with its numbers and dates written in the user's language (a
+    pandas Styler: the values stay numbers, so sorting and downloads see numbers): whole numbers
+    grouped (1.048.575), decimals with two digits (0,65), the `percent` columns as 85,0%, dates as
+    26/06/2021; a missing value is `-`."""
+    def writer(column: pd.Series):
+        if column.name in percent:
+            return i18n.percent
+        if pd.api.types.is_integer_dtype(column):
+            return i18n.number
+        if pd.api.types.is_float_dtype(column):
+            return i18n.decimal
+        if pd.api.types.is_datetime64_any_dtype(column):
+            return i18n.moment
+        return None
+
+    formats = {name: writer(df[name]) for name in df.columns}
+    return df.style.format({name: f for name, f in formats.items() if f}, na_rep="-")

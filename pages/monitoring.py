@@ -47,7 +47,7 @@ refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), defa
 def panel() -> None:
     report = operations.monitor(engine(), settings())
     st.caption(_("Version {version} · updated {moment} UTC").format(
-        version=report.version, moment=moment(datetime.now(timezone.utc).replace(tzinfo=None))))
+        version=report.version, moment=moment(datetime.now(timezone.utc).replace(tzinfo=None), seconds=True)))
 
     st.subheader(_("Health"))
     for check in report.checks:

@@ -7,7 +7,7 @@ from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
 from dashboard.i18n import N_, _, date_range, number
-from dashboard.ui import definitions, download_buttons, heading
+from dashboard.ui import definitions, download_buttons, heading, localized
 
 actor = require_role("viewer")
 cfg = settings()
@@ -51,12 +51,8 @@ if days:
 FIELDS = ("angel", "polo", "productivity", "visits", "business_days", "worked_days", "visits_per_worked_day",
           "on_time", "avg_slack_days")
 table = pd.DataFrame(indicators.as_dicts(rows, FIELDS))
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    **{c: heading(c) for c in FIELDS},
-    "productivity": st.column_config.NumberColumn(heading("productivity"), format="%.2f"),
-    "visits_per_worked_day": st.column_config.NumberColumn(heading("visits_per_worked_day"), format="%.2f"),
-    "on_time": st.column_config.NumberColumn(_("on-time visits")),
-    "avg_slack_days": st.column_config.NumberColumn(heading("avg_slack_days"), format="%.2f")})
+st.dataframe(localized(table), hide_index=True, width="stretch",
+             column_config={**{c: heading(c) for c in FIELDS}, "on_time": _("on-time visits")})
 download_buttons(table, "productivity")
 
 pick = st.selectbox(_("Visits of one angel"), [None, *(r.angel for r in rows)], key="productivity_pick",

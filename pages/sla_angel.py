@@ -7,7 +7,7 @@ from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
 from dashboard.i18n import N_, _, date_range, number, percent
-from dashboard.ui import definitions, download_buttons, heading
+from dashboard.ui import definitions, download_buttons, heading, localized
 
 actor = require_role("viewer")
 cfg = settings()
@@ -48,10 +48,8 @@ if rated:
 
 FIELDS = ("angel", "polo", "sla", "total", "on_time", "late", "not_visited", "open", "avg_slack_days")
 table = pd.DataFrame(indicators.as_dicts(rows, FIELDS))
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    **{c: heading(c) for c in FIELDS},
-    "sla": st.column_config.NumberColumn("SLA", format="percent"),
-    "avg_slack_days": st.column_config.NumberColumn(heading("avg_slack_days"), format="%.2f")})
+st.dataframe(localized(table, percent=("sla",)), hide_index=True, width="stretch",
+             column_config={c: heading(c) for c in FIELDS})
 download_buttons(table, "sla-by-angel")
 
 pick = st.selectbox(_("Services of one angel"), [None, *(r.angel for r in rows)], key="sla_angel_pick",

@@ -7,7 +7,7 @@ from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
 from dashboard.i18n import N_, _, date_range, number, percent
-from dashboard.ui import definitions, download_buttons, heading
+from dashboard.ui import definitions, download_buttons, heading, localized
 
 actor = require_role("viewer")
 cfg = settings()
@@ -42,16 +42,16 @@ event = st.plotly_chart(
 
 
 def columns(names):
+    """Headings in the user's language (the numbers are written by `localized`)."""
     config = {c: heading(c) for c in names}
-    config["sla"] = st.column_config.NumberColumn("SLA", format="percent")
-    config["avg_slack_days"] = st.column_config.NumberColumn(heading("avg_slack_days"), format="%.2f",
-                                                             help=_("deadline - visit date; positive = early"))
+    config["avg_slack_days"] = st.column_config.Column(heading("avg_slack_days"),
+                                                       help=_("deadline - visit date; positive = early"))
     return config
 
 
 FIELDS = ("polo", "sla", "total", "on_time", "late", "not_visited", "open", "avg_slack_days")
 table = pd.DataFrame(indicators.as_dicts(rows, FIELDS))
-st.dataframe(table, hide_index=True, width="stretch", column_config=columns(FIELDS))
+st.dataframe(localized(table, percent=("sla",)), hide_index=True, width="stretch", column_config=columns(FIELDS))
 download_buttons(table, "sla-by-polo")
 
 # --- drill into one polo: its angels, and the services behind its misses ------------------------
@@ -71,7 +71,8 @@ if drill:
                                     title=_("SLA by angel in {polo}").format(polo=drill)), key="sla_polo_drill_chart")
     DRILL = ("angel", "sla", "total", "on_time", "late", "not_visited", "open", "avg_slack_days")
     drill_table = pd.DataFrame(indicators.as_dicts(angels, DRILL))
-    st.dataframe(drill_table, hide_index=True, width="stretch", column_config=columns(DRILL))
+    st.dataframe(localized(drill_table, percent=("sla",)), hide_index=True, width="stretch",
+                 column_config=columns(DRILL))
     download_buttons(drill_table, f"sla-by-angel-{drill}", key="sla_polo_drill_download")
     l1, l2 = st.columns(2)
     l1.page_link("../pages/services.py", label=_("Late services of {polo} in the period").format(polo=drill),
