@@ -100,6 +100,17 @@ def N_(message: str) -> str:
     return message
 
 
+def error_text(exc: Exception) -> str:
+    """The message of an error a user reads, in their language when core gave its template
+    (core.records.RecordError); otherwise its English text."""
+    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
+    if not template:
+        return str(exc)
+    if "what" in (values or {}):
+        values = {**values, "what": _(values["what"])}
+    return _(template).format(**(values or {}))
+
+
 # --- formats ------------------------------------------------------------------------------------
 
 def number(value: int | float | None, *, signed: bool = False) -> str:
