@@ -14,7 +14,7 @@ from core import accounts
 from core.accounts import Actor
 from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.i18n import _
+from dashboard.i18n import _, error_text
 
 ACTOR_KEY = "auth_actor"
 
@@ -83,7 +83,7 @@ def signup_form() -> None:
                     write(accounts.create_user, actor=None, username=username, password=password,
                           role="viewer", name=name, email=email, rounds=cfg.password_hash_rounds)
                 except accounts.AccountError as exc:
-                    st.error(str(exc))
+                    st.error(error_text(exc))
                 else:
                     st.success(_("Account created. Log in above."))
 

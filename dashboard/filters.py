@@ -115,7 +115,7 @@ def sidebar() -> IndicatorFilters:
 
     with page_sidebar():
         st.caption(_("Indicator filters"))
-        preset = st.selectbox(_("Period"), list(PRESETS), format_func=lambda p: _(PRESETS[p]),
+        preset = st.selectbox(_("Period"), list(PRESETS), format_func={k: _(v) for k, v in PRESETS.items()}.get,
                               key="filters_period")
         if preset == "custom":
             if "filters_range" not in st.session_state:  # cleared while the range was hidden
@@ -128,7 +128,7 @@ def sidebar() -> IndicatorFilters:
         else:
             period = preset_period(preset, anchor, data)
         polo = st.selectbox(_("Polo"), [ALL_POLOS, *polos], key="filters_polo",
-                            format_func=lambda p: p or _("All polos"))
+                            format_func=lambda p, every=_("All polos"): p or every)
         st.caption(i18n.date_range(period.start, period.end) + " ("
                    + i18n.ngettext("{n} day", "{n} days", period.days).format(n=i18n.number(period.days)) + ")"
                    + (". " + _("Presets count back from {day}, the last day with data.").format(
@@ -211,7 +211,7 @@ def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, st
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
     search = c1.text_input(_("Search an angel"), key=f"{key}_search",
                            placeholder=_("part of the name, e.g. Wanderley"))
-    sort = c2.selectbox(_("Sort the table by"), list(sorts), format_func=lambda s: _(sorts[s]), key=f"{key}_sort")
+    sort = c2.selectbox(_("Sort the table by"), list(sorts), format_func={k: _(v) for k, v in sorts.items()}.get, key=f"{key}_sort")
     ascending = c3.toggle(_("Ascending"), value=sort == "angel", key=f"{key}_asc")
     top_n = c4.number_input(_("Top / bottom N"), min_value=3, max_value=50, value=10, key=f"{key}_n")
     return search or None, sort, ascending, top_n

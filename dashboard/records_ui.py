@@ -81,7 +81,7 @@ def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], c
         col.button(label, key=f"{key}_{where}", disabled=disabled, width="stretch",
                    on_click=_go, args=(key, where, first_id, last_id, request.pages))
     cols[5].selectbox(_("Rows per page"), PAGE_SIZES, index=1, key=f"{key}_size", label_visibility="collapsed",
-                      format_func=lambda n: _("{n} rows per page").format(n=n))
+                      format_func=lambda n, label=_("{n} rows per page"): label.format(n=n))
 
 
 def record_table(key: str, df: pd.DataFrame, column_config: dict | None = None) -> int | None:

@@ -17,13 +17,14 @@ st.caption(_("Every change to customers, services and users, every load, written
              "as the change: if the change did not happen, neither did its line here. Newest first."))
 
 choices = read(audit.audit_choices)
+any_label = _("(any)")  # options are labelled in this run's language
 with st.container(border=True):
     cols = st.columns([1.5, 1.5, 1.2, 1.2, 1.3, 1.3])
-    username = cols[0].selectbox(_("User"), ["", *choices["usernames"]], format_func=lambda v: v or _("(any)"),
+    username = cols[0].selectbox(_("User"), ["", *choices["usernames"]], format_func=lambda v: v or any_label,
                                  key="audit_user")
-    entity = cols[1].selectbox(_("Entity"), ["", *choices["entities"]], format_func=lambda v: v or _("(any)"),
+    entity = cols[1].selectbox(_("Entity"), ["", *choices["entities"]], format_func=lambda v: v or any_label,
                                key="audit_entity")
-    action = cols[2].selectbox(_("Action"), ["", *audit.ACTIONS], format_func=lambda v: v or _("(any)"),
+    action = cols[2].selectbox(_("Action"), ["", *audit.ACTIONS], format_func=lambda v: v or any_label,
                                key="audit_action")
     entity_id = cols[3].text_input(_("Record id"), key="audit_entity_id")
     since = cols[4].date_input(_("From"), value=None, format=date_input_format(), key="audit_since")

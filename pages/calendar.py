@@ -10,7 +10,7 @@ from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, current, date_input_format, day
+from dashboard.i18n import _, current, date_input_format, day, error_text
 from dashboard.records_ui import date_format
 from dashboard.ui import done, download_buttons, flash
 
@@ -50,7 +50,7 @@ with add_col, st.form("add_day", clear_on_submit=True):
             try:
                 write(indicators.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(error_text(exc))
             else:
                 done("calendar", _("{day} is now a non-working day.").format(day=day(chosen_day)))
 
@@ -65,6 +65,6 @@ with remove_col:
             try:
                 write(indicators.remove_non_working_day, actor=actor, day=which)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(error_text(exc))
             else:
                 done("calendar", _("{day} is a business day again.").format(day=day(which)))

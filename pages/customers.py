@@ -10,7 +10,7 @@ from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
 from dashboard.filters import UrlFilters, UrlParam
-from dashboard.i18n import N_, _, moment, ngettext, number
+from dashboard.i18n import N_, _, error_text, moment, ngettext, number
 from dashboard.ui import done, flash
 
 actor = require_role("viewer")
@@ -42,14 +42,14 @@ with st.container(border=True):
     nome = cols[1].text_input(_("Name contains"), key="customers_f_nome")
     email = cols[2].text_input(_("Email contains"), key="customers_f_email")
     telefone = cols[3].text_input(_("Phone contains"), key="customers_f_telefone", help=_("Digits only are compared."))
-    kind = cols[4].selectbox(_("Kind"), list(KINDS), format_func=lambda k: _(KINDS[k]), key="customers_f_kind")
+    kind = cols[4].selectbox(_("Kind"), list(KINDS), format_func={k: _(v) for k, v in KINDS.items()}.get, key="customers_f_kind")
 
 try:
     filters = records.CustomerFilter(id=f_id, nome=nome or None, email=email or None, telefone=telefone or None,
                                      stubs={"all": None, "real": False, "stubs": True}[kind])
     total = read(records.count_customers, filters=filters)
 except records.RecordError as exc:
-    st.error(str(exc))
+    st.error(error_text(exc))
     st.stop()
 
 URL.mirror({"id": f_id, "nome": nome, "email": email, "telefone": telefone, "kind": "" if kind == "all" else kind})
@@ -112,7 +112,7 @@ if customer is not None:
                     try:
                         write(records.update_customer, actor=actor, id=customer.id, **values)
                     except ERRORS as exc:
-                        st.error(str(exc))
+                        st.error(error_text(exc))
                     else:
                         done(KEY, _("Customer {id} saved.").format(id=customer.id))
     if can(actor, "admin"):
@@ -128,7 +128,7 @@ if customer is not None:
                 try:
                     gone = write(records.delete_customer, actor=actor, id=customer.id, with_services=with_services)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(error_text(exc))
                 else:
                     st.session_state.pop("customers_table", None)
                     done(KEY, ngettext("Customer {id} deleted, with {n} service.",
@@ -144,6 +144,6 @@ if can(actor, "analyst"):
                 try:
                     created = write(records.create_customer, actor=actor, id=new_id, **values)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(error_text(exc))
                 else:
                     done(KEY, _("Customer {id} registered.").format(id=created.id))

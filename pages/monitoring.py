@@ -39,7 +39,8 @@ def load_row(job: loading.LoadJob) -> dict:
 
 
 st.title(_("Monitoring"))
-refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), default="15 s", format_func=_,
+refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), default="15 s",
+                               format_func={k: _(k) for k in REFRESH}.get,
                                help=_("How often the panel below updates without a click."))
 
 

@@ -56,7 +56,7 @@ st.dataframe(localized(table), hide_index=True, width="stretch",
 download_buttons(table, "productivity")
 
 pick = st.selectbox(_("Visits of one angel"), [None, *(r.angel for r in rows)], key="productivity_pick",
-                    format_func=lambda a: _("Choose an angel...") if a is None else a)
+                    format_func=lambda a, choose=_("Choose an angel..."): choose if a is None else a)
 if pick:
     st.page_link("../pages/services.py", label=_("Services {angel} visited in the period").format(angel=pick),
                  icon=":material/list:", query_params=filters.services_link(flt, angel=pick, by="visit"))

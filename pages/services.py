@@ -17,7 +17,7 @@ from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
 from dashboard.filters import UrlFilters, UrlParam, url_date
-from dashboard.i18n import N_, _, date_input_format, day, moment, ngettext
+from dashboard.i18n import N_, _, date_input_format, day, error_text, moment, ngettext
 from dashboard.ui import definitions, done, flash
 
 actor = require_role("viewer")
@@ -53,13 +53,13 @@ with st.container(border=True):
     row1 = st.columns([1, 1, 2, 2, 1.3])
     f_id = ui.id_input(_("Service id"), "services_f_id", container=row1[0])
     f_cliente = ui.id_input(_("Customer id"), "services_f_id_cliente", container=row1[1])
-    polo = row1[2].selectbox("Polo", polos, key="services_f_polo", format_func=lambda v: v or _("(any)"))
+    polo = row1[2].selectbox("Polo", polos, key="services_f_polo", format_func=lambda v, any_label=_("(any)"): v or any_label)
     angels = [ANY, *(read(records.angels_of_polo, polo=polo) if polo else choices["angels"])]
     if st.session_state.get("services_f_angel") not in angels:
         angels.append(st.session_state["services_f_angel"])
-    angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v: v or _("(any)"))
+    angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v, any_label=_("(any)"): v or any_label)
     status = row1[4].selectbox(_("Status"), [ANY, *STATUSES], key="services_f_status",
-                               format_func=lambda v: _(STATUS_LABELS[v]) if v in STATUS_LABELS else _("(any)"))
+                               format_func={ANY: _("(any)"), **{s: _(STATUS_LABELS[s]) for s in STATUSES}}.get)
     row2 = st.columns(4)
     deadline_from = row2[0].date_input(_("Deadline from"), key="services_f_deadline_from", format=date_input_format())
     deadline_to = row2[1].date_input(_("Deadline to"), key="services_f_deadline_to", format=date_input_format())
@@ -72,7 +72,7 @@ try:
                                     visit_from=visit_from, visit_to=visit_to)
     total = read(records.count_services, filters=filters, as_of=today)
 except records.RecordError as exc:
-    st.error(str(exc))
+    st.error(error_text(exc))
     st.stop()
 
 URL.mirror({"polo": polo, "angel": angel, "status": status, "id_cliente": f_cliente,
@@ -113,12 +113,12 @@ def save(fn, message: str, **kwargs) -> None:
     try:
         saved = write(fn, actor=actor, **kwargs)
     except (records.FarVisit, records.UnknownCustomer) as exc:
-        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": str(exc),
+        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": error_text(exc),
                                                 "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
                                                 else "create_missing_customer", "done": message}
         st.rerun()
     except ERRORS as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
     else:
         st.session_state.pop("services_pending", None)
         for key in [k for k in st.session_state if str(k).startswith("services_new_")]:
@@ -192,7 +192,7 @@ if service is not None:
                 try:
                     write(records.delete_service, actor=actor, id=service.id)
                 except ERRORS as exc:
-                    st.error(str(exc))
+                    st.error(error_text(exc))
                 else:
                     st.session_state.pop("services_table", None)
                     done(KEY, _("Service {id} deleted.").format(id=service.id))

@@ -53,7 +53,7 @@ st.dataframe(localized(table, percent=("sla",)), hide_index=True, width="stretch
 download_buttons(table, "sla-by-angel")
 
 pick = st.selectbox(_("Services of one angel"), [None, *(r.angel for r in rows)], key="sla_angel_pick",
-                    format_func=lambda a: _("Choose an angel...") if a is None else a)
+                    format_func=lambda a, choose=_("Choose an angel..."): choose if a is None else a)
 if pick:
     l1, l2 = st.columns(2)
     l1.page_link("../pages/services.py", label=_("Late services of {angel}").format(angel=pick),

@@ -21,7 +21,7 @@ flt = filters.sidebar()  # stops the page with a notice when there are no servic
 SORTS = {"sla": "SLA", "total": N_("Services due (total)"), "total_sla": N_("On time (total_sla)"),
          "avg_time": N_("Average slack (avg_time)"), "not_visited": N_("Not visited"), "polo": N_("Polo name")}
 s1, s2 = st.columns([3, 1])
-sort = s1.selectbox(_("Sort by"), list(SORTS), format_func=lambda s: _(SORTS[s]), key="sla_polo_sort")
+sort = s1.selectbox(_("Sort by"), list(SORTS), format_func={k: _(v) for k, v in SORTS.items()}.get, key="sla_polo_sort")
 ascending = s2.toggle(_("Ascending"), value=sort == "polo", key="sla_polo_asc")
 
 rows = read(indicators.sla_by_polo, period=flt.period, polo=flt.polo, sort=sort, descending=not ascending,
@@ -62,7 +62,7 @@ if clicked in names and clicked != st.session_state.get("sla_polo_clicked"):  # 
     st.session_state["sla_polo_drill"] = clicked
 st.session_state["sla_polo_clicked"] = clicked
 drill = st.selectbox(_("Drill into a polo"), [None, *names], key="sla_polo_drill",
-                     format_func=lambda p: _("Choose a polo...") if p is None else p)
+                     format_func=lambda p, choose=_("Choose a polo..."): choose if p is None else p)
 if drill:
     st.subheader(_("Angels of {polo}").format(polo=drill))
     angels = read(indicators.sla_by_angel, period=flt.period, polo=drill, sort=sort if sort != "polo" else "angel",

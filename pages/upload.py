@@ -139,7 +139,7 @@ if finished:
     resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:
         choice = st.selectbox(_("Interrupted or failed loads"), list(resumable),
-                              format_func=lambda i: _("Load {id}: {file}").format(id=i, file=resumable[i].file_name)
+                              format_func=lambda i, label=_("Load {id}: {file}"): label.format(id=i, file=resumable[i].file_name)
                               + f" · {resumable[i].status}")
         if st.button(_("Resume"), icon=":material/play_arrow:"):
             loading.start_in_background(engine(), job_id=choice, actor=actor, settings=settings())

@@ -5,7 +5,7 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, moment
+from dashboard.i18n import _, error_text, moment
 from dashboard.ui import done, flash
 
 actor = require_role("admin")
@@ -15,6 +15,7 @@ st.title(_("Users"))
 st.caption(_("Roles:") + " " + "; ".join(f"**{r}** {_(accounts.ROLE_HELP[r])}" for r in accounts.ROLES) + ".")
 
 flash("users")
+role_labels = {r: f"{r}: {_(accounts.ROLE_HELP[r])}" for r in accounts.ROLES}
 new_key = st.session_state.pop("users_new_key", None)  # (name, key): shown on this run only
 if new_key:
     st.warning(_("Copy the key **{name}** now: it will not be shown again (only its hash is stored).").format(
@@ -41,7 +42,7 @@ with create_tab, st.form("create_user", clear_on_submit=True):
     username = c1.text_input(_("Username"), help=_("One word; stored lower-case."))
     name = c2.text_input(_("Name"))
     email = c1.text_input(_("Email (optional)"))
-    role = c2.selectbox(_("Role"), accounts.ROLES, format_func=lambda r: f"{r}: {_(accounts.ROLE_HELP[r])}")
+    role = c2.selectbox(_("Role"), accounts.ROLES, format_func=role_labels.get)
     password = st.text_input(_("Initial password"), type="password",
                              help=_("At least {n} characters; give it to the user by a safe channel.").format(
                                  n=accounts.MIN_PASSWORD_LENGTH))
@@ -50,7 +51,7 @@ with create_tab, st.form("create_user", clear_on_submit=True):
             write(accounts.create_user, actor=actor, username=username, password=password, role=role,
                   name=name, email=email, rounds=rounds)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
         else:
             done("users", _("Created {username} ({role}).").format(username=username.strip().lower(), role=role))
 
@@ -63,7 +64,7 @@ with role_tab, st.form("change_role"):
         try:
             write(accounts.set_role, actor=actor, username=who, role=new_role)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
         else:
             done("users", _("{username} is now {role}.").format(username=who, role=new_role))
 
@@ -74,7 +75,7 @@ with password_tab, st.form("reset_password", clear_on_submit=True):
         try:
             write(accounts.reset_password, actor=actor, username=who, password=new_password, rounds=rounds)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
         else:
             done("users", _("Password of {username} changed; the account is unlocked.").format(username=who))
 
@@ -91,7 +92,7 @@ with active_tab:
             try:
                 write(accounts.set_active, actor=actor, username=who, active=not target.active)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(error_text(exc))
             else:
                 done("users", (_("{username} is now deactivated.") if target.active
                                else _("{username} is now active.")).format(username=who))
@@ -116,12 +117,12 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
     c1, c2 = st.columns(2)
     key_name = c1.text_input(_("Key name"), max_chars=accounts.API_KEY_MAX_NAME,
                              help=_("What or who uses it, e.g. nightly export; shown in the audit log as key:<name>."))
-    key_role = c2.selectbox(_("Key role"), accounts.ROLES, format_func=lambda r: f"{r}: {_(accounts.ROLE_HELP[r])}")
+    key_role = c2.selectbox(_("Key role"), accounts.ROLES, format_func=role_labels.get)
     if st.form_submit_button(_("Create key"), type="primary"):
         try:
             key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
         else:
             st.session_state["users_new_key"] = (key.name, plain)
             done("users", _("Created API key {name} ({role}).").format(name=key.name, role=key.role))
@@ -139,6 +140,6 @@ with revoke_key_tab:
             try:
                 write(accounts.revoke_api_key, actor=actor, id=chosen.id)
             except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(str(exc))
+                st.error(error_text(exc))
             else:
                 done("users", _("Revoked API key {name}; it stops working at once.").format(name=chosen.name))

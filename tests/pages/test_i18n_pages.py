@@ -91,3 +91,19 @@ def test_the_account_box_switches_the_language_from_the_next_run(data):
     # the next session of the same user starts in Portuguese
     again = open_page(logged_in(), "sla_polo.py")
     assert again.title[0].value == "SLA por polo"
+
+
+def test_a_form_refusal_is_in_the_users_language_and_stays_english_in_core(data):
+    from core import records
+
+    with data.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "customers.py")
+    at.text_input(key="customers_new_id").input("7")
+    at.text_input(key="customers_new_nome").input("Carla Dias")
+    at.text_input(key="customers_new_tel").input("123")
+    next(b for b in at.button if b.label == "Cadastrar cliente").click().run()
+    assert "O telefone deve ter 10 ou 11 dígitos (DDD + número); '123' tem 3." in [e.value for e in at.error]
+    with pytest.raises(records.RecordError) as refused:
+        records.clean_phone("123")
+    assert str(refused.value) == "The phone must have 10 or 11 digits (area code + number); '123' has 3."
