@@ -59,16 +59,21 @@ account_box = st.sidebar.container()
 st.session_state["app_page_sidebar"] = st.sidebar.container()
 
 
+def choose_language() -> None:
+    """The user picked a language in the account box: store it with the user, use it from this rerun."""
+    chosen, actor = st.session_state.get("app_language"), st.session_state.get(auth.ACTOR_KEY)
+    if chosen in LANGUAGES and actor is not None:
+        write(accounts.set_language, actor=actor, language=chosen)
+        i18n.use(chosen)
+
+
 def account_controls() -> None:
     with account_box:
         st.caption(_("Signed in as **{username}**").format(username=st.session_state.get("username")))
-        language = i18n.current()
-        chosen = st.selectbox(_("Language"), list(LANGUAGES), index=list(LANGUAGES).index(language),
-                              format_func=LANGUAGES.get, key="app_language")
-        if chosen != language and st.session_state.get(auth.ACTOR_KEY) is not None:
-            write(accounts.set_language, actor=st.session_state[auth.ACTOR_KEY], language=chosen)
-            i18n.use(chosen)
-            st.rerun()
+        # The box shows the language in use (the stored choice may have changed in another session).
+        st.session_state["app_language"] = i18n.current()
+        st.selectbox(_("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="app_language",
+                     on_change=choose_language)
         # Our own button inside the box; the library's "sidebar" location would append it below.
         if st.button(_("Log out"), key="app_logout_button"):
             authenticator.logout(location="unrendered")
@@ -76,6 +81,8 @@ def account_controls() -> None:
 
 
 was_logged_in = bool(st.session_state.get("authentication_status"))
+if was_logged_in:  # the user's stored language, before the account box draws (auth.login reads it too)
+    auth.use_stored_language()
 if was_logged_in:
     account_controls()  # before the login check, so a click logs out in this very run
 welcome = st.empty()

@@ -64,6 +64,13 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     return user.actor
 
 
+def use_stored_language() -> None:
+    """The logged-in user's stored language (or the LANGUAGE setting) for this run."""
+    user = read_fresh(accounts.get_user, username=st.session_state.get("username") or "")
+    if user is not None:
+        i18n.use(user.language or settings().language)
+
+
 def signup_form() -> None:
     """Self-registration (ALLOW_SIGNUP=true only): creates a viewer."""
     cfg = settings()

@@ -26,3 +26,8 @@ def test_switching_to_portuguese_in_the_account_box(db, app_url, browser_page):
     assert page.get_by_text("Filtros dos indicadores").count() == 1
     with db.connect() as conn:
         assert conn.scalar(sa.text("SELECT language FROM users WHERE username = 'admin'")) == "pt_BR"
+
+    # a new page load (a new session, restored from the cookie) is in Portuguese too
+    page.goto(f"{app_url}/sla_polo")
+    page.get_by_role("heading", name="SLA por polo").wait_for()
+    page.get_by_text("Conectado como").wait_for()
