@@ -15,6 +15,8 @@ COPY core ./core
 COPY api ./api
 COPY dashboard ./dashboard
 COPY pages ./pages
+COPY locale ./locale
+RUN pybabel compile -d locale -D messages
 COPY .streamlit ./.streamlit
 
 RUN useradd --create-home --uid 10001 app \

@@ -19,15 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import audit
-from core.config import WELL_KNOWN_SECRETS, ConfigError, Settings
+from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
+from core.definitions import N_
 
 log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "analyst", "admin")
 ROLE_HELP = {
-    "viewer": "reads dashboards and records",
-    "analyst": "also loads files and creates or edits records",
-    "admin": "everything, including deleting records and managing users",
+    "viewer": N_("reads dashboards and records"),
+    "analyst": N_("also loads files and creates or edits records"),
+    "admin": N_("everything, including deleting records and managing users"),
 }
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it
@@ -92,6 +93,7 @@ class User:
     last_login_at: datetime | None
     session_epoch: int  # bumped to end every session and API token of the user (see end_sessions)
     must_change_password: bool = False  # the generated first admin: asked for a new one first
+    language: str | None = None  # the dashboard language they chose; None: the LANGUAGE setting
 
     @property
     def actor(self) -> Actor:
@@ -160,7 +162,7 @@ def generate_password() -> str:
 # --- users -----------------------------------------------------------------------------------
 
 _USER_COLUMNS = ("id, username, name, email, role, active, failed_logins, locked_until, "
-                 "created_at, last_login_at, session_epoch, must_change_password")
+                 "created_at, last_login_at, session_epoch, must_change_password, language")
 
 
 def _normalise_username(username: str) -> str:
@@ -310,6 +312,17 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
     audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
                  before={"password": "(changed)"}, after={"password": "(changed)"})
     return get_user(conn, user.username)
+
+
+def set_language(conn: Connection, *, actor: Actor, language: str | None) -> None:
+    """The actor's own choice of dashboard language (None: follow the LANGUAGE setting).
+
+    A preference of one's own, not a change to an account: any role may make it, and it is not
+    audited."""
+    if language is not None and language not in LANGUAGES:
+        raise AccountError(f"Unknown language {language!r}: choose one of {', '.join(LANGUAGES)}.")
+    conn.execute(sa.text("UPDATE users SET language = :l WHERE username = :u"),
+                 {"l": language, "u": actor.username})
 
 
 def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:

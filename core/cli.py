@@ -297,8 +297,11 @@ def _add_indicator_parsers(sub) -> None:
     ind.add_argument("--as-of", type=_day, default=None,
                      help="judge open vs not visited as of this day (default: today)")
     fmt = ind.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print a JSON list of objects")
-    fmt.add_argument("--csv", action="store_true", help="print CSV with a header line")
+    fmt.add_argument("--json", action="store_true",
+                     help="print a JSON list of objects (locale-neutral: decimal point, ISO dates)")
+    fmt.add_argument("--csv", action="store_true",
+                     help="print CSV with a header line (locale-neutral machine format: comma separator, decimal "
+                          "point, ISO dates, English header; the dashboard's CSV follows the user's language)")
     ind.set_defaults(func=cmd_indicators)
 
     cal = sub.add_parser("calendar", help="non-working days beyond the national holidays (e.g. Carnival)"

@@ -55,7 +55,12 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     ("UPLOAD_MAX_MB", "200", "Largest file, in MB, the API's batch load routes accept (1-10000); the "
      "dashboard's own limit is server.maxUploadSize in .streamlit/config.toml, also 200."),
     ("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535)."),
+    ("LANGUAGE", "pt_BR", "Language of the dashboard for users who have not chosen one, and of the login "
+     "page when the browser asks for neither: pt_BR or en."),
 ]
+
+# The dashboard's languages (gettext catalogs in locale/), each named in its own language.
+LANGUAGES = {"pt_BR": "Português (Brasil)", "en": "English"}
 
 DEFAULTS = {name: default for name, default, _ in SETTINGS}
 
@@ -111,6 +116,7 @@ class Settings:
     api_refresh_token_days: int
     upload_max_mb: int
     api_port: int
+    language: str = "pt_BR"
 
     @property
     def embedded(self) -> bool:
@@ -141,6 +147,9 @@ class Settings:
         log_level = get("LOG_LEVEL").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        language = get("LANGUAGE").strip().replace("-", "_")
+        if language not in LANGUAGES:
+            raise ConfigError(f"LANGUAGE must be one of {', '.join(LANGUAGES)}, not {language!r}")
         admin = get("ADMIN_USERNAME").strip().lower()
         if not admin:
             raise ConfigError("ADMIN_USERNAME must not be empty")
@@ -169,6 +178,7 @@ class Settings:
             api_refresh_token_days=_int("API_REFRESH_TOKEN_DAYS", get("API_REFRESH_TOKEN_DAYS"), 1, 90),
             upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
             api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
+            language=language,
         )
         # An explicit key is checked in every mode: a weak cookie key lets anyone forge an admin's cookie.
         if settings.api_token_key is not None or not settings.embedded:

@@ -22,7 +22,35 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 STATUSES = ("on_time", "late", "not_visited", "open")
-STATUS_LABELS = {"on_time": "on time", "late": "late", "not_visited": "not visited", "open": "open"}
+
+
+def N_(message: str) -> str:
+    """Marks a text a user reads for the dashboard's catalogs (locale/); core keeps it English."""
+    return message
+
+
+STATUS_LABELS = {"on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"),
+                 "open": N_("open")}
+
+# The definitions every page shows under its charts, stated once beside the rules below (the
+# Portuguese of each is its entry in locale/pt_BR/LC_MESSAGES/messages.po). Pages pick the ones
+# they need with dashboard.ui.definitions(...).
+EXPLAINED = {
+    "on_time": N_("**On time**: visited, and the visit's date is on or before the deadline day (a visit "
+                  "at 23:59 on that day counts)."),
+    "late": N_("**Late**: visited after the deadline day."),
+    "not_visited": N_("**Not visited**: never visited and the deadline has passed; counts against the SLA."),
+    "open": N_("**Open**: not visited yet, deadline today or later; left out of the SLA until the "
+               "deadline passes."),
+    "sla": N_("**SLA** = on time / (on time + late + not visited), over the services whose deadline falls "
+              "in the period, both ends included. Nothing due: no SLA (-), never 0%."),
+    "productivity": N_("**Productivity** = visits whose visit date falls in the period / business days of "
+                       "the period up to today (Monday to Friday, not a national holiday nor a non-working "
+                       "day an admin added; weekend visits still count)."),
+    "worked_days": N_("**Worked days** = days with at least one visit; **visits per worked day** = visits "
+                      "/ worked days."),
+    "avg_slack": N_("**Average slack** = deadline - visit date in days (positive = early)."),
+}
 
 # SQL fragments over a row of `services` (optionally aliased); `:as_of` is a bound date parameter.
 ON_TIME_SQL = "({t}data_de_atendimento IS NOT NULL AND {t}data_de_atendimento::date <= {t}data_limite)"

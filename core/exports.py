@@ -45,9 +45,11 @@ def csv_text(rows: Iterable[Mapping[str, Any] | Sequence[Any]], fieldnames: Sequ
     return out.getvalue()
 
 
-def frame_csv(df: "pd.DataFrame") -> bytes:
-    """A table as neutralised CSV, UTF-8 with a BOM (so spreadsheets show accents)."""
-    return df.map(neutralise).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+def frame_csv(df: "pd.DataFrame", **options: Any) -> bytes:
+    """A table as neutralised CSV, UTF-8 with a BOM (so spreadsheets show accents). `options` go to
+    pandas' to_csv (e.g. the locale's `sep` and `decimal`)."""
+    texts = df.apply(lambda column: column if column.dtype.kind in "biufcmM" else column.map(neutralise))  # numbers stay numbers
+    return texts.to_csv(index=False, lineterminator="\n", **options).encode("utf-8-sig")
 
 
 def frame_xlsx(df: "pd.DataFrame", sheet: str = "data") -> bytes:

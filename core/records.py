@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from core import audit
 from core.accounts import Actor, require
 from core.db import keyset_page
-from core.definitions import STATUSES, STATUS_LABELS, status_case, status_condition
+from core.definitions import N_, STATUSES, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,16 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the same rule as the tab
 
 
 class RecordError(ValueError):
-    """A record request that cannot be done; the message is for the user."""
+    """A record request that cannot be done; the message is for the user.
+
+    str() is the English message (logs, the API, the audit). Raised as RecordError(N_(template),
+    **values), it also keeps the template and its values, so the dashboard shows the message in the
+    user's language (dashboard.i18n.error_text); values named `what` are N_-marked words.
+    """
+
+    def __init__(self, template: str, /, **values: Any):
+        self.template, self.values = template, values
+        super().__init__(template.format(**values) if values else template)
 
 
 class NotFound(RecordError):
@@ -56,8 +65,8 @@ class UnknownCustomer(RecordError):
 
     def __init__(self, id_cliente: int):
         self.id_cliente = id_cliente
-        super().__init__(f"There is no customer {id_cliente}. Create the customer first, "
-                         "or choose to create it now.")
+        super().__init__(N_("There is no customer {id}. Create the customer first, or choose to create it now."),
+                         id=id_cliente)
 
 
 class FarVisit(RecordError):
@@ -65,9 +74,10 @@ class FarVisit(RecordError):
 
     def __init__(self, days: int):
         self.days = days
-        super().__init__(f"The visit is {abs(days)} days {'after' if days > 0 else 'before'} the "
-                         f"deadline (more than {FAR_VISIT_DAYS}). Check the dates, or confirm "
-                         "that they are right.")
+        super().__init__(N_("The visit is {days} days after the deadline (more than {limit}). Check the dates, "
+                            "or confirm that they are right.") if days > 0 else
+                         N_("The visit is {days} days before the deadline (more than {limit}). Check the dates, "
+                            "or confirm that they are right."), days=abs(days), limit=FAR_VISIT_DAYS)
 
 
 class CustomerHasServices(RecordError):
@@ -133,10 +143,11 @@ class ServiceFilter:
         if self.status is not None and self.status not in STATUSES:
             raise RecordError(f"Unknown status {self.status!r}: choose one of "
                               + ", ".join(STATUS_LABELS[s] for s in STATUSES) + ".")
-        for start, end, what in ((self.deadline_from, self.deadline_to, "deadline"),
-                                 (self.visit_from, self.visit_to, "visit")):
+        for start, end, what in ((self.deadline_from, self.deadline_to, N_("deadline")),
+                                 (self.visit_from, self.visit_to, N_("visit"))):
             if start and end and start > end:
-                raise RecordError(f"The {what} range starts ({start}) after it ends ({end}).")
+                raise RecordError(N_("The {what} range starts ({start}) after it ends ({end})."), what=what,
+                                  start=start, end=end)
 
 
 def _audit_values(record) -> dict[str, Any]:
@@ -151,11 +162,11 @@ def _positive_id(value: Any, what: str) -> int:
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
-        raise RecordError(f"The {what} must be a whole number, not {value!r}.") from None
+        raise RecordError(N_("The {what} must be a whole number, not {value!r}."), what=what, value=value) from None
     if isinstance(number, bool) or number <= 0:
-        raise RecordError(f"The {what} must be a positive whole number.")
+        raise RecordError(N_("The {what} must be a positive whole number."), what=what)
     if number > 2**63 - 1:
-        raise RecordError(f"The {what} is too large.")
+        raise RecordError(N_("The {what} is too large."), what=what)
     return number
 
 
@@ -170,11 +181,11 @@ def clean_phone(value: Any) -> str | None:
     if text is None:
         return None
     if re.search(r"[^0-9 ()+.\-]", text):
-        raise RecordError(f"The phone {text!r} has characters other than digits.")
+        raise RecordError(N_("The phone {text!r} has characters other than digits."), text=text)
     digits = re.sub(r"\D", "", text)
     if not 10 <= len(digits) <= 11:
-        raise RecordError(f"The phone must have 10 or 11 digits (area code + number); "
-                          f"{text!r} has {len(digits)}.")
+        raise RecordError(N_("The phone must have 10 or 11 digits (area code + number); {text!r} has {n}."),
+                          text=text, n=len(digits))
     return digits
 
 
@@ -183,7 +194,7 @@ def _clean_email(value: Any) -> str | None:
     if email is None:
         return None
     if not EMAIL_RE.match(email):
-        raise RecordError(f"The email {email!r} is not a valid address.")
+        raise RecordError(N_("The email {email!r} is not a valid address."), email=email)
     return email
 
 
@@ -194,13 +205,13 @@ def _parse_date(value: Any, what: str) -> date:
         return value
     text = _text(value)
     if text is None:
-        raise RecordError(f"The {what} is required.")
+        raise RecordError(N_("The {what} is required."), what=what)
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             pass
-    raise RecordError(f"The {what} {text!r} is not a valid date (DD/MM/YYYY).")
+    raise RecordError(N_("The {what} {text!r} is not a valid date (DD/MM/YYYY)."), what=what, text=text)
 
 
 def _parse_visit(value: Any) -> datetime | None:
@@ -217,13 +228,13 @@ def _parse_visit(value: Any) -> datetime | None:
             return datetime.strptime(text, fmt)
         except ValueError:
             pass
-    raise RecordError(f"The visit {text!r} is not a valid date and time (DD/MM/YYYY HH:MM).")
+    raise RecordError(N_("The visit {text!r} is not a valid date and time (DD/MM/YYYY HH:MM)."), text=text)
 
 
 def _customer_values(nome, email, telefone) -> dict[str, Any]:
     nome = _text(nome)
     if nome is None:
-        raise RecordError("The name is required.")
+        raise RecordError(N_("The name is required."))
     return {"nome": nome, "email": _clean_email(email), "telefone": clean_phone(telefone)}
 
 
@@ -233,22 +244,22 @@ def _check_email_free(conn: Connection, email: str | None, id: int) -> None:
     other = conn.scalar(sa.text("SELECT id FROM customers WHERE lower(email) = lower(:e) AND id <> :id"),
                         {"e": email, "id": id})
     if other is not None:
-        raise EmailTaken(f"The email {email} is already used by customer {other}.")
+        raise EmailTaken(N_("The email {email} is already used by customer {id}."), email=email, id=other)
 
 
 def _service_values(conn: Connection, *, id_cliente, angel, polo, data_limite, data_de_atendimento,
                     confirm_far_visit: bool, create_missing_customer: bool) -> dict[str, Any]:
     values = {
-        "id_cliente": _positive_id(id_cliente, "customer id"),
+        "id_cliente": _positive_id(id_cliente, N_("customer id")),
         "angel": _text(angel),
         "polo": _text(polo),
-        "data_limite": _parse_date(data_limite, "deadline"),
+        "data_limite": _parse_date(data_limite, N_("deadline")),
         "data_de_atendimento": _parse_visit(data_de_atendimento),
     }
     if values["angel"] is None:
-        raise RecordError("The angel is required.")
+        raise RecordError(N_("The angel is required."))
     if values["polo"] is None:
-        raise RecordError("The polo is required.")
+        raise RecordError(N_("The polo is required."))
     visit = values["data_de_atendimento"]
     if visit is not None and not confirm_far_visit:
         days = (visit.date() - values["data_limite"]).days
@@ -298,11 +309,11 @@ def get_customer(conn: Connection, *, id: int) -> Customer | None:
 
 
 def _customer_for_update(conn: Connection, id: Any) -> Customer:
-    id = _positive_id(id, "customer id")
+    id = _positive_id(id, N_("customer id"))
     row = conn.execute(sa.text(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id FOR UPDATE"),
                        {"id": id}).mappings().first()
     if row is None:
-        raise NotFound(f"There is no customer {id}.")
+        raise NotFound(N_("There is no customer {id}."), id=id)
     return Customer(**row)
 
 
@@ -320,11 +331,11 @@ def create_customer(conn: Connection, *, actor: Actor, id: Any = None, nome: Any
             _check_email_free(conn, values["email"], 0)
             row = _insert_with_next_id(conn, "customers", insert, values, _CUSTOMER_COLUMNS)
         else:
-            id = _positive_id(id, "customer id")
+            id = _positive_id(id, N_("customer id"))
             existing = get_customer(conn, id=id)
             if existing is not None:
-                hint = " It is a stub from a service load: edit it to give it a name." if existing.is_stub else ""
-                raise IdTaken(f"Customer {id} already exists.{hint}")
+                raise IdTaken(N_("Customer {id} already exists. It is a stub from a service load: edit it to give "
+                                 "it a name.") if existing.is_stub else N_("Customer {id} already exists."), id=id)
             _check_email_free(conn, values["email"], id)
             row = _write(conn, f"{insert} RETURNING {_CUSTOMER_COLUMNS}", {"id": id, **values})
     customer = Customer(**row._mapping)
@@ -386,7 +397,7 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
     where, params = [], {}
     if f.id is not None:
         where.append("id = :f_id")
-        params["f_id"] = _positive_id(f.id, "customer id")
+        params["f_id"] = _positive_id(f.id, N_("customer id"))
     if _text(f.nome):
         where.append("nome_busca LIKE fold_text(:f_nome) ESCAPE '\\'")  # nome_busca = fold_text(nome)
         params["f_nome"] = _like(_text(f.nome))
@@ -462,11 +473,11 @@ def get_service(conn: Connection, *, id: int, as_of: date | None = None) -> Serv
 
 
 def _service_for_update(conn: Connection, id: Any) -> Service:
-    id = _positive_id(id, "service id")
+    id = _positive_id(id, N_("service id"))
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id FOR UPDATE"),
                        {"id": id, "as_of": date.today()}).mappings().first()
     if row is None:
-        raise NotFound(f"There is no service {id}.")
+        raise NotFound(N_("There is no service {id}."), id=id)
     return Service(**row)
 
 
@@ -477,7 +488,7 @@ def ensure_customer(conn: Connection, *, actor: Actor, id: Any) -> bool:
     customer at once: both succeed, one creates the stub.
     """
     require(actor, "analyst")
-    id = _positive_id(id, "customer id")
+    id = _positive_id(id, N_("customer id"))
     if conn.scalar(sa.text("SELECT 1 FROM customers WHERE id = :id"), {"id": id}):
         return False  # the usual case, read without writing (a write would bump the data version)
     created = _write(conn, "INSERT INTO customers (id) VALUES (:id) ON CONFLICT (id) DO NOTHING RETURNING id",
@@ -537,12 +548,13 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
     """
     require(actor, "analyst")
     if id is not None:
-        id = _positive_id(id, "service id")
+        id = _positive_id(id, N_("service id"))
     values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
                              data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
                              create_missing_customer=create_missing_customer)
     if id is not None and conn.scalar(sa.text("SELECT 1 FROM services WHERE id = :id"), {"id": id}):
-        raise IdTaken(f"Service {id} already exists (the next free id is {next_service_id(conn)}).")
+        raise IdTaken(N_("Service {id} already exists (the next free id is {next})."), id=id,
+                      next=next_service_id(conn))
     insert = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
               "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
     params = {**values, "as_of": date.today()}
@@ -597,10 +609,10 @@ def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
     where, params = [], {}
     if f.id is not None:
         where.append("id = :f_id")
-        params["f_id"] = _positive_id(f.id, "service id")
+        params["f_id"] = _positive_id(f.id, N_("service id"))
     if f.id_cliente is not None:
         where.append("id_cliente = :f_cliente")
-        params["f_cliente"] = _positive_id(f.id_cliente, "customer id")
+        params["f_cliente"] = _positive_id(f.id_cliente, N_("customer id"))
     # angel and polo are chosen from existing values: exact match, which the (polo, id) and
     # (angel, id) indexes serve in id order.
     if _text(f.angel):

@@ -16,35 +16,41 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import streamlit as st  # noqa: E402
 
 import core  # noqa: E402
+from core import accounts  # noqa: E402
 from core import telemetry  # noqa: E402
 from core.accounts import can  # noqa: E402
-from dashboard import auth  # noqa: E402
-from dashboard.common import engine, settings  # noqa: E402
+from core.config import LANGUAGES  # noqa: E402
+from dashboard import auth, i18n  # noqa: E402
+from dashboard.common import engine, settings, write  # noqa: E402
+from dashboard.i18n import N_, _  # noqa: E402
 
 # (script in pages/, title, icon, least role, section). Order = sidebar order.
 PAGES = [
-    ("home.py", "Home", ":material/home:", "viewer", "Dashboard"),
-    ("upload.py", "Upload", ":material/upload_file:", "analyst", "Data"),
-    ("overview.py", "Overview", ":material/dashboard:", "viewer", "Indicators"),
-    ("sla_polo.py", "SLA by polo", ":material/location_city:", "viewer", "Indicators"),
-    ("sla_angel.py", "SLA by angel", ":material/person_pin_circle:", "viewer", "Indicators"),
-    ("productivity.py", "Productivity", ":material/speed:", "viewer", "Indicators"),
-    ("customers.py", "Customers", ":material/person:", "viewer", "Records"),
-    ("services.py", "Services", ":material/assignment:", "viewer", "Records"),
-    ("users.py", "Users", ":material/group:", "admin", "Admin"),
-    ("calendar.py", "Calendar", ":material/event_busy:", "admin", "Admin"),
-    ("audit.py", "Audit log", ":material/history:", "admin", "Admin"),
-    ("monitoring.py", "Monitoring", ":material/monitor_heart:", "admin", "Admin"),
+    ("home.py", N_("Home"), ":material/home:", "viewer", N_("Dashboard")),
+    ("upload.py", N_("Upload"), ":material/upload_file:", "analyst", N_("Data")),
+    ("overview.py", N_("Overview"), ":material/dashboard:", "viewer", N_("Indicators")),
+    ("sla_polo.py", N_("SLA by polo"), ":material/location_city:", "viewer", N_("Indicators")),
+    ("sla_angel.py", N_("SLA by angel"), ":material/person_pin_circle:", "viewer", N_("Indicators")),
+    ("productivity.py", N_("Productivity"), ":material/speed:", "viewer", N_("Indicators")),
+    ("customers.py", N_("Customers"), ":material/person:", "viewer", N_("Records")),
+    ("services.py", N_("Services"), ":material/assignment:", "viewer", N_("Records")),
+    ("users.py", N_("Users"), ":material/group:", "admin", N_("Admin")),
+    ("calendar.py", N_("Calendar"), ":material/event_busy:", "admin", N_("Admin")),
+    ("audit.py", N_("Audit log"), ":material/history:", "admin", N_("Admin")),
+    ("monitoring.py", N_("Monitoring"), ":material/monitor_heart:", "admin", N_("Admin")),
 ]
 
-st.set_page_config(page_title="Logistics indicators", page_icon=":material/local_shipping:",
+if not st.session_state.get("authentication_status"):
+    # The login page: the browser's language when it is one of ours, else the LANGUAGE setting.
+    i18n.use(i18n.browser_language() or settings().language)
+st.set_page_config(page_title=_("Logistics indicators"), page_icon=":material/local_shipping:",
                    layout="wide")
 
 telemetry.configure_logging(settings().log_level)  # JSON lines on stderr; cheap on every run
 engine()  # start/attach the database before anything else
 telemetry.persist_timings(settings(), source="dashboard", engine=engine())  # schema now current
-pages = {title: st.Page(ROOT / "pages" / script, title=title, icon=icon, default=(i == 0))
-         for i, (script, title, icon, _, _) in enumerate(PAGES)}
+pages = {title: st.Page(ROOT / "pages" / script, title=_(title), icon=icon, default=(i == 0))
+         for i, (script, title, icon, _role, _section) in enumerate(PAGES)}
 page = st.navigation(list(pages.values()), position="hidden")
 
 authenticator = auth.build_authenticator()
@@ -53,19 +59,33 @@ account_box = st.sidebar.empty()  # emptied when the user logs out in this run
 st.session_state["app_page_sidebar"] = st.sidebar.container()
 
 
+def choose_language() -> None:
+    """The user picked a language in the account box: store it with the user, use it from this rerun."""
+    chosen, actor = st.session_state.get("app_language"), st.session_state.get(auth.ACTOR_KEY)
+    if chosen in LANGUAGES and actor is not None:
+        write(accounts.set_language, actor=actor, language=chosen)
+        i18n.use(chosen)
+
+
 def account_controls() -> None:
     with account_box.container():
         auth.account_box(authenticator)
+        # The box shows the language in use (the stored choice may have changed in another session).
+        st.session_state["app_language"] = i18n.current()
+        st.selectbox(_("Language"), list(LANGUAGES), format_func=LANGUAGES.get, key="app_language",
+                     on_change=choose_language)
 
 
 was_logged_in = bool(st.session_state.get("authentication_status"))
+if was_logged_in:  # the user's stored language, before the account box draws (auth.login reads it too)
+    auth.use_stored_language()
 if was_logged_in:
     account_controls()  # before the login check, so a click logs out in this very run
 welcome = st.empty()
 if not st.session_state.get("authentication_status"):
     with welcome.container():
-        st.title("Logistics indicators")
-        st.caption("Productivity and SLA of the Green Angels, per polo and per technician.")
+        st.title(_("Logistics indicators"))
+        st.caption(_("Productivity and SLA of the Green Angels, per polo and per technician."))
 actor = auth.login(authenticator)
 if actor is None:
     if not st.session_state.get("authentication_status"):
@@ -82,11 +102,11 @@ with st.sidebar:
     for script, title, icon, role, sec in PAGES:
         if can(actor, role):
             if sec != section:
-                st.caption(sec)
+                st.caption(_(sec))
                 section = sec
-            st.page_link(pages[title], label=title, icon=icon)
+            st.page_link(pages[title], label=_(title), icon=icon)
     st.divider()
-    st.caption(f"Role: {actor.role} · v{core.__version__}")
+    st.caption(_("Role: {role} · v{version}").format(role=actor.role, version=core.__version__))
 
 # One JSON line per page run (page, user, duration, outcome); timings feed the monitoring page.
 with telemetry.timed(f"page.{page.url_path or 'home'}", logging.getLogger("dashboard.pages"),

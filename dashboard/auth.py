@@ -21,15 +21,17 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core import accounts, throttle
 from core.accounts import Actor
+from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
 from dashboard.ui import md
+from dashboard.i18n import N_, _, error_text
 
 ACTOR_KEY = "auth_actor"
 SID_KEY = "auth_sid"  # the dashboard_sessions row of this browser session
 NOTICE_KEY = "auth_notice"  # why the last login attempt or session ended, shown once
-LOGIN_FAILED = ("Wrong username or password, or the account is locked or deactivated. "
+LOGIN_FAILED = N_("Wrong username or password, or the account is locked or deactivated. "
                 "After too many failures an account locks for a while; an admin can unlock it.")
-SESSION_ENDED = ("Your session has ended (your password or role changed, or you logged out everywhere). "
+SESSION_ENDED = N_("Your session has ended (your password or role changed, or you logged out everywhere). "
                  "Log in again.")
 
 
@@ -137,7 +139,8 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     On every run the session's row is checked: an ended session logs this tab out."""
     try:
         authenticator.login(location="main", fields={
-            "Form name": "Log in", "Username": "Username", "Password": "Password", "Login": "Log in"})
+            "Form name": _("Log in"), "Username": _("Username"), "Password": _("Password"),
+            "Login": _("Log in")})
     except LoginError:
         st.session_state["authentication_status"] = False
     status = st.session_state.get("authentication_status")
@@ -145,7 +148,7 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     if notice:
         st.warning(notice)
     elif status is False:
-        st.error(LOGIN_FAILED)
+        st.error(_(LOGIN_FAILED))
     if not status:
         st.session_state.pop(ACTOR_KEY, None)
         return None
@@ -154,10 +157,11 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
     if user is None:
         row = read_fresh(accounts.get_user, username=username)
         _end_here(authenticator, None)
-        st.error("This account is no longer active. Ask an admin." if row is None or not row.active
-                 else SESSION_ENDED)
+        st.error(_("This account is no longer active. Ask an admin.") if row is None or not row.active
+                 else _(SESSION_ENDED))
         return None
     st.session_state[ACTOR_KEY] = user.actor  # role read from the database on every run
+    i18n.use(user.language or settings().language)  # their stored choice, read on every run too
     if user.must_change_password:
         st.session_state[ACTOR_KEY] = None  # no page until the password is the user's own
         first_password_form(authenticator, user)
@@ -169,7 +173,7 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
                      repeat: str) -> bool:
     """Change the user's own password; this browser stays logged in with a new session."""
     if new != repeat:
-        st.error("The two new passwords differ.")
+        st.error(_("The two new passwords differ."))
         return False
     try:
         write(accounts.change_own_password, actor=actor, current=current, new=new,
@@ -185,19 +189,19 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
 
 def first_password_form(authenticator: stauth.Authenticate, user: accounts.User) -> None:
     """Before anything else: the generated first password must be replaced by the user's own."""
-    st.title("Choose your password")
+    st.title(_("Choose your password"))
     st.info(f"You logged in as {md(user.username)} with the password generated on the first start. "
             "Choose your own before going on; the generated one stops working.")
     with st.form("first_password"):
-        current = st.text_input("Generated password", type="password")
-        new = st.text_input("New password", type="password",
+        current = st.text_input(_("Generated password"), type="password")
+        new = st.text_input(_("New password"), type="password",
                             help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common password.")
-        repeat = st.text_input("Repeat the new password", type="password")
-        changed = st.form_submit_button("Set my password", type="primary") and _change_password(
+        repeat = st.text_input(_("Repeat the new password"), type="password")
+        changed = st.form_submit_button(_("Set my password"), type="primary") and _change_password(
             authenticator, user.actor, current, new, repeat)
     if changed:  # no st.rerun here: the new cookie is set by a component that must reach the browser
-        st.success("Your password is set.")
-        st.button("Continue to the dashboard", type="primary")
+        st.success(_("Your password is set."))
+        st.button(_("Continue to the dashboard"), type="primary")
 
 
 def account_box(authenticator: stauth.Authenticate) -> None:
@@ -206,47 +210,55 @@ def account_box(authenticator: stauth.Authenticate) -> None:
     Drawn before the login check of the run, so a click takes effect in that same run."""
     username = st.session_state.get("username") or ""
     actor = Actor(username, (current_actor() or Actor(username, "viewer")).role)
-    st.caption(f"Signed in as **{md(actor.username)}**")
-    with st.popover("Account", icon=":material/manage_accounts:"):
+    st.caption(_("Signed in as **{username}**").format(username=md(actor.username)))
+    with st.popover(_("Account"), icon=":material/manage_accounts:"):
         with st.form("own_password", clear_on_submit=True):
-            st.caption("Change my password (every other session of mine ends)")
-            current = st.text_input("Current password", type="password")
-            new = st.text_input("New password", type="password")
-            repeat = st.text_input("Repeat the new password", type="password")
-            if st.form_submit_button("Change password") and _change_password(
+            st.caption(_("Change my password (every other session of mine ends)"))
+            current = st.text_input(_("Current password"), type="password")
+            new = st.text_input(_("New password"), type="password")
+            repeat = st.text_input(_("Repeat the new password"), type="password")
+            if st.form_submit_button(_("Change password")) and _change_password(
                     authenticator, actor, current, new, repeat):
-                st.success("Password changed; your other sessions and API tokens have ended.")
-        if st.button("Log out everywhere", key="logout_everywhere_button",
-                     help="Ends every session and API token of your account, on every device, this one included."):
+                st.success(_("Password changed; your other sessions and API tokens have ended."))
+        if st.button(_("Log out everywhere"), key="logout_everywhere_button",
+                     help=_("Ends every session and API token of your account, on every device, this one included.")):
             logout_everywhere(authenticator, actor)
     # Our own button inside the box; the library's "sidebar" location would append it below.
-    if st.button("Log out", key="app_logout_button"):
+    if st.button(_("Log out"), key="app_logout_button"):
         logout(authenticator)
+        i18n.forget()
+
+
+def use_stored_language() -> None:
+    """The logged-in user's stored language (or the LANGUAGE setting) for this run."""
+    user = read_fresh(accounts.get_user, username=st.session_state.get("username") or "")
+    if user is not None:
+        i18n.use(user.language or settings().language)
 
 
 def signup_form() -> None:
     """Self-registration (ALLOW_SIGNUP=true only): creates a viewer. Throttled per client address."""
     cfg = settings()
-    with st.expander("No account yet? Register as a viewer"):
+    with st.expander(_("No account yet? Register as a viewer")):
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input("New username", help=f"{accounts.USERNAME_HELP}.")
-            name = st.text_input("Your name")
-            email = st.text_input("Email (optional)")
-            password = st.text_input("New password", type="password",
-                                     help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common password.")
-            repeat = st.text_input("Repeat the password", type="password")
-            if st.form_submit_button("Register"):
+            username = st.text_input(_("New username"), help=f"{accounts.USERNAME_HELP}.")
+            name = st.text_input(_("Your name"))
+            email = st.text_input(_("Email (optional)"))
+            password = st.text_input(_("New password"), type="password",
+                                     help=_("At least {n} characters.").format(n=accounts.MIN_PASSWORD_LENGTH))
+            repeat = st.text_input(_("Repeat the password"), type="password")
+            if st.form_submit_button(_("Register")):
                 if password != repeat:
-                    st.error("The two passwords differ.")
+                    st.error(_("The two passwords differ."))
                     return
                 try:
                     throttle.check_signup(cfg, address=client_address())
                     write(accounts.create_user, actor=None, username=username, password=password,
                           role="viewer", name=name, email=email, rounds=cfg.password_hash_rounds)
                 except (accounts.AccountError, throttle.Throttled) as exc:
-                    st.error(md(str(exc)))
+                    st.error(md(error_text(exc)))
                 else:
-                    st.success("Account created. Log in above.")
+                    st.success(_("Account created. Log in above."))
 
 
 def current_actor() -> Actor | None:
@@ -257,8 +269,9 @@ def require_role(role: str) -> Actor:
     """First line of every page: stop with a clear message unless the user's role is enough."""
     actor = current_actor()
     if not accounts.can(actor, role):
-        st.error(f"Not allowed: this page needs the **{role}** role"
-                 + (f" and you are **{actor.role}**." if actor else "; log in first."))
+        st.error(_("Not allowed: this page needs the **{role}** role and you are **{actual}**.").format(
+            role=role, actual=actor.role) if actor else
+            _("Not allowed: this page needs the **{role}** role; log in first.").format(role=role))
         st.stop()
     return actor
 
@@ -271,6 +284,6 @@ def recheck_role(role: str) -> Actor:
     actor = user.actor if user is not None and not user.must_change_password else None
     if not accounts.can(actor, role):
         st.session_state.pop(ACTOR_KEY, None)
-        st.error("Not allowed any more: your session ended or your role changed. Reload the page.")
+        st.error(_("Not allowed any more: your session ended or your role changed. Reload the page."))
         st.stop()
     return actor

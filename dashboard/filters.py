@@ -15,23 +15,25 @@ import streamlit as st
 
 from core import indicators
 from core.definitions import Period
+from dashboard import i18n
 from dashboard.common import page_sidebar, read
 from dashboard.ui import md
+from dashboard.i18n import N_, _
 
 # The default comes first: a selectbox whose state was lost falls back to its first option.
 PRESETS = {
-    "all": "All data",
-    "last_7": "Last 7 days",
-    "last_30": "Last 30 days",
-    "last_90": "Last 90 days",
-    "this_month": "This month",
-    "last_month": "Last month",
-    "quarter": "This quarter",
-    "ytd": "Year to date",
-    "custom": "Custom range",
+    "all": N_("All data"),
+    "last_7": N_("Last 7 days"),
+    "last_30": N_("Last 30 days"),
+    "last_90": N_("Last 90 days"),
+    "this_month": N_("This month"),
+    "last_month": N_("Last month"),
+    "quarter": N_("This quarter"),
+    "ytd": N_("Year to date"),
+    "custom": N_("Custom range"),
 }
 DEFAULT_PRESET = "all"
-ALL_POLOS = "All polos"
+ALL_POLOS = ""  # the polo selector's "every polo" choice
 _STORE = "filters_chosen"  # the last choice, kept across pages (widget state is not)
 
 
@@ -89,8 +91,8 @@ def _apply(source: dict, data: indicators.DataRange, polos: list[str]) -> None:
 
 
 def no_data_notice() -> None:
-    st.info("No services in the database yet. An analyst or admin can load the service history "
-            "(Upload page, or `python -m core load services FILE`); the indicators appear at once.",
+    st.info(_("No services in the database yet. An analyst or admin can load the service history "
+              "(Upload page, or `python -m core load services FILE`); the indicators appear at once."),
             icon=":material/inventory_2:")
 
 
@@ -113,22 +115,25 @@ def sidebar() -> IndicatorFilters:
         _apply(linked or st.session_state.get(_STORE, {}), data, polos)
 
     with page_sidebar():
-        st.caption("Indicator filters")
-        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filters_period")
+        st.caption(_("Indicator filters"))
+        preset = st.selectbox(_("Period"), list(PRESETS), format_func={k: _(v) for k, v in PRESETS.items()}.get,
+                              key="filters_period")
         if preset == "custom":
             if "filters_range" not in st.session_state:  # cleared while the range was hidden
                 st.session_state["filters_range"] = (data.first, data.last)
-            chosen = st.date_input("From - to", key="filters_range", format="DD/MM/YYYY")
+            chosen = st.date_input(_("From - to"), key="filters_range", format=i18n.date_input_format())
             chosen = tuple(chosen) if isinstance(chosen, (tuple, list)) else (chosen,)
             start = chosen[0] if chosen else data.first
             end = chosen[1] if len(chosen) > 1 else start  # one day picked so far
             period = Period(start, end)
         else:
             period = preset_period(preset, anchor, data)
-        polo = st.selectbox("Polo", [ALL_POLOS, *polos], key="filters_polo")
-        st.caption(f"{period.start:%d/%m/%Y} - {period.end:%d/%m/%Y} ({period.days} days)"
-                   + (f". Presets count back from {anchor:%d/%m/%Y}, the last day with data."
-                      if anchor < today and preset not in ("all", "custom") else ""))
+        polo = st.selectbox(_("Polo"), [ALL_POLOS, *polos], key="filters_polo",
+                            format_func=lambda p, every=_("All polos"): p or every)
+        st.caption(i18n.date_range(period.start, period.end) + " ("
+                   + i18n.ngettext("{n} day", "{n} days", period.days).format(n=i18n.number(period.days)) + ")"
+                   + (". " + _("Presets count back from {day}, the last day with data.").format(
+                       day=i18n.day(anchor)) if anchor < today and preset not in ("all", "custom") else ""))
 
     chosen = IndicatorFilters(period=period, polo=None if polo == ALL_POLOS else polo, preset=preset,
                               as_of=today, anchor=anchor)
@@ -152,7 +157,7 @@ def url_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError("not a date (YYYY-MM-DD)") from None
+        raise ValueError(N_("not a date (YYYY-MM-DD)")) from None
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,8 @@ class UrlFilters:
                     try:
                         value = p.parse(link[p.name])
                     except ValueError as exc:
-                        st.warning(f"The link's {p.name} {md(repr(link[p.name]))} is ignored: {md(str(exc))}.")
+                        st.warning(_("The link's {name} {value} is ignored: {reason}.").format(
+                            name=p.name, value=md(repr(link[p.name])), reason=md(_(str(exc)))))
                 st.session_state[f"{self.prefix}_{p.name}"] = value
             st.session_state[f"{self.prefix}_link"] = link
         for p in self.params:  # the state is the widgets' value (no `value=`): set it once
@@ -204,8 +210,9 @@ def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str
 def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, str, bool, int]:
     """The row above an angel ranking: name search, sort field, direction, top/bottom N."""
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-    search = c1.text_input("Search an angel", key=f"{key}_search", placeholder="part of the name, e.g. Wanderley")
-    sort = c2.selectbox("Sort the table by", list(sorts), format_func=sorts.get, key=f"{key}_sort")
-    ascending = c3.toggle("Ascending", value=sort == "angel", key=f"{key}_asc")
-    top_n = c4.number_input("Top / bottom N", min_value=3, max_value=50, value=10, key=f"{key}_n")
+    search = c1.text_input(_("Search an angel"), key=f"{key}_search",
+                           placeholder=_("part of the name, e.g. Wanderley"))
+    sort = c2.selectbox(_("Sort the table by"), list(sorts), format_func={k: _(v) for k, v in sorts.items()}.get, key=f"{key}_sort")
+    ascending = c3.toggle(_("Ascending"), value=sort == "angel", key=f"{key}_asc")
+    top_n = c4.number_input(_("Top / bottom N"), min_value=3, max_value=50, value=10, key=f"{key}_n")
     return search or None, sort, ascending, top_n

@@ -10,6 +10,9 @@ import streamlit as st
 
 from core import exports
 from core.records import PAGE_SIZES
+from dashboard import i18n
+from dashboard.i18n import _
+from dashboard.ui import to_csv
 
 
 @dataclass(frozen=True)
@@ -63,22 +66,23 @@ def _go(key: str, where: str, first_id: int | None, last_id: int | None, pages: 
     st.session_state.pop(f"{key}_table", None)  # a selection on the old page means nothing now
 
 
-def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], noun: str,
-                   singular: str | None = None) -> None:
-    """Page size choice, position, and first/previous/next/last buttons."""
+def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], count: str) -> None:
+    """Page size choice, position, and first/previous/next/last buttons. `count` is the total said
+    in words, e.g. ngettext("**{n}** service", "**{n}** services", total)."""
     first_id, last_id = (ids[0], ids[-1]) if ids else (None, None)
     cols = st.columns([2, 1, 1, 1, 1, 2], vertical_alignment="center")
     start = (request.number - 1) * st.session_state.get(f"{key}_size", PAGE_SIZES[1]) + 1
-    cols[0].markdown(f"**{total:,}** {noun if total != 1 else singular or noun[:-1]}" + (f" · rows {start:,}-{start + len(ids) - 1:,} · page "
-                                                f"{request.number:,} of {request.pages:,}" if ids else ""))
+    cols[0].markdown(count.format(n=i18n.number(total)) + (" · " + _("rows {first}-{last} · page {page} of {pages}").format(
+        first=i18n.number(start), last=i18n.number(start + len(ids) - 1), page=i18n.number(request.number),
+        pages=i18n.number(request.pages)) if ids else ""))
     at_start, at_end = request.number <= 1, request.number >= request.pages
     for col, (label, where, disabled) in zip(cols[1:5], (
-            ("First", "first", at_start), ("Previous", "previous", at_start),
-            ("Next", "next", at_end), ("Last", "last", at_end))):
+            (_("First"), "first", at_start), (_("Previous"), "previous", at_start),
+            (_("Next"), "next", at_end), (_("Last"), "last", at_end))):
         col.button(label, key=f"{key}_{where}", disabled=disabled, width="stretch",
                    on_click=_go, args=(key, where, first_id, last_id, request.pages))
-    cols[5].selectbox("Rows per page", PAGE_SIZES, index=1, key=f"{key}_size", label_visibility="collapsed",
-                      format_func=lambda n: f"{n} rows per page")
+    cols[5].selectbox(_("Rows per page"), PAGE_SIZES, index=1, key=f"{key}_size", label_visibility="collapsed",
+                      format_func=lambda n, label=_("{n} rows per page"): label.format(n=n))
 
 
 def record_table(key: str, df: pd.DataFrame, column_config: dict | None = None) -> int | None:
@@ -97,20 +101,26 @@ def id_input(label: str, key: str, *, help: str | None = None, container=st) -> 
     if not text:
         return None
     if not text.isdigit() or int(text) <= 0:
-        container.error(f"{label}: type a positive whole number.")
+        container.error(_("{label}: type a positive whole number.").format(label=label))
         return None
     return int(text)
 
 
-def download_all(key: str, noun: str, total: int, rows: Callable[[], pd.DataFrame]) -> None:
-    """A CSV download of every row the filter matches, or a note that nothing matches.
+def download_all(key: str, name: str, total: int, rows: Callable[[], pd.DataFrame], *, none: str,
+                 count: str) -> None:
+    """A CSV download of every row the filter matches, or a note (`none`) that nothing matches.
 
-    The CSV (UTF-8 with BOM, so spreadsheets show accents) is built only when the button is
+    The CSV (the user's convention, dashboard.ui.to_csv) is built only when the button is
     clicked: a filter may match a million rows, and most runs never download.
     """
     if not total:
-        st.info(f"No {noun[:-1]} matches these filters.")
+        st.info(none)
         return
-    st.download_button(f"Download CSV ({total:,} {noun if total != 1 else noun[:-1]})", icon=":material/download:", file_name=f"{noun}.csv",
-                       mime="text/csv", key=f"{key}_csv", on_click="ignore",
-                       data=lambda: exports.frame_csv(rows()))
+    st.download_button(_("Download CSV ({count})").format(count=count.format(n=i18n.number(total))),
+                       icon=":material/download:", file_name=f"{name}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore", data=lambda: to_csv(rows()))
+
+
+def date_format() -> str:
+    """The column format of a date (DateColumn) in the user's locale: DD/MM/YYYY in Portuguese."""
+    return i18n.date_input_format()

@@ -3,63 +3,68 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from babel.dates import format_date
 
 from core import indicators
 from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
+from dashboard.i18n import _, current, date_input_format, day, error_text
+from dashboard.records_ui import date_format
 from dashboard.ui import done, download_buttons, flash, md
 
 actor = require_role("admin")
 cfg = settings()
 
-st.title("Calendar")
-st.caption(f"Business days are Monday to Friday, except the national holidays of {cfg.holiday_country} "
-           "(from the `holidays` package, always applied) and the non-working days added here. "
-           "Productivity divides visits by business days, so adding a day raises it for that period.")
+st.title(_("Calendar"))
+st.caption(_("Business days are Monday to Friday, except the national holidays of {country} (from the "
+             "`holidays` package, always applied) and the non-working days added here. Productivity divides "
+             "visits by business days, so adding a day raises it for that period.").format(country=cfg.holiday_country))
 
 flash("calendar")
 
 added = read_fresh(indicators.non_working_days)
-year = st.number_input("Year", min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
+year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
-rows = [{"day": d, "weekday": f"{d:%A}", "kind": "national holiday", "reason": name, "added by": ""}
+rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": _("national holiday"),
+         "reason": name, "added by": ""}
         for d, name in indicators.national_holidays(period, cfg.holiday_country).items()]
-rows += [{"day": d.day, "weekday": f"{d.day:%A}", "kind": "non-working day", "reason": d.reason,
-          "added by": d.added_by} for d in added if d.day.year == year]
+rows += [{"day": d.day, "weekday": format_date(d.day, "EEEE", locale=current()), "kind": _("non-working day"),
+          "reason": d.reason, "added by": d.added_by} for d in added if d.day.year == year]
 table = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"day": st.column_config.DateColumn("day", format="DD/MM/YYYY")})
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "day": st.column_config.DateColumn(_("day"), format=date_format()), "weekday": _("weekday"),
+    "kind": _("kind"), "reason": _("reason"), "added by": _("added by")})
 download_buttons(table, f"days-off-{year}")
 
 add_col, remove_col = st.columns(2)
 with add_col, st.form("add_day", clear_on_submit=True):
-    st.subheader("Add a non-working day")
-    day = st.date_input("Day", value=None, format="DD/MM/YYYY", key="calendar_day")
-    reason = st.text_input("Reason", placeholder="Carnaval", key="calendar_reason")
-    if st.form_submit_button("Add", type="primary"):
-        if day is None:
-            st.error("Pick the day.")
+    st.subheader(_("Add a non-working day"))
+    chosen_day = st.date_input(_("Day"), value=None, format=date_input_format(), key="calendar_day")
+    reason = st.text_input(_("Reason"), placeholder="Carnaval", key="calendar_reason")
+    if st.form_submit_button(_("Add"), type="primary"):
+        if chosen_day is None:
+            st.error(_("Pick the day."))
         else:
             try:
-                write(indicators.add_non_working_day, actor=actor, day=day, reason=reason)
+                write(indicators.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(md(str(exc)))
+                st.error(md(error_text(exc)))
             else:
-                done("calendar", f"{day:%d/%m/%Y} is now a non-working day.")
+                done("calendar", _("{day} is now a non-working day.").format(day=day(chosen_day)))
 
 with remove_col:
-    st.subheader("Remove a non-working day")
+    st.subheader(_("Remove a non-working day"))
     if not added:
-        st.caption("None added yet.")
+        st.caption(_("None added yet."))
     else:
-        which = st.selectbox("Day", [d.day for d in added], key="calendar_remove",
-                             format_func=lambda d: f"{d:%d/%m/%Y} · " + next(a.reason for a in added if a.day == d))
-        if st.button("Remove", key="calendar_remove_button"):
+        which = st.selectbox(_("Day"), [d.day for d in added], key="calendar_remove",
+                             format_func=lambda d: f"{day(d)} · " + next(a.reason for a in added if a.day == d))
+        if st.button(_("Remove"), key="calendar_remove_button"):
             try:
                 write(indicators.remove_non_working_day, actor=actor, day=which)
             except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(md(str(exc)))
+                st.error(md(error_text(exc)))
             else:
-                done("calendar", f"{which:%d/%m/%Y} is a business day again.")
+                done("calendar", _("{day} is a business day again.").format(day=day(which)))

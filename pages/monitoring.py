@@ -10,11 +10,12 @@ import streamlit as st
 from core import loading, operations
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, settings
+from dashboard.i18n import N_, _, decimal, moment, number, percent
 from dashboard.ui import md
 
 require_role("admin")
 
-REFRESH = {"5 s": 5, "15 s": 15, "1 min": 60, "Off": None}
+REFRESH = {"5 s": 5, "15 s": 15, "1 min": 60, N_("Off"): None}
 
 
 def size(n: int | float | None) -> str:
@@ -23,9 +24,9 @@ def size(n: int | float | None) -> str:
         return "-"
     for unit in ("B", "KB", "MB", "GB"):
         if abs(n) < 1024:
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+            return f"{number(n)} {unit}" if unit == "B" else f"{decimal(n, 1)} {unit}"
         n /= 1024
-    return f"{n:,.1f} TB"
+    return f"{decimal(n, 1)} TB"
 
 
 def load_row(job: loading.LoadJob) -> dict:
@@ -38,37 +39,40 @@ def load_row(job: loading.LoadJob) -> dict:
             "started": job.created_at}
 
 
-st.title("Monitoring")
-refresh = st.segmented_control("Refresh by itself every", list(REFRESH), default="15 s",
-                               help="How often the panel below updates without a click.")
+st.title(_("Monitoring"))
+refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), default="15 s",
+                               format_func={k: _(k) for k in REFRESH}.get,
+                               help=_("How often the panel below updates without a click."))
 
 
 @st.fragment(run_every=REFRESH.get(refresh or "Off"))
 def panel() -> None:
     recheck_role("admin")  # a timed rerun of the fragment skips the entrypoint's checks
     report = operations.monitor(engine(), settings())
-    st.caption(f"Version {report.version} · updated {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+    st.caption(_("Version {version} · updated {moment} UTC").format(
+        version=report.version, moment=moment(datetime.now(timezone.utc).replace(tzinfo=None), seconds=True)))
 
-    st.subheader("Health")
+    st.subheader(_("Health"))
     for check in report.checks:
         if check.ok:
             st.markdown(f":green[:material/check_circle:] **{check.name}**: {md(check.detail)}")
         else:
-            st.error(f"**{check.name}** failed: {md(check.detail)}", icon=":material/error:")
+            st.error(_("**{check}** failed: {detail}").format(check=check.name, detail=md(check.detail)),
+                     icon=":material/error:")
 
     if report.totals is not None:
-        st.subheader("Data")
+        st.subheader(_("Data"))
         t = report.totals
         cols = st.columns(5)
-        cols[0].metric("Services", f"{t.services:,}")
-        cols[1].metric("Customers", f"{t.customers:,}")
-        cols[2].metric("Stub customers", f"{t.stub_customers:,}",
-                       help="Customers known only from a service (id_cliente); no name yet.")
-        cols[3].metric("Polos", f"{t.polos:,}")
-        cols[4].metric("Angels", f"{t.angels:,}")
+        cols[0].metric(_("Services"), number(t.services))
+        cols[1].metric(_("Customers"), number(t.customers))
+        cols[2].metric(_("Stub customers"), number(t.stub_customers),
+                       help=_("Customers known only from a service (id_cliente); no name yet."))
+        cols[3].metric("Polos", number(t.polos))
+        cols[4].metric("Angels", number(t.angels))
 
     if report.loads is not None:
-        st.subheader("Recent loads")
+        st.subheader(_("Recent loads"))
         if report.loads:
             st.dataframe(pd.DataFrame([load_row(j) for j in report.loads]), hide_index=True, width="stretch",
                          column_config={
@@ -77,10 +81,10 @@ def panel() -> None:
                              "rows/s": st.column_config.NumberColumn(format="%.0f"),
                              "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
         else:
-            st.info("No file has been loaded yet.")
+            st.info(_("No file has been loaded yet."))
 
     if report.timings is not None:
-        st.subheader(f"Slowest operations (last {operations.TIMINGS_HOURS} h)")
+        st.subheader(_("Slowest operations (last {hours} h)").format(hours=operations.TIMINGS_HOURS))
         if report.timings:
             st.dataframe(pd.DataFrame([{
                 "operation": o.operation, "runs": o.count, "p50 ms": o.p50_ms, "p95 ms": o.p95_ms,
@@ -90,31 +94,33 @@ def panel() -> None:
                 "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             })
         else:
-            st.info("No timings recorded yet.")
+            st.info(_("No timings recorded yet."))
 
     left, right = st.columns(2)
     with left:
-        st.subheader("Database")
+        st.subheader(_("Database"))
         db = report.database
         if db is None:
-            st.error("The database cannot be reached; see Health above.")
+            st.error(_("The database cannot be reached; see Health above."))
         else:
             c1, c2, c3 = st.columns(3)
             c1.metric("PostgreSQL", db.version)
-            c2.metric("Size", size(db.size_bytes))
-            c3.metric("Connections", db.connections)
+            c2.metric(_("Size"), size(db.size_bytes))
+            c3.metric(_("Connections"), number(db.connections))
             st.dataframe(pd.DataFrame([{"table": t.name, "rows (estimate)": t.rows, "size": size(t.bytes)}
                                        for t in db.tables]), hide_index=True, width="stretch")
     with right:
-        st.subheader("Host")
+        st.subheader(_("Host"))
         h = report.host
         c1, c2, c3 = st.columns(3)
-        c1.metric("CPU", f"{h.cpu_percent:.0f}%", help=f"{h.cpus} CPUs; load average "
-                  + " / ".join(f"{x:.2f}" for x in h.load_average) + " (1, 5, 15 min)")
-        c2.metric("Memory used", f"{h.memory_used_percent:.0f}%",
-                  help=f"of {size(h.memory_total)}; this dashboard process uses {size(h.process_memory)}")
-        c3.metric("Disk used", f"{h.disk_used_percent:.0f}%",
-                  help=f"{size(h.disk_free)} free of {size(h.disk_total)} on {h.disk_path} (the data dir)")
+        c1.metric("CPU", percent(h.cpu_percent / 100, 0), help=_("{cpus} CPUs; load average {load} (1, 5, 15 min)").format(
+            cpus=h.cpus, load=" / ".join(decimal(x) for x in h.load_average)))
+        c2.metric(_("Memory used"), percent(h.memory_used_percent / 100, 0),
+                  help=_("of {total}; this dashboard process uses {process}").format(
+                      total=size(h.memory_total), process=size(h.process_memory)))
+        c3.metric(_("Disk used"), percent(h.disk_used_percent / 100, 0),
+                  help=_("{free} free of {total} on {path} (the data dir)").format(
+                      free=size(h.disk_free), total=size(h.disk_total), path=h.disk_path))
 
 
 panel()

@@ -6,59 +6,57 @@ from core import indicators
 from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
-from dashboard.ui import download_buttons, md
+from dashboard.i18n import N_, _, date_range, number
+from dashboard.ui import definitions, download_buttons, heading, localized, md
 
 actor = require_role("viewer")
 cfg = settings()
 
-st.title("Productivity")
-st.caption("Per Green Angel: **productivity** = visits whose **visit date** falls in the period / "
-           "**business days** of the period up to today (Monday-Friday, not a national holiday "
-           f"({cfg.holiday_country}) and not a non-working day added by an admin; weekend visits still "
-           "count). **Worked days** = days with at least one visit; **visits per worked day** = visits / "
-           "worked days. **Average slack** = deadline - visit date in days (positive = early). "
-           "Angels without a visit in the period are not listed.")
+st.title(_("Productivity"))
+definitions("productivity", "worked_days", "avg_slack")
+st.caption(_("Per Green Angel; national holidays of {country}. Angels without a visit in the period are "
+             "not listed.").format(country=cfg.holiday_country))
 
 flt = filters.sidebar()  # stops the page with a notice when there are no services
 
-SORTS = {"productivity": "Productivity", "total": "Visits (total)", "total_sla": "On-time visits (total_sla)",
-         "avg_time": "Average slack (avg_time)", "worked_days": "Worked days",
-         "visits_per_worked_day": "Visits per worked day", "angel": "Angel name"}
+SORTS = {"productivity": N_("Productivity"), "total": N_("Visits (total)"),
+         "total_sla": N_("On-time visits (total_sla)"), "avg_time": N_("Average slack (avg_time)"),
+         "worked_days": N_("Worked days"), "visits_per_worked_day": N_("Visits per worked day"),
+         "angel": N_("Angel name")}
 search, sort, ascending, top_n = filters.angel_list_controls(SORTS, key="productivity")
 
 rows = read(indicators.productivity, period=flt.period, polo=flt.polo, search=search, sort=sort,
             descending=not ascending, as_of=flt.as_of, country=cfg.holiday_country)
 if not rows:
-    st.info(f"No visits between {flt.period.start:%d/%m/%Y} and {flt.period.end:%d/%m/%Y}"
-            + (f" in {md(flt.polo)}" if flt.polo else "") + (f" by angels matching “{md(search)}”" if search else "")
-            + ". Pick another period or clear the search.")
+    st.info(_("No visits in {period}.").format(period=date_range(flt.period.start, flt.period.end))
+            + (" " + _("Polo: {polo}.").format(polo=md(flt.polo)) if flt.polo else "")
+            + (" " + _("Search: “{search}”.").format(search=md(search)) if search else "")
+            + " " + _("Pick another period or clear the search."))
     st.stop()
 
 days = rows[0].business_days
-st.markdown(f"**{len(rows):,}** angels · **{days}** business days"
-            + ("" if days else " (no business day yet: productivity shows -)"))
+st.markdown(_("**{angels}** angels · **{days}** business days").format(angels=number(len(rows)), days=number(days))
+            + ("" if days else " " + _("(no business day yet: productivity shows -)")))
 ranked = sorted(rows, key=lambda r: (-(r.productivity or 0), -r.visits, r.angel))
 if days:
+    n = number(min(top_n, len(ranked)))
     left, right = st.columns(2)
     left.plotly_chart(charts.ranking(ranked[:top_n], value="productivity", label="angel",
-                                     title=f"Most productive {min(top_n, len(ranked))}"), key="productivity_top")
+                                     title=_("Most productive {n}").format(n=n)), key="productivity_top")
     right.plotly_chart(charts.ranking(ranked[::-1][:top_n], value="productivity", label="angel",
-                                      title=f"Least productive {min(top_n, len(ranked))}"), key="productivity_bottom")
-    st.plotly_chart(charts.distribution([r.productivity for r in rows], title="How productivity spreads",
-                                        axis="visits per business day"), key="productivity_hist")
+                                      title=_("Least productive {n}").format(n=n)), key="productivity_bottom")
+    st.plotly_chart(charts.distribution([r.productivity for r in rows], title=_("How productivity spreads"),
+                                        axis=_("visits per business day")), key="productivity_hist")
 
-table = pd.DataFrame(indicators.as_dicts(rows, ("angel", "polo", "productivity", "visits", "business_days",
-                                                "worked_days", "visits_per_worked_day", "on_time",
-                                                "avg_slack_days")))
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "productivity": st.column_config.NumberColumn("productivity", format="%.2f"),
-    "visits_per_worked_day": st.column_config.NumberColumn("visits per worked day", format="%.2f"),
-    "on_time": st.column_config.NumberColumn("on-time visits"),
-    "avg_slack_days": st.column_config.NumberColumn("avg slack (days)", format="%.2f")})
+FIELDS = ("angel", "polo", "productivity", "visits", "business_days", "worked_days", "visits_per_worked_day",
+          "on_time", "avg_slack_days")
+table = pd.DataFrame(indicators.as_dicts(rows, FIELDS))
+st.dataframe(localized(table), hide_index=True, width="stretch",
+             column_config={**{c: heading(c) for c in FIELDS}, "on_time": _("on-time visits")})
 download_buttons(table, "productivity")
 
-pick = st.selectbox("Visits of one angel", [None, *(r.angel for r in rows)], key="productivity_pick",
-                    format_func=lambda a: "Choose an angel..." if a is None else a)
+pick = st.selectbox(_("Visits of one angel"), [None, *(r.angel for r in rows)], key="productivity_pick",
+                    format_func=lambda a, choose=_("Choose an angel..."): choose if a is None else a)
 if pick:
-    st.page_link("../pages/services.py", label=f"Services {md(pick)} visited in the period", icon=":material/list:",
-                 query_params=filters.services_link(flt, angel=pick, by="visit"))
+    st.page_link("../pages/services.py", label=_("Services {angel} visited in the period").format(angel=md(pick)),
+                 icon=":material/list:", query_params=filters.services_link(flt, angel=pick, by="visit"))

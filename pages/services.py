@@ -17,7 +17,8 @@ from dashboard import records_ui as ui
 from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
 from dashboard.filters import UrlFilters, UrlParam, url_date
-from dashboard.ui import done, flash, md
+from dashboard.i18n import N_, _, date_input_format, day, error_text, moment, ngettext
+from dashboard.ui import definitions, done, flash, md
 
 actor = require_role("viewer")
 KEY = "services"
@@ -28,7 +29,7 @@ today = date.today()
 
 def known_status(text: str) -> str:
     if text not in STATUSES:
-        raise ValueError("not a status (" + ", ".join(STATUSES) + ")")
+        raise ValueError(N_("not a status (on_time, late, not_visited, open)"))
     return text
 
 
@@ -37,10 +38,8 @@ URL = UrlFilters("services_f", (
     UrlParam("polo"), UrlParam("angel"), UrlParam("id_cliente"), UrlParam("status", known_status),
     *(UrlParam(name, url_date, None) for name in ("deadline_from", "deadline_to", "visit_from", "visit_to"))))
 
-st.title("Services")
-st.caption("Status, as of today: **on time** = visited on or before the deadline day; **late** = visited "
-           "after it; **not visited** = never visited and the deadline has passed (counts against the "
-           "SLA); **open** = not visited yet, deadline today or later (not in the SLA yet).")
+st.title(_("Services"))
+definitions("on_time", "late", "not_visited", "open")
 flash(KEY)
 
 URL.follow_link()
@@ -52,20 +51,20 @@ for name, options in (("polo", polos),):
 
 with st.container(border=True):
     row1 = st.columns([1, 1, 2, 2, 1.3])
-    f_id = ui.id_input("Service id", "services_f_id", container=row1[0])
-    f_cliente = ui.id_input("Customer id", "services_f_id_cliente", container=row1[1])
-    polo = row1[2].selectbox("Polo", polos, key="services_f_polo", format_func=lambda v: v or "(any)")
+    f_id = ui.id_input(_("Service id"), "services_f_id", container=row1[0])
+    f_cliente = ui.id_input(_("Customer id"), "services_f_id_cliente", container=row1[1])
+    polo = row1[2].selectbox("Polo", polos, key="services_f_polo", format_func=lambda v, any_label=_("(any)"): v or any_label)
     angels = [ANY, *(read(records.angels_of_polo, polo=polo) if polo else choices["angels"])]
     if st.session_state.get("services_f_angel") not in angels:
         angels.append(st.session_state["services_f_angel"])
-    angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v: v or "(any)")
-    status = row1[4].selectbox("Status", [ANY, *STATUSES], key="services_f_status",
-                               format_func=lambda v: STATUS_LABELS.get(v, "(any)"))
+    angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v, any_label=_("(any)"): v or any_label)
+    status = row1[4].selectbox(_("Status"), [ANY, *STATUSES], key="services_f_status",
+                               format_func={ANY: _("(any)"), **{s: _(STATUS_LABELS[s]) for s in STATUSES}}.get)
     row2 = st.columns(4)
-    deadline_from = row2[0].date_input("Deadline from", key="services_f_deadline_from", format="DD/MM/YYYY")
-    deadline_to = row2[1].date_input("Deadline to", key="services_f_deadline_to", format="DD/MM/YYYY")
-    visit_from = row2[2].date_input("Visit from", key="services_f_visit_from", format="DD/MM/YYYY")
-    visit_to = row2[3].date_input("Visit to", key="services_f_visit_to", format="DD/MM/YYYY")
+    deadline_from = row2[0].date_input(_("Deadline from"), key="services_f_deadline_from", format=date_input_format())
+    deadline_to = row2[1].date_input(_("Deadline to"), key="services_f_deadline_to", format=date_input_format())
+    visit_from = row2[2].date_input(_("Visit from"), key="services_f_visit_from", format=date_input_format())
+    visit_to = row2[3].date_input(_("Visit to"), key="services_f_visit_to", format=date_input_format())
 
 try:
     filters = records.ServiceFilter(id=f_id, id_cliente=f_cliente, polo=polo or None, angel=angel or None,
@@ -73,7 +72,7 @@ try:
                                     visit_from=visit_from, visit_to=visit_to)
     total = read(records.count_services, filters=filters, as_of=today)
 except records.RecordError as exc:
-    st.error(md(str(exc)))
+    st.error(md(error_text(exc)))
     st.stop()
 
 URL.mirror({"polo": polo, "angel": angel, "status": status, "id_cliente": f_cliente,
@@ -87,21 +86,22 @@ rows = read(records.list_services, filters=filters, as_of=today, **request.kwarg
 def service_row(s: records.Service) -> dict:
     return {"id": s.id, "id_cliente": s.id_cliente, "angel": s.angel, "polo": s.polo,
             "data_limite": s.data_limite, "data_de_atendimento": s.data_de_atendimento,
-            "status": STATUS_LABELS[s.status]}
+            "status": _(STATUS_LABELS[s.status])}
 
 
 table = pd.DataFrame([service_row(s) for s in rows],
                      columns=["id", "id_cliente", "angel", "polo", "data_limite", "data_de_atendimento", "status"])
 selected = ui.record_table(KEY, table, column_config={
     "id": st.column_config.NumberColumn("Id", format="%d"),
-    "id_cliente": st.column_config.NumberColumn("Customer", format="%d"),
+    "id_cliente": st.column_config.NumberColumn(_("Customer"), format="%d"),
     "angel": "Angel", "polo": "Polo",
-    "data_limite": st.column_config.DateColumn("Deadline", format="DD/MM/YYYY"),
-    "data_de_atendimento": st.column_config.DatetimeColumn("Visit", format="DD/MM/YYYY HH:mm"),
-    "status": "Status"})
-ui.pager_controls(KEY, request, total, [s.id for s in rows], "services")
+    "data_limite": st.column_config.DateColumn(_("Deadline"), format=ui.date_format()),
+    "data_de_atendimento": st.column_config.DatetimeColumn(_("Visit date"), format=ui.date_format() + " HH:mm"),
+    "status": _("Status")})
+ui.pager_controls(KEY, request, total, [s.id for s in rows], ngettext("**{n}** service", "**{n}** services", total))
 ui.download_all(KEY, "services", total, lambda: pd.DataFrame(
-    [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)]))
+    [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)]),
+    none=_("No service matches these filters."), count=ngettext("{n} service", "{n} services", total))
 if selected is None and total == 1:
     selected = rows[0].id
 
@@ -113,12 +113,12 @@ def save(fn, message: str, **kwargs) -> None:
     try:
         saved = write(fn, actor=actor, **kwargs)
     except (records.FarVisit, records.UnknownCustomer) as exc:
-        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": str(exc),
+        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": error_text(exc),
                                                 "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
                                                 else "create_missing_customer", "done": message}
         st.rerun()
     except ERRORS as exc:
-        st.error(md(str(exc)))
+        st.error(md(error_text(exc)))
     else:
         st.session_state.pop("services_pending", None)
         for key in [k for k in st.session_state if str(k).startswith("services_new_")]:
@@ -130,13 +130,14 @@ pending = st.session_state.get("services_pending")
 if pending and can(actor, "analyst"):
     with st.container(border=True):
         st.warning(md(pending["message"]))
-        label = ("Save anyway: the dates are right" if pending["flag"] == "confirm_far_visit"
-                 else f"Create customer {pending['kwargs']['id_cliente']} (a stub to complete later) and save")
+        label = (_("Save anyway: the dates are right") if pending["flag"] == "confirm_far_visit"
+                 else _("Create customer {id} (a stub to complete later) and save").format(
+                     id=pending["kwargs"]["id_cliente"]))
         c1, c2 = st.columns([3, 1])
         if c1.button(label, type="primary", key="services_confirm"):
             st.session_state.pop("services_pending", None)
             save(pending["save"], pending["done"], **{**pending["kwargs"], pending["flag"]: True})
-        if c2.button("Cancel", key="services_cancel"):
+        if c2.button(_("Cancel"), key="services_cancel"):
             st.session_state.pop("services_pending", None)
             st.rerun()
 
@@ -147,22 +148,22 @@ def service_form(prefix: str, service: records.Service | None) -> dict:
     polo_options = choices["polos"] or []
     angel_options = choices["angels"] or []
     values = {
-        "id_cliente": c1.text_input("Customer id", value=str(service.id_cliente) if service else "",
+        "id_cliente": c1.text_input(_("Customer id"), value=str(service.id_cliente) if service else "",
                                     key=f"{prefix}_cliente"),
         "polo": c2.selectbox("Polo", polo_options, accept_new_options=True, key=f"{prefix}_polo",
                              index=polo_options.index(service.polo) if service and service.polo in polo_options
-                             else None, placeholder="Choose or type a polo"),
+                             else None, placeholder=_("Choose or type a polo")),
         "angel": c3.selectbox("Angel", angel_options, accept_new_options=True, key=f"{prefix}_angel",
                               index=angel_options.index(service.angel) if service and service.angel in angel_options
-                              else None, placeholder="Choose or type an angel"),
+                              else None, placeholder=_("Choose or type an angel")),
     }
     c4, c5, c6 = st.columns(3)
-    values["data_limite"] = c4.date_input("Deadline", value=service.data_limite if service else None,
-                                          key=f"{prefix}_deadline", format="DD/MM/YYYY")
+    values["data_limite"] = c4.date_input(_("Deadline"), value=service.data_limite if service else None,
+                                          key=f"{prefix}_deadline", format=date_input_format())
     visit = service.data_de_atendimento if service else None
-    visit_day = c5.date_input("Visit date (empty: not visited)", value=visit.date() if visit else None,
-                              key=f"{prefix}_visit_day", format="DD/MM/YYYY")
-    visit_time = c6.time_input("Visit time", value=visit.time() if visit else time(9, 0),
+    visit_day = c5.date_input(_("Visit date (empty: not visited)"), value=visit.date() if visit else None,
+                              key=f"{prefix}_visit_day", format=date_input_format())
+    visit_time = c6.time_input(_("Visit time"), value=visit.time() if visit else time(9, 0),
                                key=f"{prefix}_visit_time", step=60)
     values["data_de_atendimento"] = datetime.combine(visit_day, visit_time) if visit_day else None
     return values
@@ -170,38 +171,39 @@ def service_form(prefix: str, service: records.Service | None) -> dict:
 
 service = read_fresh(records.get_service, id=selected, as_of=today) if selected else None
 if service is not None:
-    st.subheader(f"Service {service.id} · {STATUS_LABELS[service.status]}")
-    visit = f"{service.data_de_atendimento:%d/%m/%Y %H:%M}" if service.data_de_atendimento else "not visited"
-    st.markdown(f"**Polo** {md(service.polo)} · **Angel** {md(service.angel)} · **Deadline** "
-                f"{service.data_limite:%d/%m/%Y} · **Visit** {visit} · **Last changed** "
-                f"{service.updated_at:%Y-%m-%d %H:%M}")
-    st.page_link("../pages/customers.py", label=f"Customer {service.id_cliente}", icon=":material/person:",
+    st.subheader(_("Service {id} · {status}").format(id=service.id, status=_(STATUS_LABELS[service.status])))
+    visit = moment(service.data_de_atendimento) if service.data_de_atendimento else _(STATUS_LABELS["not_visited"])
+    st.markdown(_("**Polo** {polo} · **Angel** {angel} · **Deadline** {deadline} · **Visit** {visit} · "
+                  "**Last changed** {changed}").format(polo=md(service.polo), angel=md(service.angel),
+                                                       deadline=day(service.data_limite), visit=visit,
+                                                       changed=moment(service.updated_at)))
+    st.page_link("../pages/customers.py", label=_("Customer {id}").format(id=service.id_cliente), icon=":material/person:",
                  query_params={"id": str(service.id_cliente)})
     if can(actor, "analyst"):
-        with st.expander("Correct this service"):
+        with st.expander(_("Correct this service")):
             with st.form(f"edit_service_{service.id}"):
                 values = service_form(f"services_edit_{service.id}", service)
-                if st.form_submit_button("Save changes", type="primary"):
-                    save(records.update_service, "Service {id} saved.", id=service.id, **values)
+                if st.form_submit_button(_("Save changes"), type="primary"):
+                    save(records.update_service, _("Service {id} saved."), id=service.id, **values)
     if can(actor, "admin"):
-        with st.expander("Delete this service"):
-            sure = st.checkbox(f"Yes, delete service {service.id}", key=f"services_delete_{service.id}")
-            if st.button("Delete service", type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
+        with st.expander(_("Delete this service")):
+            sure = st.checkbox(_("Yes, delete service {id}").format(id=service.id), key=f"services_delete_{service.id}")
+            if st.button(_("Delete service"), type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
                 try:
                     write(records.delete_service, actor=actor, id=service.id)
                 except ERRORS as exc:
-                    st.error(md(str(exc)))
+                    st.error(md(error_text(exc)))
                 else:
                     st.session_state.pop("services_table", None)
-                    done(KEY, f"Service {service.id} deleted.")
+                    done(KEY, _("Service {id} deleted.").format(id=service.id))
 elif total:
-    st.caption("Select a row to see the service whole and correct it.")
+    st.caption(_("Select a row to see the service whole and correct it."))
 
 if can(actor, "analyst"):
-    with st.expander("Register a service", icon=":material/add_task:"):
+    with st.expander(_("Register a service"), icon=":material/add_task:"):
         with st.form("create_service"):
-            new_id = st.text_input("Service id (id_atendimento)", value=str(read_fresh(records.next_service_id)),
-                                   key="services_new_id", help="Offered: the next free id (highest + 1).")
+            new_id = st.text_input(_("Service id (id_atendimento)"), value=str(read_fresh(records.next_service_id)),
+                                   key="services_new_id", help=_("Offered: the next free id (highest + 1)."))
             values = service_form("services_new", None)
-            if st.form_submit_button("Register service", type="primary"):
-                save(records.create_service, "Service {id} registered.", id=new_id, **values)
+            if st.form_submit_button(_("Register service"), type="primary"):
+                save(records.create_service, _("Service {id} registered."), id=new_id, **values)

@@ -3,7 +3,9 @@
     .venv/bin/python scripts/screenshots.py [--rows 300000]
 
 Uses a throwaway data dir (.data/screenshots): writes demo files, loads them with the CLI, starts
-the dashboard, logs in as admin in Debian's chromium and saves PNGs to docs/screenshots/.
+the dashboard, logs in as admin in Debian's chromium and saves PNGs to docs/screenshots/: Overview
+in English first (overview-en.png), then, after choosing Portuguese in the account box, every page
+in Portuguese.
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ def main() -> int:
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    env = {**os.environ, "LOGISTICS_DATA_DIR": str(WORK / "data"), "ADMIN_PASSWORD": PASSWORD}
+    # English to log in (the test harness's login() reads English labels) and for overview-en.png.
+    env = {**os.environ, "LOGISTICS_DATA_DIR": str(WORK / "data"), "ADMIN_PASSWORD": PASSWORD, "LANGUAGE": "en"}
     env.pop("DATABASE_URL", None)
     core = [sys.executable, "-m", "core"]
     subprocess.run([*core, "demo", "--out", str(WORK / "files"), "--rows", str(args.rows)], env=env, cwd=ROOT, check=True)
@@ -62,9 +65,17 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.set_default_timeout(60_000)
             login(page, url, password=PASSWORD, path="overview")
+            page.get_by_role("heading", name="Overview").wait_for()
+            wait_settled(page)
+            page.screenshot(path=str(OUT / "overview-en.png"))
+            print("saved", OUT / "overview-en.png")
+            language = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Language")
+            language.get_by_role("combobox").click()
+            page.get_by_role("option", name="Português (Brasil)").click()
+            page.get_by_role("heading", name="Visão geral").wait_for()
             for path, name in PAGES:
                 page.goto(f"{url}/{path}")
-                page.get_by_text("Signed in as").wait_for()
+                page.get_by_text("Conectado como").wait_for()
                 wait_settled(page)
                 page.screenshot(path=str(OUT / name))
                 print("saved", OUT / name)

@@ -45,6 +45,7 @@ def test_env():
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PASSWORD_HASH_ROUNDS": "4",
         "ALLOW_SIGNUP": "false",
+        "LANGUAGE": "en",  # the tests read English labels; tests/pages/test_i18n.py reads Portuguese
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

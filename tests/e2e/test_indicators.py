@@ -18,7 +18,7 @@ def test_sla_by_polo_chart_follows_the_period(db, app_url, browser_page):
     assert chart.get_by_text("RJ - SAO GONÇALO").count() >= 1
 
     period = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Period")
-    caption = page.get_by_test_id("stSidebar").get_by_text("30/03/2022 - 05/04/2022 (7 days)")
+    caption = page.get_by_test_id("stSidebar").get_by_text("3/30/2022\u2009–\u20094/5/2022 (7 days)")
     period.get_by_role("combobox").click()
     page.get_by_role("option", name="Last 7 days").click()
     caption.wait_for()

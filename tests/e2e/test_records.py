@@ -57,8 +57,8 @@ def test_a_late_service_lowers_its_polos_sla_until_corrected(db, app_url, browse
     form.get_by_label("Customer id", exact=True).fill("1")
     pick(form, page, "Polo", POLO)
     pick(form, page, "Angel", "Pedro Wanderley de")
-    type_date(form, "Deadline", "01/03/2022")
-    type_date(form, "Visit date (empty: not visited)", "05/03/2022")
+    type_date(form, "Deadline", "03/01/2022")  # English: month first
+    type_date(form, "Visit date (empty: not visited)", "03/05/2022")
     form.get_by_role("button", name="Register service").click()
     page.get_by_text("Service 101 registered.").wait_for()
 
@@ -71,7 +71,7 @@ def test_a_late_service_lowers_its_polos_sla_until_corrected(db, app_url, browse
     page.get_by_role("heading", name="Service 101 · late").wait_for()
     page.get_by_text("Correct this service").click()
     form = page.get_by_test_id("stForm").filter(has_text="Save changes")
-    type_date(form, "Visit date (empty: not visited)", "01/03/2022")
+    type_date(form, "Visit date (empty: not visited)", "03/01/2022")
     form.get_by_role("button", name="Save changes").click()
     page.get_by_text("Service 101 saved.").wait_for()
 

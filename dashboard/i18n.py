@@ -1,0 +1,187 @@
+"""The dashboard's language: gettext catalogs (locale/<lang>/LC_MESSAGES/messages.po) and Babel formats.
+
+The language of a run: the one chosen in the session (the logged-in user's stored choice, put there
+by the entrypoint), else the LANGUAGE setting; before login, the browser's language when it is one
+of ours. `_()` and `ngettext()` translate with it; `number`, `percent`, `decimal`, `day`,
+`date_range`... format with Babel for it (never hand-written separators). Logs and the database
+stay English: only what a user reads goes through here.
+"""
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+from babel import Locale
+from babel.dates import format_interval, format_skeleton, format_time, match_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
+
+from core.config import LANGUAGES
+
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+DOMAIN = "messages"
+STATE = "i18n_language"
+DATE_SKELETON = "yMMdd"
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of a language (make's set-up compiles it; a missing .mo is compiled here
+    from the .po in memory, so a fresh checkout run by pytest alone still speaks Portuguese)."""
+    mo = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    po = mo.with_suffix(".po")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as f:
+            return gettext.GNUTranslations(f)
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def browser_language() -> str | None:
+    """One of ours that the browser asks for (st.context.locale, else Accept-Language), or None."""
+    wanted = []
+    try:
+        if getattr(st.context, "locale", None):
+            wanted.append(st.context.locale)
+        wanted += [part.split(";")[0].strip() for part in
+                   (st.context.headers.get("Accept-Language") or "").split(",")]
+    except Exception:  # noqa: BLE001 - no context outside a browser session (AppTest, bare mode)
+        return None
+    for tag in wanted:
+        tag = tag.replace("-", "_")
+        if tag in LANGUAGES:
+            return tag
+        if tag.split("_")[0].lower() == "pt":
+            return "pt_BR"
+        if tag.split("_")[0].lower() == "en":
+            return "en"
+    return None
+
+
+def use(language: str | None) -> None:
+    """Make `language` the language of this session from now on (unknown values are ignored)."""
+    if language in LANGUAGES:
+        st.session_state[STATE] = language
+
+
+def forget() -> None:
+    st.session_state.pop(STATE, None)
+
+
+def current() -> str:
+    language = st.session_state.get(STATE)
+    if language in LANGUAGES:
+        return language
+    from dashboard.common import settings
+
+    return settings().language
+
+
+def _(message: str) -> str:
+    """`message` in the current language."""
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a text for extraction where it is defined; `_()` translates it where it is shown."""
+    return message
+
+
+def error_text(exc: Exception) -> str:
+    """The message of an error a user reads, in their language when core gave its template
+    (core.records.RecordError); otherwise its English text."""
+    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
+    if not template:
+        return str(exc)
+    if "what" in (values or {}):
+        values = {**values, "what": _(values["what"])}
+    return _(template).format(**(values or {}))
+
+
+# --- formats ------------------------------------------------------------------------------------
+
+def number(value: int | float | None, *, signed: bool = False) -> str:
+    """A whole number with the locale's grouping: 1.048.575 (pt_BR), 1,048,575 (en)."""
+    if value is None:
+        return "-"
+    text = format_decimal(value, "#,##0", locale=current())
+    return ("+" + text) if signed and value >= 0 else text
+
+
+def decimal(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
+    """A decimal number: 0,65 (pt_BR), 0.65 (en)."""
+    if value is None:
+        return "-"
+    text = format_decimal(value, "#,##0." + "0" * digits, locale=current())
+    return ("+" + text) if signed and value >= 0 else text
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A ratio as a percentage: 85,0% (pt_BR), 85.0% (en); None (no SLA) is `-`."""
+    if value is None:
+        return "-"
+    return format_percent(value, "#,##0" + ("." + "0" * digits if digits else "") + "%", locale=current())
+
+
+def day(value: date | None) -> str:
+    """A date: 26/06/2021 (pt_BR), 6/26/2021 (en)."""
+    return "-" if value is None else format_skeleton(DATE_SKELETON, value, locale=current())
+
+
+def moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """A date and time to the minute (or the second): 26/06/2021 09:05 (pt_BR), 6/26/2021 9:05 AM (en)."""
+    if value is None:
+        return "-"
+    return f"{day(value)} {format_time(value, 'medium' if seconds else 'short', locale=current())}"
+
+
+def date_range(start: date, end: date) -> str:
+    """01/03/2022 – 31/03/2022 (pt_BR)."""
+    if start == end:
+        return day(start)
+    return format_interval(start, end, DATE_SKELETON, locale=current())
+
+
+def _date_pattern() -> str:
+    """The locale's CLDR pattern of a numeric date, e.g. dd/MM/y."""
+    locale = Locale.parse(current())
+    return locale.datetime_skeletons[match_skeleton(DATE_SKELETON, locale.datetime_skeletons)].pattern
+
+
+def date_input_format() -> str:
+    """st.date_input's format for the locale: DD/MM/YYYY (pt_BR), MM/DD/YYYY (en)."""
+    pattern = _date_pattern()
+    sep = next((c for c in pattern if not c.isalpha()), "/")
+    order = [c for c in dict.fromkeys(c for c in pattern if c.isalpha())]
+    parts = {"d": "DD", "M": "MM", "y": "YYYY"}
+    return sep.join(parts[c] for c in order if c in parts)
+
+
+def d3_date_format() -> str:
+    """The d3 (Plotly) date format of the locale's numeric date: %d/%m/%Y (pt_BR)."""
+    return date_input_format().replace("DD", "%d").replace("MM", "%m").replace("YYYY", "%Y")
+
+
+def plotly_separators() -> str:
+    """Plotly's `separators` (decimal then thousands) for the locale: ',.' (pt_BR), '.,' (en)."""
+    return get_decimal_symbol(current()) + get_group_symbol(current())
+
+
+def csv_options() -> dict:
+    """to_csv keywords of the locale's spreadsheet convention: ';' and decimal comma where the
+    decimal mark is a comma (so Excel in Brazil opens it in columns), ',' and a point otherwise."""
+    comma = get_decimal_symbol(current()) == ","
+    return {"sep": ";" if comma else ",", "decimal": "," if comma else "."}

@@ -1,0 +1,109 @@
+"""Every page in each language: no text of the other language's catalog shows.
+
+The admin's stored language choice picks the language (as the account box stores it); the pages run
+over the small indicator data set so the charts, tables and metrics are drawn.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard import i18n
+from tests.core.test_indicators import insert_services
+from tests.pages.apptest import logged_in, open_page
+from tests.test_i18n import catalog
+
+PAGES = ("home.py", "upload.py", "overview.py", "sla_polo.py", "sla_angel.py", "productivity.py",
+         "customers.py", "services.py", "users.py", "calendar.py", "audit.py", "monitoring.py")
+
+
+def shown(at) -> list[str]:
+    """Every text of the run a user reads: titles, captions, alerts, metrics, widget labels, options."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    for kind in ("button", "text_input", "selectbox", "date_input", "number_input", "checkbox", "toggle",
+                 "expander", "tabs", "metric", "radio", "multiselect", "time_input"):
+        for element in getattr(at, kind, []):
+            parts.append(str(getattr(element, "label", "") or ""))
+            parts += [str(o) for o in getattr(element, "options", []) or []]
+            help_text = getattr(getattr(element, "proto", None), "help", "")
+            parts.append(str(help_text or ""))
+    return [p for p in parts if p]
+
+
+def fragments(msgid: str, translation: str) -> list[str]:
+    """The literal pieces of a msgid (between placeholders) that would betray it: long enough to be
+    specific and not also part of its translation."""
+    pieces = [p.strip(" .:;,·()*") for p in re.split(r"\{[^}]*\}", msgid)]
+    return [p for p in pieces if len(p) >= 12 and p not in translation]
+
+
+def betrayals(language: str) -> list[tuple[str, str]]:
+    """(text to look for, msgid) of the other language's catalog entries that differ between the two."""
+    pairs = []
+    for message in catalog("pt_BR"):
+        if not message.id:
+            continue
+        english = message.id if isinstance(message.id, str) else message.id[-1]
+        portuguese = message.string if isinstance(message.string, str) else message.string[-1]
+        if english == portuguese:
+            continue
+        source, target = (english, portuguese) if language == "pt_BR" else (portuguese, english)
+        if "{" not in source:
+            pairs.append((source, english))  # a whole element equal to it
+        pairs += [(f, english) for f in fragments(source, target)]
+    return pairs
+
+
+@pytest.fixture
+def data(db):
+    with db.begin() as conn:
+        insert_services(conn)
+    return db
+
+
+@pytest.mark.parametrize("language", ["pt_BR", "en"])
+@pytest.mark.parametrize("script", PAGES)
+def test_a_page_speaks_only_the_users_language(data, script, language):
+    with data.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = :l WHERE username = 'admin'"), {"l": language})
+    at = open_page(logged_in(), script)
+    texts = shown(at)
+    joined = "\n".join(texts)
+    found = sorted({msgid for text, msgid in betrayals(language)
+                    if text in texts or (len(text) >= 12 and text in joined)})
+    assert found == [], f"{script} in {language} shows the other language's {found}"
+    assert at.session_state[i18n.STATE] == language
+
+
+def test_the_account_box_switches_the_language_from_the_next_run(data):
+    at = open_page(logged_in(), "overview.py")
+    assert at.title[0].value == "Overview"
+    at.selectbox(key="app_language").set_value("pt_BR").run()
+    assert at.title[0].value == "Visão geral"
+    assert [m.label for m in at.metric] == ["SLA", "Atendimentos", "Produtividade", "Não visitado"]
+    assert at.metric[0].value == "60,0%"
+    with data.connect() as conn:
+        assert conn.scalar(sa.text("SELECT language FROM users WHERE username = 'admin'")) == "pt_BR"
+    # the next session of the same user starts in Portuguese
+    again = open_page(logged_in(), "sla_polo.py")
+    assert again.title[0].value == "SLA por polo"
+
+
+def test_a_form_refusal_is_in_the_users_language_and_stays_english_in_core(data):
+    from core import records
+
+    with data.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "customers.py")
+    at.text_input(key="customers_new_id").input("7")
+    at.text_input(key="customers_new_nome").input("Carla Dias")
+    at.text_input(key="customers_new_tel").input("123")
+    next(b for b in at.button if b.label == "Cadastrar cliente").click().run()
+    assert "O telefone deve ter 10 ou 11 dígitos (DDD + número); '123' tem 3." in [e.value for e in at.error]
+    with pytest.raises(records.RecordError) as refused:
+        records.clean_phone("123")
+    assert str(refused.value) == "The phone must have 10 or 11 digits (area code + number); '123' has 3."
