@@ -123,12 +123,12 @@ def cmd_users_key(args) -> int:
 def cmd_settings(args) -> int:
     if args.markdown:
         print("| variable | default | meaning |\n|---|---|---|")
-        for name, default, help_text in SETTINGS:
-            print(f"| `{name}` | {f'`{default}`' if default is not None else '(unset)'} | {help_text} |")
+        for s in SETTINGS:
+            print(f"| `{s.name}` | {f'`{s.default}`' if s.default is not None else '(unset)'} | {s.help} |")
         return 0
     settings = load_settings()
-    for name, default, help_text in SETTINGS:
-        print(f"{name}\n    default: {default if default is not None else '(unset)'}\n    {help_text}")
+    for s in SETTINGS:
+        print(f"{s.name}\n    default: {s.default if s.default is not None else '(unset)'}\n    {s.help}")
     print(f"\nin effect: {'embedded PostgreSQL in ' + str(settings.data_dir) if settings.embedded else 'DATABASE_URL'}")
     return 0
 

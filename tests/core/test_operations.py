@@ -122,7 +122,7 @@ def test_doctor_fails_when_the_database_is_unreachable(tmp_path):
 def test_doctor_fails_on_a_bad_setting():
     result = cli("doctor", env={"SLA_TARGET": "90"})
     assert result.returncode == 1
-    assert result.stdout.strip() == "FAIL  configuration: SLA_TARGET must be between 0 and 1 (0.9 means 90%)"
+    assert result.stdout.strip() == "FAIL  configuration: SLA_TARGET must be between 0 and 1 (0.9 means 90%), not 90"
 
 
 def test_timings_reach_the_table_and_are_summarised(db, persisting):
