@@ -137,7 +137,7 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
                            "choose another, e.g. a few unrelated words.")
 
 
-def hash_password(password: str, rounds: int = 12) -> str:
+def hash_password(password: str, *, rounds: int) -> str:
     check_password_rules(password)
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
@@ -202,7 +202,7 @@ def _public(user: User | None) -> dict | None:
 
 def create_user(conn: Connection, *, actor: Actor | None, username: str, password: str,
                 role: str = "viewer", name: str | None = None, email: str | None = None,
-                rounds: int = 12, must_change_password: bool = False) -> User:
+                rounds: int, must_change_password: bool = False) -> User:
     """Create a user. actor None is self-registration: only the viewer role is allowed.
 
     A taken username raises UsernameTaken only after the password was hashed, so the answer to a
@@ -219,7 +219,7 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     if email and "@" not in email:
         raise AccountError("The email address is not valid.")
     check_password_rules(password, username=username)
-    password_hash = hash_password(password, rounds)
+    password_hash = hash_password(password, rounds=rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
         raise UsernameTaken(f"The username {username!r} is taken.")
@@ -280,14 +280,14 @@ def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -
 
 
 def reset_password(conn: Connection, *, actor: Actor, username: str, password: str,
-                   rounds: int = 12) -> User:
+                   rounds: int) -> User:
     """Set a new password (admin); also clears a lockout and ends the user's sessions and API tokens."""
     require(actor, "admin")
     check_password_rules(password, username=username)
     return _update_user(conn, actor, username,
                         f"password_hash = :h, failed_logins = 0, failed_since = NULL, locked_until = NULL, "
                         f"must_change_password = false, {_END_SESSIONS}",
-                        {"h": hash_password(password, rounds)})
+                        {"h": hash_password(password, rounds=rounds)})
 
 
 def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int) -> User:
@@ -308,7 +308,7 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
     check_password_rules(new, username=user.username)
     conn.execute(sa.text(
         f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
-        {"h": hash_password(new, rounds), "id": user.id})
+        {"h": hash_password(new, rounds=rounds), "id": user.id})
     audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
                  before={"password": "(changed)"}, after={"password": "(changed)"})
     return get_user(conn, user.username)

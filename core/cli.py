@@ -271,7 +271,7 @@ def cmd_calendar(args) -> int:
                 added = indicators.non_working_days(conn)
             if args.year:
                 year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
-                for day, name in sorted(indicators.national_holidays(year, settings.holiday_country).items()):
+                for day, name in sorted(indicators.national_holidays(year, country=settings.holiday_country).items()):
                     print(f"{day.isoformat()}  national holiday ({settings.holiday_country})  {name}")
             for d in added:
                 print(f"{d.day.isoformat()}  non-working day, added by {d.added_by}  {d.reason}")

@@ -1,8 +1,8 @@
 """Architecture rules that a test can check."""
 import ast
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,7 +160,6 @@ def test_every_timed_fragment_checks_the_role_again_first():
 _SETTING_PARAMETERS = {"country", "rounds"}
 
 
-@pytest.mark.xfail(strict=True, reason="country='BR' and rounds=12 are defaults in indicators and accounts")
 def test_no_core_function_defaults_a_setting():
     offenders = []
     for path in (ROOT / "core").rglob("*.py"):

@@ -49,7 +49,7 @@ def state(engine):
                                              "data_de_atendimento FROM services ORDER BY id")).all(),
             "sla": [(r.polo, r.total, r.on_time, r.late, r.not_visited)
                     for r in indicators.sla_by_polo(conn, period=MARCH, as_of=AS_OF)],
-            "productivity": [(r.angel, r.visits) for r in indicators.productivity(conn, period=MARCH, as_of=AS_OF)],
+            "productivity": [(r.angel, r.visits) for r in indicators.productivity(conn, period=MARCH, as_of=AS_OF, country="BR")],
             "users": [(u.username, u.role) for u in accounts.list_users(conn)],
         }
 
