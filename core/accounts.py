@@ -18,7 +18,7 @@ import bcrypt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit
+from core import audit, contact
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
 from core.definitions import N_
 
@@ -215,9 +215,10 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     username = _normalise_username(username)
-    email = (email or "").strip() or None
-    if email and "@" not in email:
-        raise AccountError("The email address is not valid.")
+    try:
+        email = contact.clean_email(email)
+    except contact.ContactError as exc:
+        raise AccountError(str(exc)) from None
     check_password_rules(password, username=username)
     password_hash = hash_password(password, rounds=rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
