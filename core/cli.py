@@ -148,7 +148,7 @@ def cmd_doctor(args) -> int:
         engine = get_engine(settings, migrate_schema=False)
     except Exception:  # only an embedded server that cannot start; its check below says why
         engine = None
-    checks = operations.health(settings, engine)
+    checks = operations.health(settings, engine=engine)
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(c.ok for c in checks):
@@ -161,7 +161,7 @@ def cmd_backup(args) -> int:
     from core.backup import BackupError, backup
 
     try:
-        report = backup(load_settings(), args.path, actor=accounts.CLI_ACTOR)
+        report = backup(load_settings(), path=args.path, actor=accounts.CLI_ACTOR)
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -174,7 +174,7 @@ def cmd_restore(args) -> int:
     from core.backup import BackupError, restore
 
     try:
-        report = restore(load_settings(), args.path, actor=accounts.CLI_ACTOR, force=args.force)
+        report = restore(load_settings(), path=args.path, actor=accounts.CLI_ACTOR, force=args.force)
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -172,3 +172,18 @@ def test_no_core_function_defaults_a_setting():
                 offenders += [f"{path.relative_to(ROOT)}: {node.name}({a.arg}=...)" for a in defaulted
                               if a.arg in _SETTING_PARAMETERS]
     assert offenders == []
+
+
+# What a core function acts with comes first; everything else by keyword (records' convention).
+_CONTEXT = {"conn", "engine", "settings"}
+
+
+def test_core_functions_take_their_connection_or_settings_first_and_the_rest_by_keyword():
+    offenders = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+                if positional and positional[0] in _CONTEXT and len(positional) > 1:
+                    offenders.append(f"{path.relative_to(ROOT)}: {node.name}({', '.join(positional)})")
+    assert offenders == []

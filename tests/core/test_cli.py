@@ -21,7 +21,7 @@ def test_users_add_reads_the_password_from_stdin_and_lists(db, monkeypatch, caps
     code, out, _ = run(monkeypatch, capsys, "users", "add", "Bruno", "--role", "analyst", stdin="s3cret-pass\n")
     assert code == 0 and out.strip() == "created bruno (analyst)"
     with db.begin() as conn:
-        assert accounts.verify_login(conn, "bruno", "s3cret-pass", settings=settings)
+        assert accounts.verify_login(conn, username="bruno", password="s3cret-pass", settings=settings)
     code, out, _ = run(monkeypatch, capsys, "users", "list")
     lines = out.splitlines()
     assert lines[0].split() == ["username", "role", "active", "last", "login", "name"]
@@ -88,7 +88,7 @@ def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, c
     assert err.splitlines() == ["created API key 1 'nightly export' (analyst):",
                                 "It is not shown again (only its hash is stored): keep it now."]
     with db.begin() as conn:
-        assert accounts.actor_from_api_key(conn, key) == accounts.Actor("key:nightly export", "analyst")
+        assert accounts.actor_from_api_key(conn, key=key) == accounts.Actor("key:nightly export", "analyst")
     code, out, _ = run(monkeypatch, capsys, "users", "key", "list")
     header, row = out.splitlines()
     assert header.split() == ["id", "role", "prefix", "created", "by", "created", "at", "last", "used",
@@ -100,7 +100,7 @@ def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, c
     code, out, _ = run(monkeypatch, capsys, "users", "key", "revoke", "1")
     assert code == 0 and out.strip() == "revoked API key 1 'nightly export'; it stops working at once"
     with db.connect() as conn:
-        assert accounts.actor_from_api_key(conn, key) is None
+        assert accounts.actor_from_api_key(conn, key=key) is None
     code, out, err = run(monkeypatch, capsys, "users", "key", "revoke", "1")
     assert code == 2 and out == "" and err.strip() == "error: The API key 1 (nightly export) is already revoked."
     code, _, err = run(monkeypatch, capsys, "users", "key", "create", " ", "--role", "viewer")
