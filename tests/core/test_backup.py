@@ -129,6 +129,6 @@ def test_backup_and_restore_commands(db, tmp_path):
     done = cli("backup", str(path))
     assert done.returncode == 0 and done.stdout.startswith(f"backed up 4 services and 3 customers to {path}")
     refused = cli("restore", str(path))
-    assert refused.returncode == 1 and "Run again with --force" in refused.stderr
+    assert refused.returncode == 2 and "Run again with --force" in refused.stderr
     forced = cli("restore", str(path), "--force")
     assert forced.returncode == 0 and forced.stdout.startswith("restored 4 services, 3 customers and 2 users")
