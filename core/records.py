@@ -354,10 +354,6 @@ def update_customer(conn: Connection, *, actor: Actor, id: Any, nome: Any, email
     return after
 
 
-def count_customer_services(conn: Connection, *, id: int) -> int:
-    return conn.scalar(sa.text("SELECT count(*) FROM services WHERE id_cliente = :id"), {"id": id})
-
-
 def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: bool = False) -> int:
     """Delete a customer (admin). Refused if they have services, unless with_services=True,
     which deletes those services too (each audited). Returns the number of services deleted."""
