@@ -32,9 +32,9 @@ def register(body: Register, request: Request):
 
 
 def _login(conn, *, body: Login) -> accounts.User | None:
-    if not accounts.verify_login(conn, body.username, body.password, settings=deps.settings()):
+    if not accounts.verify_login(conn, username=body.username, password=body.password, settings=deps.settings()):
         return None
-    return accounts.get_user(conn, body.username)
+    return accounts.get_user(conn, username=body.username)
 
 
 def _expires_in() -> int:

@@ -23,7 +23,7 @@ def health():
         engine = deps.engine()
     except Exception:  # the engine could not even be set up; the checks say so
         engine = None
-    checks = operations.health(deps.settings(), engine)
+    checks = operations.health(deps.settings(), engine=engine)
     ok = all(c.ok for c in checks)
     return JSONResponse({"status": "ok" if ok else "failing", "checks": [asdict(c) for c in checks]},
                         status_code=200 if ok else 503)
@@ -43,7 +43,7 @@ def _load(job: loading.LoadJob) -> dict:
 def metrics(actor: Actor = Depends(deps.admin)):
     """Totals, recent loads, per-route p50/p95 of this API (last 24 h), other operations' timings,
     database and host figures (admin)."""
-    seen = operations.monitor(deps.engine(), deps.settings())
+    seen = operations.monitor(deps.engine(), settings=deps.settings())
     routes = deps.read(operations.operation_timings, prefix=ROUTE_PREFIX, limit=1000) if seen.database else []
     return {
         "version": seen.version,

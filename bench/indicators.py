@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from bench.common import bench_engine
 from core import indicators
+from core.config import load_settings
 from core.definitions import Period
 from core.demo import FIRST_DEADLINE, FULL_ROWS, LAST_DEADLINE, POLOS
 
@@ -33,12 +34,13 @@ PERIODS = {
     "30 days 03-15..04-13": Period(date(2022, 3, 15), date(2022, 4, 13)),
     "whole range": Period(date(2021, 6, 29), date(2022, 6, 10)),
 }
+COUNTRY = load_settings().holiday_country  # as the dashboard reads it
 QUERIES = {
     "sla_by_polo": lambda c, p: indicators.sla_by_polo(c, period=p),
     "sla_by_angel": lambda c, p: indicators.sla_by_angel(c, period=p),
-    "productivity": lambda c, p: indicators.productivity(c, period=p),
-    "overview (2 periods)": lambda c, p: indicators.overview(c, period=p),
-    "trend (auto grain)": lambda c, p: indicators.trend(c, period=p),
+    "productivity": lambda c, p: indicators.productivity(c, period=p, country=COUNTRY),
+    "overview (2 periods)": lambda c, p: indicators.overview(c, period=p, country=COUNTRY),
+    "trend (auto grain)": lambda c, p: indicators.trend(c, period=p, country=COUNTRY),
 }
 
 
@@ -50,7 +52,7 @@ def build(engine: sa.Engine) -> float:
     """Replace the services with FULL_ROWS generated ones; return the seconds the inserts took."""
     from core.indicators import national_holidays
 
-    holidays = sorted(national_holidays(Period(FIRST_DEADLINE, LAST_DEADLINE)))
+    holidays = sorted(national_holidays(Period(FIRST_DEADLINE, LAST_DEADLINE), country="BR"))  # as core.demo
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE services, customers CASCADE"))
         conn.execute(sa.text("INSERT INTO customers (id) SELECT g FROM generate_series(1, 573670) g"))

@@ -97,20 +97,20 @@ def main() -> None:
         telemetry.stop_persisting_timings()
         rows.append(("flush 1,000 timings (median of 5)", f"{statistics.median(flushes) * 1000:.1f} ms"))
 
-        operations.monitor(engine, settings)  # warm-up
+        operations.monitor(engine, settings=settings)  # warm-up
         monitors = []
         for _ in range(5):
             start = time.perf_counter()
-            report = operations.monitor(engine, settings)
+            report = operations.monitor(engine, settings=settings)
             monitors.append(time.perf_counter() - start)
         assert report.healthy and report.totals.services == args.services
         rows.append(("operations.monitor() (median of 5)", f"{statistics.median(monitors) * 1000:.0f} ms"))
 
         with tempfile.TemporaryDirectory() as tmp:
-            dumped = backup(settings, Path(tmp) / "bench.dump", actor=CLI_ACTOR)
+            dumped = backup(settings, path=Path(tmp) / "bench.dump", actor=CLI_ACTOR)
             rows.append((f"backup, {args.services:,} services + {args.services // 3:,} customers",
                          f"{dumped.seconds:.2f} s, {dumped.bytes / 2**20:.1f} MB"))
-            restored = restore(settings, dumped.path, actor=CLI_ACTOR, force=True)
+            restored = restore(settings, path=dumped.path, actor=CLI_ACTOR, force=True)
             assert restored.services == args.services
             rows.append(("restore --force of that backup", f"{restored.seconds:.2f} s"))
         logging.getLogger("core").handlers.clear()

@@ -18,7 +18,7 @@ import bcrypt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit
+from core import audit, contact
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
 from core.definitions import N_
 
@@ -137,7 +137,7 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
                            "choose another, e.g. a few unrelated words.")
 
 
-def hash_password(password: str, rounds: int = 12) -> str:
+def hash_password(password: str, *, rounds: int) -> str:
     check_password_rules(password)
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
@@ -177,7 +177,7 @@ def _normalise_username(username: str) -> str:
     return name
 
 
-def get_user(conn: Connection, username: str) -> User | None:
+def get_user(conn: Connection, *, username: str) -> User | None:
     row = conn.execute(sa.text(f"SELECT {_USER_COLUMNS} FROM users WHERE username = :u"),
                        {"u": (username or "").strip().lower()}).mappings().first()
     return User(**row) if row else None
@@ -202,7 +202,7 @@ def _public(user: User | None) -> dict | None:
 
 def create_user(conn: Connection, *, actor: Actor | None, username: str, password: str,
                 role: str = "viewer", name: str | None = None, email: str | None = None,
-                rounds: int = 12, must_change_password: bool = False) -> User:
+                rounds: int, must_change_password: bool = False) -> User:
     """Create a user. actor None is self-registration: only the viewer role is allowed.
 
     A taken username raises UsernameTaken only after the password was hashed, so the answer to a
@@ -215,11 +215,12 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
     username = _normalise_username(username)
-    email = (email or "").strip() or None
-    if email and "@" not in email:
-        raise AccountError("The email address is not valid.")
+    try:
+        email = contact.clean_email(email)
+    except contact.ContactError as exc:
+        raise AccountError(str(exc)) from None
     check_password_rules(password, username=username)
-    password_hash = hash_password(password, rounds)
+    password_hash = hash_password(password, rounds=rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
         raise UsernameTaken(f"The username {username!r} is taken.")
@@ -228,7 +229,7 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
         "VALUES (:u, :n, :e, :h, :r, :m)"),
         {"u": username, "n": (name or "").strip() or username, "e": email, "h": password_hash, "r": role,
          "m": must_change_password})
-    user = get_user(conn, username)
+    user = get_user(conn, username=username)
     audit.record(conn, username=actor.username if actor else username, action="create",
                  entity="user", entity_id=username, after=_public(user))
     return user
@@ -236,12 +237,12 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
 
 def _update_user(conn: Connection, actor: Actor, username: str, assignments: str, params: dict) -> User:
     require(actor, "admin")
-    before = get_user(conn, username)
+    before = get_user(conn, username=username)
     if before is None:
         raise AccountError(f"There is no user {username!r}.")
     conn.execute(sa.text(f"UPDATE users SET {assignments} WHERE username = :username"),
                  {**params, "username": before.username})
-    after = get_user(conn, before.username)
+    after = get_user(conn, username=before.username)
     audit.record(conn, username=actor.username, action="update", entity="user",
                  entity_id=before.username, before=_public(before), after=_public(after))
     return after
@@ -280,14 +281,14 @@ def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -
 
 
 def reset_password(conn: Connection, *, actor: Actor, username: str, password: str,
-                   rounds: int = 12) -> User:
+                   rounds: int) -> User:
     """Set a new password (admin); also clears a lockout and ends the user's sessions and API tokens."""
     require(actor, "admin")
     check_password_rules(password, username=username)
     return _update_user(conn, actor, username,
                         f"password_hash = :h, failed_logins = 0, failed_since = NULL, locked_until = NULL, "
                         f"must_change_password = false, {_END_SESSIONS}",
-                        {"h": hash_password(password, rounds)})
+                        {"h": hash_password(password, rounds=rounds)})
 
 
 def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int) -> User:
@@ -296,7 +297,7 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
     Ends every session and API token of the user (the caller starts a new session for the
     browser it was done from) and clears must_change_password.
     """
-    user = get_user(conn, actor.username) if actor else None
+    user = get_user(conn, username=actor.username) if actor else None
     if user is None or not user.active:
         raise PermissionDenied("Log in first.")
     row = conn.execute(sa.text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"),
@@ -308,10 +309,10 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
     check_password_rules(new, username=user.username)
     conn.execute(sa.text(
         f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
-        {"h": hash_password(new, rounds), "id": user.id})
+        {"h": hash_password(new, rounds=rounds), "id": user.id})
     audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
                  before={"password": "(changed)"}, after={"password": "(changed)"})
-    return get_user(conn, user.username)
+    return get_user(conn, username=user.username)
 
 
 def set_language(conn: Connection, *, actor: Actor, language: str | None) -> None:
@@ -333,14 +334,14 @@ def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
     name = (username or "").strip().lower()
     if actor is None or actor.username != name:
         require(actor, "admin")
-    before = get_user(conn, name)
+    before = get_user(conn, username=name)
     if before is None:
         raise AccountError(f"There is no user {name!r}.")
     epoch = conn.scalar(sa.text(f"UPDATE users SET {_END_SESSIONS} WHERE id = :id RETURNING session_epoch"),
                         {"id": before.id})
     audit.record(conn, username=actor.username, action="update", entity="user", entity_id=before.username,
                  before={"session_epoch": before.session_epoch}, after={"session_epoch": epoch})
-    return get_user(conn, name)
+    return get_user(conn, username=name)
 
 
 # --- API keys --------------------------------------------------------------------------------
@@ -435,7 +436,7 @@ def revoke_api_key(conn: Connection, *, actor: Actor, id: int) -> ApiKey:
     return after
 
 
-def actor_from_api_key(conn: Connection, key: str) -> Actor | None:
+def actor_from_api_key(conn: Connection, *, key: str) -> Actor | None:
     """The actor of a valid API key ("key:<name>" with the key's role); None for anything else.
 
     Marks the key used, at most once a minute and without ever waiting for another request's
@@ -460,7 +461,7 @@ def actor_from_api_key(conn: Connection, key: str) -> Actor | None:
     return Actor(f"key:{row['name']}", row["role"])
 
 
-def verify_login(conn: Connection, username: str, password: str, *, settings: Settings) -> bool:
+def verify_login(conn: Connection, *, username: str, password: str, settings: Settings) -> bool:
     """Check a login attempt; count failures and lock the account after too many.
 
     The answer is the same (False) for an unknown user, a wrong password, an inactive or a locked
@@ -522,7 +523,7 @@ def start_session(conn: Connection, *, username: str, days: float) -> Session:
 
     Also prunes sessions that ended or expired more than a day ago.
     """
-    user = get_user(conn, username)
+    user = get_user(conn, username=username)
     if user is None or not user.active:
         raise PermissionDenied("This account cannot log in.")
     conn.execute(sa.text("DELETE FROM dashboard_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
@@ -566,7 +567,7 @@ def end_session(conn: Connection, *, sid: str) -> None:
         audit.record(conn, username=row.username, action="logout", entity="user", entity_id=row.username)
 
 
-def ensure_admin(conn: Connection, settings: Settings) -> str | None:
+def ensure_admin(conn: Connection, *, settings: Settings) -> str | None:
     """Create the first admin when there are no users.
 
     Returns the generated password when ADMIN_PASSWORD was unset (to print once), else None.

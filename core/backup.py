@@ -121,7 +121,7 @@ def _current_version(conn) -> int:
     return 0
 
 
-def backup(settings: Settings, path: Path | str, *, actor: Actor) -> BackupReport:
+def backup(settings: Settings, *, path: Path | str, actor: Actor) -> BackupReport:
     """Dump the whole database to `path` (pg_dump custom format). An existing file is replaced
     only when the dump succeeded."""
     require(actor, "admin")
@@ -148,7 +148,7 @@ def backup(settings: Settings, path: Path | str, *, actor: Actor) -> BackupRepor
                         customers=counts["customers"], services=counts["services"])
 
 
-def restore(settings: Settings, path: Path | str, *, actor: Actor, force: bool = False) -> RestoreReport:
+def restore(settings: Settings, *, path: Path | str, actor: Actor, force: bool = False) -> RestoreReport:
     """Replace the whole database with the backup at `path`, in one transaction.
 
     Refuses when the database holds services or customers, unless `force`. The data version

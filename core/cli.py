@@ -1,4 +1,9 @@
-"""Command line: `python -m core COMMAND ...`. Every command and option has help text."""
+"""Command line: `python -m core COMMAND ...`. Every command and option has help text.
+
+Exit codes: 0 done; 1 a check failed (doctor, db status); 2 the request was refused (a bad value,
+a missing file, a rule of core): `error: <why>` on stderr, nothing on stdout. Commands raise the
+refusal; main() prints it.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +14,25 @@ from datetime import date
 from core import accounts, exports
 from core.config import SETTINGS, ConfigError, load_settings
 from core.db import describe_url, get_engine, migrate, pending_migrations
+
+
+CHECK_FAILED = 1
+REFUSED = 2
+
+
+class Refused(Exception):
+    """A request the CLI itself refuses (e.g. a file that does not exist); the message is for the user."""
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """Every error whose message is for the user (imported only when an error happened)."""
+    from core.backup import BackupError
+    from core.indicators import CalendarError
+    from core.loading import LoadError
+    from core.records import RecordError
+
+    return (Refused, ConfigError, accounts.AccountError, accounts.PermissionDenied, LoadError, RecordError,
+            CalendarError, BackupError)
 
 
 def _read_password(prompt: str) -> str:
@@ -40,7 +64,7 @@ def cmd_db_status(args) -> int:
         pending = pending_migrations(conn)
     print(f"database: {describe_url(str(engine.url))}")
     print("pending migrations: " + (", ".join(pending) if pending else "none"))
-    return 1 if pending else 0
+    return CHECK_FAILED if pending else 0
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -123,12 +147,12 @@ def cmd_users_key(args) -> int:
 def cmd_settings(args) -> int:
     if args.markdown:
         print("| variable | default | meaning |\n|---|---|---|")
-        for name, default, help_text in SETTINGS:
-            print(f"| `{name}` | {f'`{default}`' if default is not None else '(unset)'} | {help_text} |")
+        for s in SETTINGS:
+            print(f"| `{s.name}` | {f'`{s.default}`' if s.default is not None else '(unset)'} | {s.help} |")
         return 0
     settings = load_settings()
-    for name, default, help_text in SETTINGS:
-        print(f"{name}\n    default: {default if default is not None else '(unset)'}\n    {help_text}")
+    for s in SETTINGS:
+        print(f"{s.name}\n    default: {s.default if s.default is not None else '(unset)'}\n    {s.help}")
     print(f"\nin effect: {'embedded PostgreSQL in ' + str(settings.data_dir) if settings.embedded else 'DATABASE_URL'}")
     return 0
 
@@ -142,42 +166,34 @@ def cmd_doctor(args) -> int:
         settings = load_settings()
     except ConfigError as exc:
         print(f"FAIL  configuration: {exc}")
-        return 1
+        return CHECK_FAILED
     print(f"ok    configuration: {'embedded PostgreSQL in ' + str(settings.data_dir) if settings.embedded else 'DATABASE_URL'}")
     try:
         engine = get_engine(settings, migrate_schema=False)
     except Exception:  # only an embedded server that cannot start; its check below says why
         engine = None
-    checks = operations.health(settings, engine)
+    checks = operations.health(settings, engine=engine)
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     if not all(c.ok for c in checks):
         telemetry.stop_persisting_timings()  # nowhere to write them
-        return 1
+        return CHECK_FAILED
     return 0
 
 
 def cmd_backup(args) -> int:
-    from core.backup import BackupError, backup
+    from core.backup import backup
 
-    try:
-        report = backup(load_settings(), args.path, actor=accounts.CLI_ACTOR)
-    except BackupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    report = backup(load_settings(), path=args.path, actor=accounts.CLI_ACTOR)
     print(f"backed up {report.services:,} services and {report.customers:,} customers to {report.path} "
           f"({report.bytes / 2**20:.1f} MB in {report.seconds:.1f} s)")
     return 0
 
 
 def cmd_restore(args) -> int:
-    from core.backup import BackupError, restore
+    from core.backup import restore
 
-    try:
-        report = restore(load_settings(), args.path, actor=accounts.CLI_ACTOR, force=args.force)
-    except BackupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    report = restore(load_settings(), path=args.path, actor=accounts.CLI_ACTOR, force=args.force)
     print(f"restored {report.services:,} services, {report.customers:,} customers and {report.users} "
           f"users from {report.path} (sha256 {report.sha256}) in {report.seconds:.1f} s")
     return 0
@@ -229,8 +245,7 @@ def cmd_indicators(args) -> int:
         with get_engine(load_settings()).connect() as conn:
             result = _indicator_rows(conn, args)
     except ValueError as exc:  # bad sort field, start after end
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise Refused(str(exc)) from None
     if result is None:
         print("No services in the database yet: load the services file first.", file=sys.stderr)
         rows, fields = [], ()
@@ -256,30 +271,26 @@ def cmd_calendar(args) -> int:
     from core.definitions import Period
 
     settings = load_settings()
-    try:
-        if args.calendar_command == "add":
-            with get_engine(settings).begin() as conn:
-                day = indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
-                                                     reason=args.reason)
-            print(f"{day.day.isoformat()} is now a non-working day ({day.reason})")
-        elif args.calendar_command == "remove":
-            with get_engine(settings).begin() as conn:
-                indicators.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
-            print(f"{args.day} is a business day again (unless a weekend or a national holiday)")
-        else:
-            with get_engine(settings).connect() as conn:
-                added = indicators.non_working_days(conn)
-            if args.year:
-                year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
-                for day, name in sorted(indicators.national_holidays(year, settings.holiday_country).items()):
-                    print(f"{day.isoformat()}  national holiday ({settings.holiday_country})  {name}")
-            for d in added:
-                print(f"{d.day.isoformat()}  non-working day, added by {d.added_by}  {d.reason}")
-            if not added:
-                print("No non-working days added (national holidays are always off; --year Y lists them).")
-    except indicators.CalendarError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.calendar_command == "add":
+        with get_engine(settings).begin() as conn:
+            day = indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
+                                                 reason=args.reason)
+        print(f"{day.day.isoformat()} is now a non-working day ({day.reason})")
+    elif args.calendar_command == "remove":
+        with get_engine(settings).begin() as conn:
+            indicators.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
+        print(f"{args.day} is a business day again (unless a weekend or a national holiday)")
+    else:
+        with get_engine(settings).connect() as conn:
+            added = indicators.non_working_days(conn)
+        if args.year:
+            year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
+            for day, name in sorted(indicators.national_holidays(year, country=settings.holiday_country).items()):
+                print(f"{day.isoformat()}  national holiday ({settings.holiday_country})  {name}")
+        for d in added:
+            print(f"{d.day.isoformat()}  non-working day, added by {d.added_by}  {d.reason}")
+        if not added:
+            print("No non-working days added (national holidays are always off; --year Y lists them).")
     return 0
 
 
@@ -372,19 +383,15 @@ def cmd_load(args) -> int:
 
     settings = load_settings()
     engine = get_engine(settings)
-    try:
-        if args.load_command == "resume":
-            report = loading.resume_job(engine, job_id=args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
-                                        on_progress=_progress_printer())
-        else:
+    if args.load_command == "resume":
+        report = loading.resume_job(engine, job_id=args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
+                                    on_progress=_progress_printer())
+    else:
+        try:
             report = loading.load_file(engine, path=args.path, kind=args.load_command, actor=accounts.CLI_ACTOR,
                                        settings=settings, on_progress=_progress_printer())
-    except FileNotFoundError:
-        print(f"error: no such file: {args.path}", file=sys.stderr)
-        return 2
-    except loading.LoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        except FileNotFoundError:
+            raise Refused(f"no such file: {args.path}") from None
     _print_report(report, args.json)
     return 0
 
@@ -461,36 +468,32 @@ def cmd_records(args) -> int:
 
     from core import audit, records
 
-    try:
-        with get_engine(load_settings()).connect() as conn:
-            if args.command == "audit":
-                entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
-                    username=args.user, entity=args.entity, entity_id=args.id, since=args.since,
-                    until=args.until), limit=args.limit)
-                rows = [{**asdict(e), "changes": ", ".join(e.changes()) if e.action == "update" else ""}
-                        for e in entries]
-                more = False  # newest first; narrow with --since/--until rather than paging
-                fields = ("id", "at", "username", "action", "entity", "entity_id", "changes")
-            elif args.command == "services":
-                filters = records.ServiceFilter(
-                    id=args.id, id_cliente=args.customer, polo=args.polo, angel=args.angel, status=args.status,
-                    deadline_from=args.deadline_from, deadline_to=args.deadline_to,
-                    visit_from=args.visit_from, visit_to=args.visit_to)
-                found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit)
-                more = bool(found) and bool(records.list_services(conn, filters=filters, after=found[-1].id,
-                                                                   limit=1))
-                rows, fields = [asdict(r) for r in found], ("id", "id_cliente", "angel", "polo", "data_limite",
-                                                            "data_de_atendimento", "status")
-            else:
-                filters = records.CustomerFilter(id=args.id, nome=args.name, email=args.email,
-                                                 telefone=args.phone)
-                found, total = records.find_customers(conn, filters=filters, after=args.after, limit=args.limit)
-                more = bool(found) and bool(records.list_customers(conn, filters=filters, after=found[-1].id,
-                                                                    limit=1))
-                rows, fields = [asdict(r) for r in found], ("id", "nome", "email", "telefone", "is_stub")
-    except records.RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with get_engine(load_settings()).connect() as conn:
+        if args.command == "audit":
+            entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
+                username=args.user, entity=args.entity, entity_id=args.id, since=args.since,
+                until=args.until), limit=args.limit)
+            rows = [{**asdict(e), "changes": ", ".join(e.changes()) if e.action == "update" else ""}
+                    for e in entries]
+            more = False  # newest first; narrow with --since/--until rather than paging
+            fields = ("id", "at", "username", "action", "entity", "entity_id", "changes")
+        elif args.command == "services":
+            filters = records.ServiceFilter(
+                id=args.id, id_cliente=args.customer, polo=args.polo, angel=args.angel, status=args.status,
+                deadline_from=args.deadline_from, deadline_to=args.deadline_to,
+                visit_from=args.visit_from, visit_to=args.visit_to)
+            found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit)
+            more = bool(found) and bool(records.list_services(conn, filters=filters, after=found[-1].id,
+                                                               limit=1))
+            rows, fields = [asdict(r) for r in found], ("id", "id_cliente", "angel", "polo", "data_limite",
+                                                        "data_de_atendimento", "status")
+        else:
+            filters = records.CustomerFilter(id=args.id, nome=args.name, email=args.email,
+                                             telefone=args.phone)
+            found, total = records.find_customers(conn, filters=filters, after=args.after, limit=args.limit)
+            more = bool(found) and bool(records.list_customers(conn, filters=filters, after=found[-1].id,
+                                                                limit=1))
+            rows, fields = [asdict(r) for r in found], ("id", "nome", "email", "telefone", "is_stub")
     _print_rows(rows, fields)
     print(f"{len(rows)} of {total} shown" + (f"; next page: --after {rows[-1]['id']}" if more else ""),
           file=sys.stderr)
@@ -604,9 +607,11 @@ def main(argv: list[str] | None = None) -> int:
     _start_telemetry()
     try:
         return args.func(args)
-    except (ConfigError, accounts.AccountError, accounts.PermissionDenied) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _refusals()):
+            raise
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return REFUSED
     finally:
         from core.telemetry import flush_timings
 

@@ -1,15 +1,15 @@
 """Settings: one validated object built from the environment.
 
-Every knob is a row of SETTINGS (name, default, help), so the README table and `python -m core
-settings` are generated from the same place the code reads.
+Every knob is one row of SETTINGS (name, default, help, parser): Settings takes its attributes from
+the rows, and the README table and `python -m core settings` are generated from the same place.
 """
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 
@@ -17,106 +17,161 @@ class ConfigError(ValueError):
     """A setting has a value the product refuses to start with."""
 
 
-# (environment variable, default, one line of help). Default None = unset.
-SETTINGS: list[tuple[str, str | None, str]] = [
-    ("DATABASE_URL", None, "PostgreSQL URL (postgresql://user:pass@host/db). Unset: an embedded "
-     "PostgreSQL is started in LOGISTICS_DATA_DIR."),
-    ("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie and "
-     "API token keys and uploaded files waiting to be loaded."),
-    ("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie (32+ characters, not a well-known value, "
-     "in every mode). Embedded mode generates one in the data dir when unset; required with DATABASE_URL."),
-    ("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
-    ("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid (0-30; 0: no cookie, every new tab "
-     "logs in)."),
-    ("ADMIN_USERNAME", "admin", "Username of the first admin, created on first start with no users."),
-    ("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "
-     "printed once to the console."),
-    ("ALLOW_SIGNUP", "false", "true lets visitors register themselves as viewers."),
-    ("LOGIN_MAX_FAILURES", "5", "Failed logins within LOGIN_LOCK_MINUTES that lock an account."),
-    ("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked; failures count towards a lock "
-     "within this many minutes."),
-    ("LOGIN_ATTEMPTS_PER_MINUTE", "5", "Failed logins, and registrations, one client address may make per "
-     "minute (1-1000); one address may also fail at most LOGIN_MAX_FAILURES - 1 times per account and "
-     "LOGIN_LOCK_MINUTES, so it cannot lock an account alone."),
-    ("TRUSTED_PROXIES", "127.0.0.1,::1", "Addresses of the reverse proxies whose X-Forwarded-For names the "
-     "client (comma-separated); the login throttle counts per client address."),
-    ("PASSWORD_HASH_ROUNDS", "12", "bcrypt cost factor for new password hashes (4-16)."),
-    ("LOAD_WORKERS", "2", "Worker threads of a file load (parse and write in parallel)."),
-    ("LOAD_CHUNK_ROWS", "25000", "Lines per chunk of a file load (memory grows with it, speed barely)."),
-    ("SLA_TARGET", "0.90", "SLA target drawn on the charts (0-1)."),
-    ("HOLIDAY_COUNTRY", "BR", "Country whose national holidays are not business days "
-     "(code of the `holidays` package)."),
-    ("LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR."),
-    ("API_TOKEN_KEY", None, "Secret that signs the HTTP API's bearer tokens (32+ characters). Embedded "
-     "mode generates one in the data dir when unset; required (and not a well-known value) with "
-     "DATABASE_URL."),
-    ("API_ACCESS_TOKEN_MINUTES", "15", "Minutes an API access token stays valid (1-1440)."),
-    ("API_REFRESH_TOKEN_DAYS", "7", "Days an API refresh token stays valid (1-90)."),
-    ("UPLOAD_MAX_MB", "200", "Largest file, in MB, the API's batch load routes accept (1-10000); the "
-     "dashboard's own limit is server.maxUploadSize in .streamlit/config.toml, also 200."),
-    ("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535)."),
-    ("LANGUAGE", "pt_BR", "Language of the dashboard for users who have not chosen one, and of the login "
-     "page when the browser asks for neither: pt_BR or en."),
-]
+# --- how a setting's text is read: (setting name, text) -> value, or ConfigError naming the setting ---
+
+def text(name: str, raw: str) -> str:
+    return raw
+
+
+def boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def integer(low: int, high: int) -> Callable[[str, str], int]:
+    """A whole number in [low, high]."""
+    return _between(int, "a whole number", low, high)
+
+
+def number(low: float, high: float, *, unit: str = "", hint: str = "") -> Callable[[str, str], float]:
+    """A decimal number in [low, high] (nan and inf refused); `unit` and `hint` go into the message."""
+    return _between(float, f"a number between {low} and {high}{unit}", low, high, unit + hint)
+
+
+def _between(cast: Callable[[str], Any], kind: str, low: float, high: float,
+             after: str = "") -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            value = cast(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be {kind}, not {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}{after}, not {raw.strip()}")
+        return value
+    return parse
+
+
+def one_of(*values: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper()
+        if value not in values:
+            raise ConfigError(f"{name} must be {', '.join(values[:-1])} or {values[-1]}, not {value!r}")
+        return value
+    return parse
+
+
+def directory(name: str, raw: str) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def username(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not value:
+        raise ConfigError(f"{name} must not be empty")
+    return value
+
+
+def addresses(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
+def upper(name: str, raw: str) -> str:
+    return raw.strip().upper()
+
 
 # The dashboard's languages (gettext catalogs in locale/), each named in its own language.
 LANGUAGES = {"pt_BR": "Português (Brasil)", "en": "English"}
 
-DEFAULTS = {name: default for name, default, _ in SETTINGS}
+
+def language(name: str, raw: str) -> str:
+    value = raw.strip().replace("-", "_")
+    if value not in LANGUAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(LANGUAGES)}, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One knob: its environment variable, default text (None: unset), one line of help, how its
+    text is read, and the Settings attribute it becomes (the variable in lower case unless given)."""
+    name: str
+    default: str | None
+    help: str
+    parse: Callable[[str, str], Any] = text
+    attribute: str | None = None
+
+    @property
+    def field(self) -> str:
+        return self.attribute or self.name.lower()
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        """The value from `env` (empty counts as unset), else the default; None when both are unset."""
+        raw = env.get(self.name) or self.default
+        return None if raw is None else self.parse(self.name, raw)
+
+
+MAX_COOKIE_EXPIRY_DAYS = 30
+
+# Every setting, in the order `python -m core settings` and the README list them. A new setting is
+# one row here: Settings gets its attribute from it.
+SETTINGS: list[Setting] = [
+    Setting("DATABASE_URL", None, "PostgreSQL URL (postgresql://user:pass@host/db). Unset: an embedded "
+            "PostgreSQL is started in LOGISTICS_DATA_DIR."),
+    Setting("LOGISTICS_DATA_DIR", ".data", "Directory for the embedded database, the generated cookie and "
+            "API token keys and uploaded files waiting to be loaded.", directory, "data_dir"),
+    Setting("AUTH_COOKIE_KEY", None, "Secret that signs the login cookie (32+ characters, not a well-known "
+            "value, in every mode). Embedded mode generates one in the data dir when unset; required with "
+            "DATABASE_URL."),
+    Setting("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
+    Setting("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid (0-30; 0: no cookie, every new "
+            "tab logs in).", number(0, MAX_COOKIE_EXPIRY_DAYS, unit=" days")),
+    Setting("ADMIN_USERNAME", "admin", "Username of the first admin, created on first start with no users.",
+            username),
+    Setting("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "
+            "printed once to the console."),
+    Setting("ALLOW_SIGNUP", "false", "true lets visitors register themselves as viewers.", boolean),
+    Setting("LOGIN_MAX_FAILURES", "5", "Failed logins within LOGIN_LOCK_MINUTES that lock an account.",
+            integer(1, 100)),
+    Setting("LOGIN_LOCK_MINUTES", "15", "How long a locked account stays locked; failures count towards a "
+            "lock within this many minutes.", integer(1, 24 * 60)),
+    Setting("LOGIN_ATTEMPTS_PER_MINUTE", "5", "Failed logins, and registrations, one client address may make "
+            "per minute (1-1000); one address may also fail at most LOGIN_MAX_FAILURES - 1 times per account "
+            "and LOGIN_LOCK_MINUTES, so it cannot lock an account alone.", integer(1, 1000)),
+    Setting("TRUSTED_PROXIES", "127.0.0.1,::1", "Addresses of the reverse proxies whose X-Forwarded-For names "
+            "the client (comma-separated); the login throttle counts per client address.", addresses),
+    Setting("PASSWORD_HASH_ROUNDS", "12", "bcrypt cost factor for new password hashes (4-16).", integer(4, 16)),
+    Setting("LOAD_WORKERS", "2", "Worker threads of a file load (parse and write in parallel).", integer(1, 64)),
+    Setting("LOAD_CHUNK_ROWS", "25000", "Lines per chunk of a file load (memory grows with it, speed barely).",
+            integer(1000, 5_000_000)),
+    Setting("SLA_TARGET", "0.90", "SLA target drawn on the charts (0-1).", number(0, 1, hint=" (0.9 means 90%)")),
+    Setting("HOLIDAY_COUNTRY", "BR", "Country whose national holidays are not business days "
+            "(code of the `holidays` package).", upper),
+    Setting("LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING or ERROR.", one_of("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("API_TOKEN_KEY", None, "Secret that signs the HTTP API's bearer tokens (32+ characters). Embedded "
+            "mode generates one in the data dir when unset; required (and not a well-known value) with "
+            "DATABASE_URL."),
+    Setting("API_ACCESS_TOKEN_MINUTES", "15", "Minutes an API access token stays valid (1-1440).",
+            integer(1, 24 * 60)),
+    Setting("API_REFRESH_TOKEN_DAYS", "7", "Days an API refresh token stays valid (1-90).", integer(1, 90)),
+    Setting("UPLOAD_MAX_MB", "200", "Largest file, in MB, the API's batch load routes accept (1-10000); the "
+            "dashboard's own limit is server.maxUploadSize in .streamlit/config.toml, also 200.",
+            integer(1, 10_000)),
+    Setting("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535).", integer(1, 65535)),
+    Setting("LANGUAGE", "pt_BR", "Language of the dashboard for users who have not chosen one, and of the login "
+            "page when the browser asks for neither: pt_BR or en.", language),
+]
 
 # Values that appear in docs and examples: a secret equal to one of them is no secret.
 WELL_KNOWN_SECRETS = {"", "changeme", "change-me", "secret", "my-secret", "some_key",
                       "some_signature_key", "random_signature_key", "abcdef", "password"}
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
-
-def _bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, not {raw!r}")
-
-
-def _int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None
-    data_dir: Path
-    auth_cookie_key: str | None
-    auth_cookie_name: str
-    auth_cookie_expiry_days: float
-    admin_username: str
-    admin_password: str | None
-    allow_signup: bool
-    login_max_failures: int
-    login_lock_minutes: int
-    login_attempts_per_minute: int
-    trusted_proxies: tuple[str, ...]
-    password_hash_rounds: int
-    load_workers: int
-    load_chunk_rows: int
-    sla_target: float
-    holiday_country: str
-    log_level: str
-    api_token_key: str | None
-    api_access_token_minutes: int
-    api_refresh_token_days: int
-    upload_max_mb: int
-    api_port: int
-    language: str = "pt_BR"
+class _Methods:
+    """What Settings does beyond holding the values (its attributes come from SETTINGS)."""
 
     @property
     def embedded(self) -> bool:
@@ -126,72 +181,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Read and validate every setting; raise ConfigError with a plain message."""
         env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return DEFAULTS[name] if value is None or value == "" else value
-
-        try:
-            sla_target = float(get("SLA_TARGET"))
-        except ValueError:
-            raise ConfigError(f"SLA_TARGET must be a number between 0 and 1, not {get('SLA_TARGET')!r}") from None
-        if not 0 <= sla_target <= 1:
-            raise ConfigError("SLA_TARGET must be between 0 and 1 (0.9 means 90%)")
-        try:
-            expiry = float(get("AUTH_COOKIE_EXPIRY_DAYS"))
-        except ValueError:
-            raise ConfigError("AUTH_COOKIE_EXPIRY_DAYS must be a number of days") from None
-        if not 0 <= expiry <= MAX_COOKIE_EXPIRY_DAYS:  # also refuses nan and inf
-            raise ConfigError(f"AUTH_COOKIE_EXPIRY_DAYS must be between 0 and {MAX_COOKIE_EXPIRY_DAYS} days, "
-                              f"not {get('AUTH_COOKIE_EXPIRY_DAYS')}")
-        log_level = get("LOG_LEVEL").upper()
-        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
-        language = get("LANGUAGE").strip().replace("-", "_")
-        if language not in LANGUAGES:
-            raise ConfigError(f"LANGUAGE must be one of {', '.join(LANGUAGES)}, not {language!r}")
-        admin = get("ADMIN_USERNAME").strip().lower()
-        if not admin:
-            raise ConfigError("ADMIN_USERNAME must not be empty")
-
-        settings = cls(
-            database_url=get("DATABASE_URL"),
-            data_dir=Path(get("LOGISTICS_DATA_DIR")).expanduser().resolve(),
-            auth_cookie_key=get("AUTH_COOKIE_KEY"),
-            auth_cookie_name=get("AUTH_COOKIE_NAME"),
-            auth_cookie_expiry_days=expiry,
-            admin_username=admin,
-            admin_password=get("ADMIN_PASSWORD"),
-            allow_signup=_bool("ALLOW_SIGNUP", get("ALLOW_SIGNUP")),
-            login_max_failures=_int("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES"), 1, 100),
-            login_lock_minutes=_int("LOGIN_LOCK_MINUTES", get("LOGIN_LOCK_MINUTES"), 1, 24 * 60),
-            login_attempts_per_minute=_int("LOGIN_ATTEMPTS_PER_MINUTE", get("LOGIN_ATTEMPTS_PER_MINUTE"), 1, 1000),
-            trusted_proxies=tuple(a.strip() for a in get("TRUSTED_PROXIES").split(",") if a.strip()),
-            password_hash_rounds=_int("PASSWORD_HASH_ROUNDS", get("PASSWORD_HASH_ROUNDS"), 4, 16),
-            load_workers=_int("LOAD_WORKERS", get("LOAD_WORKERS"), 1, 64),
-            load_chunk_rows=_int("LOAD_CHUNK_ROWS", get("LOAD_CHUNK_ROWS"), 1000, 5_000_000),
-            sla_target=sla_target,
-            holiday_country=get("HOLIDAY_COUNTRY").upper(),
-            log_level=log_level,
-            api_token_key=get("API_TOKEN_KEY"),
-            api_access_token_minutes=_int("API_ACCESS_TOKEN_MINUTES", get("API_ACCESS_TOKEN_MINUTES"), 1, 24 * 60),
-            api_refresh_token_days=_int("API_REFRESH_TOKEN_DAYS", get("API_REFRESH_TOKEN_DAYS"), 1, 90),
-            upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
-            api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
-            language=language,
-        )
-        # An explicit key is checked in every mode: a weak cookie key lets anyone forge an admin's cookie.
-        if settings.api_token_key is not None or not settings.embedded:
-            _check_secret("API_TOKEN_KEY", settings.api_token_key)
-        if settings.auth_cookie_key is not None or not settings.embedded:
-            _check_secret("AUTH_COOKIE_KEY", settings.auth_cookie_key)
-        if not settings.embedded:
-            # The placeholders of .env.example must not reach production (an empty password is
-            # fine: local socket connections may use trust or peer authentication).
-            password = urlsplit(settings.database_url).password
-            if password and password.strip().lower() in WELL_KNOWN_SECRETS:
-                raise ConfigError("The password in DATABASE_URL (APP_DB_PASSWORD with compose) is a placeholder; "
-                                  "set a random one (e.g. openssl rand -hex 24)")
+        settings = cls(**{s.field: s.read(env) for s in SETTINGS})
+        _check(settings)
         return settings
 
     def cookie_key(self) -> str:
@@ -212,8 +203,33 @@ class Settings:
         return _secret_file(self.data_dir / "api_token_key")
 
 
+def settings_class(rows: list[Setting]) -> type:
+    """A frozen dataclass with an attribute per row (e.g. settings.load_workers) and _Methods."""
+    cls = make_dataclass("Settings", [(s.field, Any) for s in rows], bases=(_Methods,), frozen=True)
+    cls.__doc__ = "Every setting, read from the environment and validated (Settings.from_env)."
+    return cls
+
+
+Settings = settings_class(SETTINGS)
+
+
+def _check(settings: Settings) -> None:
+    """The rules that involve more than one setting, or the mode."""
+    # An explicit key is checked in every mode: a weak cookie key lets anyone forge an admin's cookie.
+    if settings.api_token_key is not None or not settings.embedded:
+        _check_secret("API_TOKEN_KEY", settings.api_token_key)
+    if settings.auth_cookie_key is not None or not settings.embedded:
+        _check_secret("AUTH_COOKIE_KEY", settings.auth_cookie_key)
+    if not settings.embedded:
+        # The placeholders of .env.example must not reach production (an empty password is
+        # fine: local socket connections may use trust or peer authentication).
+        password = urlsplit(settings.database_url).password
+        if password and password.strip().lower() in WELL_KNOWN_SECRETS:
+            raise ConfigError("The password in DATABASE_URL (APP_DB_PASSWORD with compose) is a placeholder; "
+                              "set a random one (e.g. openssl rand -hex 24)")
+
+
 MIN_SECRET_LENGTH = 32
-MAX_COOKIE_EXPIRY_DAYS = 30
 
 
 def _check_secret(name: str, key: str | None) -> None:

@@ -176,7 +176,7 @@ def _checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_script(conn: Connection, sql: str) -> None:
+def run_script(conn: Connection, *, sql: str) -> None:
     """Run a file of SQL statements as is: straight to the DBAPI cursor without parameters, so
     nothing in it is a placeholder ('%' and ':name' mean what PostgreSQL says they mean)."""
     with conn.connection.cursor() as cursor:
@@ -204,13 +204,13 @@ def migrate(engine: Engine) -> list[str]:
             if path.stem in done:
                 continue
             log.info("applying migration %s", path.stem)
-            run_script(conn, path.read_text())
+            run_script(conn, sql=path.read_text())
             conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES (:n)"), {"n": path.stem})
             applied.append(path.stem)
         for name in _changed_definitions(conn):
             log.info("applying definitions %s", name)
             path = DEFINITIONS_DIR.parent / name
-            run_script(conn, path.read_text())
+            run_script(conn, sql=path.read_text())
             conn.execute(sa.text(
                 "INSERT INTO schema_definitions (name, checksum) VALUES (:n, :c) ON CONFLICT (name) "
                 "DO UPDATE SET checksum = excluded.checksum, applied_at = now()"),

@@ -137,7 +137,7 @@ def _national_holidays(country: str, year: int) -> dict[date, str]:
     return dict(holidays_package.country_holidays(country, years=year))
 
 
-def national_holidays(period: Period, country: str = "BR") -> dict[date, str]:
+def national_holidays(period: Period, *, country: str) -> dict[date, str]:
     """National holidays of `country` inside the period: {date: name}."""
     found: dict[date, str] = {}
     for year in range(period.start.year, period.end.year + 1):
@@ -162,14 +162,14 @@ def non_working_days(conn: Connection, *, period: Period | None = None) -> list[
     return [NonWorkingDay(**r) for r in rows.mappings()]
 
 
-def days_off(conn: Connection, *, period: Period, country: str = "BR") -> dict[date, str]:
+def days_off(conn: Connection, *, period: Period, country: str) -> dict[date, str]:
     """Weekdays in the period that are not business days: {date: reason} (holidays and admin days)."""
-    off = {d: n for d, n in national_holidays(period, country).items() if d.weekday() < 5}
+    off = {d: n for d, n in national_holidays(period, country=country).items() if d.weekday() < 5}
     off.update({d.day: d.reason for d in non_working_days(conn, period=period) if d.day.weekday() < 5})
     return off
 
 
-def business_days(conn: Connection, *, period: Period, country: str = "BR") -> int:
+def business_days(conn: Connection, *, period: Period, country: str) -> int:
     """Monday-Friday days of the period that are neither holidays nor admin non-working days."""
     return _count_business_days(period, days_off(conn, period=period, country=country))
 
@@ -361,7 +361,7 @@ def sla_by_angel(conn: Connection, *, period: Period, polo: str | None = None,
 def productivity(conn: Connection, *, period: Period, polo: str | None = None,
                  angel: str | None = None, search: str | None = None,
                  sort: str = "productivity", descending: bool = True, as_of: date | None = None,
-                 country: str = "BR") -> list[ProductivityRow]:
+                 country: str) -> list[ProductivityRow]:
     """Productivity per angel with at least one visit in the period, sorted."""
     as_of = as_of or date.today()
     with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
@@ -409,7 +409,7 @@ def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None,
 
 
 def overview(conn: Connection, *, period: Period, polo: str | None = None, angel: str | None = None,
-             as_of: date | None = None, country: str = "BR") -> Overview:
+             as_of: date | None = None, country: str) -> Overview:
     """Overall KPIs of the period and of the period of equal length just before it."""
     as_of = as_of or date.today()
     with timed("indicators.overview", days=period.days, polo=bool(polo)):
@@ -441,7 +441,7 @@ def auto_grain(period: Period) -> Grain:
 
 
 def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo: str | None = None,
-          angel: str | None = None, as_of: date | None = None, country: str = "BR") -> list[TrendPoint]:
+          angel: str | None = None, as_of: date | None = None, country: str) -> list[TrendPoint]:
     """SLA (by deadline) and visits (by visit day) per day, week or month of the period."""
     as_of = as_of or date.today()
     grain = grain or auto_grain(period)

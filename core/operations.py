@@ -134,7 +134,7 @@ def check_embedded_server(settings: Settings) -> Check:
     return Check("embedded server", True, f"PostgreSQL process {pid}, data in {settings.data_dir / 'pg'}")
 
 
-def health(settings: Settings, engine: Engine | None) -> list[Check]:
+def health(settings: Settings, *, engine: Engine | None) -> list[Check]:
     """Each health check: embedded server (embedded mode), database reachable, migrations current,
     data dir writable. `engine` None means it could not even be made (the error is in the checks)."""
     with timed("operations.health") as info:
@@ -232,9 +232,9 @@ def operation_timings(conn: Connection, *, hours: int = TIMINGS_HOURS, limit: in
     return [OperationTiming(**r) for r in rows]
 
 
-def monitor(engine: Engine, settings: Settings) -> Monitoring:
+def monitor(engine: Engine, *, settings: Settings) -> Monitoring:
     """Everything for the monitoring page: health, host, database, totals, loads, timings."""
-    checks = health(settings, engine)
+    checks = health(settings, engine=engine)
     host = host_metrics(settings.data_dir)
     reachable = next(c.ok for c in checks if c.name == "database reachable")
     if not reachable:

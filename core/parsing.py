@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from core import contact
+
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 
 _YEAR_FIRST = "^[0-9]{4}-"
@@ -28,9 +30,6 @@ _ISO_RE = (r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
 _DAY_FIRST_RE = (r"^(?P<d>[0-9]{1,2})[/.-](?P<mo>[0-9]{1,2})[/.-]?(?P<y>[0-9]{4}|[0-9]{2})"
                  r"(?:[ T]+(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?)?$")
 _SPACED_SEPARATOR = r" *([/.-]) *"          # `28 /06 /2021` -> `28/06/2021`
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_PHONE_NOISE = r"[\s().+-]"
-_PHONE = "^(55)?[0-9]{10,11}$"
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 # Arrow's default allocator (mimalloc) keeps the pages of freed blocks: with it a 1M-line load
@@ -267,11 +266,8 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
     lines, numbers, found, (id_txt, nome, email, phone_raw) = _split(data, first_line, delimiter, 4)
     id_ok, ids = _whole_numbers(id_txt)
     nome_ok = _np(pc.not_equal(nome, ""))
-    has_email = _np(pc.not_equal(email, ""))
-    email_ok = ~has_email | _np(pc.match_substring_regex(email, _EMAIL))
-    phone = pc.replace_substring_regex(phone_raw, _PHONE_NOISE, "")
-    has_phone = _np(pc.not_equal(phone_raw, ""))
-    phone_ok = ~has_phone | _np(pc.match_substring_regex(phone, _PHONE))
+    email_ok, email_stored = contact.emails(email)
+    phone_ok, phone_stored = contact.phones(phone_raw)
     good = (found == 4) & id_ok & (ids > 0) & nome_ok & email_ok & phone_ok
 
     def reason(i: int) -> str:  # the first check a line fails, in this order
@@ -286,13 +282,9 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
         return f"telefone {quote_literal(phone_raw[i].as_py())} must have 10 or 11 digits (DDD + number)"
 
     rejects = _rejects(lines, numbers, good, reason)
-    # The country code is dropped: 5521987654321 -> 21987654321 (a valid phone of 12-13 digits has it).
-    national = pc.if_else(pc.greater_equal(pc.utf8_length(phone), 12), pc.utf8_slice_codeunits(phone, 2), phone)
-    null = pa.scalar(None, pa.string())
     table = pa.table({
-        "line_no": pa.array(numbers), "id": pa.array(ids), "nome": nome,
-        "email": pc.if_else(pa.array(has_email), email, null),
-        "telefone": pc.if_else(pa.array(has_phone), national, null),
+        "line_no": pa.array(numbers), "id": pa.array(ids), "nome": nome, "email": email_stored,
+        "telefone": phone_stored,  # the national digits: 5521987654321 -> 21987654321
     }).filter(pa.array(good))
     return Block(lines=len(lines), good=table, rejects=rejects)
 

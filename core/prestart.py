@@ -18,7 +18,7 @@ def prestart(settings: Settings | None = None) -> Engine:
     settings = settings or load_settings()
     engine = get_engine(settings)
     with engine.begin() as conn:
-        generated = accounts.ensure_admin(conn, settings)
+        generated = accounts.ensure_admin(conn, settings=settings)
     if generated:
         print(f"\n  First start: created admin user {settings.admin_username!r} with password: "
               f"{generated}\n  Keep it now; it is not shown again (reset it with "

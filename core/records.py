@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit
+from core import audit, contact
 from core.accounts import Actor, require
 from core.db import keyset_page
 from core.definitions import N_, STATUSES, STATUS_LABELS, status_case, status_condition
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_PAGE_SIZE = 1000
 FAR_VISIT_DAYS = 365  # a visit further than this from its deadline is probably a typo
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the same rule as the table's CHECK
 
 
 class RecordError(ValueError):
@@ -176,26 +175,19 @@ def _text(value: Any) -> str | None:
 
 
 def clean_phone(value: Any) -> str | None:
-    """Digits of a phone number ('(21) 99876-5432' -> '21998765432'); None when empty."""
-    text = _text(value)
-    if text is None:
-        return None
-    if re.search(r"[^0-9 ()+.\-]", text):
-        raise RecordError(N_("The phone {text!r} has characters other than digits."), text=text)
-    digits = re.sub(r"\D", "", text)
-    if not 10 <= len(digits) <= 11:
-        raise RecordError(N_("The phone must have 10 or 11 digits (area code + number); {text!r} has {n}."),
-                          text=text, n=len(digits))
-    return digits
+    """A phone as stored ('(21) 99876-5432' -> '21998765432'); None when empty (core.contact's rule)."""
+    try:
+        return contact.clean_phone(value)
+    except contact.ContactError as exc:
+        raise RecordError(exc.template, **exc.values) from None
 
 
-def _clean_email(value: Any) -> str | None:
-    email = _text(value)
-    if email is None:
-        return None
-    if not EMAIL_RE.match(email):
-        raise RecordError(N_("The email {email!r} is not a valid address."), email=email)
-    return email
+def clean_email(value: Any) -> str | None:
+    """An email as stored; None when empty (core.contact's rule)."""
+    try:
+        return contact.clean_email(value)
+    except contact.ContactError as exc:
+        raise RecordError(exc.template, **exc.values) from None
 
 
 def _parse_date(value: Any, what: str) -> date:
@@ -235,7 +227,7 @@ def _customer_values(nome, email, telefone) -> dict[str, Any]:
     nome = _text(nome)
     if nome is None:
         raise RecordError(N_("The name is required."))
-    return {"nome": nome, "email": _clean_email(email), "telefone": clean_phone(telefone)}
+    return {"nome": nome, "email": clean_email(email), "telefone": clean_phone(telefone)}
 
 
 def _check_email_free(conn: Connection, email: str | None, id: int) -> None:
@@ -360,10 +352,6 @@ def update_customer(conn: Connection, *, actor: Actor, id: Any, nome: Any, email
     audit.record(conn, username=actor.username, action="update", entity="customer", entity_id=before.id,
                  before=_audit_values(before), after=_audit_values(after))
     return after
-
-
-def count_customer_services(conn: Connection, *, id: int) -> int:
-    return conn.scalar(sa.text("SELECT count(*) FROM services WHERE id_cliente = :id"), {"id": id})
 
 
 def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: bool = False) -> int:

@@ -47,7 +47,7 @@ def issue_refresh_token(user: User, *, settings: Settings, now: datetime | None 
     return _issue(user, "refresh", timedelta(days=settings.api_refresh_token_days), settings, now)
 
 
-def user_from_token(conn: Connection, token: str, *, kind: str, settings: Settings) -> User:
+def user_from_token(conn: Connection, *, token: str, kind: str, settings: Settings) -> User:
     """The user a valid token of this kind ("access" or "refresh") belongs to; TokenError otherwise.
 
     Checks the signature, the expiry, the kind, that the user still exists (same id) and is
@@ -64,7 +64,7 @@ def user_from_token(conn: Connection, token: str, *, kind: str, settings: Settin
         raise TokenError(INVALID) from None
     if claims["typ"] != kind or not isinstance(claims["sub"], str):
         raise TokenError(INVALID)
-    user = get_user(conn, claims["sub"])
+    user = get_user(conn, username=claims["sub"])
     if user is None or user.id != claims["uid"]:
         raise TokenError(INVALID)
     if not user.active or user.session_epoch != claims["epoch"]:

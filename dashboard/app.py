@@ -86,7 +86,13 @@ if not st.session_state.get("authentication_status"):
     with welcome.container():
         st.title(_("Logistics indicators"))
         st.caption(_("Productivity and SLA of the Green Angels, per polo and per technician."))
-actor = auth.login(authenticator)
+# The login form, and the component that stores the login cookie when it is submitted, draw in a
+# slot that every run keeps at this place (empty once logged in). Streamlit places elements by
+# position: without the slot, the run after a login (which that component starts from the browser
+# once the cookie is stored) has one element less above the page, so every widget of the page is
+# replaced, and a choice or an upload made in that moment is lost.
+with st.empty().container():
+    actor = auth.login(authenticator)
 if actor is None:
     if not st.session_state.get("authentication_status"):
         account_box.empty()

@@ -67,7 +67,7 @@ def build_authenticator() -> stauth.Authenticate:
             st.session_state[NOTICE_KEY] = str(exc)
             return False
         with engine().begin() as conn:
-            ok = accounts.verify_login(conn, username, password, settings=cfg)
+            ok = accounts.verify_login(conn, username=username, password=password, settings=cfg)
         if not ok:
             throttle.login_failed(address=address, username=username)
             return False

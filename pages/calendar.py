@@ -29,7 +29,7 @@ year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=date.tod
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
 rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": _("national holiday"),
          "reason": name, "added by": ""}
-        for d, name in indicators.national_holidays(period, cfg.holiday_country).items()]
+        for d, name in indicators.national_holidays(period, country=cfg.holiday_country).items()]
 rows += [{"day": d.day, "weekday": format_date(d.day, "EEEE", locale=current()), "kind": _("non-working day"),
           "reason": d.reason, "added by": d.added_by} for d in added if d.day.year == year]
 table = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))

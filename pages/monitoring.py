@@ -48,7 +48,7 @@ refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), defa
 @st.fragment(run_every=REFRESH.get(refresh or "Off"))
 def panel() -> None:
     recheck_role("admin")  # a timed rerun of the fragment skips the entrypoint's checks
-    report = operations.monitor(engine(), settings())
+    report = operations.monitor(engine(), settings=settings())
     st.caption(_("Version {version} · updated {moment} UTC").format(
         version=report.version, moment=moment(datetime.now(timezone.utc).replace(tzinfo=None), seconds=True)))
 

@@ -57,7 +57,7 @@ def main() -> int:
         from playwright.sync_api import sync_playwright
 
         sys.path.insert(0, str(ROOT))
-        from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login, wait_settled
+        from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, login, settle
 
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
@@ -66,7 +66,6 @@ def main() -> int:
             page.set_default_timeout(60_000)
             login(page, url, password=PASSWORD, path="overview")
             page.get_by_role("heading", name="Overview").wait_for()
-            wait_settled(page)
             page.screenshot(path=str(OUT / "overview-en.png"))
             print("saved", OUT / "overview-en.png")
             language = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Language")
@@ -76,7 +75,7 @@ def main() -> int:
             for path, name in PAGES:
                 page.goto(f"{url}/{path}")
                 page.get_by_text("Conectado como").wait_for()
-                wait_settled(page)
+                settle(page)
                 page.screenshot(path=str(OUT / name))
                 print("saved", OUT / name)
             browser.close()

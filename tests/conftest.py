@@ -114,7 +114,7 @@ def reset_database(engine) -> None:
                                  + " RESTART IDENTITY CASCADE"))
             conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
         conn.execute(sa.text("UPDATE data_state SET version = version + 1"))
-        accounts.ensure_admin(conn, load_settings())
+        accounts.ensure_admin(conn, settings=load_settings())
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_the_app_runs_as_a_non_superuser_owner(scratch, settings, migrated_befor
         assert tuple(role) == (False, False, False)
         assert conn.scalar(sa.text("SELECT pg_get_userbyid(datdba) FROM pg_database "
                                    "WHERE datname = current_database()")) == APP_USER
-        accounts.ensure_admin(conn, settings)
+        accounts.ensure_admin(conn, settings=settings)
         records.create_customer(conn, actor=accounts.CLI_ACTOR, id=1, nome="Ana")
         assert conn.scalar(sa.text("SELECT count(*) FROM customers")) == 1
         not_mine = conn.scalar(sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "

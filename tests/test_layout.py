@@ -2,6 +2,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -151,3 +153,37 @@ def test_every_timed_fragment_checks_the_role_again_first():
                     and getattr(first.value.func, "id", None) == "recheck_role"), \
                 f"{page.name}:{fn.name} does not start with recheck_role(...)"
     assert found >= 2  # Monitoring's panel and Upload's progress
+
+
+# Parameters that carry a setting (HOLIDAY_COUNTRY, PASSWORD_HASH_ROUNDS): a default there would be
+# a second, silent copy of the setting's default.
+_SETTING_PARAMETERS = {"country", "rounds"}
+
+
+def test_no_core_function_defaults_a_setting():
+    offenders = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                args = node.args
+                positional = args.posonlyargs + args.args
+                defaulted = positional[len(positional) - len(args.defaults):] + [
+                    a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+                offenders += [f"{path.relative_to(ROOT)}: {node.name}({a.arg}=...)" for a in defaulted
+                              if a.arg in _SETTING_PARAMETERS]
+    assert offenders == []
+
+
+# What a core function acts with comes first; everything else by keyword (records' convention).
+_CONTEXT = {"conn", "engine", "settings"}
+
+
+def test_core_functions_take_their_connection_or_settings_first_and_the_rest_by_keyword():
+    offenders = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+                if positional and positional[0] in _CONTEXT and len(positional) > 1:
+                    offenders.append(f"{path.relative_to(ROOT)}: {node.name}({', '.join(positional)})")
+    assert offenders == []

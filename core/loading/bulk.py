@@ -25,7 +25,7 @@ BULK_MIN_ROWS = 100_000  # below this, keeping the indexes up to date is cheaper
 ROLLUPS_WORK_MEM = "256MB"  # for the aggregations of the rollups computed ahead
 
 
-def is_bulk(conn: Connection, table: str, changing: int) -> bool:
+def is_bulk(conn: Connection, *, table: str, changing: int) -> bool:
     """True when `changing` rows (new or surely rewritten) are at least half the table after the
     load: rebuilding its indexes afterwards is cheaper than updating them row by row (measured
     2.5x on a first load)."""
@@ -37,7 +37,7 @@ def is_bulk(conn: Connection, table: str, changing: int) -> bool:
 
 
 @contextmanager
-def indexes_rebuilt(conn: Connection, table: str, steps: Steps, *, unique: bool = False) -> Iterator[None]:
+def indexes_rebuilt(conn: Connection, *, table: str, steps: Steps, unique: bool = False) -> Iterator[None]:
     """Drop the table's plain indexes and foreign keys, and recreate them from their definitions
     at the end, in the caller's transaction (a failure restores everything by rollback).
 
@@ -61,39 +61,39 @@ def indexes_rebuilt(conn: Connection, table: str, steps: Steps, *, unique: bool 
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""),
         {"t": table, "unique": unique}).all()
     with steps.step(f"drop_{table}_indexes"):
-        drop_constraints(conn, reversed(constraints))
+        drop_constraints(conn, constraints=reversed(constraints))
         for ix in indexes:
-            run_script(conn, f"DROP INDEX {ix.name}")
+            run_script(conn, sql=f"DROP INDEX {ix.name}")
     yield
     with steps.step(f"rebuild_{table}_indexes"):
-        add_constraints(conn, constraints)
+        add_constraints(conn, constraints=constraints)
         for ix in indexes:
-            run_script(conn, ix.definition)
+            run_script(conn, sql=ix.definition)
 
 
 @contextmanager
-def foreign_keys_to(conn: Connection, table: str, steps: Steps) -> Iterator[None]:
+def foreign_keys_to(conn: Connection, *, table: str, steps: Steps) -> Iterator[None]:
     """Drop the foreign keys of other tables that reference `table`, and add them back (checked)
     at the end, in the caller's transaction."""
     fkeys = conn.execute(sa.text("""
         SELECT format('%I', conname) AS name, conrelid::regclass::text AS owner, pg_get_constraintdef(oid) AS definition
         FROM pg_constraint WHERE confrelid = CAST(:t AS regclass) AND contype = 'f'"""), {"t": table}).all()
-    drop_constraints(conn, fkeys)
+    drop_constraints(conn, constraints=fkeys)
     yield
     with steps.step(f"foreign_keys_to_{table}"):
-        add_constraints(conn, fkeys)
+        add_constraints(conn, constraints=fkeys)
 
 
-def drop_constraints(conn: Connection, constraints) -> None:
+def drop_constraints(conn: Connection, *, constraints) -> None:
     """Drop constraints given as rows (name, owner, definition) read from pg_constraint."""
     for k in constraints:
-        run_script(conn, f"ALTER TABLE {k.owner} DROP CONSTRAINT {k.name}")
+        run_script(conn, sql=f"ALTER TABLE {k.owner} DROP CONSTRAINT {k.name}")
 
 
-def add_constraints(conn: Connection, constraints) -> None:
+def add_constraints(conn: Connection, *, constraints) -> None:
     """Add back (and so check) constraints dropped by drop_constraints."""
     for k in constraints:
-        run_script(conn, f"ALTER TABLE {k.owner} ADD CONSTRAINT {k.name} {k.definition}")
+        run_script(conn, sql=f"ALTER TABLE {k.owner} ADD CONSTRAINT {k.name} {k.definition}")
 
 
 def rollup_tables(conn: Connection) -> list[str]:
@@ -124,9 +124,9 @@ class RollupsAhead(threading.Thread):
     def run(self):
         try:
             with self.engine.begin() as conn:
-                drop_rollups_ahead(conn, self.prefix)  # left by a run of this job that was killed
+                drop_rollups_ahead(conn, prefix=self.prefix)  # left by a run of this job that was killed
                 for name in rollup_tables(conn):
-                    run_script(conn, f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
+                    run_script(conn, sql=f"CREATE UNLOGGED TABLE {self.prefix}{name} (LIKE {name})")
             self.created.set()
             with self.engine.begin() as conn:
                 conn.execute(sa.text(f"SET LOCAL work_mem = '{ROLLUPS_WORK_MEM}'"))
@@ -142,20 +142,20 @@ def rollups_prefix(job_id: int) -> str:
     return f"load_{int(job_id)}_"  # an integer from our own sequence: safe in SQL text
 
 
-def drop_rollups_ahead(conn: Connection, prefix: str) -> None:
-    run_script(conn, "DROP TABLE IF EXISTS " + ", ".join(prefix + name for name in rollup_tables(conn)))
+def drop_rollups_ahead(conn: Connection, *, prefix: str) -> None:
+    run_script(conn, sql="DROP TABLE IF EXISTS " + ", ".join(prefix + name for name in rollup_tables(conn)))
 
 
 @contextmanager
-def rollups_rebuilt(conn: Connection, steps: Steps, ahead: RollupsAhead | None = None) -> Iterator[None]:
+def rollups_rebuilt(conn: Connection, *, steps: Steps, ahead: RollupsAhead | None = None) -> Iterator[None]:
     """Switch the per-statement rollup triggers off for a bulk upsert and rebuild the rollups from
     the whole table afterwards (one GROUP BY pass instead of merging a million-row delta), or copy
     them from `ahead`, in the caller's transaction. The delete and truncate triggers stay on."""
     for trigger in ("services_rollup_insert", "services_rollup_update"):
-        run_script(conn, f"ALTER TABLE services DISABLE TRIGGER {trigger}")
+        run_script(conn, sql=f"ALTER TABLE services DISABLE TRIGGER {trigger}")
     yield
     for trigger in ("services_rollup_insert", "services_rollup_update"):
-        run_script(conn, f"ALTER TABLE services ENABLE TRIGGER {trigger}")
+        run_script(conn, sql=f"ALTER TABLE services ENABLE TRIGGER {trigger}")
     with steps.step("rebuild_rollups"):
         if ahead is not None:
             ahead.join()
@@ -163,6 +163,6 @@ def rollups_rebuilt(conn: Connection, steps: Steps, ahead: RollupsAhead | None =
                 log.warning("rollups computed ahead failed (%s); computing them now", ahead.error)
         if ahead is not None and ahead.error is None:
             conn.execute(sa.text("SELECT rebuild_services_rollups(:computed)"), {"computed": ahead.prefix})
-            drop_rollups_ahead(conn, ahead.prefix)
+            drop_rollups_ahead(conn, prefix=ahead.prefix)
         else:
             conn.execute(sa.text("SELECT rebuild_services_rollups()"))

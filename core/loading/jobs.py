@@ -287,7 +287,7 @@ def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) 
 def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadReport:
     """Merge the staged rows in one transaction with the job's figures and the audit row."""
     with engine.begin() as conn:
-        figures = merge.merge(conn, job, steps)
+        figures = merge.merge(conn, job=job, steps=steps)
         rows = figures["rows"]
         seconds = time.perf_counter() - started
         stored = {k: v for k, v in figures.items() if k != "rows"}
@@ -296,7 +296,7 @@ def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadR
              rows_read=rows, bytes_done=job.file_size)
         audit.record(conn, username=job.username, action="load", entity=job.kind, entity_id=job.id,
                      after={"file_name": job.file_name, **figures})
-        staging.drop_stage(conn, job.id)
+        staging.drop_stage(conn, job_id=job.id)
         sample = job_rejects(conn, job_id=job.id, limit=REJECTS_SAMPLE)
     # The commit (files written by the bulk paths reach the disk) is part of the load's time.
     seconds = time.perf_counter() - started
@@ -347,8 +347,9 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     try:
         with timed("loading.load", kind=job.kind, job_id=job_id, size=job.file_size) as info:
             with timed("loading.stage", kind=job.kind, job_id=job_id):
-                staging.prepare_stage(engine, job)
-                staging.stage(engine, job, settings, on_chunk=lambda: _report_progress(engine, job_id, on_progress))
+                staging.prepare_stage(engine, job=job)
+                staging.stage(engine, job=job, settings=settings,
+                              on_chunk=lambda: _report_progress(engine, job_id, on_progress))
             staged_at = time.perf_counter()
             with engine.begin() as conn:
                 _set(conn, job_id, phase="writing")
@@ -364,7 +365,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
         message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {plain_error(exc)}"
         with engine.begin() as conn:
             _set(conn, job_id, status="failed", phase=None, message=message[:2000], now=("finished_at",))
-            bulk.drop_rollups_ahead(conn, bulk.rollups_prefix(job_id))  # the staging table stays, for a resume
+            bulk.drop_rollups_ahead(conn, prefix=bulk.rollups_prefix(job_id))  # the staging table stays, for a resume
         raise
     finally:
         heartbeat.done.set()

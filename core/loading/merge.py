@@ -26,7 +26,7 @@ MERGE_WORK_MEM = "128MB"
 MERGE_MAINTENANCE_WORK_MEM = "256MB"   # index builds of the bulk paths
 
 
-def merge(conn: Connection, job: LoadJob, steps: Steps) -> dict[str, int]:
+def merge(conn: Connection, *, job: LoadJob, steps: Steps) -> dict[str, int]:
     """Write the job's staged rows; returns its figures: rows = inserted + updated + unchanged +
     rejected, and duplicates, stub_customers, stubs_filled."""
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MERGE_LOCK})
@@ -122,7 +122,7 @@ def _merge_services(conn: Connection, job: LoadJob, stage: str, steps: Steps) ->
 def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *,
                     first: bool, bulk_first: bool, ahead: bulk.RollupsAhead | None) -> dict[str, int]:
     if first:
-        run_script(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
+        run_script(conn, sql="TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
     with steps.step("stub_customers"):
         conn.execute(sa.text(f"""
             CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
@@ -130,8 +130,8 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
             WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.id_cliente)"""))
         new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
         with ExitStack() as stack:
-            if bulk.is_bulk(conn, "customers", new):
-                stack.enter_context(bulk.indexes_rebuilt(conn, "customers", steps, unique=True))
+            if bulk.is_bulk(conn, table="customers", changing=new):
+                stack.enter_context(bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True))
             # In id order: appending to the primary key index costs half of inserting at random places.
             counts["stub_customers"] = conn.execute(sa.text(
                 "INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id ON CONFLICT (id) DO NOTHING")).rowcount
@@ -142,17 +142,17 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
             # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
             # rollups built once at the end.
             if bulk_first:
-                stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps, unique=True))
-                stack.enter_context(bulk.rollups_rebuilt(conn, steps, ahead))
+                stack.enter_context(bulk.indexes_rebuilt(conn, table="services", steps=steps, unique=True))
+                stack.enter_context(bulk.rollups_rebuilt(conn, steps=steps, ahead=ahead))
             counts["inserted"] = conn.execute(sa.text(
                 f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
             counts["updated"] = 0
             return counts
         with steps.step("compare"):
             changed = _changes(conn, stage, "services", columns)
-        if bulk.is_bulk(conn, "services", changed):
-            stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps))
-            stack.enter_context(bulk.rollups_rebuilt(conn, steps))
+        if bulk.is_bulk(conn, table="services", changing=changed):
+            stack.enter_context(bulk.indexes_rebuilt(conn, table="services", steps=steps))
+            stack.enter_context(bulk.rollups_rebuilt(conn, steps=steps))
         counts["inserted"], counts["updated"] = _upsert_counts(conn, f"""
             INSERT INTO services AS t (id, {cols})
             SELECT id, {cols} FROM load_changes
@@ -194,7 +194,7 @@ def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -
         changed = _changes(conn, stage, "customers", columns)
     counts["stubs_filled"] = conn.scalar(sa.text(
         "SELECT count(*) FROM load_changes s JOIN customers c ON c.id = s.id WHERE c.nome IS NULL"))
-    if bulk.is_bulk(conn, "customers", changed):
+    if bulk.is_bulk(conn, table="customers", changing=changed):
         with steps.step("rewrite"):
             counts["inserted"], counts["updated"] = _rewrite_customers(conn, steps)
         return counts
@@ -231,8 +231,9 @@ def _rewrite_customers(conn: Connection, steps: Steps) -> tuple[int, int]:
         FROM load_changes s LEFT JOIN customers c ON c.id = s.id"""))
     # Foreign keys to customers go first and come back last: the primary key they need is rebuilt
     # in between. Emails were checked before, so the rebuilt unique email index holds.
-    with bulk.foreign_keys_to(conn, "customers", steps), bulk.indexes_rebuilt(conn, "customers", steps, unique=True):
-        run_script(conn, "TRUNCATE customers")
+    with bulk.foreign_keys_to(conn, table="customers", steps=steps), \
+            bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True):
+        run_script(conn, sql="TRUNCATE customers")
         conn.execute(sa.text("""
             INSERT INTO customers (id, nome, email, telefone, created_at, updated_at)
             SELECT id, nome, email, telefone, created_at, updated_at FROM load_customers_after ORDER BY id"""))

@@ -39,7 +39,7 @@ def stage_table(job_id: int) -> str:
     return f"load_stage_{int(job_id)}"  # an integer from our own sequence: safe in SQL text
 
 
-def drop_stage(conn: Connection, job_id: int) -> None:
+def drop_stage(conn: Connection, *, job_id: int) -> None:
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {stage_table(job_id)}"))
 
 
@@ -53,7 +53,7 @@ class _Run:
     error: BaseException | None = None
 
 
-def prepare_stage(engine: Engine, job: LoadJob) -> None:
+def prepare_stage(engine: Engine, *, job: LoadJob) -> None:
     """Keep what earlier runs staged if it is intact, else start the job's staging afresh.
 
     An UNLOGGED table is emptied by a crash of the server, so the chunks' bookkeeping is checked
@@ -129,7 +129,7 @@ def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Call
 
 
 
-def stage(engine: Engine, job: LoadJob, settings: Settings, on_chunk: Callable[[], None]) -> None:
+def stage(engine: Engine, *, job: LoadJob, settings: Settings, on_chunk: Callable[[], None]) -> None:
     """Stream the file's blocks to LOAD_WORKERS threads that parse and COPY them; `on_chunk` is
     called after each block commits."""
     with engine.connect() as conn:

@@ -17,21 +17,21 @@ def make_user(conn, username="ana", role="analyst", password="correct-horse", ro
 
 
 def test_first_admin_exists_with_configured_password(conn, settings):
-    admin = accounts.get_user(conn, "admin")
+    admin = accounts.get_user(conn, username="admin")
     assert admin.role == "admin" and admin.active
-    assert accounts.verify_login(conn, "admin", "admin-test-pass", settings=settings)
+    assert accounts.verify_login(conn, username="admin", password="admin-test-pass", settings=settings)
     # a second call creates nothing
-    assert accounts.ensure_admin(conn, settings) is None
+    assert accounts.ensure_admin(conn, settings=settings) is None
     assert accounts.count_users(conn) == 1
 
 
 def test_generated_admin_password_is_returned_once(conn, settings):
     conn.execute(sa.text("DELETE FROM users"))
     from dataclasses import replace
-    generated = accounts.ensure_admin(conn, replace(settings, admin_password=None))
+    generated = accounts.ensure_admin(conn, settings=replace(settings, admin_password=None))
     assert generated and len(generated) >= 16
-    assert accounts.verify_login(conn, "admin", generated, settings=settings)
-    assert accounts.ensure_admin(conn, replace(settings, admin_password=None)) is None
+    assert accounts.verify_login(conn, username="admin", password=generated, settings=settings)
+    assert accounts.ensure_admin(conn, settings=replace(settings, admin_password=None)) is None
 
 
 def test_password_is_stored_as_bcrypt_hash(conn):
@@ -52,7 +52,7 @@ def test_bad_passwords_are_refused_with_reason(conn, password, reason):
 
 def test_usernames_are_lower_case_and_unique(conn):
     make_user(conn, username="  Ana ")
-    assert accounts.get_user(conn, "ANA").username == "ana"
+    assert accounts.get_user(conn, username="ANA").username == "ana"
     with pytest.raises(AccountError, match="taken"):
         make_user(conn, username="ana")
 
@@ -83,29 +83,29 @@ def test_role_order():
 def test_lockout_after_repeated_failures_then_reset_unlocks(conn, settings):
     make_user(conn)
     for _ in range(settings.login_max_failures):
-        assert not accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-    user = accounts.get_user(conn, "ana")
+        assert not accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+    user = accounts.get_user(conn, username="ana")
     assert user.failed_logins == settings.login_max_failures and user.locked_until is not None
     # locked: even the right password fails, with the same answer as a wrong one
-    assert not accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
+    assert not accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
     accounts.reset_password(conn, actor=ADMIN, username="ana", password="new-password", rounds=4)
-    assert accounts.verify_login(conn, "ana", "new-password", settings=settings)
-    user = accounts.get_user(conn, "ana")
+    assert accounts.verify_login(conn, username="ana", password="new-password", settings=settings)
+    user = accounts.get_user(conn, username="ana")
     assert user.failed_logins == 0 and user.locked_until is None and user.last_login_at is not None
 
 
 def test_a_success_clears_the_failure_count(conn, settings):
     make_user(conn)
-    accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-    assert accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
-    assert accounts.get_user(conn, "ana").failed_logins == 0
+    accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+    assert accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
+    assert accounts.get_user(conn, username="ana").failed_logins == 0
 
 
 def test_unknown_and_inactive_users_cannot_log_in(conn, settings):
     make_user(conn)
     accounts.set_active(conn, actor=ADMIN, username="ana", active=False)
-    assert not accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
-    assert not accounts.verify_login(conn, "nobody", "correct-horse", settings=settings)
+    assert not accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
+    assert not accounts.verify_login(conn, username="nobody", password="correct-horse", settings=settings)
 
 
 def test_the_last_admin_cannot_be_demoted_or_deactivated(conn):
@@ -136,7 +136,7 @@ def test_database_refuses_an_unknown_role(conn):
 
 def test_users_carry_their_id_and_session_epoch(conn):
     ana = make_user(conn)
-    admin = accounts.get_user(conn, "admin")
+    admin = accounts.get_user(conn, username="admin")
     assert (admin.id, admin.session_epoch) == (1, 0)
     assert (ana.id, ana.session_epoch) == (2, 0)
     assert [(u.id, u.username) for u in accounts.list_users(conn)] == [(1, "admin"), (2, "ana")]
@@ -149,7 +149,7 @@ def test_role_active_and_password_changes_end_the_sessions(conn):
     assert accounts.set_active(conn, actor=ADMIN, username="ana", active=True).session_epoch == 3
     assert accounts.reset_password(conn, actor=ADMIN, username="ana", password="new-password-1",
                                    rounds=4).session_epoch == 4
-    assert accounts.get_user(conn, "admin").session_epoch == 0  # nobody else's
+    assert accounts.get_user(conn, username="admin").session_epoch == 0  # nobody else's
 
 
 def test_end_sessions_on_oneself_or_by_an_admin_audited(conn):
@@ -225,10 +225,10 @@ def test_live_key_names_are_unique_a_revoked_name_can_be_reused(conn):
 
 def test_a_key_acts_with_its_role_until_revoked(conn):
     key, plain = accounts.create_api_key(conn, actor=ADMIN, name="etl", role="analyst")
-    assert accounts.actor_from_api_key(conn, plain) == Actor("key:etl", "analyst")
+    assert accounts.actor_from_api_key(conn, key=plain) == Actor("key:etl", "analyst")
     revoked = accounts.revoke_api_key(conn, actor=ADMIN, id=key.id)
     assert not revoked.active and revoked.revoked_at is not None
-    assert accounts.actor_from_api_key(conn, plain) is None
+    assert accounts.actor_from_api_key(conn, key=plain) is None
     with pytest.raises(AccountError, match="already revoked"):
         accounts.revoke_api_key(conn, actor=ADMIN, id=key.id)
     with pytest.raises(AccountError, match="There is no API key 99"):
@@ -242,7 +242,7 @@ def test_a_key_acts_with_its_role_until_revoked(conn):
 @pytest.mark.parametrize("key", ["", "lgk_", "lgk_short", "Bearer lgk_x", "lgk_" + "A" * 43, "x" * 5000, None, 42])
 def test_unknown_or_malformed_keys_give_no_actor(conn, key):
     accounts.create_api_key(conn, actor=ADMIN, name="bot", role="admin")
-    assert accounts.actor_from_api_key(conn, key) is None
+    assert accounts.actor_from_api_key(conn, key=key) is None
 
 
 def test_last_used_is_written_at_most_once_a_minute(conn):
@@ -251,14 +251,14 @@ def test_last_used_is_written_at_most_once_a_minute(conn):
     def last_used():
         return conn.scalar(sa.text("SELECT last_used_at FROM api_keys WHERE id = :id"), {"id": key.id})
 
-    accounts.actor_from_api_key(conn, plain)
+    accounts.actor_from_api_key(conn, key=plain)
     first = last_used()
     assert first is not None
     conn.execute(sa.text("UPDATE api_keys SET last_used_at = last_used_at - interval '59 seconds'"))
-    accounts.actor_from_api_key(conn, plain)
+    accounts.actor_from_api_key(conn, key=plain)
     assert last_used() == first - timedelta(seconds=59)  # not rewritten
     conn.execute(sa.text("UPDATE api_keys SET last_used_at = last_used_at - interval '2 seconds'"))
-    accounts.actor_from_api_key(conn, plain)
+    accounts.actor_from_api_key(conn, key=plain)
     assert last_used() == first  # now() is the transaction's start: rewritten to it
 
 
@@ -270,6 +270,6 @@ def test_a_busy_key_never_waits_for_another_requests_lock(db):
         holder.execute(sa.text("SELECT 1 FROM api_keys FOR UPDATE"))  # a long request holds the row
         other.begin()
         other.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
-        assert accounts.actor_from_api_key(other, plain) == Actor("key:bot", "viewer")  # no wait, no error
+        assert accounts.actor_from_api_key(other, key=plain) == Actor("key:bot", "viewer")  # no wait, no error
         other.commit()
         holder.rollback()

@@ -38,9 +38,9 @@ def test_the_bootstrap_admin_password_follows_the_rules(conn, settings):
 
     conn.execute(sa.text("DELETE FROM users"))
     with pytest.raises(ConfigError, match="ADMIN_USERNAME and ADMIN_PASSWORD: This password is too common"):
-        accounts.ensure_admin(conn, replace(settings, admin_password="change-me"))
+        accounts.ensure_admin(conn, settings=replace(settings, admin_password="change-me"))
     with pytest.raises(ConfigError, match="ADMIN_USERNAME and ADMIN_PASSWORD: The username 'cli' is reserved"):
-        accounts.ensure_admin(conn, replace(settings, admin_username="cli"))
+        accounts.ensure_admin(conn, settings=replace(settings, admin_username="cli"))
 
 
 @pytest.mark.parametrize("username", ["ab", "x" * 33, "ana maria", "![](https://evil.example/x.png)", "ana*bold*",
@@ -71,33 +71,33 @@ def _expire_lock(conn, username):
 def test_a_lock_expires_and_the_next_wrong_password_does_not_lock_again(conn, settings):
     make_user(conn)
     for _ in range(settings.login_max_failures):
-        assert not accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-    assert accounts.get_user(conn, "ana").locked_until is not None
+        assert not accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+    assert accounts.get_user(conn, username="ana").locked_until is not None
     _expire_lock(conn, "ana")
-    assert not accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-    user = accounts.get_user(conn, "ana")
+    assert not accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+    user = accounts.get_user(conn, username="ana")
     assert user.locked_until is None and user.failed_logins == 1  # counting again from zero
-    assert accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
+    assert accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
 
 
 def test_failures_count_towards_a_lock_only_within_the_lock_window(conn, settings):
     make_user(conn)
     for _ in range(settings.login_max_failures - 1):
-        accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
+        accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
     conn.execute(sa.text("UPDATE users SET failed_since = now() - make_interval(mins => :m + 1) "
                          "WHERE username = 'ana'"), {"m": settings.login_lock_minutes})
-    accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-    user = accounts.get_user(conn, "ana")
+    accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+    user = accounts.get_user(conn, username="ana")
     assert user.locked_until is None and user.failed_logins == 1
 
 
 def test_failed_logins_and_lockouts_are_audited_with_the_username_only(conn, settings, caplog):
     make_user(conn)
-    epoch = accounts.get_user(conn, "ana").session_epoch
+    epoch = accounts.get_user(conn, username="ana").session_epoch
     with caplog.at_level("WARNING", logger="core.accounts"):
         for _ in range(settings.login_max_failures):
-            accounts.verify_login(conn, "ana", "wrong-password", settings=settings)
-        accounts.verify_login(conn, "ghost", "some-typed-secret", settings=settings)
+            accounts.verify_login(conn, username="ana", password="wrong-password", settings=settings)
+        accounts.verify_login(conn, username="ghost", password="some-typed-secret", settings=settings)
     rows = conn.execute(sa.text("SELECT username, action, entity, entity_id, before, after FROM audit_log "
                                 "WHERE action IN ('login_failed', 'lockout') ORDER BY id")).all()
     assert [tuple(r) for r in rows] == (
@@ -108,7 +108,7 @@ def test_failed_logins_and_lockouts_are_audited_with_the_username_only(conn, set
     assert {"username": "ana", "minutes": settings.login_lock_minutes} in fields
     assert not any("wrong-password" in r.getMessage() + str(getattr(r, "fields", "")) for r in caplog.records)
     assert not any("ghost" in str(getattr(r, "fields", "")) for r in caplog.records)
-    assert accounts.get_user(conn, "ana").session_epoch == epoch + 1  # a lock ends the sessions
+    assert accounts.get_user(conn, username="ana").session_epoch == epoch + 1  # a lock ends the sessions
 
 
 def test_a_user_changes_their_own_password(conn, settings):
@@ -120,17 +120,17 @@ def test_a_user_changes_their_own_password(conn, settings):
         accounts.change_own_password(conn, actor=ana, current="correct-horse", new="password123", rounds=4)
     user = accounts.change_own_password(conn, actor=ana, current="correct-horse", new="a-brand-new-one", rounds=4)
     assert user.session_epoch == 1
-    assert accounts.verify_login(conn, "ana", "a-brand-new-one", settings=settings)
-    assert not accounts.verify_login(conn, "ana", "correct-horse", settings=settings)
+    assert accounts.verify_login(conn, username="ana", password="a-brand-new-one", settings=settings)
+    assert not accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
     audited = conn.execute(sa.text("SELECT username, entity_id FROM audit_log WHERE action = 'update'")).all()
     assert [tuple(r) for r in audited] == [("ana", "ana")]
 
 
 def test_the_generated_admin_password_must_be_changed(conn, settings):
-    assert not accounts.get_user(conn, "admin").must_change_password  # ADMIN_PASSWORD was given
+    assert not accounts.get_user(conn, username="admin").must_change_password  # ADMIN_PASSWORD was given
     conn.execute(sa.text("DELETE FROM users"))
-    generated = accounts.ensure_admin(conn, replace(settings, admin_password=None))
-    assert accounts.get_user(conn, "admin").must_change_password
+    generated = accounts.ensure_admin(conn, settings=replace(settings, admin_password=None))
+    assert accounts.get_user(conn, username="admin").must_change_password
     user = accounts.change_own_password(conn, actor=ADMIN, current=generated, new="my-own-admin-words", rounds=4)
     assert not user.must_change_password
 
@@ -164,7 +164,7 @@ def end_sessions_by(conn, settings, change: str, username: str = "ana") -> None:
         accounts.end_sessions(conn, actor=Actor(username, "analyst"), username=username)
     elif change == "lockout":
         for _ in range(settings.login_max_failures):
-            accounts.verify_login(conn, username, "wrong-password", settings=settings)
+            accounts.verify_login(conn, username=username, password="wrong-password", settings=settings)
     else:
         raise ValueError(change)
 
@@ -225,4 +225,4 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db):
 def test_only_the_user_or_an_admin_can_change_a_password(conn):
     make_user(conn)
     with pytest.raises(PermissionDenied):
-        accounts.reset_password(conn, actor=Actor("ana", "analyst"), username="admin", password="x-long-enough")
+        accounts.reset_password(conn, actor=Actor("ana", "analyst"), username="admin", password="x-long-enough", rounds=4)

@@ -49,7 +49,7 @@ def state(engine):
                                              "data_de_atendimento FROM services ORDER BY id")).all(),
             "sla": [(r.polo, r.total, r.on_time, r.late, r.not_visited)
                     for r in indicators.sla_by_polo(conn, period=MARCH, as_of=AS_OF)],
-            "productivity": [(r.angel, r.visits) for r in indicators.productivity(conn, period=MARCH, as_of=AS_OF)],
+            "productivity": [(r.angel, r.visits) for r in indicators.productivity(conn, period=MARCH, as_of=AS_OF, country="BR")],
             "users": [(u.username, u.role) for u in accounts.list_users(conn)],
         }
 
@@ -59,7 +59,7 @@ def test_backup_wipe_restore_gives_the_same_data_and_indicators(db, settings, tm
     before = state(db)
     assert before["counts"] == (3, 1, 4)  # customer 3 is a stub (no name)
     assert before["sla"] == [("SP - CAMPINAS", 1, 1, 0, 0), ("RJ - CENTRO", 3, 1, 1, 1)]
-    report = backup(settings, tmp_path / "logistics.dump", actor=ADMIN)
+    report = backup(settings, path=tmp_path / "logistics.dump", actor=ADMIN)
     assert (report.services, report.customers) == (4, 3) and report.bytes > 0
     assert report.path.stat().st_mode & 0o777 == 0o600  # password hashes and personal data inside
     sha256 = hashlib.sha256(report.path.read_bytes()).hexdigest()
@@ -67,7 +67,7 @@ def test_backup_wipe_restore_gives_the_same_data_and_indicators(db, settings, tm
     reset_database(db)
     engine = get_engine(settings)
     assert state(engine)["counts"] == (0, 0, 0)
-    result = restore(settings, report.path, actor=ADMIN)
+    result = restore(settings, path=report.path, actor=ADMIN)
     assert (result.services, result.customers, result.users) == (4, 3, 2)
     engine = get_engine(settings)
     assert state(engine) == before
@@ -84,15 +84,15 @@ def test_backup_wipe_restore_gives_the_same_data_and_indicators(db, settings, tm
 
 def test_restore_refuses_a_database_with_data_unless_forced(db, settings, tmp_path):
     fill(db)
-    dump = backup(settings, tmp_path / "b.dump", actor=ADMIN).path
+    dump = backup(settings, path=tmp_path / "b.dump", actor=ADMIN).path
     with db.begin() as conn:
         conn.execute(sa.text("DELETE FROM services WHERE id = 4"))
         version = data_version(conn)
     with pytest.raises(BackupError, match="already holds 3 services and 3 customers.*--force.*Nothing was changed"):
-        restore(settings, dump, actor=ADMIN)
+        restore(settings, path=dump, actor=ADMIN)
     engine = get_engine(settings)
     assert state(engine)["counts"] == (3, 1, 3)
-    restore(settings, dump, actor=ADMIN, force=True)
+    restore(settings, path=dump, actor=ADMIN, force=True)
     engine = get_engine(settings)
     assert state(engine)["counts"] == (3, 1, 4)
     with engine.connect() as conn:  # above the old version: dashboards drop their cached answers
@@ -104,17 +104,17 @@ def test_a_file_that_is_not_a_backup_changes_nothing(db, settings, tmp_path):
     bogus = tmp_path / "services.csv"
     bogus.write_text("id_atendimento;id_cliente\n1;1\n")
     with pytest.raises(BackupError, match="is not a backup made by `python -m core backup`"):
-        restore(settings, bogus, actor=ADMIN, force=True)
+        restore(settings, path=bogus, actor=ADMIN, force=True)
     assert state(get_engine(settings))["counts"] == (3, 1, 4)
     with pytest.raises(BackupError, match="does not exist"):
-        restore(settings, tmp_path / "missing.dump", actor=ADMIN)
+        restore(settings, path=tmp_path / "missing.dump", actor=ADMIN)
 
 
 def test_only_an_admin_backs_up_or_restores(db, settings, tmp_path):
     with pytest.raises(PermissionDenied):
-        backup(settings, tmp_path / "x.dump", actor=Actor("olga", "analyst"))
+        backup(settings, path=tmp_path / "x.dump", actor=Actor("olga", "analyst"))
     with pytest.raises(PermissionDenied):
-        restore(settings, tmp_path / "x.dump", actor=Actor("olga", "analyst"))
+        restore(settings, path=tmp_path / "x.dump", actor=Actor("olga", "analyst"))
     assert not (tmp_path / "x.dump").exists()
 
 
@@ -129,6 +129,6 @@ def test_backup_and_restore_commands(db, tmp_path):
     done = cli("backup", str(path))
     assert done.returncode == 0 and done.stdout.startswith(f"backed up 4 services and 3 customers to {path}")
     refused = cli("restore", str(path))
-    assert refused.returncode == 1 and "Run again with --force" in refused.stderr
+    assert refused.returncode == 2 and "Run again with --force" in refused.stderr
     forced = cli("restore", str(path), "--force")
     assert forced.returncode == 0 and forced.stdout.startswith("restored 4 services, 3 customers and 2 users")

@@ -21,7 +21,7 @@ def test_users_add_reads_the_password_from_stdin_and_lists(db, monkeypatch, caps
     code, out, _ = run(monkeypatch, capsys, "users", "add", "Bruno", "--role", "analyst", stdin="s3cret-pass\n")
     assert code == 0 and out.strip() == "created bruno (analyst)"
     with db.begin() as conn:
-        assert accounts.verify_login(conn, "bruno", "s3cret-pass", settings=settings)
+        assert accounts.verify_login(conn, username="bruno", password="s3cret-pass", settings=settings)
     code, out, _ = run(monkeypatch, capsys, "users", "list")
     lines = out.splitlines()
     assert lines[0].split() == ["username", "role", "active", "last", "login", "name"]
@@ -33,6 +33,19 @@ def test_refusals_exit_2_with_the_reason_on_stderr(db, monkeypatch, capsys):
     assert code == 2 and out == "" and err.strip() == "error: The password needs at least 8 characters."
     code, _, err = run(monkeypatch, capsys, "users", "role", "admin", "viewer")
     assert code == 2 and "last active admin" in err
+
+
+def test_every_command_refuses_with_the_same_exit_code(db, monkeypatch, capsys, tmp_path):
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello")
+    refusals = [("load", "services", str(tmp_path / "missing.csv")), ("load", "resume", "999"),
+                ("services", "--id", "0"), ("calendar", "remove", "2022-03-01"),
+                ("indicators", "sla-polo", "--start", "2022-03-01", "--end", "2022-03-31", "--sort", "speed"),
+                ("restore", str(not_a_backup)), ("backup", str(tmp_path / "no-such-dir" / "x.dump")),
+                ("users", "role", "nobody", "admin")]
+    for argv in refusals:
+        code, out, err = run(monkeypatch, capsys, *argv)
+        assert (code, out, err.startswith("error: ")) == (2, "", True), argv
 
 
 def test_role_change_and_deactivation(db, monkeypatch, capsys):
@@ -88,7 +101,7 @@ def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, c
     assert err.splitlines() == ["created API key 1 'nightly export' (analyst):",
                                 "It is not shown again (only its hash is stored): keep it now."]
     with db.begin() as conn:
-        assert accounts.actor_from_api_key(conn, key) == accounts.Actor("key:nightly export", "analyst")
+        assert accounts.actor_from_api_key(conn, key=key) == accounts.Actor("key:nightly export", "analyst")
     code, out, _ = run(monkeypatch, capsys, "users", "key", "list")
     header, row = out.splitlines()
     assert header.split() == ["id", "role", "prefix", "created", "by", "created", "at", "last", "used",
@@ -100,7 +113,7 @@ def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, c
     code, out, _ = run(monkeypatch, capsys, "users", "key", "revoke", "1")
     assert code == 0 and out.strip() == "revoked API key 1 'nightly export'; it stops working at once"
     with db.connect() as conn:
-        assert accounts.actor_from_api_key(conn, key) is None
+        assert accounts.actor_from_api_key(conn, key=key) is None
     code, out, err = run(monkeypatch, capsys, "users", "key", "revoke", "1")
     assert code == 2 and out == "" and err.strip() == "error: The API key 1 (nightly export) is already revoked."
     code, _, err = run(monkeypatch, capsys, "users", "key", "create", " ", "--role", "viewer")

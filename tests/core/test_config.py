@@ -83,11 +83,21 @@ def test_api_settings_defaults_and_bounds(tmp_path):
             Settings.from_env(env)
 
 
-def test_every_setting_has_help_and_a_field():
-    fields = set(Settings.__dataclass_fields__)
-    for name, _default, help_text in SETTINGS:
-        assert help_text.strip(), name
-    assert len(SETTINGS) == len(fields)
+def test_every_setting_has_help_and_is_an_attribute_of_settings():
+    assert all(s.help.strip() for s in SETTINGS)
+    assert list(Settings.__dataclass_fields__) == [s.field for s in SETTINGS]
+
+
+def test_a_setting_is_one_row_with_its_parser(monkeypatch):
+    from core import config
+
+    row = config.Setting("REPORT_ROWS", "10", "Rows in a report (1-100).", config.integer(1, 100))
+    monkeypatch.setattr(config, "SETTINGS", [*config.SETTINGS, row])
+    settings_class = config.settings_class(config.SETTINGS)
+    assert settings_class.from_env({}).report_rows == 10
+    assert settings_class.from_env({"REPORT_ROWS": "42"}).report_rows == 42
+    with pytest.raises(ConfigError, match="REPORT_ROWS must be between 1 and 100, not 0"):
+        settings_class.from_env({"REPORT_ROWS": "0"})
 
 
 @pytest.mark.parametrize("key", ["change-me", "CHANGE-ME", "some_key", "x" * 31, " " * 40])

@@ -43,7 +43,7 @@ def test_the_rollup_functions_in_the_database_are_those_of_rollups_sql(conn):
 
 def test_scripts_run_as_written_percent_signs_included(conn):
     # Migrations and definitions go to the driver without parameters: '%' is PostgreSQL's, not a placeholder.
-    run_script(conn, "CREATE TEMP TABLE percent AS SELECT format('%s%% of %I', 50, 'sla daily') AS v")
+    run_script(conn, sql="CREATE TEMP TABLE percent AS SELECT format('%s%% of %I', 50, 'sla daily') AS v")
     assert conn.scalar(sa.text("SELECT v FROM percent")) == '50% of "sla daily"'
 
 

@@ -85,35 +85,35 @@ def test_filters_and_name_search(data):
 
 
 def test_productivity_counts_visits_by_visit_date_over_business_days(data):
-    rows = indicators.productivity(data, period=MARCH, as_of=AS_OF, sort="angel", descending=False)
+    rows = indicators.productivity(data, period=MARCH, as_of=AS_OF, sort="angel", descending=False, country="BR")
     assert [(r.angel, r.visits, r.on_time, r.business_days, r.worked_days) for r in rows] == [
         (ANA, 3, 2, 23, 2), (BRUNO, 2, 2, 23, 2), (CAIO, 2, 1, 23, 2)]
     ana, bruno, caio = rows
     assert ana.productivity == pytest.approx(3 / 23) and ana.visits_per_worked_day == 1.5
     assert ana.avg_slack_days == pytest.approx(-1 / 3)
     assert bruno.avg_slack_days == 3.0 and caio.avg_slack_days == -0.5
-    assert [r.angel for r in indicators.productivity(data, period=MARCH, as_of=AS_OF)] == [ANA, BRUNO, CAIO]
+    assert [r.angel for r in indicators.productivity(data, period=MARCH, as_of=AS_OF, country="BR")] == [ANA, BRUNO, CAIO]
 
 
 def test_admin_non_working_day_removes_a_business_day(data):
     indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="Carnaval")
-    ana = indicators.productivity(data, period=MARCH, as_of=AS_OF, angel=ANA)[0]
+    ana = indicators.productivity(data, period=MARCH, as_of=AS_OF, angel=ANA, country="BR")[0]
     assert ana.business_days == 22 and ana.productivity == pytest.approx(3 / 22)
     indicators.remove_non_working_day(data, actor=ADMIN, day=date(2022, 3, 1))
-    assert indicators.business_days(data, period=MARCH) == 23
+    assert indicators.business_days(data, period=MARCH, country="BR") == 23
 
 
 def test_holidays_and_weekends_are_not_business_days(conn):
     april = Period(date(2022, 4, 1), date(2022, 4, 30))
-    assert indicators.business_days(conn, period=april) == 19
-    assert set(indicators.national_holidays(april)) == {date(2022, 4, 15), date(2022, 4, 21)}
+    assert indicators.business_days(conn, period=april, country="BR") == 19
+    assert set(indicators.national_holidays(april, country="BR")) == {date(2022, 4, 15), date(2022, 4, 21)}
     weekend = Period(date(2022, 3, 19), date(2022, 3, 20))
-    assert indicators.business_days(conn, period=weekend) == 0
+    assert indicators.business_days(conn, period=weekend, country="BR") == 0
 
 
 def test_business_days_not_yet_begun_do_not_count(data):
     # as_of 10/03: 1..10 March hold 8 weekdays
-    ana = indicators.productivity(data, period=MARCH, as_of=date(2022, 3, 10), angel=ANA)[0]
+    ana = indicators.productivity(data, period=MARCH, as_of=date(2022, 3, 10), angel=ANA, country="BR")[0]
     assert (ana.visits, ana.business_days) == (3, 8)
 
 
@@ -121,18 +121,18 @@ def test_single_day_and_weekend_day(data):
     day = Period(date(2022, 3, 10), date(2022, 3, 10))
     assert [(r.angel, counts(r)) for r in indicators.sla_by_angel(data, period=day, as_of=AS_OF)] == [
         (ANA, (3, 2, 1, 0))]
-    ana = indicators.productivity(data, period=day, as_of=AS_OF)
+    ana = indicators.productivity(data, period=day, as_of=AS_OF, country="BR")
     assert [(r.angel, r.visits, r.business_days, r.productivity) for r in ana] == [(ANA, 2, 1, 2.0)]
     saturday = Period(date(2022, 3, 19), date(2022, 3, 19))
-    bruno = indicators.productivity(data, period=saturday, as_of=AS_OF)
+    bruno = indicators.productivity(data, period=saturday, as_of=AS_OF, country="BR")
     assert [(r.angel, r.visits, r.business_days, r.productivity) for r in bruno] == [(BRUNO, 1, 0, None)]
 
 
 def test_empty_period_has_no_sla_rather_than_zero(data):
     empty = Period(date(2023, 1, 1), date(2023, 1, 31))
     assert indicators.sla_by_polo(data, period=empty, as_of=AS_OF) == []
-    assert indicators.productivity(data, period=empty, as_of=AS_OF) == []
-    kpis = indicators.overview(data, period=empty, as_of=AS_OF).current
+    assert indicators.productivity(data, period=empty, as_of=AS_OF, country="BR") == []
+    kpis = indicators.overview(data, period=empty, as_of=AS_OF, country="BR").current
     assert (kpis.total, kpis.sla, kpis.visits, kpis.productivity) == (0, None, 0, None)
 
 
@@ -143,7 +143,7 @@ def test_empty_database(conn):
 
 
 def test_overview_compares_with_the_previous_period(data):
-    result = indicators.overview(data, period=MARCH, as_of=AS_OF)
+    result = indicators.overview(data, period=MARCH, as_of=AS_OF, country="BR")
     now = result.current
     assert (now.total, now.on_time, now.late, now.not_visited, now.open) == (9, 5, 2, 2, 0)
     assert now.sla == pytest.approx(5 / 9)
@@ -156,7 +156,7 @@ def test_overview_compares_with_the_previous_period(data):
 
 def test_trend_by_month_clips_partial_months(data):
     points = indicators.trend(data, period=Period(date(2022, 2, 15), date(2022, 4, 10)), grain="month",
-                              as_of=AS_OF)
+                              as_of=AS_OF, country="BR")
     assert [(p.start, p.end, p.total, p.on_time, p.sla, p.visits) for p in points] == [
         (date(2022, 2, 15), date(2022, 2, 28), 0, 0, None, 1),
         (date(2022, 3, 1), date(2022, 3, 31), 9, 5, pytest.approx(5 / 9), 7),
@@ -166,10 +166,10 @@ def test_trend_by_month_clips_partial_months(data):
 
 def test_trend_by_day_and_week(data):
     days = indicators.trend(data, period=Period(date(2022, 3, 9), date(2022, 3, 11)), grain="day",
-                            as_of=AS_OF)
+                            as_of=AS_OF, country="BR")
     assert [(p.start, p.total, p.on_time, p.visits) for p in days] == [
         (date(2022, 3, 9), 0, 0, 0), (date(2022, 3, 10), 3, 2, 2), (date(2022, 3, 11), 0, 0, 1)]
-    weeks = indicators.trend(data, period=MARCH, grain="week", as_of=AS_OF)
+    weeks = indicators.trend(data, period=MARCH, grain="week", as_of=AS_OF, country="BR")
     assert [p.start for p in weeks] == [date(2022, 3, d) for d in (1, 7, 14, 21, 28)]
     assert [(p.total, p.visits) for p in weeks] == [(2, 1), (3, 3), (2, 1), (1, 1), (1, 1)]
 
@@ -177,11 +177,11 @@ def test_trend_by_day_and_week(data):
 def test_trend_buckets_count_business_days_as_business_days_does(data):
     indicators.add_non_working_day(data, actor=ADMIN, day=date(2022, 4, 12), reason="Carnaval")
     april = Period(date(2022, 4, 1), date(2022, 4, 30))
-    weeks = indicators.trend(data, period=april, grain="week", as_of=AS_OF)
+    weeks = indicators.trend(data, period=april, grain="week", as_of=AS_OF, country="BR")
     # 21 weekdays, minus Good Friday (15th), Tiradentes (21st) and the added Tuesday 12th
     assert [p.business_days for p in weeks] == [1, 5, 3, 4, 5]
     assert [p.business_days for p in weeks] == [
-        indicators.business_days(data, period=Period(p.start, p.end)) for p in weeks]
+        indicators.business_days(data, period=Period(p.start, p.end), country="BR") for p in weeks]
 
 
 def test_bad_sort_field_is_refused_in_plain_words(data):

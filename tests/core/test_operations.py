@@ -50,7 +50,7 @@ def test_logs_are_json_with_fields_and_no_personal_data(db, settings, log_buffer
     with db.begin() as conn:
         accounts.create_user(conn, actor=ADMIN, username="bia", password=SECRET, role="admin",
                              email="bia@example.com", rounds=4)
-        assert not accounts.verify_login(conn, "bia", SECRET + "x", settings=settings)
+        assert not accounts.verify_login(conn, username="bia", password=SECRET + "x", settings=settings)
         records.create_customer(conn, actor=ADMIN, id=7, nome=NAME, email=EMAIL, telefone=PHONE)
         conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
                              "VALUES (1, 7, 'Caio', 'RJ', '2022-03-10')"))
@@ -81,7 +81,7 @@ def test_a_page_stopped_by_its_role_check_logs_outcome_stopped(db, log_buffer):
 
 
 def test_health_is_ok_on_the_test_database(db, settings, engine):
-    checks = operations.health(settings, engine)
+    checks = operations.health(settings, engine=engine)
     assert [(c.name, c.ok) for c in checks] == [
         ("database reachable", True), ("migrations current", True), ("data dir writable", True)]
     assert checks[0].detail.startswith("PostgreSQL ")
@@ -91,7 +91,7 @@ def test_health_names_a_pending_migration(db, settings, engine):
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM schema_migrations WHERE name = '0005_operations'"))
     try:
-        check = operations.health(settings, engine)[1]
+        check = operations.health(settings, engine=engine)[1]
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO schema_migrations (name) VALUES ('0005_operations')"))
@@ -122,7 +122,7 @@ def test_doctor_fails_when_the_database_is_unreachable(tmp_path):
 def test_doctor_fails_on_a_bad_setting():
     result = cli("doctor", env={"SLA_TARGET": "90"})
     assert result.returncode == 1
-    assert result.stdout.strip() == "FAIL  configuration: SLA_TARGET must be between 0 and 1 (0.9 means 90%)"
+    assert result.stdout.strip() == "FAIL  configuration: SLA_TARGET must be between 0 and 1 (0.9 means 90%), not 90"
 
 
 def test_timings_reach_the_table_and_are_summarised(db, persisting):

@@ -32,9 +32,9 @@ def test_tokens_name_the_user_and_last_as_configured(conn, ana, settings):
     assert refresh["typ"] == "refresh" and refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
     assert access["jti"] != refresh["jti"]
     token = tokens.issue_access_token(ana, settings=settings)
-    assert tokens.user_from_token(conn, token, kind="access", settings=settings) == ana
+    assert tokens.user_from_token(conn, token=token, kind="access", settings=settings) == ana
     refresh_token = tokens.issue_refresh_token(ana, settings=settings)
-    assert tokens.user_from_token(conn, refresh_token, kind="refresh", settings=settings) == ana
+    assert tokens.user_from_token(conn, token=refresh_token, kind="refresh", settings=settings) == ana
 
 
 def test_lifetimes_follow_the_settings(ana, settings):
@@ -48,21 +48,21 @@ def test_an_expired_token_is_refused(conn, ana, settings):
     long_ago = datetime.now(timezone.utc) - timedelta(minutes=16)
     token = tokens.issue_access_token(ana, settings=settings, now=long_ago)
     with pytest.raises(TokenError, match="^The token has expired.$"):
-        tokens.user_from_token(conn, token, kind="access", settings=settings)
+        tokens.user_from_token(conn, token=token, kind="access", settings=settings)
     just_valid = datetime.now(timezone.utc) - timedelta(minutes=14)
     token = tokens.issue_access_token(ana, settings=settings, now=just_valid)
-    assert tokens.user_from_token(conn, token, kind="access", settings=settings).username == "ana"
+    assert tokens.user_from_token(conn, token=token, kind="access", settings=settings).username == "ana"
 
 
 def test_a_token_of_the_other_kind_is_refused(conn, ana, settings):
     refresh = tokens.issue_refresh_token(ana, settings=settings)
     access = tokens.issue_access_token(ana, settings=settings)
     with pytest.raises(TokenError, match="^The token is not valid.$"):
-        tokens.user_from_token(conn, refresh, kind="access", settings=settings)
+        tokens.user_from_token(conn, token=refresh, kind="access", settings=settings)
     with pytest.raises(TokenError, match="^The token is not valid.$"):
-        tokens.user_from_token(conn, access, kind="refresh", settings=settings)
+        tokens.user_from_token(conn, token=access, kind="refresh", settings=settings)
     with pytest.raises(ValueError, match="kind must be"):
-        tokens.user_from_token(conn, access, kind="session", settings=settings)
+        tokens.user_from_token(conn, token=access, kind="session", settings=settings)
 
 
 def test_tampered_foreign_or_malformed_tokens_are_refused(conn, ana, settings):
@@ -82,16 +82,16 @@ def test_tampered_foreign_or_malformed_tokens_are_refused(conn, ana, settings):
     ]
     for candidate in bad:
         with pytest.raises(TokenError, match="^The token is not valid.$"):
-            tokens.user_from_token(conn, candidate, kind="access", settings=settings)
+            tokens.user_from_token(conn, token=candidate, kind="access", settings=settings)
 
 
 def test_a_token_for_a_user_who_no_longer_exists_is_refused(conn, ana, settings):
     token = tokens.issue_access_token(replace(ana, id=99), settings=settings)  # same name, another id
     with pytest.raises(TokenError, match="^The token is not valid.$"):
-        tokens.user_from_token(conn, token, kind="access", settings=settings)
+        tokens.user_from_token(conn, token=token, kind="access", settings=settings)
     token = tokens.issue_access_token(replace(ana, username="ghost"), settings=settings)
     with pytest.raises(TokenError, match="^The token is not valid.$"):
-        tokens.user_from_token(conn, token, kind="access", settings=settings)
+        tokens.user_from_token(conn, token=token, kind="access", settings=settings)
 
 
 @pytest.mark.parametrize("change", [
@@ -107,11 +107,11 @@ def test_every_session_ending_change_ends_the_tokens_issued_before_it(conn, ana,
     change(conn)
     for token, kind in ((access, "access"), (refresh, "refresh")):
         with pytest.raises(TokenError, match="^This session has ended; log in again.$"):
-            tokens.user_from_token(conn, token, kind=kind, settings=settings)
-    user = accounts.get_user(conn, "ana")
+            tokens.user_from_token(conn, token=token, kind=kind, settings=settings)
+    user = accounts.get_user(conn, username="ana")
     if user.active:  # a token issued after the change works
         fresh = tokens.issue_access_token(user, settings=settings)
-        assert tokens.user_from_token(conn, fresh, kind="access", settings=settings) == user
+        assert tokens.user_from_token(conn, token=fresh, kind="access", settings=settings) == user
 
 
 def test_reactivation_does_not_revive_old_tokens(conn, ana, settings):
@@ -119,7 +119,7 @@ def test_reactivation_does_not_revive_old_tokens(conn, ana, settings):
     accounts.set_active(conn, actor=ADMIN, username="ana", active=False)
     accounts.set_active(conn, actor=ADMIN, username="ana", active=True)
     with pytest.raises(TokenError, match="session has ended"):
-        tokens.user_from_token(conn, token, kind="access", settings=settings)
+        tokens.user_from_token(conn, token=token, kind="access", settings=settings)
 
 
 def test_another_users_changes_leave_a_token_alone(conn, ana, settings):
@@ -127,4 +127,4 @@ def test_another_users_changes_leave_a_token_alone(conn, ana, settings):
     accounts.create_user(conn, actor=ADMIN, username="bia", password="password-22", rounds=4)
     accounts.end_sessions(conn, actor=ADMIN, username="bia")
     accounts.set_role(conn, actor=ADMIN, username="bia", role="analyst")
-    assert tokens.user_from_token(conn, token, kind="access", settings=settings).username == "ana"
+    assert tokens.user_from_token(conn, token=token, kind="access", settings=settings).username == "ana"

@@ -1,10 +1,12 @@
 """Browser harness: the real dashboard (streamlit server) driven by Playwright in Debian's chromium.
 
 `app_url` starts one server per test session against the test database; `browser_page` gives each
-test a fresh browser context (no cookies); `login()` logs in through the real form.
+test a fresh browser context (no cookies); `login()` logs in through the real form. Tests wait for
+the app's own state (the script-state attribute, the element that should appear), never a fixed time.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -111,48 +113,61 @@ def wait_idle(page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
-_COUNT_RUNS = """() => {
-    if (window.__runs === undefined) {
-        window.__runs = 0;
-        const app = document.querySelector('[data-testid="stApp"]');
-        new MutationObserver(() => {
-            if (app.getAttribute('data-test-script-state') === 'running') window.__runs += 1;
-        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    }
-    return window.__runs;
+# Installed in a page before its own scripts. It notes, from the app's websocket: when the browser
+# first sends the login cookie to the app (the cookie component reporting the cookies it sees, which
+# makes the app run once more, unasked); when the server starts a run (its first message names the
+# app's script); when the server says no script runs any more (a session_status_changed message,
+# field 9, without script_is_running: what the page's own running indicator follows).
+_WATCH = """([script, cookie]) => {
+    if (window.__watching) return;
+    window.__watching = true;
+    const bytes = (data) => ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array();
+    const text = (data) => new TextDecoder().decode(bytes(data));
+    const idle = (b) => b[0] === 0x4a && b.length === 2 + b[1] && !b.slice(2).some((x, i, s) => x === 0x10 && s[i + 1] === 1);
+    const Native = window.WebSocket;
+    window.WebSocket = function (...args) {
+        const socket = new Native(...args);
+        socket.addEventListener("message", (event) => {
+            if (idle(bytes(event.data))) window.__idleSince = performance.now();
+            else if (text(event.data).includes(script)) window.__runStarted = performance.now();
+        });
+        const send = socket.send.bind(socket);
+        socket.send = (data) => {
+            if (window.__cookieSent === undefined && text(data).includes(cookie)) window.__cookieSent = performance.now();
+            return send(data);
+        };
+        return socket;
+    };
+    Object.assign(window.WebSocket, Native);
+    window.WebSocket.prototype = Native.prototype;
 }"""
+_SETTLED = """() => window.__cookieSent !== undefined && window.__runStarted > window.__cookieSent
+    && window.__idleSince > window.__runStarted"""
 
 
-def wait_settled(page, quiet_ms: int = 1500, timeout_ms: int = 30_000) -> None:
-    """Wait until no script run has started for `quiet_ms`: the login cookie's component reports
-    back with extra reruns after a login, and a widget changed during one of them can be lost."""
-    runs = page.evaluate(_COUNT_RUNS)
-    waited = 0
-    while waited < timeout_ms:
-        wait_idle(page)
-        page.wait_for_timeout(quiet_ms)
-        waited += quiet_ms
-        now = page.evaluate(_COUNT_RUNS)
-        if now == runs and page.locator(
-                '[data-testid="stApp"][data-test-script-state="notRunning"]').count():
-            return
-        runs = now
+def watch(page) -> None:
+    """Install _WATCH in the page's next documents (once is enough; more is harmless)."""
+    cookie = os.environ.get("AUTH_COOKIE_NAME") or "logistics_auth"
+    page.add_init_script(f"({_WATCH})({json.dumps([str(ROOT / 'dashboard' / 'app.py'), cookie])})")
+
+
+def settle(page) -> None:
+    """Wait until the app knows the login cookie: the browser has reported it, which makes the app
+    run once more unasked, and that run has ended. After it nothing runs unless a widget changes.
+    (Needed before a file upload: a run that starts while a file is uploading can lose it, a
+    Streamlit defect, see README.)"""
+    page.wait_for_function(_SETTLED)
+    wait_idle(page)
 
 
 def login(page, app_url: str, username: str = "admin", password: str = "admin-test-pass",
           path: str = "") -> None:
-    """Log in through the real form, then reload: the session must come back from the cookie.
-
-    The reload also works around a defect seen in headless Chromium: in the browser tab where the
-    login form was submitted, a later widget change sometimes sends nothing to the server (no
-    websocket frame) until the page is reloaded.
-    """
+    """Log in through the real form and wait until the app has settled (see settle)."""
+    watch(page)
     page.goto(f"{app_url}/{path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Signed in as").wait_for()
-    wait_settled(page)
-    page.reload()
-    page.get_by_text("Signed in as").wait_for()
-    wait_settled(page)
+    settle(page)

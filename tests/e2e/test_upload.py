@@ -10,10 +10,6 @@ def test_drop_a_demo_file_and_see_it_loaded(db, app_url, browser_page, tmp_path)
     page = browser_page
     login(page, app_url, path="upload")
     page.get_by_role("heading", name="Upload").first.wait_for()
-    # The login's cookie makes one more rerun: a file set on the widget of a run being replaced is lost.
-    wait_idle(page)
-    page.wait_for_timeout(1500)
-    wait_idle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(files.services))
     page.get_by_text("Detected: services file (bd_desafio.csv); UTF-8").wait_for()
     page.get_by_role("button", name="Load bd_desafio.csv").click()

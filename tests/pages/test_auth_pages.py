@@ -68,7 +68,7 @@ def test_admin_creates_a_user_who_can_then_log_in(db):
     assert not at.exception
     assert "Created carla (analyst)." in texts(at)
     with db.connect() as conn:
-        assert accounts.get_user(conn, "carla").role == "analyst"
+        assert accounts.get_user(conn, username="carla").role == "analyst"
     at2 = logged_in("carla", "secret-pass-1")
     assert at2.session_state["authentication_status"] is True
 
@@ -108,7 +108,7 @@ def test_signup_is_hidden_by_default_and_creates_viewers_when_allowed(db, monkey
         at.button(key="FormSubmitter:signup-Register").click().run()
         assert "Account created" in texts(at)
         with db.connect() as conn:
-            assert accounts.get_user(conn, "vitor").role == "viewer"
+            assert accounts.get_user(conn, username="vitor").role == "viewer"
     finally:
         monkeypatch.delenv("ALLOW_SIGNUP")
         settings.clear()
@@ -126,7 +126,7 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     [code] = at.code
     key = code.value
     with db.connect() as conn:
-        assert accounts.actor_from_api_key(conn, key) == Actor("key:nightly export", "analyst")
+        assert accounts.actor_from_api_key(conn, key=key) == Actor("key:nightly export", "analyst")
     listed = at.dataframe[1].value
     assert list(listed.columns) == ["id", "name", "role", "prefix", "created by", "created", "last used", "revoked"]
     assert listed[["id", "name", "role", "prefix", "created by", "revoked"]].values.tolist() == [
@@ -143,7 +143,7 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     assert at.dataframe[1].value["revoked"].tolist()[0] != ""
     assert "No active key to revoke." in texts(at)
     with db.connect() as conn:
-        assert accounts.actor_from_api_key(conn, key) is None
+        assert accounts.actor_from_api_key(conn, key=key) is None
 
 
 def test_an_api_key_refusal_is_shown_in_plain_words(db):

@@ -109,7 +109,7 @@ def test_a_user_changes_their_password_from_the_account_box(db, settings):
     other_tab.run()
     assert not is_logged_in(other_tab)
     with db.begin() as conn:
-        assert accounts.verify_login(conn, "ana", "my-new-words-9", settings=settings)
+        assert accounts.verify_login(conn, username="ana", password="my-new-words-9", settings=settings)
 
 
 def test_an_admin_logs_a_user_out_everywhere_from_the_users_page(db):
@@ -129,7 +129,7 @@ def test_the_generated_admin_password_is_changed_before_anything_else(db, settin
 
     with db.begin() as conn:
         conn.execute(sa.text("DELETE FROM users"))
-        generated = accounts.ensure_admin(conn, replace(settings, admin_password=None))
+        generated = accounts.ensure_admin(conn, settings=replace(settings, admin_password=None))
     at = logged_in("admin", generated)
     assert "Choose your password" in texts(at)
     assert not at.sidebar.get("page_link") and not at.metric  # nothing else first
@@ -155,7 +155,7 @@ def test_too_many_failures_from_one_browser_are_throttled(db, settings):
     at = logged_in()  # even the right password waits: the throttle answers before the check
     assert "Too many attempts from your address" in texts(at) and not is_logged_in(at)
     with db.connect() as conn:
-        assert accounts.get_user(conn, "admin").locked_until is None  # one client did not lock admin
+        assert accounts.get_user(conn, username="admin").locked_until is None  # one client did not lock admin
 
 
 def test_signup_refuses_a_markdown_username(db, monkeypatch):
