@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inserted in {seconds:.1f} s ({FULL_ROWS / seconds:,.0f} rows/s, chunks of {CHUNK:,})")
     with engine.connect() as conn:
         sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
-                 for t in ("services", "sla_daily", "sla_monthly", "visits_daily", "visits_monthly")}
+                 for t in ("services", "sla_angel_months", "sla_polo_daily", "visits_angel_months",
+                           "visits_polo_daily")}
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
     if args.trigger_cost:
         with_triggers, without = trigger_cost(engine)

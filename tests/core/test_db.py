@@ -25,20 +25,21 @@ def test_a_changed_definitions_file_is_pending_then_applied_again(engine):
     assert migrate(engine) == ["sql/rollups.sql"]
     with engine.connect() as conn:
         assert pending_migrations(conn) == []
-        assert len(conn.scalar(sa.text("SELECT rollup_tables()"))) == 6
+        assert len(conn.scalar(sa.text("SELECT rollup_tables()"))) == 4
 
 
 def test_the_rollup_functions_in_the_database_are_those_of_rollups_sql(conn):
     source = (DEFINITIONS_DIR / "rollups.sql").read_text()
     functions = dict(conn.execute(sa.text(
         "SELECT proname, prosrc FROM pg_proc WHERE proname IN ('services_rollup', 'services_rollup_truncate', "
-        "'compute_services_rollups', 'rebuild_services_rollups', 'rollup_tables', 'truncate_rollups')")).all())
-    assert len(functions) == 6
+        "'compute_services_rollups', 'rebuild_services_rollups', 'rollup_tables', 'truncate_rollups', "
+        "'running_add', 'running_worked_days', 'rollup_months_sql', 'rollup_names_sql')")).all())
+    assert len(functions) == 10
     for name, body in functions.items():
         assert body.strip() in source, name
     tables = conn.scalar(sa.text("SELECT rollup_tables()"))
     assert conn.scalar(sa.text("SELECT count(*) FROM unnest(CAST(:t AS text[])) t WHERE to_regclass(t) IS NOT NULL"),
-                       {"t": tables}) == 6
+                       {"t": tables}) == 4
 
 
 def test_scripts_run_as_written_percent_signs_included(conn):

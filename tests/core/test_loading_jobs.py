@@ -211,7 +211,7 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
     # the rollups were rebuilt in one pass instead of by the triggers, which are on again
     assert "rebuild_rollups" in services.timings
     with db.connect() as conn:
-        assert conn.scalar(sa.text("SELECT count(*) FROM sla_daily")) > 0
+        assert conn.scalar(sa.text("SELECT count(*) FROM sla_angel_months")) > 0
         rollups_equal_fresh(conn)
         assert set(conn.scalars(sa.text(
             "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'services'::regclass AND NOT tgisinternal"))) == {"O"}
@@ -380,11 +380,11 @@ def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, dem
     info = loading.inspect_file(demo_files.services, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
-        conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_daily (LIKE sla_daily)"))  # a killed run's
-        conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_daily VALUES ('2021-07-01', 'P', 'A', 99, 99, 0, 0, 0)"))
+        conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_polo_daily (LIKE sla_polo_daily)"))  # a killed run's
+        conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_polo_daily VALUES ('2021-07-01', 'P', 99, 99, 0, 0, 0)"))
     loading.run_job(db, job_id=job_id, settings=settings)
     assert rollups_ahead == [None] and leftover_tables(db) == []
-    assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
+    assert table(db, "SELECT count(*) FROM sla_polo_daily WHERE polo = 'P'") == [(0,)]
 
 
 def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
