@@ -46,8 +46,8 @@ WRITING_STEPS = {
     "upsert": ("writing the rows", 0.22),
     "compare": ("comparing with the database", 0.25),
     "rewrite": ("rewriting the customers table", 0.26),
-    "rebuild_rollups": ("rebuilding the indicator rollups", 0.33),
-    "rebuild_services_indexes": ("building the record indexes", 0.53),
+    "rebuild_services_indexes": ("building the record indexes", 0.33),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.85),
     "foreign_keys_to_customers": ("checking customer references", 0.9),
 }
 

@@ -142,8 +142,10 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
             # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
             # rollups built once at the end.
             if bulk_first:
-                stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps, unique=True))
+                # Exited in reverse: the indexes are built while the rollups computed ahead are
+                # still being computed on the other core, and copied in after.
                 stack.enter_context(bulk.rollups_rebuilt(conn, steps, ahead))
+                stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps, unique=True))
             counts["inserted"] = conn.execute(sa.text(
                 f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
             counts["updated"] = 0

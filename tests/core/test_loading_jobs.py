@@ -282,10 +282,10 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
 
     monkeypatch.setattr(loading.jobs, "_announce", record)
     report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
-    assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
-                                    "rebuild_services_indexes"]
+    assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_services_indexes",
+                                    "rebuild_rollups"]
     label, share = loading.WRITING_STEPS["rebuild_rollups"]
-    assert seen[3][1:] == (label, loading.STAGING_SHARE + (1 - loading.STAGING_SHARE) * share,
+    assert seen[4][1:] == (label, loading.STAGING_SHARE + (1 - loading.STAGING_SHARE) * share,
                            "writing to the database: rebuilding the indicator rollups")
     shares = [s[2] for s in seen]
     assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
