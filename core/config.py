@@ -57,6 +57,9 @@ SETTINGS: list[tuple[str, str | None, str]] = [
     ("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535)."),
     ("LANGUAGE", "pt_BR", "Language of the dashboard for users who have not chosen one, and of the login "
      "page when the browser asks for neither: pt_BR or en."),
+    ("EMBEDDED_MEMORY_MB", "auto", "shared_buffers of the embedded PostgreSQL, in MB (32-65536); auto: "
+     "1/32 of the machine's memory, 128-512. Its work_mem is 1/32 of that (4-16 MB). Taken at the "
+     "server's next start; not used with DATABASE_URL."),
 ]
 
 # The dashboard's languages (gettext catalogs in locale/), each named in its own language.
@@ -117,6 +120,7 @@ class Settings:
     upload_max_mb: int
     api_port: int
     language: str = "pt_BR"
+    embedded_memory_mb: int | None = None   # None: sized from the machine (core.db.embedded_memory)
 
     @property
     def embedded(self) -> bool:
@@ -179,6 +183,8 @@ class Settings:
             upload_max_mb=_int("UPLOAD_MAX_MB", get("UPLOAD_MAX_MB"), 1, 10_000),
             api_port=_int("API_PORT", get("API_PORT"), 1, 65535),
             language=language,
+            embedded_memory_mb=(None if get("EMBEDDED_MEMORY_MB").strip().lower() == "auto"
+                                else _int("EMBEDDED_MEMORY_MB", get("EMBEDDED_MEMORY_MB"), 32, 65536)),
         )
         # An explicit key is checked in every mode: a weak cookie key lets anyone forge an admin's cookie.
         if settings.api_token_key is not None or not settings.embedded:

@@ -112,3 +112,19 @@ def test_plain_error_names_a_database_error_by_its_kind_only(engine):
     assert plain_error(caught.value) == ("the database refused it (InvalidTextRepresentation); the details are "
                                          "in the server log")
     assert plain_error(ValueError("no")) == "ValueError: no"
+
+
+def test_the_embedded_server_memory_is_sized_from_the_machine_or_the_setting(tmp_path):
+    from core.db import EMBEDDED_MARKER, configure_embedded, embedded_memory
+
+    auto = embedded_memory()
+    assert 128 <= int(auto["shared_buffers"].removesuffix("MB")) <= 512
+    assert embedded_memory(1024)["shared_buffers"] == "1024MB" and embedded_memory(1024)["work_mem"] == "16MB"
+    assert embedded_memory(64)["work_mem"] == "4MB"
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text(f"port = 5432\n\n{EMBEDDED_MARKER}\nwal_level = minimal\n")  # an older block
+    configure_embedded(conf, 256)
+    configure_embedded(conf, 256)  # unchanged: written once
+    text = conf.read_text()
+    assert text.startswith("port = 5432\n") and text.count(EMBEDDED_MARKER) == 1
+    assert "shared_buffers = 256MB\nwork_mem = 8MB\n" in text and "max_wal_size = 4GB" in text
