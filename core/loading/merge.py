@@ -121,35 +121,27 @@ def _merge_services(conn: Connection, job: LoadJob, stage: str, steps: Steps) ->
 
 def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *,
                     first: bool, bulk_first: bool, ahead: bulk.RollupsAhead | None) -> dict[str, int]:
-    if first:
-        run_script(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
-    with steps.step("stub_customers"):
-        conn.execute(sa.text(f"""
-            CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
-            SELECT DISTINCT s.id_cliente AS id FROM {stage} s
-            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.id_cliente)"""))
-        new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
-        with ExitStack() as stack:
-            if bulk.is_bulk(conn, "customers", new):
-                stack.enter_context(bulk.indexes_rebuilt(conn, "customers", steps, unique=True))
-            # In id order: appending to the primary key index costs half of inserting at random places.
-            counts["stub_customers"] = conn.execute(sa.text(
-                "INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id ON CONFLICT (id) DO NOTHING")).rowcount
     columns = ("id_cliente", "angel", "polo", "data_limite", "data_de_atendimento")
     cols = ", ".join(columns)
-    with steps.step("upsert"), ExitStack() as stack:
-        if first:
+    if first:
+        run_script(conn, "TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
+    with ExitStack() as stack:
+        if bulk_first:
             # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
-            # rollups built once at the end.
-            if bulk_first:
-                # Exited in reverse: the indexes are built while the rollups computed ahead are
-                # still being computed on the other core, and copied in after.
-                stack.enter_context(bulk.rollups_rebuilt(conn, steps, ahead))
-                stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps, unique=True))
-            counts["inserted"] = conn.execute(sa.text(
-                f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
-            counts["updated"] = 0
-            return counts
+            # rollups built once at the end; exited in reverse, so the indexes are built while the
+            # rollups computed ahead are still being computed on the other core, and copied in
+            # after. Entered before the stubs: with the services' foreign key gone, the stubs can
+            # rebuild the customers' primary key instead of inserting into it.
+            stack.enter_context(bulk.rollups_rebuilt(conn, steps, ahead))
+            stack.enter_context(bulk.indexes_rebuilt(conn, "services", steps, unique=True))
+        _stub_customers(conn, stage, steps, counts, locked=first)
+        with steps.step("upsert"):
+            if first:
+                counts["inserted"] = conn.execute(sa.text(
+                    f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
+                counts["updated"] = 0
+                return counts
+    with steps.step("upsert"), ExitStack() as stack:
         with steps.step("compare"):
             changed = _changes(conn, stage, "services", columns)
         if bulk.is_bulk(conn, "services", changed):
@@ -163,6 +155,25 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
             WHERE ({", ".join(f"t.{c}" for c in columns)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in columns)})
             RETURNING (xmax = 0) AS inserted""")
     return counts
+
+
+def _stub_customers(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *, locked: bool) -> None:
+    """A customer with only its id for every id_cliente the database does not know. `locked`: the
+    caller holds the customers table (no other writer can add an id meanwhile)."""
+    with steps.step("stub_customers"):
+        conn.execute(sa.text(f"""
+            CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
+            SELECT DISTINCT s.id_cliente AS id FROM {stage} s
+            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.id_cliente)"""))
+        new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
+        with ExitStack() as stack:
+            if bulk.is_bulk(conn, "customers", new):
+                stack.enter_context(bulk.indexes_rebuilt(conn, "customers", steps, unique=True))
+            # In id order: appending to the primary key index costs half of inserting at random
+            # places (when the bulk path dropped it, building it is cheaper still).
+            conflicts = "" if locked else " ON CONFLICT (id) DO NOTHING"
+            counts["stub_customers"] = conn.execute(sa.text(
+                f"INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id{conflicts}")).rowcount
 
 
 def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -> dict[str, int]:
