@@ -272,7 +272,7 @@ def _day(measure: str) -> str:
 def _angel_filter(polo: str | None, angel: str | None, search: str | None) -> str:
     """SQL restricting the month rows m to the angels the filters name ('' without filters)."""
     conditions = [sql for value, sql in ((polo, "p.name = :polo"), (angel, "a.name = :angel"),
-                                         (search and search.strip(), "a.name ILIKE :search")) if value]
+                                         (search and search.strip(), 'a.name COLLATE "default" ILIKE :search')) if value]
     if not conditions:
         return ""
     return ("AND m.angel_id IN (SELECT a.id FROM angels a JOIN polos p ON p.id = a.polo_id WHERE "
