@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import run_script
+from core.db import data_version, run_script
 from core.loading import bulk
 from core.loading.files import raw_lines
 from core.loading.staging import stage_table
@@ -43,6 +43,23 @@ def merge(conn: Connection, job: LoadJob, steps: Steps) -> dict[str, int]:
                 unchanged=rows - rejected - counts["inserted"] - counts["updated"], rejected=rejected,
                 duplicates=counts["duplicates"], stub_customers=counts["stub_customers"],
                 stubs_filled=counts["stubs_filled"])
+
+
+def merge_again(conn: Connection, job: LoadJob, earlier: LoadJob) -> dict[str, int] | None:
+    """The figures of loading once more the very file `earlier` loaded (same fingerprint), when
+    nothing has been written to the data since its commit (the data version it left is still the
+    current one): every line it kept is unchanged, the lines it rejected are rejected again for
+    the same reasons. Nothing is read or written but the rejects. None when the data moved
+    meanwhile: the caller loads the file."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MERGE_LOCK})
+    if data_version(conn) != earlier.data_version_after:
+        return None
+    conn.execute(sa.text("INSERT INTO load_rejects (job_id, line_no, raw, reason) "
+                         "SELECT :job, line_no, raw, reason FROM load_rejects WHERE job_id = :earlier"),
+                 {"job": job.id, "earlier": earlier.id})
+    rows, rejected = earlier.rows_read, earlier.rejected
+    return dict(rows=rows, inserted=0, updated=0, unchanged=rows - rejected, rejected=rejected,
+                duplicates=earlier.duplicates or 0, stub_customers=0, stubs_filled=0)
 
 
 def _ids_surely_unique(conn: Connection, job_id: int) -> bool:

@@ -456,3 +456,21 @@ def test_the_spool_is_cleaned_on_a_timer_without_any_upload(db, settings):
         assert not orphan.exists() and thread.is_alive()
     finally:
         loading.stop_spool_cleaners()
+
+
+def test_the_same_file_into_unchanged_data_is_not_read_again_and_reports_the_same(db, settings, demo_files):
+    first = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    with db.connect() as conn:
+        stored = loading.get_job(conn, job_id=first.job_id)
+        assert stored.fingerprint == loading.files.fingerprint(stored)  # staging's equals one pass
+    before = snapshot(db)
+    again = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    assert "same_file" in again.timings and "staging" in again.timings and "upsert" not in again.timings
+    assert (again.rows, again.inserted, again.updated, again.rejected) == (first.rows, 0, 0, first.rejected)
+    assert again.unchanged == first.rows - first.rejected and again.rejects == first.rejects
+    assert snapshot(db) == before
+    with db.begin() as conn:  # a write since: the file is read and compared again
+        conn.execute(sa.text("UPDATE services SET angel = 'Someone Else' WHERE id = (SELECT min(id) FROM services)"))
+    third = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    assert "upsert" in third.timings and (third.updated, third.unchanged) == (1, again.unchanged - 1)
+    assert snapshot(db) == before
