@@ -178,6 +178,13 @@ def _stub_customers(conn: Connection, stage: str, steps: Steps, counts: dict[str
     """A customer with only its id for every id_cliente the database does not know. `locked`: the
     caller holds the customers table (no other writer can add an id meanwhile)."""
     with steps.step("stub_customers"):
+        if locked and _is_empty(conn, "customers"):  # every id is new: no table to compare with
+            with ExitStack() as stack:
+                if conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) >= bulk.BULK_MIN_ROWS:
+                    stack.enter_context(bulk.indexes_rebuilt(conn, "customers", steps, unique=True))
+                counts["stub_customers"] = conn.execute(sa.text(
+                    f"INSERT INTO customers (id) SELECT DISTINCT id_cliente FROM {stage} ORDER BY 1")).rowcount
+            return
         conn.execute(sa.text(f"""
             CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
             SELECT DISTINCT s.id_cliente AS id FROM {stage} s
