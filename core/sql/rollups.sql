@@ -93,11 +93,16 @@ DECLARE
     empty_months jsonb;
     empty_polo jsonb;
     statement text;
+    new_names boolean;
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        FOREACH statement IN ARRAY rollup_names_sql('SELECT polo, angel FROM new_rows') LOOP
-            EXECUTE statement;
-        END LOOP;
+    IF TG_OP <> 'DELETE' THEN  -- one look first: names are new far less often than rows
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM angels a '
+                'JOIN polos p ON p.id = a.polo_id WHERE p.name = n.polo AND a.name = n.angel))' INTO new_names;
+        IF new_names THEN
+            FOREACH statement IN ARRAY rollup_names_sql('SELECT polo, angel FROM new_rows') LOOP
+                EXECUTE statement;
+            END LOOP;
+        END IF;
     END IF;
     keyed := format('SELECT d.sign, a.id AS angel_id, d.polo, d.data_limite, d.visit FROM (%s) d '
                     'JOIN polos p ON p.name = d.polo JOIN angels a ON a.polo_id = p.id AND a.name = d.angel', delta);
