@@ -43,11 +43,11 @@ WRITING_STEPS = {
     "duplicates": ("looking for repeated ids", 0.0),
     "stub_customers": ("creating stub customers", 0.02),
     "emails": ("checking emails", 0.04),
-    "upsert": ("writing the rows", 0.22),
+    "upsert": ("writing the rows", 0.15),
     "compare": ("comparing with the database", 0.25),
     "rewrite": ("rewriting the customers table", 0.26),
-    "rebuild_services_indexes": ("building the record indexes", 0.33),
-    "rebuild_rollups": ("rebuilding the indicator rollups", 0.85),
+    "rebuild_services_indexes": ("building the record indexes", 0.27),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.7),
     "foreign_keys_to_customers": ("checking customer references", 0.9),
 }
 
