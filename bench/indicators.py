@@ -7,10 +7,11 @@ data is never touched. On first run (or --rebuild) it writes 1,048,575 services 
 operation's file (70 polos x 26 angels, deadlines 2021-06-30..2022-06-03 on non-holidays, ~3%
 never visited, visits from 2 days early to 3 days late) with set-based INSERT ... SELECT
 generate_series in chunks of 200,000 rows, through the rollup triggers, and reports how long that
-took. Then it times each indicator query (after one warm-up call) for one calendar month, a
-30-day window that is not a calendar month, and the whole range, and prints median and p95; beside
-each, in the same run, the median of the original system's way of answering it: one GROUP BY over
-the services table (with the product's definitions, so both give the same numbers), and the ratio.
+took. Then it times each indicator query (after one warm-up call) for one day, a week across a
+month end, one calendar month, a 30-day window that is not a calendar month, and the whole range,
+and prints median and p95; beside each, in the same run, the median of the original system's way
+of answering it: one GROUP BY over the services table (with the product's definitions, so both give
+the same numbers), and the ratio.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ CHUNK = 200_000
 ANGELS_PER_POLO = 26
 
 PERIODS = {
+    "day 2022-03-15": Period(date(2022, 3, 15), date(2022, 3, 15)),
+    "7 days 03-28..04-03": Period(date(2022, 3, 28), date(2022, 4, 3)),
     "month 2022-03": Period(date(2022, 3, 1), date(2022, 3, 31)),
     "30 days 03-15..04-13": Period(date(2022, 3, 15), date(2022, 4, 13)),
     "whole range": Period(date(2021, 6, 29), date(2022, 6, 10)),
