@@ -13,9 +13,9 @@ On time, service status and the SLA cohort are defined in core/definitions.py. D
   the visits made in the period. No visits: None.
 - Overall productivity (Overview) = visits / business days / angels with at least one visit.
 
-Every function reads the rollups of migration 0003 (kept exact by triggers on `services`), never
-the 1M-row table: per angel, whole calendar months from the monthly tables and the remaining days
-from the daily ones; per polo (no angel asked), the day x polo tables. Results carry the counts
+Every function reads the rollups (core/sql/rollups.sql, kept exact by triggers on `services`), never
+the 1M-row table: per angel, one row per angel and month whose running sums give any part of the
+month in two subscripts; per polo (no angel asked), the day x polo tables. Results carry the counts
 behind every ratio.
 """
 from __future__ import annotations
