@@ -31,7 +31,7 @@ QUEUED_BLOCKS = 1
 _STAGE_COLUMNS = {
     "services": "line_no bigint NOT NULL, id bigint NOT NULL, id_cliente bigint NOT NULL, "
                 'angel text COLLATE "C" NOT NULL, polo text COLLATE "C" NOT NULL, data_limite date NOT NULL, '
-                "data_de_atendimento timestamp",  # names as services has them (migration 0015)
+                "data_de_atendimento timestamp",  # names as services has them (migration 0016)
     "customers": "line_no bigint NOT NULL, id bigint NOT NULL, nome text NOT NULL, email text, telefone text",
 }
 

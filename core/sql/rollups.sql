@@ -1,15 +1,15 @@
 -- The indicator rollups' functions as they are now: their one definition. The migrations that
--- first wrote them (0003, 0006, 0008, 0010, 0014) stay as history; this file is applied after the
+-- first wrote them (0003, 0006, 0008, 0010, 0015) stay as history; this file is applied after the
 -- migrations whenever it changes (core/db.py compares its checksum), so every function here is
 -- whole and CREATE OR REPLACE. The tables themselves are schema: 0003_indicators.sql and
--- 0014_angel_months.sql.
+-- 0015_angel_months.sql.
 --
 -- Two sides, because the indicators count by two different days (see 0003):
 --   sla_*    keyed by the DEADLINE day: total, on_time, late, unvisited, slack_days;
 --   visits_* keyed by the VISIT day: visits, on_time, slack_days, worked_days.
 -- Per angel (angels.id: one name in one polo), one row per calendar month whose columns are
 -- arrays of 31 running sums: element k = the sum over days 1..k of that month (days after the
--- month's last carry its total). Any period is then two subscripts per angel and month (0014).
+-- month's last carry its total). Any period is then two subscripts per angel and month (0015).
 -- Per polo and day (no angel), plain counts: *_polo_daily.
 -- The on-time rule is core/definitions.py's: visit DATE <= deadline. tests/core/test_rollup.py
 -- checks the triggers and both rebuilds against a fresh aggregation of services.
