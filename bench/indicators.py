@@ -7,8 +7,11 @@ data is never touched. On first run (or --rebuild) it writes 1,048,575 services 
 operation's file (70 polos x 26 angels, deadlines 2021-06-30..2022-06-03 on non-holidays, ~3%
 never visited, visits from 2 days early to 3 days late) with set-based INSERT ... SELECT
 generate_series in chunks of 200,000 rows, through the rollup triggers, and reports how long that
-took. Then it times each indicator query (after one warm-up call) for one calendar month, a
-30-day window that is not a calendar month, and the whole range, and prints median and p95.
+took. Then it times each indicator query (after one warm-up call) for one day, a week across a
+month end, one calendar month, a 30-day window that is not a calendar month, and the whole range,
+and prints median and p95; beside each, in the same run, the median of the original system's way
+of answering it: one GROUP BY over the services table (with the product's definitions, so both give
+the same numbers), and the ratio.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ CHUNK = 200_000
 ANGELS_PER_POLO = 26
 
 PERIODS = {
+    "day 2022-03-15": Period(date(2022, 3, 15), date(2022, 3, 15)),
+    "7 days 03-28..04-03": Period(date(2022, 3, 28), date(2022, 4, 3)),
     "month 2022-03": Period(date(2022, 3, 1), date(2022, 3, 31)),
     "30 days 03-15..04-13": Period(date(2022, 3, 15), date(2022, 4, 13)),
     "whole range": Period(date(2021, 6, 29), date(2022, 6, 10)),
@@ -42,6 +47,43 @@ QUERIES = {
     "overview (2 periods)": lambda c, p: indicators.overview(c, period=p, country=COUNTRY),
     "trend (auto grain)": lambda c, p: indicators.trend(c, period=p, country=COUNTRY),
 }
+
+
+# The original's way: every question is a GROUP BY over services, filtered by the period (the
+# deadline for SLA, the visit for productivity); written with the product's definitions.
+_ON_TIME = "data_de_atendimento::date <= data_limite"
+_SLA = f"""count(*) FILTER (WHERE data_de_atendimento IS NOT NULL OR data_limite < :as_of) AS total,
+    count(*) FILTER (WHERE {_ON_TIME}) AS total_sla, count(*) FILTER (WHERE data_de_atendimento::date > data_limite) AS late,
+    count(*) FILTER (WHERE data_de_atendimento IS NULL AND data_limite < :as_of) AS not_visited,
+    avg(data_limite - data_de_atendimento::date) AS avg_time"""
+_DUE = "FROM services WHERE data_limite BETWEEN :start AND :end"
+_VISITED = "FROM services WHERE data_de_atendimento >= :start AND data_de_atendimento < :after"
+_PRODUCTIVITY = f"""count(*) AS visits, count(*) FILTER (WHERE {_ON_TIME}) AS total_sla,
+    count(DISTINCT data_de_atendimento::date) AS worked_days, avg(data_limite - data_de_atendimento::date) AS avg_time"""
+ORIGINAL_SQL = {
+    "sla_by_polo": [f"SELECT polo, {_SLA} {_DUE} GROUP BY polo ORDER BY 3 DESC"],
+    "sla_by_angel": [f"SELECT polo, angel, {_SLA} {_DUE} GROUP BY polo, angel ORDER BY 4 DESC"],
+    "productivity": [f"SELECT angel, polo, {_PRODUCTIVITY} {_VISITED} GROUP BY angel, polo ORDER BY 3 DESC"],
+    "overview (2 periods)": [f"SELECT {_SLA} {_DUE}",
+                             "SELECT count(*), count(DISTINCT angel), count(DISTINCT (angel, data_de_atendimento::date)) "
+                             + _VISITED] * 2,
+    "trend (auto grain)": [f"SELECT date_trunc(:grain, data_limite), {_SLA} {_DUE} GROUP BY 1",
+                           f"SELECT date_trunc(:grain, data_de_atendimento), count(*) {_VISITED} GROUP BY 1"],
+}
+
+
+def original(name: str):
+    """The original's way of answering QUERIES[name]: its statements, run one after another."""
+    def run(conn, period):
+        params = {"start": period.start, "end": period.end, "after": period.end_exclusive,
+                  "as_of": date.today(), "grain": indicators.auto_grain(period)}
+        previous = period.previous()
+        for i, sql in enumerate(ORIGINAL_SQL[name]):
+            if name.startswith("overview") and i >= 2:  # the period before, as the product does
+                params.update(start=previous.start, end=previous.end, after=previous.end_exclusive)
+            rows = conn.execute(sa.text(sql), params).all()
+        return rows
+    return run
 
 
 def _engine() -> sa.Engine:
@@ -111,27 +153,39 @@ def trigger_cost(engine: sa.Engine, rows: int = CHUNK) -> tuple[float, float]:
     return seconds[True], seconds[False]
 
 
-def measure(engine: sa.Engine, repeat: int) -> list[tuple[str, str, float, float, int]]:
+def _time(conn, query, period, repeat: int) -> tuple[float, float, object]:
+    """(median ms, p95 ms, result) of `repeat` calls after a warm-up call."""
+    result = query(conn, period)  # warm-up (plans, caches)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        query(conn, period)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], result
+
+
+def measure(engine: sa.Engine, repeat: int, original_repeat: int) -> list[tuple]:
+    """(query, period, original median ms, median ms, p95 ms, rows) for every query and period,
+    the original's way and the product's timed one right after the other."""
     results = []
     with engine.connect() as conn:
         for name, query in QUERIES.items():
             for label, period in PERIODS.items():
-                rows = query(conn, period)  # warm-up (plans, caches)
-                times = []
-                for _ in range(repeat):
-                    t = time.perf_counter()
-                    query(conn, period)
-                    times.append((time.perf_counter() - t) * 1000)
-                times.sort()
-                p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+                before = _time(conn, original(name), period, original_repeat)[0] if original_repeat else None
+                conn.rollback()
+                median, p95, rows = _time(conn, query, period, repeat)
+                conn.rollback()
                 size = len(rows) if isinstance(rows, list) else 1
-                results.append((name, label, statistics.median(times), p95, size))
+                results.append((name, label, before, median, p95, size))
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.indicators", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed calls per query and period (default 30)")
+    parser.add_argument("--original-repeat", type=int, default=15,
+                        help="timed calls of the original's GROUP BY per query and period (default 15; 0: skip)")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the 1,048,575 services")
     parser.add_argument("--trigger-cost", action="store_true",
                         help="also time inserting 200,000 rows with and without the rollup triggers")
@@ -146,17 +200,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inserted in {seconds:.1f} s ({FULL_ROWS / seconds:,.0f} rows/s, chunks of {CHUNK:,})")
     with engine.connect() as conn:
         sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}"))
-                 for t in ("services", "sla_daily", "sla_monthly", "visits_daily", "visits_monthly")}
+                 for t in ("services", "sla_angel_months", "sla_polo_daily", "visits_angel_months",
+                           "visits_polo_daily")}
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in sizes.items()))
     if args.trigger_cost:
         with_triggers, without = trigger_cost(engine)
         print(f"insert {CHUNK:,} rows: {with_triggers:.1f} s with the rollup triggers, "
               f"{without:.1f} s without (rolled back)")
-    print(f"{args.repeat} calls each after a warm-up; cpu count {os.cpu_count()}, "
-          f"load average {os.getloadavg()[0]:.1f}\n")
-    print(f"{'query':<22} {'period':<22} {'median ms':>10} {'p95 ms':>8} {'rows':>6}")
-    for name, label, median, p95, size in measure(engine, args.repeat):
-        print(f"{name:<22} {label:<22} {median:>10.1f} {p95:>8.1f} {size:>6}")
+    print(f"{args.repeat} calls each after a warm-up ({args.original_repeat} of the original's GROUP BY over "
+          f"services); cpu count {os.cpu_count()}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print(f"{'query':<22} {'period':<22} {'original ms':>11} {'median ms':>10} {'p95 ms':>8} {'ratio':>7} {'rows':>6}")
+    for name, label, before, median, p95, size in measure(engine, args.repeat, args.original_repeat):
+        ratio = f"{before / median:.1f}x" if before else "-"
+        print(f"{name:<22} {label:<22} {before or 0:>11.1f} {median:>10.1f} {p95:>8.1f} {ratio:>7} {size:>6}")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

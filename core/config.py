@@ -83,6 +83,11 @@ def upper(name: str, raw: str) -> str:
     return raw.strip().upper()
 
 
+def memory_mb(name: str, raw: str) -> int | None:
+    """Megabytes in [32, 65536], or None for `auto` (sized from the machine: core.db.embedded_memory)."""
+    return None if raw.strip().lower() == "auto" else integer(32, 65536)(name, raw)
+
+
 # The dashboard's languages (gettext catalogs in locale/), each named in its own language.
 LANGUAGES = {"pt_BR": "Português (Brasil)", "en": "English"}
 
@@ -163,6 +168,9 @@ SETTINGS: list[Setting] = [
     Setting("API_PORT", "8502", "Port of the HTTP API server started by `make run` (1-65535).", integer(1, 65535)),
     Setting("LANGUAGE", "pt_BR", "Language of the dashboard for users who have not chosen one, and of the login "
             "page when the browser asks for neither: pt_BR or en.", language),
+    Setting("EMBEDDED_MEMORY_MB", "auto", "shared_buffers of the embedded PostgreSQL, in MB (32-65536); auto: "
+            "1/32 of the machine's memory, 128-512. Its work_mem is 1/32 of that (4-16 MB). Taken at the "
+            "server's next start; not used with DATABASE_URL.", memory_mb),
 ]
 
 # Values that appear in docs and examples: a secret equal to one of them is no secret.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -52,31 +53,48 @@ def embedded_server(data_dir: Path):
                 server = pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
                 with server._lock:  # pgserver's own inter-process lock (first start of a data dir)
                     server.ensure_pgdata_inited()
-                    _configure_embedded(pgdata / "postgresql.conf")
+                    configure_embedded(pgdata / "postgresql.conf", load_settings().embedded_memory_mb)
                 server.start()
             _servers[pgdata] = server
         return server
 
 
-# Settings of the embedded server, appended once to its postgresql.conf; a server already running
-# takes them at its next start. A single-node database backed up with pg_dump needs no WAL for
-# replicas, and with wal_level = minimal a bulk load into a table emptied in the same transaction
-# (a first load, core/loading/merge.py) writes no WAL at all: measured 16.3 s -> 13.6 s on the merge of
-# 1M services. A larger max_wal_size keeps checkpoints out of the middle of a load.
+# Settings of the embedded server, kept at the end of its postgresql.conf (rewritten when they
+# change); a server already running takes them at its next start. A single-node database backed
+# up with pg_dump needs no WAL for replicas, and with wal_level = minimal a bulk load into a table
+# emptied in the same transaction (a first load, core/loading/merge.py) writes no WAL at all:
+# measured 16.3 s -> 13.6 s on the merge of 1M services. A larger max_wal_size keeps checkpoints
+# out of the middle of a load. Memory: see embedded_memory.
+EMBEDDED_MARKER = "# --- logistics dashboard (core/db.py) ---"
 EMBEDDED_SETTINGS = """
-# --- logistics dashboard (core/db.py) ---
 wal_level = minimal
 max_wal_senders = 0
 max_wal_size = 4GB
 """
 
 
-def _configure_embedded(conf: Path) -> None:
+def embedded_memory(memory_mb: int | None = None) -> dict[str, str]:
+    """shared_buffers, work_mem and effective_cache_size of the embedded server.
+
+    shared_buffers is EMBEDDED_MEMORY_MB, or else 1/32 of the machine's memory between 128 MB
+    (PostgreSQL's default) and 512 MB: enough to keep the services of a 1M-line export, their
+    indexes and the rollups cached (about 500 MB; with 128 MB the angel rollups were read back
+    from the OS cache), modest beside the dashboard's processes. work_mem is 1/32 of it, 4-16 MB.
+    """
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    shared = memory_mb or min(max(machine // 32, 128), 512)
+    return {"shared_buffers": f"{shared}MB", "work_mem": f"{min(max(shared // 32, 4), 16)}MB",
+            "effective_cache_size": f"{max(machine // 2, shared)}MB"}
+
+
+def configure_embedded(conf: Path, memory_mb: int | None) -> None:
+    """Write our settings block at the end of a postgresql.conf, unless it is there as it is."""
     text = conf.read_text()
-    marker = EMBEDDED_SETTINGS.strip().splitlines()[0]
-    if marker not in text:
-        with conf.open("a") as f:
-            f.write(EMBEDDED_SETTINGS)
+    mine = EMBEDDED_MARKER + EMBEDDED_SETTINGS + "".join(
+        f"{name} = {value}\n" for name, value in embedded_memory(memory_mb).items())
+    before, marker, _ = text.partition(EMBEDDED_MARKER)
+    if marker + _ != mine:  # ours is always the last block of the file
+        conf.write_text(before.rstrip("\n") + "\n\n" + mine)
 
 
 def embedded_url(data_dir: Path) -> str:

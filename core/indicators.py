@@ -13,9 +13,9 @@ On time, service status and the SLA cohort are defined in core/definitions.py. D
   the visits made in the period. No visits: None.
 - Overall productivity (Overview) = visits / business days / angels with at least one visit.
 
-Every function reads the rollups of migration 0003 (kept exact by triggers on `services`), never
-the 1M-row table: per angel, whole calendar months from the monthly tables and the remaining days
-from the daily ones; per polo (no angel asked), the day x polo tables. Results carry the counts
+Every function reads the rollups (core/sql/rollups.sql, kept exact by triggers on `services`), never
+the 1M-row table: per angel, one row per angel and month whose running sums give any part of the
+month in two subscripts; per polo (no angel asked), the day x polo tables. Results carry the counts
 behind every ratio.
 """
 from __future__ import annotations
@@ -228,63 +228,94 @@ def remove_non_working_day(conn: Connection, *, actor: Actor, day: date | str) -
 
 # --- reading the rollups ---------------------------------------------------------------------
 
-def _month_floor(d: date) -> date:
-    return d.replace(day=1)
-
-
 def _next_month(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _whole_months(period: Period, as_of: date | None = None) -> tuple[date, date]:
-    """[first, after) of the calendar months lying wholly in the period (and, for the SLA side,
-    wholly before as_of's month, where not visited vs open is not yet fixed per month).
-    Empty range = (end_exclusive, end_exclusive): everything is read from the daily tables."""
-    first = period.start if period.start.day == 1 else _next_month(period.start)
-    after = _month_floor(period.end_exclusive)
-    if as_of is not None:
-        after = min(after, _month_floor(as_of))
-    if first >= after:
-        return period.end_exclusive, period.end_exclusive
-    return first, after
-
-
 def _params(period: Period, as_of: date | None, polo: str | None, angel: str | None,
-            search: str | None, months: bool = True) -> dict:
-    first, after = (_whole_months(period, as_of) if months
-                    else (period.end_exclusive, period.end_exclusive))
-    return {"start": period.start, "end": period.end, "m_first": first, "m_after": after,
+            search: str | None) -> dict:
+    months, before, last, cut = [], [], [], []
+    month = period.start.replace(day=1)
+    while month <= period.end:  # the period's first and last day in each month it touches
+        months.append(month)
+        before.append(max((period.start - month).days, 0))
+        last.append(min((period.end - month).days + 1, 31))
+        cut.append(min(max((as_of - month).days, before[-1]), last[-1]) if as_of else last[-1])
+        month = _next_month(month)
+    return {"start": period.start, "end": period.end, "m_first": period.start.replace(day=1),
             "as_of": as_of, "polo": polo or None, "angel": angel or None,
-            "search": f"%{search.strip()}%" if search and search.strip() else None}
+            "search": f"%{search.strip()}%" if search and search.strip() else None,
+            "b_months": months, "b_before": before, "b_last": last, "b_cut": cut}
 
 
-_FILTERS = ("(CAST(:polo AS text) IS NULL OR polo = :polo) "
-            "AND (CAST(:angel AS text) IS NULL OR angel = :angel) "
-            "AND (CAST(:search AS text) IS NULL OR angel ILIKE :search)")
+# Per angel (sla_angel_months, visits_angel_months: one row per angel and month, each measure an
+# array of running sums over the month's days): the part of month m inside the period is
+# measure[last] - measure[before], `last` the period's last day in m and `before` the day before
+# its first (0 when the period starts before m), clipped to 0..31; `cut` is the last day before
+# as_of, for the services still open. These bounds come per month from _params (table b): a
+# 30-day window reads 2 rows per angel, whatever its alignment.
+_MONTHS = ("m.month >= :m_first AND m.month <= :end AND b.month = m.month")
+_BOUNDS = ("CROSS JOIN unnest(CAST(:b_months AS date[]), CAST(:b_before AS int[]), CAST(:b_last AS int[]), "
+           "CAST(:b_cut AS int[])) b(month, before, last, cut)")
 
-# Services due in the period: whole months + edge days; unvisited split by the deadline vs as_of.
-_SLA_SOURCE = f"""
-    SELECT polo, angel, month AS day, on_time, late, unvisited AS not_visited, 0 AS open, slack_days
-    FROM sla_monthly WHERE month >= :m_first AND month < :m_after AND {_FILTERS}
-    UNION ALL
-    SELECT polo, angel, day, on_time, late,
-           CASE WHEN day < :as_of THEN unvisited ELSE 0 END,
-           CASE WHEN day >= :as_of THEN unvisited ELSE 0 END, slack_days
-    FROM sla_daily
-    WHERE ((day >= :start AND day < :m_first) OR (day >= :m_after AND day <= :end)) AND {_FILTERS}
+
+def _span(measure: str, before: str = "b.before", last: str = "b.last") -> str:
+    """SQL: the sum of `measure` over the days after `before` up to `last` of the month row m."""
+    return f"(coalesce(m.{measure}[{last}], 0) - coalesce(m.{measure}[{before}], 0))"
+
+
+def _day(measure: str) -> str:
+    """SQL: the value of `measure` on day i of the month row m."""
+    return f"(m.{measure}[i] - coalesce(m.{measure}[i - 1], 0))"
+
+
+def _angel_filter(polo: str | None, angel: str | None, search: str | None) -> str:
+    """SQL restricting the month rows m to the angels the filters name ('' without filters)."""
+    conditions = [sql for value, sql in ((polo, "p.name = :polo"), (angel, "a.name = :angel"),
+                                         (search and search.strip(), 'a.name COLLATE "default" ILIKE :search')) if value]
+    if not conditions:
+        return ""
+    return ("AND m.angel_id IN (SELECT a.id FROM angels a JOIN polos p ON p.id = a.polo_id WHERE "
+            + " AND ".join(conditions) + ")")
+
+
+_NAMES = "JOIN angels a ON a.id = s.angel_id JOIN polos p ON p.id = a.polo_id"
+
+# Services due in the period, per angel; unvisited split by the deadline vs as_of.
+_SLA_ANGELS = f"""
+    SELECT p.name AS polo, a.name AS angel, s.* FROM (
+        SELECT m.angel_id, sum({_span('on_time')})::int AS on_time, sum({_span('late')})::int AS late,
+               sum({_span('unvisited', last='b.cut')})::int AS not_visited,
+               sum({_span('unvisited', before='b.cut')})::int AS open,
+               sum({_span('slack_days')})::int AS slack_days
+        FROM sla_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id) s {_NAMES}
 """
 
-# Visits made in the period; a daily row is one worked day (empty rows are deleted by the trigger).
-_VISITS_SOURCE = f"""
-    SELECT polo, angel, month AS day, visits, on_time, slack_days, worked_days
-    FROM visits_monthly WHERE month >= :m_first AND month < :m_after AND {_FILTERS}
-    UNION ALL
-    SELECT polo, angel, day, visits, on_time, slack_days, 1
-    FROM visits_daily
-    WHERE ((day >= :start AND day < :m_first) OR (day >= :m_after AND day <= :end)) AND {_FILTERS}
+# Visits made in the period, per angel.
+_VISITS_ANGELS = f"""
+    SELECT p.name AS polo, a.name AS angel, s.* FROM (
+        SELECT m.angel_id, sum({_span('visits')})::int AS visits, sum({_span('on_time')})::int AS on_time,
+               sum({_span('slack_days')})::int AS slack_days, sum({_span('worked_days')})::int AS worked_days
+        FROM visits_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id) s {_NAMES}
 """
 
-# The same per polo and day, for questions that do not need the angel (much smaller tables).
+# The same day by day (trends of the angels a filter names: a few rows each).
+_IN_PERIOD = (f"CROSS JOIN generate_series(1, 31) i WHERE m.month >= :m_first AND m.month <= :end {{angels}} "
+              "AND m.month + i - 1 BETWEEN :start AND :end "
+              "AND extract(month FROM m.month + i - 1) = extract(month FROM m.month)")
+_SLA_ANGEL_DAYS = f"""
+    SELECT m.month + i - 1 AS day, {_day('on_time')} AS on_time, {_day('late')} AS late,
+           CASE WHEN m.month + i - 1 < :as_of THEN {_day('unvisited')} ELSE 0 END AS not_visited,
+           CASE WHEN m.month + i - 1 >= :as_of THEN {_day('unvisited')} ELSE 0 END AS open,
+           {_day('slack_days')} AS slack_days
+    FROM sla_angel_months m {_IN_PERIOD}
+"""
+_VISITS_ANGEL_DAYS = f"""
+    SELECT m.month + i - 1 AS day, {_day('visits')} AS visits
+    FROM visits_angel_months m {_IN_PERIOD}
+"""
+
+# Per polo and day, for questions that do not name angels (much smaller tables).
 _POLO_FILTER = "(CAST(:polo AS text) IS NULL OR polo = :polo)"
 _SLA_POLO_SOURCE = f"""
     SELECT polo, NULL::text AS angel, day, on_time, late,
@@ -298,11 +329,8 @@ _VISITS_POLO_SOURCE = f"""
 """
 
 
-def _sources(angel: str | None, search: str | None = None) -> tuple[str, str]:
-    """(SLA source, visits source): the polo tables unless the question names angels."""
-    if angel or search:
-        return _SLA_SOURCE, _VISITS_SOURCE
-    return _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+def _with_angels(source: str, polo: str | None, angel: str | None, search: str | None) -> str:
+    return source.format(angels=_angel_filter(polo, angel, search))
 
 
 _SLA_AGGREGATES = """
@@ -323,23 +351,39 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
               search: str | None, sort: str, descending: bool, as_of: date | None) -> list[SlaRow]:
     as_of = as_of or date.today()
     by_angel = group == "angel"
-    keys = "polo, angel" if by_angel else "polo, NULL::text AS angel"
-    source = _SLA_SOURCE if by_angel else _sources(angel, search)[0]
+    order = _order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')
     # The ratios sort in SQL but travel as their integer parts: sending 1,820 rows of floats cost
     # more than the query (measured); Python's float division gives the same values.
-    sql = (f"SELECT polo, angel, total, on_time, late, not_visited, open, slack FROM ("
-           f"SELECT {keys}, {_SLA_AGGREGATES}, sum(slack_days)::bigint AS slack FROM ({source}) s "
-           f"GROUP BY polo{', angel' if by_angel else ''} "
-           f"HAVING sum(on_time + late + not_visited + open) > 0) q "
-           f"ORDER BY {_order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')}")
+    if by_angel:  # one row per angel already
+        sql = (f"SELECT polo, angel, on_time, late, not_visited, open, slack_days FROM ("
+               f"SELECT *, on_time::float8 / nullif(on_time + late + not_visited, 0) AS sla, "
+               f"slack_days::float8 / nullif(on_time + late, 0) AS avg_slack_days, "
+               f"on_time + late + not_visited AS total "
+               f"FROM ({_with_angels(_SLA_ANGELS, polo, angel, search)}) s "
+               f"WHERE on_time + late + not_visited + open > 0) q ORDER BY {order}")
+    else:
+        source = _with_angels(_SLA_ANGELS, polo, angel, search) if angel or search else _SLA_POLO_SOURCE
+        sql = (f"SELECT polo, angel, on_time, late, not_visited, open, slack FROM ("
+               f"SELECT polo, NULL::text AS angel, {_SLA_AGGREGATES}, sum(slack_days)::bigint AS slack "
+               f"FROM ({source}) s GROUP BY polo HAVING sum(on_time + late + not_visited + open) > 0) q "
+               f"ORDER BY {order}")
     with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
         _serial(conn)
         # positional rows: building 1,820 rows from mappings cost more than the query itself
         rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).all()
         info["rows"] = len(rows)
-    return [SlaRow(p, a, total, on_time, late, missed, still_open, on_time / total if total else None,
-                   slack / (on_time + late) if on_time + late else None)
-            for p, a, total, on_time, late, missed, still_open, slack in rows]
+    return _sla_result(rows)
+
+
+def _sla_result(rows) -> list[SlaRow]:
+    """SlaRows from (polo, angel, on_time, late, not_visited, open, slack) rows: the ratios are
+    computed here (tuple.__new__ skips NamedTuple's argument parsing: 1,820 rows in 0.4 ms)."""
+    out, new = [], tuple.__new__
+    for polo, angel, on_time, late, missed, still_open, slack in rows:
+        total, visited = on_time + late + missed, on_time + late
+        out.append(new(SlaRow, (polo, angel, total, on_time, late, missed, still_open,
+                                on_time / total if total else None, slack / visited if visited else None)))
+    return out
 
 
 def sla_by_polo(conn: Connection, *, period: Period, polo: str | None = None,
@@ -369,33 +413,34 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
         days = _business_days_until(conn, period, as_of, country)
         sql = f"""
             SELECT angel, polo, visits, on_time, worked_days, slack FROM (
-                SELECT angel, polo, sum(visits)::int AS visits, sum(on_time)::int AS on_time,
-                       sum(visits)::float8 / nullif(CAST(:business_days AS int), 0) AS productivity,
-                       sum(worked_days)::int AS worked_days,
-                       sum(visits)::float8 / nullif(sum(worked_days), 0) AS visits_per_worked_day,
-                       sum(slack_days)::float8 / nullif(sum(visits), 0) AS avg_slack_days,
-                       sum(slack_days)::bigint AS slack
-                FROM ({_VISITS_SOURCE}) v
-                GROUP BY angel, polo HAVING sum(visits) > 0) q
+                SELECT angel, polo, visits, on_time,
+                       visits::float8 / nullif(CAST(:business_days AS int), 0) AS productivity,
+                       worked_days, visits::float8 / nullif(worked_days, 0) AS visits_per_worked_day,
+                       slack_days::float8 / nullif(visits, 0) AS avg_slack_days, slack_days AS slack
+                FROM ({_with_angels(_VISITS_ANGELS, polo, angel, search)}) v WHERE visits > 0) q
             ORDER BY {_order_by(PRODUCTIVITY_SORTS, sort, descending, 'angel, polo')}"""
         params = {**_params(period, None, polo, angel, search), "business_days": days}
         rows = conn.execute(sa.text(sql), params).all()  # ratios computed here, as in _sla_rows
         info["rows"] = len(rows)
-    return [ProductivityRow(a, p, visits, on_time, days, visits / days if days else None, worked,
-                            visits / worked if worked else None, slack / visits)
+    new = tuple.__new__  # as in _sla_result
+    return [new(ProductivityRow, (a, p, visits, on_time, days, visits / days if days else None, worked,
+                                  visits / worked if worked else None, slack / visits))
             for a, p, visits, on_time, worked, slack in rows]
 
 
 def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None, as_of: date,
           country: str) -> Kpis:
-    sla_source, visits_source = _sources(angel)
-    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({sla_source}) s"),
-                       _params(period, as_of, polo, angel, None)).mappings().one()
+    if angel:
+        sla_source, visits_source = (_with_angels(s, polo, angel, None) for s in (_SLA_ANGELS, _VISITS_ANGELS))
+    else:
+        sla_source, visits_source = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+    params = _params(period, as_of, polo, angel, None)
+    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({sla_source}) s"), params).mappings().one()
     visits = conn.execute(sa.text(
         f"SELECT coalesce(sum(visits), 0)::int AS visits, coalesce(sum(worked_days), 0)::int AS worked_days, "
-        f"(SELECT count(*) FROM (SELECT DISTINCT angel FROM ({_VISITS_SOURCE}) a) d)::int AS angels "
-        f"FROM ({visits_source}) v"),
-        _params(period, None, polo, angel, None)).mappings().one()
+        f"(SELECT count(DISTINCT angel) FROM ({_with_angels(_VISITS_ANGELS, polo, angel, None)}) a "
+        f" WHERE visits > 0)::int AS angels "
+        f"FROM ({visits_source}) v"), params).mappings().one()
     days = _business_days_until(conn, period, as_of, country)
     per_angel_day = days * visits["angels"]
     return Kpis(
@@ -447,18 +492,20 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
     grain = grain or auto_grain(period)
     buckets = _buckets(period, grain)
     bucket_sql = "day" if grain == "day" else f"date_trunc('{grain}', day::timestamp)::date"
-    months = grain == "month"  # a monthly row cannot be cut into days or weeks
-    sla_source, visits_source = _sources(angel)
+    if angel:
+        sla_source, visits_source = (_with_angels(s, polo, angel, None)
+                                     for s in (_SLA_ANGEL_DAYS, _VISITS_ANGEL_DAYS))
+    else:
+        sla_source, visits_source = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+    params = _params(period, as_of, polo, angel, None)
     with timed("indicators.trend", days=period.days, grain=grain, polo=bool(polo)):
         _serial(conn)
         sla = {r["bucket"]: r for r in conn.execute(sa.text(
             f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, {_SLA_AGGREGATES} "
-            f"FROM ({sla_source}) s GROUP BY 1"),
-            _params(period, as_of, polo, angel, None, months)).mappings()}
+            f"FROM ({sla_source}) s GROUP BY 1"), params).mappings()}
         visits = dict(conn.execute(sa.text(
             f"SELECT greatest({bucket_sql}, CAST(:start AS date)) AS bucket, sum(visits)::int "
-            f"FROM ({visits_source}) v GROUP BY 1"),
-            _params(period, None, polo, angel, None, months)).all())
+            f"FROM ({visits_source}) v GROUP BY 1"), params).all())
         off = days_off(conn, period=period, country=country)
     points = []
     for b in buckets:
@@ -486,8 +533,8 @@ class DataRange:
 def data_range(conn: Connection) -> DataRange:
     """The days the data covers, for period presets and defaults."""
     row = conn.execute(sa.text("""
-        SELECT least((SELECT min(day) FROM sla_daily), (SELECT min(day) FROM visits_daily)) AS first,
-               greatest((SELECT max(day) FROM sla_daily), (SELECT max(day) FROM visits_daily)) AS last
+        SELECT least((SELECT min(day) FROM sla_polo_daily), (SELECT min(day) FROM visits_polo_daily)) AS first,
+               greatest((SELECT max(day) FROM sla_polo_daily), (SELECT max(day) FROM visits_polo_daily)) AS last
     """)).one()
     return DataRange(row.first, row.last)
 
@@ -495,7 +542,8 @@ def data_range(conn: Connection) -> DataRange:
 def polos(conn: Connection) -> list[str]:
     """Every polo with services, alphabetically."""
     return list(conn.scalars(sa.text(
-        "SELECT DISTINCT polo FROM sla_monthly ORDER BY polo")))
+        "SELECT p.name FROM polos p WHERE EXISTS (SELECT 1 FROM angels a JOIN sla_angel_months m "
+        "ON m.angel_id = a.id WHERE a.polo_id = p.id) ORDER BY p.name")))
 
 
 def as_dicts(rows: Iterable[object], fields: Iterable[str]) -> list[dict]:

@@ -390,7 +390,7 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
         where.append("nome_busca LIKE fold_text(:f_nome) ESCAPE '\\'")  # nome_busca = fold_text(nome)
         params["f_nome"] = _like(_text(f.nome))
     if _text(f.email):
-        where.append("lower(email) LIKE lower(:f_email) ESCAPE '\\'")
+        where.append("email_busca LIKE lower(:f_email) ESCAPE '\\'")  # email_busca = lower(email)
         params["f_email"] = _like(_text(f.email))
     if _text(f.telefone):
         digits = re.sub(r"\D", "", f.telefone)

@@ -33,7 +33,8 @@ def summary(conn: Connection) -> Summary:
                (SELECT count(*) FROM customers WHERE is_stub) AS stub_customers,
                (SELECT count(*) FROM services) AS services,
                (SELECT count(DISTINCT polo) FROM sla_polo_daily) AS polos,
-               (SELECT count(DISTINCT angel) FROM sla_monthly) AS angels,
+               (SELECT count(DISTINCT a.name) FROM angels a
+                WHERE EXISTS (SELECT 1 FROM sla_angel_months m WHERE m.angel_id = a.id)) AS angels,
                (SELECT min(data_limite) FROM services) AS first_deadline,
                (SELECT max(data_limite) FROM services) AS last_deadline,
                (SELECT min(data_de_atendimento) FROM services) AS first_visit,

@@ -102,7 +102,7 @@ def rollup_tables(conn: Connection) -> list[str]:
 
 
 class RollupsAhead(threading.Thread):
-    """The six rollups of a first load computed in another connection (so on the other core),
+    """The rollups of a first load computed in another connection (so on the other core),
     from the staging table, while the merge's transaction writes the stub customers and the rows;
     the merge then copies them in (rebuild_services_rollups(prefix), core/sql/rollups.sql) instead of
     aggregating after its insert. Only when the staging table holds exactly the rows services

@@ -23,9 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 from core import audit, exports
 from core.accounts import Actor, require
 from core.config import Settings
-from core.db import plain_error
+from core.db import data_version, plain_error
 from core.loading import bulk, merge, staging
-from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, inspect_file
+from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, fingerprint, inspect_file
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,11 @@ WRITING_STEPS = {
     "duplicates": ("looking for repeated ids", 0.0),
     "stub_customers": ("creating stub customers", 0.02),
     "emails": ("checking emails", 0.04),
-    "upsert": ("writing the rows", 0.22),
+    "upsert": ("writing the rows", 0.15),
     "compare": ("comparing with the database", 0.25),
     "rewrite": ("rewriting the customers table", 0.26),
-    "rebuild_rollups": ("rebuilding the indicator rollups", 0.33),
-    "rebuild_services_indexes": ("building the record indexes", 0.53),
+    "rebuild_services_indexes": ("building the record indexes", 0.27),
+    "rebuild_rollups": ("rebuilding the indicator rollups", 0.7),
     "foreign_keys_to_customers": ("checking customer references", 0.9),
 }
 
@@ -144,6 +144,8 @@ class LoadJob:
     heartbeat_at: datetime | None
     seconds: float | None         # of the whole load, once done
     rows_per_second: float | None
+    fingerprint: str | None = None       # of the file and the loader (files.fingerprint), once read
+    data_version_after: int | None = None  # the data version the job's commit left
 
     @property
     def active(self) -> bool:
@@ -284,16 +286,23 @@ def _set(conn: Connection, job_id: int, *, now: tuple[str, ...] = (), **values) 
     conn.execute(sa.text(f"UPDATE load_jobs SET {', '.join(cols)} WHERE id = :id"), {"id": job_id, **values})
 
 
-def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadReport:
-    """Merge the staged rows in one transaction with the job's figures and the audit row."""
+def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps, *, fingerprint: str,
+            earlier: LoadJob | None = None) -> LoadReport | None:
+    """Merge the staged rows in one transaction with the job's figures and the audit row; or, with
+    `earlier`, record the figures of loading its file again (merge.merge_again), unless the data
+    moved since (None)."""
     with engine.begin() as conn:
-        figures = merge.merge(conn, job=job, steps=steps)
+        if earlier is None:
+            figures = merge.merge(conn, job=job, steps=steps)
+        elif (figures := merge.merge_again(conn, job=job, earlier=earlier)) is None:
+            return None
         rows = figures["rows"]
         seconds = time.perf_counter() - started
         stored = {k: v for k, v in figures.items() if k != "rows"}
         _set(conn, job.id, status="done", phase=None, step=None, now=("finished_at",), **stored,
              seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else None,
-             rows_read=rows, bytes_done=job.file_size)
+             rows_read=rows, bytes_done=job.file_size, fingerprint=fingerprint,
+             data_version_after=data_version(conn))
         audit.record(conn, username=job.username, action="load", entity=job.kind, entity_id=job.id,
                      after={"file_name": job.file_name, **figures})
         staging.drop_stage(conn, job_id=job.id)
@@ -306,6 +315,25 @@ def _finish(engine: Engine, job: LoadJob, started: float, steps: Steps) -> LoadR
                       seconds=round(seconds, 3), rows_per_second=round(rows / seconds, 1) if seconds else 0.0,
                       encoding=ENCODING_LABELS[job.encoding], delimiter=job.delimiter,
                       has_header=job.has_header, rejects=sample, **figures)
+
+
+def _loaded_before(engine: Engine, job: LoadJob) -> LoadJob | None:
+    """The done job that loaded this very file (same fingerprint) and whose commit left the data
+    as it still is, if any. The file is only hashed when a done job of the same kind and size
+    left the current data version."""
+    with engine.connect() as conn:
+        candidates = conn.scalar(sa.text(
+            "SELECT count(*) FROM load_jobs WHERE status = 'done' AND kind = :kind AND file_size = :size "
+            "AND data_version_after = :version AND id <> :id"),
+            {"kind": job.kind, "size": job.file_size, "version": data_version(conn), "id": job.id})
+        if not candidates:
+            return None
+        digest = fingerprint(job)
+        earlier = conn.scalar(sa.text(
+            "SELECT id FROM load_jobs WHERE status = 'done' AND fingerprint = :f AND id <> :id "
+            "AND data_version_after = :version ORDER BY id DESC LIMIT 1"),
+            {"f": digest, "id": job.id, "version": data_version(conn)})
+        return get_job(conn, job_id=earlier) if earlier is not None else None
 
 
 def run_job(engine: Engine, *, job_id: int, settings: Settings,
@@ -346,17 +374,24 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     started = time.perf_counter()
     try:
         with timed("loading.load", kind=job.kind, job_id=job_id, size=job.file_size) as info:
-            with timed("loading.stage", kind=job.kind, job_id=job_id):
-                staging.prepare_stage(engine, job=job)
-                staging.stage(engine, job=job, settings=settings,
-                              on_chunk=lambda: _report_progress(engine, job_id, on_progress))
-            staged_at = time.perf_counter()
-            with engine.begin() as conn:
-                _set(conn, job_id, phase="writing")
-                on_progress(get_job(conn, job_id=job_id))
             steps = Steps(announce=lambda name: _announce(engine, job_id, name))
-            with timed("loading.merge", kind=job.kind, job_id=job_id):
-                report = _finish(engine, job, started, steps)
+            report = None
+            with steps.step("same_file"):
+                earlier = _loaded_before(engine, job)
+            if earlier is not None:  # the same file, into data nothing has written to since
+                staged_at = time.perf_counter()
+                report = _finish(engine, job, started, steps, fingerprint=earlier.fingerprint, earlier=earlier)
+            if report is None:
+                with timed("loading.stage", kind=job.kind, job_id=job_id):
+                    staging.prepare_stage(engine, job=job)
+                    digest = staging.stage(engine, job=job, settings=settings,
+                                           on_chunk=lambda: _report_progress(engine, job_id, on_progress))
+                staged_at = time.perf_counter()
+                with engine.begin() as conn:
+                    _set(conn, job_id, phase="writing")
+                    on_progress(get_job(conn, job_id=job_id))
+                with timed("loading.merge", kind=job.kind, job_id=job_id):
+                    report = _finish(engine, job, started, steps, fingerprint=digest)
             report.timings = {"staging": round(staged_at - started, 3),
                               "writing": round(time.perf_counter() - staged_at, 3), **steps}
             info.update(rows=report.rows, rejected=report.rejected)

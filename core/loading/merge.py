@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import run_script
+from core.db import data_version, run_script
 from core.loading import bulk
 from core.loading.files import raw_lines
 from core.loading.staging import stage_table
@@ -43,6 +43,23 @@ def merge(conn: Connection, *, job: LoadJob, steps: Steps) -> dict[str, int]:
                 unchanged=rows - rejected - counts["inserted"] - counts["updated"], rejected=rejected,
                 duplicates=counts["duplicates"], stub_customers=counts["stub_customers"],
                 stubs_filled=counts["stubs_filled"])
+
+
+def merge_again(conn: Connection, *, job: LoadJob, earlier: LoadJob) -> dict[str, int] | None:
+    """The figures of loading once more the very file `earlier` loaded (same fingerprint), when
+    nothing has been written to the data since its commit (the data version it left is still the
+    current one): every line it kept is unchanged, the lines it rejected are rejected again for
+    the same reasons. Nothing is read or written but the rejects. None when the data moved
+    meanwhile: the caller loads the file."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MERGE_LOCK})
+    if data_version(conn) != earlier.data_version_after:
+        return None
+    conn.execute(sa.text("INSERT INTO load_rejects (job_id, line_no, raw, reason) "
+                         "SELECT :job, line_no, raw, reason FROM load_rejects WHERE job_id = :earlier"),
+                 {"job": job.id, "earlier": earlier.id})
+    rows, rejected = earlier.rows_read, earlier.rejected
+    return dict(rows=rows, inserted=0, updated=0, unchanged=rows - rejected, rejected=rejected,
+                duplicates=earlier.duplicates or 0, stub_customers=0, stubs_filled=0)
 
 
 def _ids_surely_unique(conn: Connection, job_id: int) -> bool:
@@ -121,33 +138,27 @@ def _merge_services(conn: Connection, job: LoadJob, stage: str, steps: Steps) ->
 
 def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *,
                     first: bool, bulk_first: bool, ahead: bulk.RollupsAhead | None) -> dict[str, int]:
-    if first:
-        run_script(conn, sql="TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
-    with steps.step("stub_customers"):
-        conn.execute(sa.text(f"""
-            CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
-            SELECT DISTINCT s.id_cliente AS id FROM {stage} s
-            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.id_cliente)"""))
-        new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
-        with ExitStack() as stack:
-            if bulk.is_bulk(conn, table="customers", changing=new):
-                stack.enter_context(bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True))
-            # In id order: appending to the primary key index costs half of inserting at random places.
-            counts["stub_customers"] = conn.execute(sa.text(
-                "INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id ON CONFLICT (id) DO NOTHING")).rowcount
     columns = ("id_cliente", "angel", "polo", "data_limite", "data_de_atendimento")
     cols = ", ".join(columns)
-    with steps.step("upsert"), ExitStack() as stack:
-        if first:
+    if first:
+        run_script(conn, sql="TRUNCATE services, customers" if _is_empty(conn, "customers") else "TRUNCATE services")
+    with ExitStack() as stack:
+        if bulk_first:
             # A first load: plain INSERT (ids are distinct after the duplicates step), indexes and
-            # rollups built once at the end.
-            if bulk_first:
-                stack.enter_context(bulk.indexes_rebuilt(conn, table="services", steps=steps, unique=True))
-                stack.enter_context(bulk.rollups_rebuilt(conn, steps=steps, ahead=ahead))
-            counts["inserted"] = conn.execute(sa.text(
-                f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
-            counts["updated"] = 0
-            return counts
+            # rollups built once at the end; exited in reverse, so the indexes are built while the
+            # rollups computed ahead are still being computed on the other core, and copied in
+            # after. Entered before the stubs: with the services' foreign key gone, the stubs can
+            # rebuild the customers' primary key instead of inserting into it.
+            stack.enter_context(bulk.rollups_rebuilt(conn, steps=steps, ahead=ahead))
+            stack.enter_context(bulk.indexes_rebuilt(conn, table="services", steps=steps, unique=True))
+        _stub_customers(conn, stage, steps, counts, locked=first)
+        with steps.step("upsert"):
+            if first:
+                counts["inserted"] = conn.execute(sa.text(
+                    f"INSERT INTO services (id, {cols}) SELECT id, {cols} FROM {stage}")).rowcount
+                counts["updated"] = 0
+                return counts
+    with steps.step("upsert"), ExitStack() as stack:
         with steps.step("compare"):
             changed = _changes(conn, stage, "services", columns)
         if bulk.is_bulk(conn, table="services", changing=changed):
@@ -161,6 +172,32 @@ def _write_services(conn: Connection, stage: str, steps: Steps, counts: dict[str
             WHERE ({", ".join(f"t.{c}" for c in columns)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in columns)})
             RETURNING (xmax = 0) AS inserted""")
     return counts
+
+
+def _stub_customers(conn: Connection, stage: str, steps: Steps, counts: dict[str, int], *, locked: bool) -> None:
+    """A customer with only its id for every id_cliente the database does not know. `locked`: the
+    caller holds the customers table (no other writer can add an id meanwhile)."""
+    with steps.step("stub_customers"):
+        if locked and _is_empty(conn, "customers"):  # every id is new: no table to compare with
+            with ExitStack() as stack:
+                if conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) >= bulk.BULK_MIN_ROWS:
+                    stack.enter_context(bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True))
+                counts["stub_customers"] = conn.execute(sa.text(
+                    f"INSERT INTO customers (id) SELECT DISTINCT id_cliente FROM {stage} ORDER BY 1")).rowcount
+            return
+        conn.execute(sa.text(f"""
+            CREATE TEMP TABLE load_new_customers ON COMMIT DROP AS
+            SELECT DISTINCT s.id_cliente AS id FROM {stage} s
+            WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.id_cliente)"""))
+        new = conn.scalar(sa.text("SELECT count(*) FROM load_new_customers"))
+        with ExitStack() as stack:
+            if bulk.is_bulk(conn, table="customers", changing=new):
+                stack.enter_context(bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True))
+            # In id order: appending to the primary key index costs half of inserting at random
+            # places (when the bulk path dropped it, building it is cheaper still).
+            conflicts = "" if locked else " ON CONFLICT (id) DO NOTHING"
+            counts["stub_customers"] = conn.execute(sa.text(
+                f"INSERT INTO customers (id) SELECT id FROM load_new_customers ORDER BY id{conflicts}")).rowcount
 
 
 def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -> dict[str, int]:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import parsing
 from core.config import Settings
-from core.loading.files import blocks, python_codec
+from core.loading.files import blocks, new_fingerprint, python_codec
 
 if TYPE_CHECKING:
     from core.loading.jobs import LoadJob
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 QUEUED_BLOCKS = 1
 
 _STAGE_COLUMNS = {
-    "services": "line_no bigint NOT NULL, id bigint NOT NULL, id_cliente bigint NOT NULL, angel text NOT NULL, "
-                "polo text NOT NULL, data_limite date NOT NULL, data_de_atendimento timestamp",
+    "services": "line_no bigint NOT NULL, id bigint NOT NULL, id_cliente bigint NOT NULL, "
+                'angel text COLLATE "C" NOT NULL, polo text COLLATE "C" NOT NULL, data_limite date NOT NULL, '
+                "data_de_atendimento timestamp",  # names as services has them (migration 0017)
     "customers": "line_no bigint NOT NULL, id bigint NOT NULL, nome text NOT NULL, email text, telefone text",
 }
 
@@ -129,9 +130,10 @@ def _stage_worker(engine: Engine, run: _Run, chunks: queue.Queue, on_chunk: Call
 
 
 
-def stage(engine: Engine, *, job: LoadJob, settings: Settings, on_chunk: Callable[[], None]) -> None:
+def stage(engine: Engine, *, job: LoadJob, settings: Settings, on_chunk: Callable[[], None]) -> str:
     """Stream the file's blocks to LOAD_WORKERS threads that parse and COPY them; `on_chunk` is
-    called after each block commits."""
+    called after each block commits. Returns the job's fingerprint (files.fingerprint), taken from
+    the blocks as they are read."""
     with engine.connect() as conn:
         done = set(conn.scalars(sa.text("SELECT chunk_no FROM load_job_chunks WHERE job_id = :id"),
                                 {"id": job.id}))
@@ -143,10 +145,12 @@ def stage(engine: Engine, *, job: LoadJob, settings: Settings, on_chunk: Callabl
     for t in threads:
         t.start()
     first_line = 2 if job.has_header else 1
+    digest = new_fingerprint(job)
     try:
         for chunk_no, start, end, data in blocks(Path(job.source_path), job.data_start, job.block_bytes):
             if run.stop.is_set():
                 break
+            digest.update(data)
             # Normalise line ends here (CRLF or stray CR) so PostgreSQL's COPY sees plain LF.
             data = data.replace(b"\r", b"")
             run.lines_before[chunk_no] = first_line - 1
@@ -172,3 +176,4 @@ def stage(engine: Engine, *, job: LoadJob, settings: Settings, on_chunk: Callabl
             t.join()
     if run.error is not None:
         raise run.error
+    return digest.hexdigest()

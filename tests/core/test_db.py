@@ -25,20 +25,21 @@ def test_a_changed_definitions_file_is_pending_then_applied_again(engine):
     assert migrate(engine) == ["sql/rollups.sql"]
     with engine.connect() as conn:
         assert pending_migrations(conn) == []
-        assert len(conn.scalar(sa.text("SELECT rollup_tables()"))) == 6
+        assert len(conn.scalar(sa.text("SELECT rollup_tables()"))) == 4
 
 
 def test_the_rollup_functions_in_the_database_are_those_of_rollups_sql(conn):
     source = (DEFINITIONS_DIR / "rollups.sql").read_text()
     functions = dict(conn.execute(sa.text(
         "SELECT proname, prosrc FROM pg_proc WHERE proname IN ('services_rollup', 'services_rollup_truncate', "
-        "'compute_services_rollups', 'rebuild_services_rollups', 'rollup_tables', 'truncate_rollups')")).all())
-    assert len(functions) == 6
+        "'compute_services_rollups', 'rebuild_services_rollups', 'rollup_tables', 'truncate_rollups', "
+        "'running_add', 'running_worked_days', 'rollup_months_sql', 'rollup_names_sql')")).all())
+    assert len(functions) == 10
     for name, body in functions.items():
         assert body.strip() in source, name
     tables = conn.scalar(sa.text("SELECT rollup_tables()"))
     assert conn.scalar(sa.text("SELECT count(*) FROM unnest(CAST(:t AS text[])) t WHERE to_regclass(t) IS NOT NULL"),
-                       {"t": tables}) == 6
+                       {"t": tables}) == 4
 
 
 def test_scripts_run_as_written_percent_signs_included(conn):
@@ -111,3 +112,19 @@ def test_plain_error_names_a_database_error_by_its_kind_only(engine):
     assert plain_error(caught.value) == ("the database refused it (InvalidTextRepresentation); the details are "
                                          "in the server log")
     assert plain_error(ValueError("no")) == "ValueError: no"
+
+
+def test_the_embedded_server_memory_is_sized_from_the_machine_or_the_setting(tmp_path):
+    from core.db import EMBEDDED_MARKER, configure_embedded, embedded_memory
+
+    auto = embedded_memory()
+    assert 128 <= int(auto["shared_buffers"].removesuffix("MB")) <= 512
+    assert embedded_memory(1024)["shared_buffers"] == "1024MB" and embedded_memory(1024)["work_mem"] == "16MB"
+    assert embedded_memory(64)["work_mem"] == "4MB"
+    conf = tmp_path / "postgresql.conf"
+    conf.write_text(f"port = 5432\n\n{EMBEDDED_MARKER}\nwal_level = minimal\n")  # an older block
+    configure_embedded(conf, 256)
+    configure_embedded(conf, 256)  # unchanged: written once
+    text = conf.read_text()
+    assert text.startswith("port = 5432\n") and text.count(EMBEDDED_MARKER) == 1
+    assert "shared_buffers = 256MB\nwork_mem = 8MB\n" in text and "max_wal_size = 4GB" in text

@@ -211,7 +211,7 @@ def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_
     # the rollups were rebuilt in one pass instead of by the triggers, which are on again
     assert "rebuild_rollups" in services.timings
     with db.connect() as conn:
-        assert conn.scalar(sa.text("SELECT count(*) FROM sla_daily")) > 0
+        assert conn.scalar(sa.text("SELECT count(*) FROM sla_angel_months")) > 0
         rollups_equal_fresh(conn)
         assert set(conn.scalars(sa.text(
             "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'services'::regclass AND NOT tgisinternal"))) == {"O"}
@@ -282,10 +282,10 @@ def test_the_merge_publishes_its_steps_and_the_bar_only_moves_forward(db, settin
 
     monkeypatch.setattr(loading.jobs, "_announce", record)
     report = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
-    assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_rollups",
-                                    "rebuild_services_indexes"]
+    assert [s[0] for s in seen] == ["duplicates", "stub_customers", "upsert", "rebuild_services_indexes",
+                                    "rebuild_rollups"]
     label, share = loading.WRITING_STEPS["rebuild_rollups"]
-    assert seen[3][1:] == (label, loading.STAGING_SHARE + (1 - loading.STAGING_SHARE) * share,
+    assert seen[4][1:] == (label, loading.STAGING_SHARE + (1 - loading.STAGING_SHARE) * share,
                            "writing to the database: rebuilding the indicator rollups")
     shares = [s[2] for s in seen]
     assert shares == sorted(shares) and shares[0] == loading.STAGING_SHARE
@@ -380,11 +380,11 @@ def test_rollups_left_by_a_killed_run_do_not_stop_the_next_one(db, settings, dem
     info = loading.inspect_file(demo_files.services, kind="services")
     with db.begin() as conn:
         job_id = loading.create_job(conn, actor=ANALYST, info=info, settings=settings)
-        conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_daily (LIKE sla_daily)"))  # a killed run's
-        conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_daily VALUES ('2021-07-01', 'P', 'A', 99, 99, 0, 0, 0)"))
+        conn.execute(sa.text(f"CREATE UNLOGGED TABLE load_{job_id}_sla_polo_daily (LIKE sla_polo_daily)"))  # a killed run's
+        conn.execute(sa.text(f"INSERT INTO load_{job_id}_sla_polo_daily VALUES ('2021-07-01', 'P', 99, 99, 0, 0, 0)"))
     loading.run_job(db, job_id=job_id, settings=settings)
     assert rollups_ahead == [None] and leftover_tables(db) == []
-    assert table(db, "SELECT count(*) FROM sla_daily WHERE polo = 'P'") == [(0,)]
+    assert table(db, "SELECT count(*) FROM sla_polo_daily WHERE polo = 'P'") == [(0,)]
 
 
 def test_blocks_without_an_id_range_prove_nothing(db, settings, tmp_path):
@@ -456,3 +456,21 @@ def test_the_spool_is_cleaned_on_a_timer_without_any_upload(db, settings):
         assert not orphan.exists() and thread.is_alive()
     finally:
         loading.stop_spool_cleaners()
+
+
+def test_the_same_file_into_unchanged_data_is_not_read_again_and_reports_the_same(db, settings, demo_files):
+    first = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    with db.connect() as conn:
+        stored = loading.get_job(conn, job_id=first.job_id)
+        assert stored.fingerprint == loading.files.fingerprint(stored)  # staging's equals one pass
+    before = snapshot(db)
+    again = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    assert "same_file" in again.timings and "staging" in again.timings and "upsert" not in again.timings
+    assert (again.rows, again.inserted, again.updated, again.rejected) == (first.rows, 0, 0, first.rejected)
+    assert again.unchanged == first.rows - first.rejected and again.rejects == first.rejects
+    assert snapshot(db) == before
+    with db.begin() as conn:  # a write since: the file is read and compared again
+        conn.execute(sa.text("UPDATE services SET angel = 'Someone Else' WHERE id = (SELECT min(id) FROM services)"))
+    third = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
+    assert "upsert" in third.timings and (third.updated, third.unchanged) == (1, again.unchanged - 1)
+    assert snapshot(db) == before

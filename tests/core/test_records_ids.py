@@ -213,7 +213,7 @@ def test_concurrent_creates_without_id_lose_nothing_and_never_collide(db):
         real = list(conn.scalars(sa.text("SELECT id FROM customers WHERE NOT is_stub AND id > 500000")))
         assert sorted(real) == list(range(500_001, 500_001 + THREADS * 10))
         assert conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE entity = 'customer'")) == 1 + 5 + 80
-        assert conn.scalar(sa.text("SELECT sum(total) FROM sla_daily")) == 400  # rollups kept exact
+        assert conn.scalar(sa.text("SELECT sum(total) FROM sla_polo_daily")) == 400  # rollups kept exact
 
 
 def test_an_explicit_high_id_inserted_meanwhile_moves_the_next_ids_above_it(db):

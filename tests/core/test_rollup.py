@@ -5,6 +5,7 @@ after each run the rollup tables must equal a fresh aggregation of `services`, a
 functions must equal plain queries over `services` written with core/definitions.py's fragments.
 """
 import json
+from itertools import accumulate
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -88,32 +89,28 @@ FRESH = {
                sum(data_limite - data_de_atendimento::date),
                count(DISTINCT angel)
         FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2""",
-    "sla_daily": """
-        SELECT data_limite, polo, angel, count(*),
-               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-               count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
-               count(*) FILTER (WHERE data_de_atendimento IS NULL),
-               coalesce(sum(data_limite - data_de_atendimento::date), 0)
-        FROM services GROUP BY 1, 2, 3""",
-    "sla_monthly": """
-        SELECT date_trunc('month', data_limite)::date, polo, angel, count(*),
-               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-               count(*) FILTER (WHERE data_de_atendimento::date > data_limite),
-               count(*) FILTER (WHERE data_de_atendimento IS NULL),
-               coalesce(sum(data_limite - data_de_atendimento::date), 0)
-        FROM services GROUP BY 1, 2, 3""",
-    "visits_daily": """
-        SELECT data_de_atendimento::date, polo, angel, count(*),
-               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-               sum(data_limite - data_de_atendimento::date)
-        FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2, 3""",
-    "visits_monthly": """
-        SELECT date_trunc('month', data_de_atendimento)::date, polo, angel, count(*),
-               count(*) FILTER (WHERE data_de_atendimento::date <= data_limite),
-               sum(data_limite - data_de_atendimento::date),
-               count(DISTINCT data_de_atendimento::date)
-        FROM services WHERE data_de_atendimento IS NOT NULL GROUP BY 1, 2, 3""",
 }
+
+
+def fresh_angel_months(conn) -> dict[str, list[tuple]]:
+    """The per-angel month rows computed in Python from services: (month, polo, angel, then one
+    list of 31 running sums per measure), as the two *_angel_months tables should hold them."""
+    sla, visits = {}, {}
+    for polo, angel, deadline, visit in conn.execute(sa.text(
+            "SELECT polo, angel, data_limite, data_de_atendimento FROM services")):
+        day = visit.date() if visit else None
+        daily = sla.setdefault((deadline.replace(day=1), polo, angel), [[0] * 31 for _ in range(5)])
+        for measure, value in enumerate((1, day is not None and day <= deadline, day is not None and day > deadline,
+                                         day is None, (deadline - day).days if day else 0)):
+            daily[measure][deadline.day - 1] += int(value)
+        if day is not None:
+            daily = visits.setdefault((day.replace(day=1), polo, angel), [[0] * 31 for _ in range(4)])
+            for measure, value in enumerate((1, day <= deadline, (deadline - day).days)):
+                daily[measure][day.day - 1] += int(value)
+    for daily in visits.values():
+        daily[3] = [int(n > 0) for n in daily[0]]  # worked days
+    return {table: sorted((*key, *(list(accumulate(m)) for m in measures)) for key, measures in rows.items())
+            for table, rows in (("sla_angel_months", sla), ("visits_angel_months", visits))}
 
 
 def rollups_equal_fresh(conn) -> None:
@@ -121,6 +118,13 @@ def rollups_equal_fresh(conn) -> None:
     for table, fresh in FRESH.items():
         assert conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1, 2, 3")).all() == \
             conn.execute(sa.text(fresh + " ORDER BY 1, 2, 3")).all(), table
+    measures = {"sla_angel_months": "total, on_time, late, unvisited, slack_days",
+                "visits_angel_months": "visits, on_time, slack_days, worked_days"}
+    for table, fresh in fresh_angel_months(conn).items():
+        columns = ", ".join(f"m.{c}" for c in measures[table].split(", "))
+        assert [tuple(r) for r in conn.execute(sa.text(
+            f"SELECT m.month, p.name, a.name, {columns} FROM {table} m JOIN angels a ON a.id = m.angel_id "
+            f"JOIN polos p ON p.id = a.polo_id ORDER BY 1, 2, 3"))] == fresh, table
 
 
 def raw_sla_by_angel(conn, period, as_of):
@@ -210,11 +214,11 @@ def test_a_rebuild_from_services_or_from_computed_tables_equals_the_raw_table(cl
         try:
             if rows:
                 apply(conn, ("insert", rows), 1)
-            conn.execute(sa.text("TRUNCATE sla_daily, visits_monthly"))  # rollups gone wrong
+            conn.execute(sa.text("TRUNCATE sla_angel_months, visits_polo_daily"))  # rollups gone wrong
             conn.execute(sa.text("SELECT rebuild_services_rollups()"))
             rollups_equal_fresh(conn)
             # computed from another relation under a prefix, then copied in (a first bulk load)
-            for table in FRESH:
+            for table in conn.scalar(sa.text("SELECT rollup_tables()")):
                 conn.execute(sa.text(f"CREATE TEMP TABLE ahead_{table} (LIKE {table})"))
             conn.execute(sa.text("SELECT compute_services_rollups('services', 'ahead_')"))
             conn.execute(sa.text("TRUNCATE sla_polo_daily"))
