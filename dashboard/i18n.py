@@ -46,25 +46,38 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def browser_language() -> str | None:
-    """One of ours that the browser asks for (st.context.locale, else Accept-Language), or None."""
-    wanted = []
-    try:
-        if getattr(st.context, "locale", None):
-            wanted.append(st.context.locale)
-        wanted += [part.split(";")[0].strip() for part in
-                   (st.context.headers.get("Accept-Language") or "").split(",")]
-    except Exception:  # noqa: BLE001 - no context outside a browser session (AppTest, bare mode)
-        return None
-    for tag in wanted:
-        tag = tag.replace("-", "_")
-        if tag in LANGUAGES:
-            return tag
-        if tag.split("_")[0].lower() == "pt":
+def language_asked(locale: str | None, accept_language: str | None) -> str | None:
+    """One of ours that a browser asks for, or None: its locale (navigator.language, e.g. 'pt-BR')
+    first, else the languages of its Accept-Language header in order of preference (q). Any
+    Portuguese is pt_BR, any English is en."""
+    asked = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _sep, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag.strip() and q > 0:
+            asked.append((-q, i, tag.strip()))
+    for tag in [locale or ""] + [tag for *_order, tag in sorted(asked)]:
+        base = tag.replace("-", "_").split("_")[0].lower()
+        if base == "pt":
             return "pt_BR"
-        if tag.split("_")[0].lower() == "en":
+        if base == "en":
             return "en"
     return None
+
+
+def browser_language() -> str | None:
+    """One of ours that this session's browser asks for (language_asked), or None."""
+    try:
+        return language_asked(getattr(st.context, "locale", None), st.context.headers.get("Accept-Language"))
+    except Exception:  # noqa: BLE001 - no context outside a browser session (AppTest, bare mode)
+        return None
 
 
 def use(language: str | None) -> None:

@@ -124,3 +124,18 @@ def test_csv_download_follows_the_language(language):
     assert to_csv(table).decode("utf-8-sig") == "polo;SLA;vencendo\nRJ - SAO GONÇALO;0,75;1200\n"
     language("en")
     assert to_csv(table).decode("utf-8-sig") == "polo,SLA,due\nRJ - SAO GONÇALO,0.75,1200\n"
+
+
+@pytest.mark.parametrize("locale, header, expected", [
+    ("pt-BR", None, "pt_BR"),
+    ("en-US", "pt-BR,pt;q=0.9", "en"),              # the browser's own language first
+    (None, "pt-BR,pt;q=0.9,en-US;q=0.8", "pt_BR"),
+    (None, "fr-FR,fr;q=0.9,en;q=0.8,pt;q=0.7", "en"),  # the first of ours by preference
+    (None, "en;q=0.3, pt-PT;q=0.9", "pt_BR"),       # q decides, not the order; any Portuguese
+    ("de-DE", "de, fr;q=0.5", None),                 # none of ours: the LANGUAGE setting
+    (None, "pt;q=0, en;q=0", None),                  # q=0: not wanted
+    (None, None, None),
+    ("", "", None),
+])
+def test_the_login_page_language_from_the_browser(locale, header, expected):
+    assert i18n.language_asked(locale, header) == expected
