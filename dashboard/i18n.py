@@ -13,6 +13,7 @@ import io
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Iterable
 
 import streamlit as st
 from babel import Locale
@@ -22,6 +23,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 from core.config import LANGUAGES
+from core.definitions import Count, Text
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
@@ -113,15 +115,39 @@ def N_(message: str) -> str:
     return message
 
 
+def text(value: Text) -> str:
+    """A core text (core.definitions.Text) in the current language: its template translated, its
+    values that are Texts too, values named `what` (N_-marked words), dates as `day` and counts
+    (core.definitions.Count) as `number` write them."""
+    def shown(name: str, v: object) -> object:
+        if isinstance(v, Text):
+            return text(v)
+        if isinstance(v, Count):
+            return number(v)
+        if name == "what" and isinstance(v, str):
+            return _(v)
+        if isinstance(v, date) and not isinstance(v, datetime):
+            return day(v)
+        return v
+
+    values = {name: shown(name, v) for name, v in value.values.items()}
+    return _(value.template).format(**values) if values else _(value.template)
+
+
 def error_text(exc: Exception) -> str:
-    """The message of an error a user reads, in their language when core gave its template
-    (core.records.RecordError); otherwise its English text."""
-    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
-    if not template:
-        return str(exc)
-    if "what" in (values or {}):
-        values = {**values, "what": _(values["what"])}
-    return _(template).format(**(values or {}))
+    """The message of an error a user reads, in their language when core gave its text
+    (core.definitions.TextError: RecordError, AccountError, LoadError...); otherwise its English text."""
+    found = getattr(exc, "text", None)
+    return text(found) if isinstance(found, Text) else str(exc)
+
+
+def stored_text(stored: str | None, templates: Iterable[str]) -> str | None:
+    """A text the database keeps in English, written from one of `templates` (e.g. a rejected
+    line's reason, core.parsing.REASONS), in the current language; as stored when none wrote it."""
+    if not stored:
+        return stored
+    found = Text.read(stored, templates)
+    return stored if found is None else text(found)
 
 
 # --- formats ------------------------------------------------------------------------------------

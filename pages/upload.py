@@ -5,7 +5,8 @@ import streamlit as st
 from core import loading
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.i18n import N_, _, decimal, number, percent
+from core.parsing import REASONS
+from dashboard.i18n import N_, _, decimal, error_text, number, percent, stored_text, text
 from dashboard.ui import download_buttons, md
 
 actor = require_role("analyst")
@@ -35,7 +36,7 @@ def spooled_file(kind: str, uploaded) -> dict:
                      "info": loading.inspect_file(path, kind=kind, file_name=uploaded.name)}
         except loading.FileRefused as exc:
             path.unlink(missing_ok=True)  # nothing was written; keep nothing either
-            entry = {"file_id": uploaded.file_id, "error": str(exc)}
+            entry = {"file_id": uploaded.file_id, "error": exc}
         st.session_state[key] = entry
     return entry
 
@@ -53,11 +54,11 @@ def upload_box(kind: str, title: str) -> None:
         return
     entry = spooled_file(kind, uploaded)
     if "error" in entry:
-        st.error(entry["error"])
+        st.error(md(error_text(entry["error"])))
         return
     info = entry["info"]
     st.caption(_("Detected: {what}; about {lines} lines ({mb} MB).").format(
-        what=info.describe(), lines=number(info.estimated_rows), mb=decimal(info.size / 1e6, 1)))
+        what=text(info.describe()), lines=number(info.estimated_rows), mb=decimal(info.size / 1e6, 1)))
     columns = list(loading.COLUMNS[kind])
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
     st.dataframe(pd.DataFrame(preview, columns=columns), hide_index=True, width="stretch")
@@ -87,7 +88,7 @@ def live_progress() -> None:
     for job in now_running:
         speed = job.speed
         reading = job.phase != "writing"  # rows/s is the reading speed; writing has its steps
-        details = ([job.doing] + ([_("{n} rows/s").format(n=number(speed.rows_per_second))]
+        details = ([text(job.activity)] + ([_("{n} rows/s").format(n=number(speed.rows_per_second))]
                                   if speed.rows_per_second and reading else [])
                    + ([_("about {n} s left").format(n=number(speed.seconds_left))] if speed.seconds_left else []))
         st.progress(job.progress, text=_("Load {id} · {file}: {percent}").format(
@@ -129,13 +130,17 @@ if finished:
         if last.rejected:
             rejects = pd.DataFrame(read_fresh(loading.job_rejects, job_id=last.id, limit=100_000),
                                    columns=["line", "reason", "raw"])
+            # load_rejects keeps each reason in English (the API and the CLI give it so); said here
+            # in the user's language, in the table and in its download
+            rejects["reason"] = [stored_text(r, REASONS.values()) for r in rejects["reason"]]
             st.dataframe(rejects.head(1000), hide_index=True, width="stretch")
             download_buttons(rejects, f"rejected lines of load {last.id}", key=f"upload_rejects_{last.id}")
     elif last.status == "interrupted":
         st.warning(_("This load was cut short (the server stopped). Resume it below: it goes on from the "
                      "lines already read, without duplicates."), icon=":material/pause_circle:")
     else:
-        st.error(last.message or _("This load failed; nothing from it was written."), icon=":material/error:")
+        st.error(md(stored_text(last.message, loading.JOB_MESSAGES))
+                 or _("This load failed; nothing from it was written."), icon=":material/error:")
 
     resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:

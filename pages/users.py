@@ -106,9 +106,9 @@ with sessions_tab:
         try:
             write(accounts.end_sessions, actor=actor, username=who)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(str(exc)))
+            st.error(md(error_text(exc)))
         else:
-            done("users", f"{md(who)} is logged out everywhere.")
+            done("users", _("{username} is logged out everywhere.").format(username=md(who)))
 
 st.subheader(_("API keys"))
 st.caption(_("A key lets a script or an integration use the HTTP API with a role, without a user's "

@@ -107,3 +107,15 @@ def test_a_form_refusal_is_in_the_users_language_and_stays_english_in_core(data)
     with pytest.raises(records.RecordError) as refused:
         records.clean_phone("123")
     assert str(refused.value) == "The phone must have 10 or 11 digits (area code + number); '123' has 3."
+
+
+def test_a_refused_file_is_explained_in_portuguese(db):
+    from tests.pages.test_upload import SERVICES
+
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "upload.py")
+    at.file_uploader(key="upload_file_customers").set_value(("clientes.csv", SERVICES, "text/csv")).run()
+    assert [e.value for e in at.error] == [
+        r"clientes.csv parece ser o arquivo de atendimentos (bd\_desafio.csv), não o arquivo de clientes "
+        r"(customers\_data.csv). Esperado: o arquivo de clientes (customers\_data.csv): colunas id;nome;email;telefone."]
