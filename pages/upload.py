@@ -7,7 +7,7 @@ from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings, write
 from core.parsing import REASONS
 from dashboard.i18n import N_, _, decimal, error_text, number, percent, stored_text, text
-from dashboard.ui import download_buttons, md
+from dashboard.ui import download_buttons, heading, loads_table, md, table
 
 actor = require_role("analyst")
 
@@ -61,7 +61,7 @@ def upload_box(kind: str, title: str) -> None:
         what=text(info.describe()), lines=number(info.estimated_rows), mb=decimal(info.size / 1e6, 1)))
     columns = list(loading.COLUMNS[kind])
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
-    st.dataframe(pd.DataFrame(preview, columns=columns), hide_index=True, width="stretch")
+    table(pd.DataFrame(preview, columns=columns))  # the file's text as read, under translated headings
     if st.button(_("Load {file}").format(file=md(uploaded.name)), key=f"upload_start_{kind}", type="primary", icon=":material/upload:"):
         job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
                        owns_source=True, settings=settings())
@@ -133,7 +133,7 @@ if finished:
             # load_rejects keeps each reason in English (the API and the CLI give it so); said here
             # in the user's language, in the table and in its download
             rejects["reason"] = [stored_text(r, REASONS.values()) for r in rejects["reason"]]
-            st.dataframe(rejects.head(1000), hide_index=True, width="stretch")
+            table(rejects.head(1000), column_config={"line": st.column_config.NumberColumn(heading("line"), format="%d")})
             download_buttons(rejects, f"rejected lines of load {last.id}", key=f"upload_rejects_{last.id}")
     elif last.status == "interrupted":
         st.warning(_("This load was cut short (the server stopped). Resume it below: it goes on from the "
@@ -154,14 +154,6 @@ if finished:
 
 if jobs:
     st.subheader(_("History"))
-    history = pd.DataFrame([{
-        "load": j.id, "when": j.created_at, "who": j.username, "kind": j.kind, "file": j.file_name,
-        "MB": round(j.file_size / 1e6, 1), "status": j.status, "lines": j.rows_read,
-        "inserted": j.inserted, "updated": j.updated, "unchanged": j.unchanged, "rejected": j.rejected,
-        "stubs": j.stub_customers, "seconds": j.seconds, "rows/s": j.rows_per_second} for j in jobs])
-    st.dataframe(history, hide_index=True, width="stretch", column_config={
-        "when": st.column_config.DatetimeColumn(_("when (UTC)"), format="YYYY-MM-DD HH:mm:ss"),
-        "seconds": st.column_config.NumberColumn(format="%.1f"),
-        "rows/s": st.column_config.NumberColumn(format="%.0f")})
+    loads_table(jobs)
 else:
     st.info(_("No loads yet. Drop a file above, or create demo files with `python -m core demo --out demo`."))

@@ -207,3 +207,31 @@ def test_what_a_load_is_doing_in_the_users_language(language):
 ])
 def test_the_login_page_language_from_the_browser(locale, header, expected):
     assert i18n.language_asked(locale, header) == expected
+
+
+def test_tables_write_numbers_dates_and_words_in_the_users_language(language):
+    import pandas as pd
+
+    from dashboard import ui
+
+    table = pd.DataFrame({"load": [1_048_575], "data_limite": [date(2021, 6, 26)], "visit": [pd.NaT],
+                          "when": [datetime(2021, 6, 26, 9, 5, 7)], "status": ["done"], "MB": [1.5]})
+    language("pt_BR")
+    shown = ui.localized(table, seconds=("when",), words={"status": ui.LOAD_STATUSES})
+    assert shown.to_string(delimiter="|").splitlines()[1] == "0|1.048.575|26/06/2021|-|26/06/2021 09:05:07|concluída|1,50"
+    assert table.loc[0, "load"] == 1_048_575  # the data stays numbers: sorting sees numbers
+    language("en")
+    shown = ui.localized(table, seconds=("when",), words={"status": ui.LOAD_STATUSES})
+    assert shown.to_string(delimiter="|").splitlines()[1] == "0|1,048,575|6/26/2021|-|6/26/2021 9:05:07\u202fAM|done|1.50"
+
+
+def test_rejected_lines_download_with_headings_in_the_users_language(language):
+    import pandas as pd
+
+    from dashboard.ui import to_csv
+
+    rejects = pd.DataFrame({"line": [4], "reason": ["angel está vazio"], "raw": ["3;11;;SP;31/02/2021;-"]})
+    language("pt_BR")
+    assert to_csv(rejects).decode("utf-8-sig") == (
+        'linha;motivo;linha como lida\n4;angel está vazio;"3;11;;SP;31/02/2021;-"\n')
+
