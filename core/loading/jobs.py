@@ -348,11 +348,14 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
             raise LoadError(N_("There is no load {id}."), id=job_id)
         if job.status == "done":
             raise LoadError(N_("Load {id} is already done."), id=job_id)
-        if not Path(job.source_path).exists():
+        gone = not Path(job.source_path).exists()
+        if gone:  # recorded (committed) before the refusal, so the Upload page says why
             _set(conn, job_id, status="failed", message=FILE_GONE)
-            raise LoadError(N_("The file of load {id} ({file}) is no longer on the server."), id=job_id, file=job.file_name)
-        _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
-             now=("started_at", "heartbeat_at"))
+        else:
+            _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
+                 now=("started_at", "heartbeat_at"))
+    if gone:
+        raise LoadError(N_("The file of load {id} ({file}) is no longer on the server."), id=job_id, file=job.file_name)
     heartbeat = _Heartbeat(engine, job_id)
     heartbeat.start()
     started = time.perf_counter()

@@ -458,7 +458,6 @@ def test_the_spool_is_cleaned_on_a_timer_without_any_upload(db, settings):
         loading.stop_spool_cleaners()
 
 
-@pytest.mark.xfail(strict=True, reason="the failed status and its message are rolled back with the refusal")
 def test_a_load_whose_file_is_gone_is_marked_failed_with_the_reason(db, settings, tmp_path):
     path = tmp_path / "services.csv"
     path.write_text("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
