@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from core import audit, contact
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
-from core.definitions import N_
+from core.definitions import N_, Text, TextError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ ROLE_HELP = {
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it
 USERNAME_RULE = re.compile(r"[a-z0-9._-]{3,32}")
-USERNAME_HELP = "3-32 characters: lower-case letters, digits, dot, dash or underscore"
+USERNAME_HELP = N_("3-32 characters: lower-case letters, digits, dot, dash or underscore")
 # Names the product itself writes in the audit log or that read as the system's own.
 RESERVED_USERNAMES = frozenset({
     "cli", "system", "root", "api", "key", "keys", "anonymous", "unknown", "guest", "null", "none",
@@ -57,16 +57,17 @@ COMMON_PASSWORDS = frozenset({
 _RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm")
 
 
-class AccountError(ValueError):
-    """A user-management request that cannot be done; the message is for the user."""
+class AccountError(TextError, ValueError):
+    """A user-management request that cannot be done; the message is for the user (str() English,
+    `text` in the user's language: core.definitions.TextError)."""
 
 
 class UsernameTaken(AccountError):
     """Another account has this username."""
 
 
-class PermissionDenied(PermissionError):
-    """The actor's role does not allow this action."""
+class PermissionDenied(TextError, PermissionError):
+    """The actor's role does not allow this action (a TextError, as AccountError)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def can(actor: Actor | None, role: str) -> bool:
 def require(actor: Actor | None, role: str) -> None:
     """Raise PermissionDenied unless actor's role is at least `role`."""
     if not can(actor, role):
-        raise PermissionDenied(f"This action needs the {role} role.")
+        raise PermissionDenied(N_("This action needs the {role} role."), role=role)
 
 
 # --- passwords -------------------------------------------------------------------------------
@@ -120,21 +121,21 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
     punctuation around it), not one repeated character or a plain run such as 12345678 or abcdefgh.
     """
     if password != password.strip():
-        raise AccountError("The password must not start or end with a space.")
+        raise AccountError(N_("The password must not start or end with a space."))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(N_("The password needs at least {n} characters."), n=MIN_PASSWORD_LENGTH)
     if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise AccountError(f"The password must be at most {MAX_PASSWORD_BYTES} bytes long.")
+        raise AccountError(N_("The password must be at most {n} bytes long."), n=MAX_PASSWORD_BYTES)
     lowered = password.lower()
     letters = re.sub(r"[^a-z]", "", lowered)
     name = (username or "").strip().lower()
     if name and (lowered == name or lowered.strip("0123456789!@#$%&*._- ") == name
                  or (letters and letters == re.sub(r"[^a-z]", "", name))):
-        raise AccountError("The password must not be the username.")
+        raise AccountError(N_("The password must not be the username."))
     if (lowered in COMMON_PASSWORDS or len(set(lowered)) == 1
             or any(lowered in run or lowered in run[::-1] for run in _RUNS)):
-        raise AccountError("This password is too common (it is on the lists attackers try first); "
-                           "choose another, e.g. a few unrelated words.")
+        raise AccountError(N_("This password is too common (it is on the lists attackers try first); "
+                              "choose another, e.g. a few unrelated words."))
 
 
 def hash_password(password: str, *, rounds: int) -> str:
@@ -169,11 +170,11 @@ def _normalise_username(username: str) -> str:
     """The username to store for a new account: lower-case, USERNAME_RULE, not reserved."""
     name = (username or "").strip().lower()
     if not name:
-        raise AccountError("The username is required.")
+        raise AccountError(N_("The username is required."))
     if not USERNAME_RULE.fullmatch(name):
-        raise AccountError(f"The username must be {USERNAME_HELP}.")
+        raise AccountError(N_("The username must be {rule}."), rule=Text(USERNAME_HELP))
     if name in RESERVED_USERNAMES:
-        raise AccountError(f"The username {name!r} is reserved for the system; choose another.")
+        raise AccountError(N_("The username {name!r} is reserved for the system; choose another."), name=name)
     return name
 
 
@@ -209,21 +210,21 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     taken name costs as long as a successful signup."""
     if actor is None:
         if role != "viewer":
-            raise PermissionDenied("Self-registration creates viewers only.")
+            raise PermissionDenied(N_("Self-registration creates viewers only."))
     else:
         require(actor, "admin")
     if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+        raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     username = _normalise_username(username)
     try:
         email = contact.clean_email(email)
     except contact.ContactError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError(exc.template, **exc.values) from None
     check_password_rules(password, username=username)
     password_hash = hash_password(password, rounds=rounds)
     exists = conn.scalar(sa.text("SELECT 1 FROM users WHERE username = :u"), {"u": username})
     if exists:
-        raise UsernameTaken(f"The username {username!r} is taken.")
+        raise UsernameTaken(N_("The username {username!r} is taken."), username=username)
     conn.execute(sa.text(
         "INSERT INTO users (username, name, email, password_hash, role, must_change_password) "
         "VALUES (:u, :n, :e, :h, :r, :m)"),
@@ -239,7 +240,7 @@ def _update_user(conn: Connection, actor: Actor, username: str, assignments: str
     require(actor, "admin")
     before = get_user(conn, username=username)
     if before is None:
-        raise AccountError(f"There is no user {username!r}.")
+        raise AccountError(N_("There is no user {username!r}."), username=username)
     conn.execute(sa.text(f"UPDATE users SET {assignments} WHERE username = :username"),
                  {**params, "username": before.username})
     after = get_user(conn, username=before.username)
@@ -267,16 +268,16 @@ _END_SESSIONS = "session_epoch = session_epoch + 1"
 def set_role(conn: Connection, *, actor: Actor, username: str, role: str) -> User:
     """Change a user's role (admin); ends the user's API sessions."""
     if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+        raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     if role != "admin" and _other_active_admins(conn, username) == 0:
-        raise AccountError("This is the last active admin: make another admin first.")
+        raise AccountError(N_("This is the last active admin: make another admin first."))
     return _update_user(conn, actor, username, f"role = :role, {_END_SESSIONS}", {"role": role})
 
 
 def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -> User:
     """Activate or deactivate a user (admin); ends the user's API sessions."""
     if not active and _other_active_admins(conn, username) == 0:
-        raise AccountError("This is the last active admin: it cannot be deactivated.")
+        raise AccountError(N_("This is the last active admin: it cannot be deactivated."))
     return _update_user(conn, actor, username, f"active = :active, {_END_SESSIONS}", {"active": active})
 
 
@@ -299,13 +300,13 @@ def change_own_password(conn: Connection, *, actor: Actor, current: str, new: st
     """
     user = get_user(conn, username=actor.username) if actor else None
     if user is None or not user.active:
-        raise PermissionDenied("Log in first.")
+        raise PermissionDenied(N_("Log in first."))
     row = conn.execute(sa.text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"),
                        {"id": user.id}).first()
     if not _password_matches(current or "", row.password_hash):
-        raise AccountError("The current password is not right.")
+        raise AccountError(N_("The current password is not right."))
     if new == current:
-        raise AccountError("The new password must differ from the current one.")
+        raise AccountError(N_("The new password must differ from the current one."))
     check_password_rules(new, username=user.username)
     conn.execute(sa.text(
         f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
@@ -321,7 +322,8 @@ def set_language(conn: Connection, *, actor: Actor, language: str | None) -> Non
     A preference of one's own, not a change to an account: any role may make it, and it is not
     audited."""
     if language is not None and language not in LANGUAGES:
-        raise AccountError(f"Unknown language {language!r}: choose one of {', '.join(LANGUAGES)}.")
+        raise AccountError(N_("Unknown language {language!r}: choose one of {choices}."), language=language,
+                           choices=", ".join(LANGUAGES))
     conn.execute(sa.text("UPDATE users SET language = :l WHERE username = :u"),
                  {"l": language, "u": actor.username})
 
@@ -336,7 +338,7 @@ def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
         require(actor, "admin")
     before = get_user(conn, username=name)
     if before is None:
-        raise AccountError(f"There is no user {name!r}.")
+        raise AccountError(N_("There is no user {username!r}."), username=name)
     epoch = conn.scalar(sa.text(f"UPDATE users SET {_END_SESSIONS} WHERE id = :id RETURNING session_epoch"),
                         {"id": before.id})
     audit.record(conn, username=actor.username, action="update", entity="user", entity_id=before.username,
@@ -393,13 +395,13 @@ def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str) -> t
     require(actor, "admin")
     name = " ".join((name or "").split())
     if not name:
-        raise AccountError("The key needs a name (what or who uses it).")
+        raise AccountError(N_("The key needs a name (what or who uses it)."))
     if len(name) > API_KEY_MAX_NAME:
-        raise AccountError(f"The key's name must be at most {API_KEY_MAX_NAME} characters.")
+        raise AccountError(N_("The key's name must be at most {n} characters."), n=API_KEY_MAX_NAME)
     if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+        raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     if conn.scalar(sa.text("SELECT 1 FROM api_keys WHERE name = :n AND revoked_at IS NULL"), {"n": name}):
-        raise AccountError(f"An active key is already named {name!r}: choose another name.")
+        raise AccountError(N_("An active key is already named {name!r}: choose another name."), name=name)
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     try:
         with conn.begin_nested():  # a concurrent create of the same name: a plain message
@@ -408,7 +410,7 @@ def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str) -> t
                 "VALUES (:n, :r, :p, :h, :by) RETURNING id"),
                 {"n": name, "r": role, "p": key[:API_KEY_SHOWN], "h": _key_hash(key), "by": actor.username})
     except sa.exc.IntegrityError:
-        raise AccountError(f"An active key is already named {name!r}: choose another name.") from None
+        raise AccountError(N_("An active key is already named {name!r}: choose another name."), name=name) from None
     api_key = _get_api_key(conn, id)
     audit.record(conn, username=actor.username, action="create", entity="api_key", entity_id=id,
                  after=_public_key(api_key))
@@ -426,9 +428,9 @@ def revoke_api_key(conn: Connection, *, actor: Actor, id: int) -> ApiKey:
     require(actor, "admin")
     before = _get_api_key(conn, id, lock=True)
     if before is None:
-        raise AccountError(f"There is no API key {id}.")
+        raise AccountError(N_("There is no API key {id}."), id=id)
     if not before.active:
-        raise AccountError(f"The API key {id} ({before.name}) is already revoked.")
+        raise AccountError(N_("The API key {id} ({name}) is already revoked."), id=id, name=before.name)
     conn.execute(sa.text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": id})
     after = _get_api_key(conn, id)
     audit.record(conn, username=actor.username, action="update", entity="api_key", entity_id=id,
@@ -525,7 +527,7 @@ def start_session(conn: Connection, *, username: str, days: float) -> Session:
     """
     user = get_user(conn, username=username)
     if user is None or not user.active:
-        raise PermissionDenied("This account cannot log in.")
+        raise PermissionDenied(N_("This account cannot log in."))
     conn.execute(sa.text("DELETE FROM dashboard_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
     sid = secrets.token_urlsafe(32)
     expires_at = conn.scalar(sa.text(

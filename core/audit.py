@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import keyset_page
+from core.definitions import N_
 
 
 def _jsonable(value: Any) -> Any:
@@ -41,6 +42,13 @@ def record(conn: Connection, *, username: str, action: str, entity: str,
 
 
 ACTIONS = ("create", "update", "delete", "load", "login", "login_failed", "lockout", "logout")
+# The log keeps these English words; the dashboard shows them in the user's language.
+ACTION_LABELS = {"create": N_("create"), "update": N_("update"), "delete": N_("delete"), "load": N_("load"),
+                 "login": N_("login"), "login_failed": N_("failed login"), "lockout": N_("lockout"),
+                 "logout": N_("logout")}
+ENTITY_LABELS = {"customer": N_("customer"), "service": N_("service"), "user": N_("user"), "api_key": N_("API key"),
+                 "non_working_day": N_("non-working day"), "database": N_("database"),
+                 "services": N_("services file"), "customers": N_("customers file")}
 
 
 @dataclass(frozen=True)

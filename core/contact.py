@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.definitions import N_
+from core.definitions import N_, TextError
 
 # Unicode whitespace (what Python's str.split() splits on), written out.
 SPACES = " \t\n\r\f\v\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -32,13 +32,9 @@ PHONE_PATTERN = "^(55)?[0-9]{10,11}$"      # after the noise is removed
 STORED_PHONE_PATTERN = "^[0-9]{10,11}$"    # what customers.telefone holds
 
 
-class ContactError(ValueError):
-    """A phone or email that cannot be stored. str() is the English message; the template and its
-    values let a caller say it in the user's language (as core.records.RecordError does)."""
-
-    def __init__(self, template: str, /, **values: object):
-        self.template, self.values = template, values
-        super().__init__(template.format(**values))
+class ContactError(TextError, ValueError):
+    """A phone or email that cannot be stored (str() English; `text` in the user's language:
+    core.definitions.TextError)."""
 
 
 def _np(values) -> np.ndarray:

@@ -18,8 +18,11 @@ in the period (inclusive). No such services: no SLA (None, shown as "-"), never 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from typing import Any, Iterable
 
 STATUSES = ("on_time", "late", "not_visited", "open")
 
@@ -27,6 +30,83 @@ STATUSES = ("on_time", "late", "not_visited", "open")
 def N_(message: str) -> str:
     """Marks a text a user reads for the dashboard's catalogs (locale/); core keeps it English."""
     return message
+
+
+class Text:
+    """A text a user reads, kept as its English template (N_-marked, str.format placeholders) and
+    its values. str() is the English text, for logs, the database and the API; the dashboard writes
+    it in the user's language (dashboard.i18n.text). A value may itself be a Text."""
+
+    def __init__(self, template: str, /, **values: Any):
+        self.template, self.values = template, values
+
+    def __str__(self) -> str:
+        return self.template.format(**self.values) if self.values else self.template
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Text({self.template!r}, **{self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Text) and (self.template, self.values) == (other.template, other.values)
+
+    __hash__ = None
+
+    @staticmethod
+    def read(text: str, templates: Iterable[str]) -> Text | None:
+        """The Text of an English text written from one of `templates` (the first whose form it has),
+        its values as the strings they were written as; None when it has none of them. For texts
+        stored in English (e.g. the reasons of rejected lines) that a user reads in their language."""
+        for template in templates:
+            found = _template_pattern(template).fullmatch(text)
+            if found:
+                return Text(template, **{k: _Written(v) for k, v in found.groupdict().items()})
+        return None
+
+
+class _Written(str):
+    """A value read back from a text: written again as it stands, also where the template says !r."""
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}")
+
+
+@cache
+def _template_pattern(template: str) -> re.Pattern:
+    """A regular expression matching what `template` writes; each placeholder a named group."""
+    parts, seen, at = [], set(), 0
+    for m in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[at:m.start()]))
+        name = m.group(1)
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.*?)")
+        seen.add(name)
+        at = m.end()
+    parts.append(re.escape(template[at:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+class Count(int):
+    """A quantity in a Text (not an id): English writes it grouped (12,345); the dashboard writes
+    it in the user's convention (12.345)."""
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec or ",")
+
+
+class TextError(Exception):
+    """An error whose message is for the user: raised as SomeError(N_(template), **values), str() is
+    the English message (logs, the API, the audit) and `text` (a Text) lets the dashboard say it in
+    the user's language (dashboard.i18n.error_text)."""
+
+    def __init__(self, template: str, /, **values: Any):
+        self.text = Text(template, **values)
+        self.template, self.values = template, values
+        super().__init__(str(self.text))
 
 
 STATUS_LABELS = {"on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"),

@@ -31,15 +31,16 @@ from sqlalchemy.engine import Connection
 
 from core import audit
 from core.accounts import Actor, require
-from core.definitions import Period
+from core.definitions import N_, Period, TextError
 from core.telemetry import timed
 
 Grain = Literal["day", "week", "month"]
 GRAINS = ("day", "week", "month")
 
 
-class CalendarError(ValueError):
-    """A calendar change that cannot be made; the message is for the user."""
+class CalendarError(TextError, ValueError):
+    """A calendar change that cannot be made; the message is for the user (str() English, `text` in
+    the user's language: core.definitions.TextError)."""
 
 
 # --- result rows -----------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def _parse_day(value: date | str) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise CalendarError(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
+        raise CalendarError(N_("{value!r} is not a date; write it as YYYY-MM-DD."), value=value) from None
 
 
 def add_non_working_day(conn: Connection, *, actor: Actor, day: date | str, reason: str) -> NonWorkingDay:
@@ -202,10 +203,10 @@ def add_non_working_day(conn: Connection, *, actor: Actor, day: date | str, reas
     day = _parse_day(day)
     reason = (reason or "").strip()
     if not reason:
-        raise CalendarError("Say why the operation stops that day (e.g. Carnival).")
+        raise CalendarError(N_("Say why the operation stops that day (e.g. Carnival)."))
     exists = conn.scalar(sa.text("SELECT 1 FROM non_working_days WHERE day = :d"), {"d": day})
     if exists:
-        raise CalendarError(f"{day:%d/%m/%Y} is already a non-working day.")
+        raise CalendarError(N_("{day} is already a non-working day."), day=day)
     conn.execute(sa.text("INSERT INTO non_working_days (day, reason, added_by) VALUES (:d, :r, :u)"),
                  {"d": day, "r": reason, "u": actor.username})
     added = NonWorkingDay(day, reason, actor.username)
@@ -221,7 +222,7 @@ def remove_non_working_day(conn: Connection, *, actor: Actor, day: date | str) -
     row = conn.execute(sa.text("DELETE FROM non_working_days WHERE day = :d RETURNING reason"),
                        {"d": day}).first()
     if row is None:
-        raise CalendarError(f"{day:%d/%m/%Y} is not in the list of non-working days.")
+        raise CalendarError(N_("{day} is not in the list of non-working days."), day=day)
     audit.record(conn, username=actor.username, action="delete", entity="non_working_day",
                  entity_id=day.isoformat(), before={"day": day, "reason": row.reason})
 

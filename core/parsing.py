@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core import contact
+from core.definitions import N_, Text
 
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 
@@ -201,15 +202,42 @@ def _dates(col: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return p["matched"], real, seconds
 
 
+# Why a line is rejected: the English text load_rejects keeps (and the API and the CLI give) is
+# written from one of these, so the dashboard reads it back (read_reason) and says it in the user's
+# language. `field` is the file's column name, `value` the field as found, quoted (quote_literal).
+# The most specific first: read_reason takes the first whose form a text has.
+REASONS = {
+    "fields": N_("expected {expected} fields separated by {delimiter}, found {found}"),
+    "not_number": N_("{field} {value} is not a whole number"),
+    "not_positive": N_("{field} must be greater than 0"),
+    "unknown_date": N_("{field} {value} is not a date in a known form (day/month/year, optionally with a time)"),
+    "impossible_date": N_("{field} {value} is not a real date (read as day/month/year)"),
+    "email": N_("email {value} is not an email address"),
+    "phone": N_("telefone {value} must have 10 or 11 digits (DDD + number)"),
+    "repeated_id": N_("id {id} appears again on line {line}; that later line was loaded"),
+    "email_in_file": N_("email {email} is also on line {line} (customer {id})"),
+    "email_taken": N_("email {email} already belongs to customer {id}"),
+    "empty": N_("{field} is empty"),
+}
+
+
+def reason(key: str, **values: object) -> str:
+    """The English reason REASONS[key] says with these values (what load_rejects keeps)."""
+    return str(Text(REASONS[key], **values))
+
+
+def read_reason(text: str) -> Text | None:
+    """The reason a stored text says, with its values; None for a text no REASONS entry wrote."""
+    return Text.read(text, REASONS.values())
+
+
 def _date_reason(field: str, value: str, known: bool) -> str:
-    if not known:
-        return (f"{field} {quote_literal(value)} is not a date in a known form "
-                "(day/month/year, optionally with a time)")
-    return f"{field} {quote_literal(value)} is not a real date (read as day/month/year)"
+    return reason("unknown_date" if not known else "impossible_date", field=field, value=quote_literal(value))
 
 
 def _number_reason(field: str, value: str, is_number: bool) -> str:
-    return f"{field} {quote_literal(value)} is not a whole number" if not is_number else f"{field} must be greater than 0"
+    return (reason("not_number", field=field, value=quote_literal(value)) if not is_number
+            else reason("not_positive", field=field))
 
 
 def _rejects(lines: pa.StringArray, numbers: np.ndarray, good: np.ndarray,
@@ -232,24 +260,24 @@ def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
     good = ((found == 6) & id_ok & (ids > 0) & cli_ok & (clis > 0) & angel_ok & polo_ok & lim_present
             & lim_real & (vis_absent | vis_real))
 
-    def reason(i: int) -> str:  # the first check a line fails, in this order
+    def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 6:
-            return f"expected 6 fields separated by {quote_literal(delimiter)}, found {found[i]}"
+            return reason("fields", expected=6, delimiter=quote_literal(delimiter), found=found[i])
         if not (id_ok[i] and ids[i] > 0):
             return _number_reason("id_atendimento", id_txt[i].as_py(), id_ok[i])
         if not (cli_ok[i] and clis[i] > 0):
             return _number_reason("id_cliente", cli_txt[i].as_py(), cli_ok[i])
         if not angel_ok[i]:
-            return "angel is empty"
+            return reason("empty", field="angel")
         if not polo_ok[i]:
-            return "polo is empty"
+            return reason("empty", field="polo")
         if not lim_present[i]:
-            return "data_limite is empty"
+            return reason("empty", field="data_limite")
         if not lim_real[i]:
             return _date_reason("data_limite", lim_txt[i].as_py(), lim_known[i])
         return _date_reason("data_de_atendimento", vis_txt[i].as_py(), vis_known[i])
 
-    rejects = _rejects(lines, numbers, good, reason)
+    rejects = _rejects(lines, numbers, good, why)
     keep = pa.array(good)
     visit = pa.array(np.where(vis_absent, 0, vis_seconds), pa.int64()).cast(pa.timestamp("s"))
     table = pa.table({
@@ -270,18 +298,18 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
     phone_ok, phone_stored = contact.phones(phone_raw)
     good = (found == 4) & id_ok & (ids > 0) & nome_ok & email_ok & phone_ok
 
-    def reason(i: int) -> str:  # the first check a line fails, in this order
+    def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 4:
-            return f"expected 4 fields separated by {quote_literal(delimiter)}, found {found[i]}"
+            return reason("fields", expected=4, delimiter=quote_literal(delimiter), found=found[i])
         if not (id_ok[i] and ids[i] > 0):
             return _number_reason("id", id_txt[i].as_py(), id_ok[i])
         if not nome_ok[i]:
-            return "nome is empty"
+            return reason("empty", field="nome")
         if not email_ok[i]:
-            return f"email {quote_literal(email[i].as_py())} is not an email address"
-        return f"telefone {quote_literal(phone_raw[i].as_py())} must have 10 or 11 digits (DDD + number)"
+            return reason("email", value=quote_literal(email[i].as_py()))
+        return reason("phone", value=quote_literal(phone_raw[i].as_py()))
 
-    rejects = _rejects(lines, numbers, good, reason)
+    rejects = _rejects(lines, numbers, good, why)
     table = pa.table({
         "line_no": pa.array(numbers), "id": pa.array(ids), "nome": nome, "email": email_stored,
         "telefone": phone_stored,  # the national digits: 5521987654321 -> 21987654321

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from core import audit, contact
 from core.accounts import Actor, require
 from core.db import keyset_page
-from core.definitions import N_, STATUSES, STATUS_LABELS, status_case, status_condition
+from core.definitions import N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -34,17 +34,9 @@ MAX_PAGE_SIZE = 1000
 FAR_VISIT_DAYS = 365  # a visit further than this from its deadline is probably a typo
 
 
-class RecordError(ValueError):
-    """A record request that cannot be done; the message is for the user.
-
-    str() is the English message (logs, the API, the audit). Raised as RecordError(N_(template),
-    **values), it also keeps the template and its values, so the dashboard shows the message in the
-    user's language (dashboard.i18n.error_text); values named `what` are N_-marked words.
-    """
-
-    def __init__(self, template: str, /, **values: Any):
-        self.template, self.values = template, values
-        super().__init__(template.format(**values) if values else template)
+class RecordError(TextError, ValueError):
+    """A record request that cannot be done; the message is for the user (str() English, `text` for
+    the dashboard: core.definitions.TextError); values named `what` are N_-marked words."""
 
 
 class NotFound(RecordError):

@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict, deque
 
 from core.config import Settings
+from core.definitions import N_, TextError
 
 MAX_KEYS = 50_000  # clients remembered at once; the least recently seen are forgotten beyond this
 
@@ -64,12 +65,14 @@ _failed_logins = Throttle()
 _signups = Throttle()
 
 
-class Throttled(Exception):
-    """Too many attempts from this client; `retry_after` seconds to wait. The message is for the user."""
+class Throttled(TextError):
+    """Too many attempts from this client; `retry_after` seconds to wait. The message is for the user
+    (str() English, `text` in the user's language: core.definitions.TextError)."""
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
-        super().__init__(f"Too many attempts from your address; wait {retry_after} s and try again.")
+        super().__init__(N_("Too many attempts from your address; wait {seconds} s and try again."),
+                         seconds=retry_after)
 
 
 def _user_budget(settings: Settings) -> int:

@@ -64,7 +64,7 @@ def build_authenticator() -> stauth.Authenticate:
         try:
             throttle.check_login(cfg, address=address, username=username)
         except throttle.Throttled as exc:
-            st.session_state[NOTICE_KEY] = str(exc)
+            st.session_state[NOTICE_KEY] = error_text(exc)
             return False
         with engine().begin() as conn:
             ok = accounts.verify_login(conn, username=username, password=password, settings=cfg)
@@ -179,7 +179,7 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
         write(accounts.change_own_password, actor=actor, current=current, new=new,
               rounds=settings().password_hash_rounds)
     except (accounts.AccountError, accounts.PermissionDenied) as exc:
-        st.error(md(str(exc)))
+        st.error(md(error_text(exc)))
         return False
     # Every session ended with the old password; this browser gets a new one (and a new cookie).
     _start_session(actor.username)
@@ -241,7 +241,7 @@ def signup_form() -> None:
     cfg = settings()
     with st.expander(_("No account yet? Register as a viewer")):
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input(_("New username"), help=f"{accounts.USERNAME_HELP}.")
+            username = st.text_input(_("New username"), help=_(accounts.USERNAME_HELP) + ".")
             name = st.text_input(_("Your name"))
             email = st.text_input(_("Email (optional)"))
             password = st.text_input(_("New password"), type="password",

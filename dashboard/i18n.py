@@ -13,6 +13,7 @@ import io
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Iterable
 
 import streamlit as st
 from babel import Locale
@@ -22,6 +23,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 from core.config import LANGUAGES
+from core.definitions import Count, Text
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
@@ -46,25 +48,38 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def browser_language() -> str | None:
-    """One of ours that the browser asks for (st.context.locale, else Accept-Language), or None."""
-    wanted = []
-    try:
-        if getattr(st.context, "locale", None):
-            wanted.append(st.context.locale)
-        wanted += [part.split(";")[0].strip() for part in
-                   (st.context.headers.get("Accept-Language") or "").split(",")]
-    except Exception:  # noqa: BLE001 - no context outside a browser session (AppTest, bare mode)
-        return None
-    for tag in wanted:
-        tag = tag.replace("-", "_")
-        if tag in LANGUAGES:
-            return tag
-        if tag.split("_")[0].lower() == "pt":
+def language_asked(locale: str | None, accept_language: str | None) -> str | None:
+    """One of ours that a browser asks for, or None: its locale (navigator.language, e.g. 'pt-BR')
+    first, else the languages of its Accept-Language header in order of preference (q). Any
+    Portuguese is pt_BR, any English is en."""
+    asked = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _sep, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag.strip() and q > 0:
+            asked.append((-q, i, tag.strip()))
+    for tag in [locale or ""] + [tag for *_order, tag in sorted(asked)]:
+        base = tag.replace("-", "_").split("_")[0].lower()
+        if base == "pt":
             return "pt_BR"
-        if tag.split("_")[0].lower() == "en":
+        if base == "en":
             return "en"
     return None
+
+
+def browser_language() -> str | None:
+    """One of ours that this session's browser asks for (language_asked), or None."""
+    try:
+        return language_asked(getattr(st.context, "locale", None), st.context.headers.get("Accept-Language"))
+    except Exception:  # noqa: BLE001 - no context outside a browser session (AppTest, bare mode)
+        return None
 
 
 def use(language: str | None) -> None:
@@ -100,15 +115,39 @@ def N_(message: str) -> str:
     return message
 
 
+def text(value: Text) -> str:
+    """A core text (core.definitions.Text) in the current language: its template translated, its
+    values that are Texts too, values named `what` (N_-marked words), dates as `day` and counts
+    (core.definitions.Count) as `number` write them."""
+    def shown(name: str, v: object) -> object:
+        if isinstance(v, Text):
+            return text(v)
+        if isinstance(v, Count):
+            return number(v)
+        if name == "what" and isinstance(v, str):
+            return _(v)
+        if isinstance(v, date) and not isinstance(v, datetime):
+            return day(v)
+        return v
+
+    values = {name: shown(name, v) for name, v in value.values.items()}
+    return _(value.template).format(**values) if values else _(value.template)
+
+
 def error_text(exc: Exception) -> str:
-    """The message of an error a user reads, in their language when core gave its template
-    (core.records.RecordError); otherwise its English text."""
-    template, values = getattr(exc, "template", None), getattr(exc, "values", None)
-    if not template:
-        return str(exc)
-    if "what" in (values or {}):
-        values = {**values, "what": _(values["what"])}
-    return _(template).format(**(values or {}))
+    """The message of an error a user reads, in their language when core gave its text
+    (core.definitions.TextError: RecordError, AccountError, LoadError...); otherwise its English text."""
+    found = getattr(exc, "text", None)
+    return text(found) if isinstance(found, Text) else str(exc)
+
+
+def stored_text(stored: str | None, templates: Iterable[str]) -> str | None:
+    """A text the database keeps in English, written from one of `templates` (e.g. a rejected
+    line's reason, core.parsing.REASONS), in the current language; as stored when none wrote it."""
+    if not stored:
+        return stored
+    found = Text.read(stored, templates)
+    return stored if found is None else text(found)
 
 
 # --- formats ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from core import exports
 from core.records import PAGE_SIZES
 from dashboard import i18n
 from dashboard.i18n import _
-from dashboard.ui import to_csv
+from dashboard.ui import table, to_csv
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,10 @@ def pager_controls(key: str, request: PageRequest, total: int, ids: list[int], c
 
 
 def record_table(key: str, df: pd.DataFrame, column_config: dict | None = None) -> int | None:
-    """A table where one row can be selected; returns the selected row's `id`."""
-    event = st.dataframe(df, hide_index=True, width="stretch", on_select="rerun",
-                         selection_mode="single-row", key=f"{key}_table", column_config=column_config)
+    """A table where one row can be selected (in the user's language: dashboard.ui.table); returns
+    the selected row's `id`."""
+    event = table(df, column_config=column_config, on_select="rerun", selection_mode="single-row",
+                  key=f"{key}_table")
     rows = event.selection.rows if event else []
     if rows and rows[0] < len(df):
         return int(df.iloc[rows[0]]["id"])
@@ -120,7 +121,3 @@ def download_all(key: str, name: str, total: int, rows: Callable[[], pd.DataFram
                        icon=":material/download:", file_name=f"{name}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", data=lambda: to_csv(rows()))
 
-
-def date_format() -> str:
-    """The column format of a date (DateColumn) in the user's locale: DD/MM/YYYY in Portuguese."""
-    return i18n.date_input_format()

@@ -26,14 +26,42 @@ from dashboard import i18n
 from dashboard.i18n import N_, _
 
 # Headings of the tables' columns, by the column's (English, stable) name: shown by the tables and
-# written as the header row of a download, in the user's language.
+# written as the header row of a download, in the user's language. One name, one heading, on every
+# page (e.g. `reason` is the reason of a rejected line or of a day off).
 COLUMNS = {
+    # indicators
     "polo": N_("polo"), "angel": N_("angel"), "sla": N_("SLA"), "total": N_("due"),
     "on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"), "open": N_("open"),
     "avg_slack_days": N_("average slack (days)"), "productivity": N_("productivity"), "visits": N_("visits"),
     "business_days": N_("business days"), "worked_days": N_("worked days"),
     "visits_per_worked_day": N_("visits per worked day"),
+    # records (the files' own column names) and a customer's services
+    "id": N_("Id"), "id_atendimento": N_("Service id"), "id_cliente": N_("Customer"), "nome": N_("Name"),
+    "email": N_("Email"), "telefone": N_("Phone"), "stub": N_("Stub"), "data_limite": N_("Deadline"),
+    "data_de_atendimento": N_("Visit date"), "deadline": N_("Deadline"), "visit": N_("Visit date"),
+    "status": N_("Status"),
+    # loads and their rejected lines
+    "load": N_("load"), "when": N_("when (UTC)"), "by": N_("by"), "kind": N_("kind"), "file": N_("file"),
+    "MB": N_("MB"), "doing": N_("doing"), "progress": N_("progress"), "lines": N_("lines read"),
+    "inserted": N_("inserted"), "updated": N_("updated"), "unchanged": N_("unchanged"), "rejected": N_("rejected"),
+    "stubs": N_("new customer ids"), "seconds": N_("seconds"), "rows/s": N_("rows/s"),
+    "line": N_("line"), "reason": N_("reason"), "raw": N_("line as read"),
+    # monitoring
+    "operation": N_("operation"), "runs": N_("runs"), "p50 ms": N_("p50 ms"), "p95 ms": N_("p95 ms"),
+    "max ms": N_("max ms"), "failures": N_("failures"), "last run": N_("last run"), "table": N_("table"),
+    "rows (estimate)": N_("rows (estimate)"), "size": N_("size"),
+    # users, API keys, audit, calendar
+    "username": N_("username"), "name": N_("name"), "role": N_("role"), "active": N_("active"),
+    "locked until": N_("locked until"), "failed logins": N_("failed logins"), "last login": N_("last login"),
+    "prefix": N_("prefix"), "created by": N_("created by"), "created": N_("created"), "last used": N_("last used"),
+    "revoked": N_("revoked"), "at": N_("When"), "user": N_("user"), "action": N_("action"), "entity": N_("entity"),
+    "changes": N_("changes"), "field": N_("field"), "before": N_("before"), "after": N_("after"),
+    "changed": N_("changed"), "day": N_("day"), "weekday": N_("weekday"), "added by": N_("added by"),
 }
+# Words a table shows as values, in the user's language (the data keeps the English word).
+LOAD_KINDS = {"services": N_("Services"), "customers": N_("Customers")}
+LOAD_STATUSES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
+                 "interrupted": N_("interrupted")}
 
 
 def heading(column: str) -> str:
@@ -89,21 +117,71 @@ def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: st
                                 key=f"{key}_xlsx", icon=":material/table:")
 
 
-def localized(df: pd.DataFrame, *, percent: tuple[str, ...] = ()):
+def word(labels: dict[str, str]):
+    """A function writing a value of the data in the user's language by its {value: N_ label} map
+    (itself when it has no label). Run it in the script run that draws (a format_func called later
+    would miss the run's language)."""
+    translated = {value: _(label) for value, label in labels.items()}
+    return lambda value: translated.get(value, value)
+
+
+def localized(df: pd.DataFrame, *, percent: tuple[str, ...] = (), seconds: tuple[str, ...] = (),
+              words: dict[str, dict[str, str]] | None = None):
     """The table for st.dataframe with its numbers and dates written in the user's language (a
     pandas Styler: the values stay numbers, so sorting and downloads see numbers): whole numbers
     grouped (1.048.575), decimals with two digits (0,65), the `percent` columns as 85,0%, dates as
-    26/06/2021; a missing value is `-`."""
+    26/06/2021, dates with a time to the minute (the `seconds` columns to the second); the `words` columns' values through their
+    {value: N_ label} map; a missing value is `-`. (A column_config format overrides these.)"""
+    words = words or {}
+
     def writer(column: pd.Series):
+        if column.name in words:
+            return word(words[column.name])
         if column.name in percent:
             return i18n.percent
+        if pd.api.types.is_bool_dtype(column):
+            return None
         if pd.api.types.is_integer_dtype(column):
             return i18n.number
         if pd.api.types.is_float_dtype(column):
             return i18n.decimal
         if pd.api.types.is_datetime64_any_dtype(column):
-            return i18n.moment
+            return (lambda v: i18n.moment(v, seconds=True)) if column.name in seconds else i18n.moment
+        if pd.api.types.infer_dtype(column, skipna=True) == "date":
+            return i18n.day
         return None
 
     formats = {name: writer(df[name]) for name in df.columns}
     return df.style.format({name: f for name, f in formats.items() if f}, na_rep="-")
+
+
+def table(df: pd.DataFrame, *, percent: tuple[str, ...] = (), seconds: tuple[str, ...] = (),
+          words: dict[str, dict[str, str]] | None = None, column_config: dict | None = None, **dataframe):
+    """st.dataframe of a table in the user's language: headings (`heading`), numbers and dates
+    (`localized`); `column_config` adds to or replaces a column's heading. Returns st.dataframe's
+    answer (the selection, with on_select)."""
+    config = {**{c: heading(c) for c in df.columns}, **(column_config or {})}
+    return st.dataframe(localized(df, percent=percent, seconds=seconds, words=words), hide_index=True, width="stretch",
+                        column_config=config, **dataframe)
+
+
+def loads_table(jobs: list, *, live: bool = False) -> None:
+    """The loads (core.loading.LoadJob) as a table, newest first; `live` adds what each is doing
+    and its progress (Monitoring). Upload's history and Monitoring show the same columns."""
+    rows = []
+    for job in jobs:
+        speed = job.speed
+        row = {"load": job.id, "when": job.created_at, "by": job.username, "kind": job.kind, "file": job.file_name,
+               "MB": round(job.file_size / 1e6, 1), "status": job.status}
+        if live:
+            row.update(doing=i18n.text(job.activity) if job.active else "", progress=job.progress)
+        row.update(lines=job.rows_read, inserted=job.inserted, updated=job.updated, unchanged=job.unchanged,
+                   rejected=job.rejected, stubs=job.stub_customers, seconds=speed.seconds,
+                   **{"rows/s": None if speed.rows_per_second is None else round(speed.rows_per_second)})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for column in ("inserted", "updated", "unchanged", "rejected", "stubs", "rows/s"):
+        df[column] = df[column].astype("Int64")  # counts, possibly missing, stay whole numbers
+    config = {"progress": st.column_config.ProgressColumn(heading("progress"), min_value=0.0, max_value=1.0)}
+    table(df, seconds=("when",), words={"kind": LOAD_KINDS, "status": LOAD_STATUSES},
+          column_config=config if live else None)

@@ -11,8 +11,7 @@ from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
 from dashboard.i18n import _, current, date_input_format, day, error_text
-from dashboard.records_ui import date_format
-from dashboard.ui import done, download_buttons, flash, md
+from dashboard.ui import done, download_buttons, flash, md, table
 
 actor = require_role("admin")
 cfg = settings()
@@ -32,11 +31,9 @@ rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": 
         for d, name in indicators.national_holidays(period, country=cfg.holiday_country).items()]
 rows += [{"day": d.day, "weekday": format_date(d.day, "EEEE", locale=current()), "kind": _("non-working day"),
           "reason": d.reason, "added by": d.added_by} for d in added if d.day.year == year]
-table = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "day": st.column_config.DateColumn(_("day"), format=date_format()), "weekday": _("weekday"),
-    "kind": _("kind"), "reason": _("reason"), "added by": _("added by")})
-download_buttons(table, f"days-off-{year}")
+days = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))
+table(days)
+download_buttons(days, f"days-off-{year}")
 
 add_col, remove_col = st.columns(2)
 with add_col, st.form("add_day", clear_on_submit=True):

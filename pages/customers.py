@@ -11,7 +11,7 @@ from dashboard.auth import require_role
 from dashboard.common import read, read_fresh, write
 from dashboard.filters import UrlFilters, UrlParam
 from dashboard.i18n import N_, _, error_text, moment, ngettext, number
-from dashboard.ui import done, flash, md
+from dashboard.ui import done, flash, md, table
 
 actor = require_role("viewer")
 KEY = "customers"
@@ -56,12 +56,10 @@ URL.mirror({"id": f_id, "nome": nome, "email": email, "telefone": telefone, "kin
 
 request = ui.page_request(KEY, signature=filters, total=total)
 rows = read(records.list_customers, filters=filters, **request.kwargs()) if total else []
-table = pd.DataFrame([{"id": c.id, "nome": c.nome, "email": c.email, "telefone": c.telefone,
+listed = pd.DataFrame([{"id": c.id, "nome": c.nome, "email": c.email, "telefone": c.telefone,
                        "stub": c.is_stub} for c in rows],
                      columns=["id", "nome", "email", "telefone", "stub"])
-selected = ui.record_table(KEY, table, column_config={
-    "id": st.column_config.NumberColumn("Id", format="%d"), "nome": _("Name"), "email": _("Email"),
-    "telefone": _("Phone"), "stub": _("Stub")})
+selected = ui.record_table(KEY, listed, column_config={"id": st.column_config.NumberColumn("Id", format="%d")})
 ui.pager_controls(KEY, request, total, [c.id for c in rows], ngettext("**{n}** customer", "**{n}** customers", total))
 ui.download_all(KEY, "customers", total, lambda: pd.DataFrame(
     [records.as_dict(c) for c in read_fresh(records.export_customers, filters=filters)]),
@@ -94,13 +92,10 @@ if customer is not None:
     services = read(records.list_services, filters=service_filter, limit=200, as_of=date.today())
     st.markdown(ngettext("**{n} service**", "**{n} services**", n_services).format(n=number(n_services)))
     if services:
-        st.dataframe(pd.DataFrame([{
+        table(pd.DataFrame([{
             "id": s.id, "angel": s.angel, "polo": s.polo, "deadline": s.data_limite,
             "visit": s.data_de_atendimento, "status": _(records.STATUS_LABELS[s.status])} for s in services]),
-            hide_index=True, width="stretch", column_config={
-                "deadline": st.column_config.DateColumn(_("Deadline"), format=ui.date_format()),
-                "visit": st.column_config.DatetimeColumn(_("Visit date"), format=ui.date_format() + " HH:mm"),
-                "status": _("Status")})
+            column_config={"id": st.column_config.NumberColumn("Id", format="%d")})
         st.page_link("../pages/services.py", label=_("Open these services"), icon=":material/assignment:",
                      query_params={"id_cliente": str(customer.id)})
 

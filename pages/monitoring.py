@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from core import loading, operations
+from core import operations
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, settings
 from dashboard.i18n import N_, _, decimal, moment, number, percent
-from dashboard.ui import md
+from dashboard.ui import loads_table, md, table
 
 require_role("admin")
 
@@ -27,16 +27,6 @@ def size(n: int | float | None) -> str:
             return f"{number(n)} {unit}" if unit == "B" else f"{decimal(n, 1)} {unit}"
         n /= 1024
     return f"{decimal(n, 1)} TB"
-
-
-def load_row(job: loading.LoadJob) -> dict:
-    """A load as a line of the table: progress and speed as on the Upload page (so far, if running)."""
-    speed = job.speed
-    return {"job": job.id, "file": job.file_name, "kind": job.kind, "by": job.username, "status": job.status,
-            "doing": job.doing if job.active else "", "progress": job.progress, "rows read": job.rows_read,
-            "inserted": job.inserted, "updated": job.updated, "unchanged": job.unchanged,
-            "rejected": job.rejected, "seconds": speed.seconds, "rows/s": speed.rows_per_second,
-            "started": job.created_at}
 
 
 st.title(_("Monitoring"))
@@ -74,25 +64,17 @@ def panel() -> None:
     if report.loads is not None:
         st.subheader(_("Recent loads"))
         if report.loads:
-            st.dataframe(pd.DataFrame([load_row(j) for j in report.loads]), hide_index=True, width="stretch",
-                         column_config={
-                             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                             "seconds": st.column_config.NumberColumn(format="%.1f"),
-                             "rows/s": st.column_config.NumberColumn(format="%.0f"),
-                             "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
+            loads_table(report.loads, live=True)
         else:
             st.info(_("No file has been loaded yet."))
 
     if report.timings is not None:
         st.subheader(_("Slowest operations (last {hours} h)").format(hours=operations.TIMINGS_HOURS))
         if report.timings:
-            st.dataframe(pd.DataFrame([{
+            table(pd.DataFrame([{
                 "operation": o.operation, "runs": o.count, "p50 ms": o.p50_ms, "p95 ms": o.p95_ms,
                 "max ms": o.max_ms, "failures": o.failures, "last run": o.last_at,
-            } for o in report.timings]), hide_index=True, width="stretch", column_config={
-                **{c: st.column_config.NumberColumn(format="%.1f") for c in ("p50 ms", "p95 ms", "max ms")},
-                "last run": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-            })
+            } for o in report.timings]), seconds=("last run",))
         else:
             st.info(_("No timings recorded yet."))
 
@@ -107,8 +89,8 @@ def panel() -> None:
             c1.metric("PostgreSQL", db.version)
             c2.metric(_("Size"), size(db.size_bytes))
             c3.metric(_("Connections"), number(db.connections))
-            st.dataframe(pd.DataFrame([{"table": t.name, "rows (estimate)": t.rows, "size": size(t.bytes)}
-                                       for t in db.tables]), hide_index=True, width="stretch")
+            table(pd.DataFrame([{"table": t.name, "rows (estimate)": t.rows, "size": size(t.bytes)}
+                                for t in db.tables]))
     with right:
         st.subheader(_("Host"))
         h = report.host

@@ -94,10 +94,7 @@ table = pd.DataFrame([service_row(s) for s in rows],
 selected = ui.record_table(KEY, table, column_config={
     "id": st.column_config.NumberColumn("Id", format="%d"),
     "id_cliente": st.column_config.NumberColumn(_("Customer"), format="%d"),
-    "angel": "Angel", "polo": "Polo",
-    "data_limite": st.column_config.DateColumn(_("Deadline"), format=ui.date_format()),
-    "data_de_atendimento": st.column_config.DatetimeColumn(_("Visit date"), format=ui.date_format() + " HH:mm"),
-    "status": _("Status")})
+    "angel": "Angel", "polo": "Polo"})
 ui.pager_controls(KEY, request, total, [s.id for s in rows], ngettext("**{n}** service", "**{n}** services", total))
 ui.download_all(KEY, "services", total, lambda: pd.DataFrame(
     [service_row(s) for s in read_fresh(records.export_services, filters=filters, as_of=today)]),

@@ -5,8 +5,9 @@ import streamlit as st
 from core import loading
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.i18n import N_, _, decimal, number, percent
-from dashboard.ui import download_buttons, md
+from core.parsing import REASONS
+from dashboard.i18n import N_, _, decimal, error_text, number, percent, stored_text, text
+from dashboard.ui import download_buttons, heading, loads_table, md, table
 
 actor = require_role("analyst")
 
@@ -35,7 +36,7 @@ def spooled_file(kind: str, uploaded) -> dict:
                      "info": loading.inspect_file(path, kind=kind, file_name=uploaded.name)}
         except loading.FileRefused as exc:
             path.unlink(missing_ok=True)  # nothing was written; keep nothing either
-            entry = {"file_id": uploaded.file_id, "error": str(exc)}
+            entry = {"file_id": uploaded.file_id, "error": exc}
         st.session_state[key] = entry
     return entry
 
@@ -53,14 +54,14 @@ def upload_box(kind: str, title: str) -> None:
         return
     entry = spooled_file(kind, uploaded)
     if "error" in entry:
-        st.error(entry["error"])
+        st.error(md(error_text(entry["error"])))
         return
     info = entry["info"]
     st.caption(_("Detected: {what}; about {lines} lines ({mb} MB).").format(
-        what=info.describe(), lines=number(info.estimated_rows), mb=decimal(info.size / 1e6, 1)))
+        what=text(info.describe()), lines=number(info.estimated_rows), mb=decimal(info.size / 1e6, 1)))
     columns = list(loading.COLUMNS[kind])
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
-    st.dataframe(pd.DataFrame(preview, columns=columns), hide_index=True, width="stretch")
+    table(pd.DataFrame(preview, columns=columns))  # the file's text as read, under translated headings
     if st.button(_("Load {file}").format(file=md(uploaded.name)), key=f"upload_start_{kind}", type="primary", icon=":material/upload:"):
         job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
                        owns_source=True, settings=settings())
@@ -87,7 +88,7 @@ def live_progress() -> None:
     for job in now_running:
         speed = job.speed
         reading = job.phase != "writing"  # rows/s is the reading speed; writing has its steps
-        details = ([job.doing] + ([_("{n} rows/s").format(n=number(speed.rows_per_second))]
+        details = ([text(job.activity)] + ([_("{n} rows/s").format(n=number(speed.rows_per_second))]
                                   if speed.rows_per_second and reading else [])
                    + ([_("about {n} s left").format(n=number(speed.seconds_left))] if speed.seconds_left else []))
         st.progress(job.progress, text=_("Load {id} · {file}: {percent}").format(
@@ -129,13 +130,17 @@ if finished:
         if last.rejected:
             rejects = pd.DataFrame(read_fresh(loading.job_rejects, job_id=last.id, limit=100_000),
                                    columns=["line", "reason", "raw"])
-            st.dataframe(rejects.head(1000), hide_index=True, width="stretch")
+            # load_rejects keeps each reason in English (the API and the CLI give it so); said here
+            # in the user's language, in the table and in its download
+            rejects["reason"] = [stored_text(r, REASONS.values()) for r in rejects["reason"]]
+            table(rejects.head(1000), column_config={"line": st.column_config.NumberColumn(heading("line"), format="%d")})
             download_buttons(rejects, f"rejected lines of load {last.id}", key=f"upload_rejects_{last.id}")
     elif last.status == "interrupted":
         st.warning(_("This load was cut short (the server stopped). Resume it below: it goes on from the "
                      "lines already read, without duplicates."), icon=":material/pause_circle:")
     else:
-        st.error(last.message or _("This load failed; nothing from it was written."), icon=":material/error:")
+        st.error(md(stored_text(last.message, loading.JOB_MESSAGES))
+                 or _("This load failed; nothing from it was written."), icon=":material/error:")
 
     resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:
@@ -149,14 +154,6 @@ if finished:
 
 if jobs:
     st.subheader(_("History"))
-    history = pd.DataFrame([{
-        "load": j.id, "when": j.created_at, "who": j.username, "kind": j.kind, "file": j.file_name,
-        "MB": round(j.file_size / 1e6, 1), "status": j.status, "lines": j.rows_read,
-        "inserted": j.inserted, "updated": j.updated, "unchanged": j.unchanged, "rejected": j.rejected,
-        "stubs": j.stub_customers, "seconds": j.seconds, "rows/s": j.rows_per_second} for j in jobs])
-    st.dataframe(history, hide_index=True, width="stretch", column_config={
-        "when": st.column_config.DatetimeColumn(_("when (UTC)"), format="YYYY-MM-DD HH:mm:ss"),
-        "seconds": st.column_config.NumberColumn(format="%.1f"),
-        "rows/s": st.column_config.NumberColumn(format="%.0f")})
+    loads_table(jobs)
 else:
     st.info(_("No loads yet. Drop a file above, or create demo files with `python -m core demo --out demo`."))

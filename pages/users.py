@@ -5,8 +5,8 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, error_text, moment
-from dashboard.ui import done, flash, md
+from dashboard.i18n import _, error_text
+from dashboard.ui import done, flash, heading, md, table
 
 actor = require_role("admin")
 rounds = settings().password_hash_rounds
@@ -25,14 +25,11 @@ if new_key:
 
 
 users = read_fresh(accounts.list_users)
-table = pd.DataFrame([{
+table(pd.DataFrame([{
     "username": u.username, "name": u.name, "email": u.email or "", "role": u.role,
-    "active": u.active,
-    "locked until": moment(u.locked_until) if u.locked_until else "",
-    "failed logins": u.failed_logins,
-    "last login": moment(u.last_login_at) if u.last_login_at else "",
-} for u in users])
-st.dataframe(table, hide_index=True, width="stretch")
+    "active": u.active, "locked until": u.locked_until, "failed logins": u.failed_logins,
+    "last login": u.last_login_at,
+} for u in users]))
 
 create_tab, role_tab, password_tab, active_tab, sessions_tab = st.tabs(
     [_("Create user"), _("Change role"), _("Reset password"), _("Activate / deactivate"), _("Log out everywhere")])
@@ -106,21 +103,19 @@ with sessions_tab:
         try:
             write(accounts.end_sessions, actor=actor, username=who)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(str(exc)))
+            st.error(md(error_text(exc)))
         else:
-            done("users", f"{md(who)} is logged out everywhere.")
+            done("users", _("{username} is logged out everywhere.").format(username=md(who)))
 
 st.subheader(_("API keys"))
 st.caption(_("A key lets a script or an integration use the HTTP API with a role, without a user's "
              "password. Only a hash of each key is kept; a revoked key stops working at once."))
 keys = read_fresh(accounts.list_api_keys)
 if keys:
-    st.dataframe(pd.DataFrame([{
+    table(pd.DataFrame([{
         "id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix, "created by": k.created_by,
-        "created": moment(k.created_at),
-        "last used": moment(k.last_used_at) if k.last_used_at else "",
-        "revoked": moment(k.revoked_at) if k.revoked_at else "",
-    } for k in keys]), hide_index=True, width="stretch")
+        "created": k.created_at, "last used": k.last_used_at, "revoked": k.revoked_at,
+    } for k in keys]), column_config={"id": st.column_config.NumberColumn(heading("id"), format="%d")})
 else:
     st.caption(_("No API keys yet."))
 

@@ -124,3 +124,114 @@ def test_csv_download_follows_the_language(language):
     assert to_csv(table).decode("utf-8-sig") == "polo;SLA;vencendo\nRJ - SAO GONÇALO;0,75;1200\n"
     language("en")
     assert to_csv(table).decode("utf-8-sig") == "polo,SLA,due\nRJ - SAO GONÇALO,0.75,1200\n"
+
+
+# --- what core says, in the user's language ---------------------------------------------------
+
+def refusal(raise_it) -> Exception:
+    with pytest.raises(Exception) as raised:
+        raise_it()
+    return raised.value
+
+
+def test_core_errors_in_the_users_language_and_english_in_core(language, tmp_path):
+    from core import accounts, indicators, loading
+
+    short = refusal(lambda: accounts.check_password_rules("short"))
+    denied = refusal(lambda: accounts.require(None, "admin"))
+    username = refusal(lambda: accounts._normalise_username("a b"))
+    path = tmp_path / "c.csv"
+    path.write_text("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n1;2;a;b;01/01/2022;-\n")
+    refused = refusal(lambda: loading.inspect_file(path, kind="customers"))
+    day_off = indicators.CalendarError(indicators.N_("{day} is already a non-working day."), day=date(2022, 3, 1))
+    language("pt_BR")
+    assert [i18n.error_text(e) for e in (short, denied, username, refused, day_off)] == [
+        "A senha precisa de pelo menos 8 caracteres.",
+        "Esta ação precisa do papel admin.",
+        "O nome de usuário deve ter 3 a 32 caracteres: letras minúsculas, dígitos, ponto, hífen ou sublinhado.",
+        "c.csv parece ser o arquivo de atendimentos (bd_desafio.csv), não o arquivo de clientes "
+        "(customers_data.csv). Esperado: o arquivo de clientes (customers_data.csv): colunas id;nome;email;telefone.",
+        "01/03/2022 já é um dia sem expediente.",
+    ]
+    language("en")
+    assert i18n.error_text(day_off) == "3/1/2022 is already a non-working day."  # Babel's English date
+    assert i18n.error_text(short) == str(short) == "The password needs at least 8 characters."
+    assert str(day_off) == "2022-03-01 is already a non-working day."  # logs, the API: ISO
+    assert i18n.error_text(ValueError("plain")) == "plain"
+
+
+def test_stored_reasons_and_load_messages_in_the_users_language(language):
+    from core import loading, parsing
+
+    reasons = parsing.REASONS.values()
+    language("pt_BR")
+    assert i18n.stored_text("data_limite '31/02/2021' is not a real date (read as day/month/year)", reasons) == \
+        "data_limite '31/02/2021' não é uma data que exista (lida como dia/mês/ano)"
+    assert i18n.stored_text("email 'a@b.co' is also on line 2 (customer 1)", reasons) == \
+        "o email 'a@b.co' também está na linha 2 (cliente 1)"
+    assert i18n.stored_text("id_cliente 'x is empty' is not a whole number", reasons) == \
+        "id_cliente 'x is empty' não é um número inteiro"
+    assert i18n.stored_text("a reason from an older version", reasons) == "a reason from an older version"
+    assert i18n.stored_text("The load stopped: disk full", loading.JOB_MESSAGES) == "A carga parou: disk full"
+    assert i18n.stored_text(None, reasons) is None
+    language("en")
+    assert i18n.stored_text("angel is empty", reasons) == "angel is empty"
+
+
+def test_what_a_load_is_doing_in_the_users_language(language):
+    from core.loading import LoadJob
+
+    job = LoadJob.__new__(LoadJob)
+    object.__setattr__(job, "status", "running")
+    object.__setattr__(job, "phase", "staging")
+    object.__setattr__(job, "step", None)
+    object.__setattr__(job, "rows_read", 1_048_575)
+    language("pt_BR")
+    assert i18n.text(job.activity) == "1.048.575 linhas lidas"
+    assert job.doing == "1,048,575 lines read"  # the CLI and the API
+    object.__setattr__(job, "phase", "writing")
+    object.__setattr__(job, "step", "rebuilding the indicator rollups")
+    assert i18n.text(job.activity) == "gravando no banco de dados: reconstruindo os agregados dos indicadores"
+
+
+@pytest.mark.parametrize("locale, header, expected", [
+    ("pt-BR", None, "pt_BR"),
+    ("en-US", "pt-BR,pt;q=0.9", "en"),              # the browser's own language first
+    (None, "pt-BR,pt;q=0.9,en-US;q=0.8", "pt_BR"),
+    (None, "fr-FR,fr;q=0.9,en;q=0.8,pt;q=0.7", "en"),  # the first of ours by preference
+    (None, "en;q=0.3, pt-PT;q=0.9", "pt_BR"),       # q decides, not the order; any Portuguese
+    ("de-DE", "de, fr;q=0.5", None),                 # none of ours: the LANGUAGE setting
+    (None, "pt;q=0, en;q=0", None),                  # q=0: not wanted
+    (None, None, None),
+    ("", "", None),
+])
+def test_the_login_page_language_from_the_browser(locale, header, expected):
+    assert i18n.language_asked(locale, header) == expected
+
+
+def test_tables_write_numbers_dates_and_words_in_the_users_language(language):
+    import pandas as pd
+
+    from dashboard import ui
+
+    table = pd.DataFrame({"load": [1_048_575], "data_limite": [date(2021, 6, 26)], "visit": [pd.NaT],
+                          "when": [datetime(2021, 6, 26, 9, 5, 7)], "status": ["done"], "MB": [1.5]})
+    language("pt_BR")
+    shown = ui.localized(table, seconds=("when",), words={"status": ui.LOAD_STATUSES})
+    assert shown.to_string(delimiter="|").splitlines()[1] == "0|1.048.575|26/06/2021|-|26/06/2021 09:05:07|concluída|1,50"
+    assert table.loc[0, "load"] == 1_048_575  # the data stays numbers: sorting sees numbers
+    language("en")
+    shown = ui.localized(table, seconds=("when",), words={"status": ui.LOAD_STATUSES})
+    assert shown.to_string(delimiter="|").splitlines()[1] == "0|1,048,575|6/26/2021|-|6/26/2021 9:05:07\u202fAM|done|1.50"
+
+
+def test_rejected_lines_download_with_headings_in_the_users_language(language):
+    import pandas as pd
+
+    from dashboard.ui import to_csv
+
+    rejects = pd.DataFrame({"line": [4], "reason": ["angel está vazio"], "raw": ["3;11;;SP;31/02/2021;-"]})
+    language("pt_BR")
+    assert to_csv(rejects).decode("utf-8-sig") == (
+        'linha;motivo;linha como lida\n4;angel está vazio;"3;11;;SP;31/02/2021;-"\n')
+

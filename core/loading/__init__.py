@@ -23,13 +23,13 @@ not data). Memory stays flat: at most a few blocks are in memory, whatever the f
 from core.loading.files import (COLUMNS, ENCODING_LABELS, KIND_LABELS, KINDS, FileInfo, FileRefused,
                                 LoadError, clean_spool, inspect_file, spool_dir, spool_upload,
                                 start_spool_cleaner, stop_spool_cleaners)
-from core.loading.jobs import (STAGING_SHARE, WRITING_STEPS, LoadJob, LoadReport, Speed, create_job,
+from core.loading.jobs import (JOB_MESSAGES, STAGING_SHARE, WRITING_STEPS, LoadJob, LoadReport, Speed, create_job,
                                get_job, job_rejects, list_jobs, load_file, rejects_csv, resume_job, run_job,
                                start_in_background)
 
 __all__ = [
     "COLUMNS", "ENCODING_LABELS", "KIND_LABELS", "KINDS", "FileInfo", "FileRefused", "LoadError",
     "clean_spool", "inspect_file", "spool_dir", "spool_upload", "start_spool_cleaner", "stop_spool_cleaners",
-    "STAGING_SHARE", "WRITING_STEPS", "LoadJob", "LoadReport", "Speed", "create_job", "get_job",
+    "JOB_MESSAGES", "STAGING_SHARE", "WRITING_STEPS", "LoadJob", "LoadReport", "Speed", "create_job", "get_job",
     "job_rejects", "list_jobs", "load_file", "rejects_csv", "resume_job", "run_job", "start_in_background",
 ]

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.config import Settings
+from core.definitions import N_, Text, TextError
 
 if TYPE_CHECKING:
     from core.loading.jobs import LoadJob
@@ -30,8 +31,8 @@ COLUMNS = {
     "services": ("id_atendimento", "id_cliente", "angel", "polo", "data_limite", "data_de_atendimento"),
     "customers": ("id", "nome", "email", "telefone"),
 }
-KIND_LABELS = {"services": "services file (bd_desafio.csv)", "customers": "customers file (customers_data.csv)"}
-ENCODING_LABELS = {"UTF8": "UTF-8", "UTF8-BOM": "UTF-8 with BOM", "WIN1252": "Windows-1252 (Latin-1)",
+KIND_LABELS = {"services": N_("services file (bd_desafio.csv)"), "customers": N_("customers file (customers_data.csv)")}
+ENCODING_LABELS = {"UTF8": "UTF-8", "UTF8-BOM": N_("UTF-8 with BOM"), "WIN1252": "Windows-1252 (Latin-1)",
                    "LATIN1": "Latin-1 (ISO-8859-1)"}
 SAMPLE_BYTES = 64 * 1024   # what inspect_file reads to decide
 SPOOL_KEEP_HOURS = 24      # an upload never loaded is deleted after this
@@ -39,8 +40,9 @@ SPOOL_KEEP_UNFINISHED_DAYS = 7  # the file of a failed or interrupted load waits
 SPOOL_CLEAN_EVERY_SECONDS = 3600.0
 
 
-class LoadError(ValueError):
-    """A load that cannot start or go on; the message is for the user."""
+class LoadError(TextError, ValueError):
+    """A load that cannot start or go on; the message is for the user (str() English, `text` in the
+    user's language: core.definitions.TextError)."""
 
 
 class FileRefused(LoadError):
@@ -97,11 +99,12 @@ class FileInfo:
     def estimated_rows(self) -> int:
         return int((self.size - self.data_start) / self.avg_line_bytes) if self.avg_line_bytes else 0
 
-    def describe(self) -> str:
-        """One line: kind, encoding, delimiter, header."""
-        return (f"{KIND_LABELS[self.kind]}; {self.encoding_label}; separated by "
-                f"{'semicolons' if self.delimiter == ';' else 'commas'}; "
-                f"{'with' if self.has_header else 'without a'} header line")
+    def describe(self) -> Text:
+        """One line: kind, encoding, delimiter, header (str() of it in English)."""
+        return Text(N_("{kind}; {encoding}; {delimiter}; {header}"), kind=Text(KIND_LABELS[self.kind]),
+                    encoding=Text(self.encoding_label),
+                    delimiter=Text(N_("separated by semicolons") if self.delimiter == ";" else N_("separated by commas")),
+                    header=Text(N_("with header line") if self.has_header else N_("without a header line")))
 
 
 def _detect_encoding(path: Path) -> str:
@@ -147,20 +150,21 @@ def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | 
     path = Path(path)
     name = file_name or path.name
     if kind is not None and kind not in KINDS:
-        raise LoadError(f"Unknown kind of file {kind!r}: expected services or customers.")
-    expected = (f"the {KIND_LABELS[kind]}: columns {';'.join(COLUMNS[kind])}" if kind
-                else "a services file (id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento) "
-                     "or a customers file (id;nome;email;telefone)")
+        raise LoadError(N_("Unknown kind of file {kind!r}: expected services or customers."), kind=kind)
+    expected = (Text(N_("the {kind}: columns {columns}"), kind=Text(KIND_LABELS[kind]), columns=";".join(COLUMNS[kind]))
+                if kind else Text(N_("a services file ({services}) or a customers file ({customers})"),
+                                  services=";".join(COLUMNS["services"]), customers=";".join(COLUMNS["customers"])))
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(SAMPLE_BYTES)
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
-        raise FileRefused(f"{name} is empty. Expected {expected}.")
+        raise FileRefused(N_("{name} is empty. Expected {expected}."), name=name, expected=expected)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileRefused(f"{name} is a spreadsheet (Excel) file, not CSV text. Save it as CSV "
-                          f"(separated by semicolons) and load that. Expected {expected}.")
+        raise FileRefused(N_("{name} is a spreadsheet (Excel) file, not CSV text. Save it as CSV "
+                             "(separated by semicolons) and load that. Expected {expected}."), name=name, expected=expected)
     if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100:
-        raise FileRefused(f"{name} is not a text file (it has binary content). Expected {expected}.")
+        raise FileRefused(N_("{name} is not a text file (it has binary content). Expected {expected}."), name=name,
+                          expected=expected)
     encoding = _detect_encoding(path)
     bom = 3 if encoding == "UTF8-BOM" else 0
     text = head[bom:].replace(b"\r", b"").decode(python_codec(encoding), errors="replace")
@@ -176,20 +180,20 @@ def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | 
         header = [v.lower() for v in fields]
         found = [k for k in KINDS if header == list(COLUMNS[k])]
         if not found:
-            raise FileRefused(f"{name} does not look like {expected}. Its first line is "
-                              f"{first[:120]!r}.")
+            raise FileRefused(N_("{name} does not look like {expected}. Its first line is {line!r}."), name=name,
+                              expected=expected, line=first[:120])
         detected = found[0]
     else:
         detected = {6: "services", 4: "customers"}.get(len(fields))
         if detected is None:
-            raise FileRefused(f"{name} does not look like {expected}: its first line has {len(fields)} "
-                              f"fields ({first[:120]!r}).")
+            raise FileRefused(N_("{name} does not look like {expected}: its first line has {n} fields ({line!r})."),
+                              name=name, expected=expected, n=len(fields), line=first[:120])
     if kind is not None and detected != kind:
-        raise FileRefused(f"{name} looks like the {KIND_LABELS[detected]}, not the {KIND_LABELS[kind]}. "
-                          f"Expected {expected}.")
+        raise FileRefused(N_("{name} looks like the {found}, not the {kind}. Expected {expected}."), name=name,
+                          found=Text(KIND_LABELS[detected]), kind=Text(KIND_LABELS[kind]), expected=expected)
     data_lines = lines[1:] if has_header else lines
     if not data_lines:
-        raise FileRefused(f"{name} has a header but no data lines.")
+        raise FileRefused(N_("{name} has a header but no data lines."), name=name)
     data_start = bom
     if has_header:
         data_start = head.index(b"\n") + 1 if b"\n" in head else len(head)

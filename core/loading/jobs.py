@@ -24,6 +24,7 @@ from core import audit, exports
 from core.accounts import Actor, require
 from core.config import Settings
 from core.db import data_version, plain_error
+from core.definitions import N_, Count, Text
 from core.loading import bulk, merge, staging
 from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, fingerprint, inspect_file
 from core.telemetry import timed
@@ -34,21 +35,26 @@ STALE_SECONDS = 20      # a running job without a heartbeat for this long is int
 HEARTBEAT_SECONDS = 2
 REJECTS_SAMPLE = 20     # rejected lines in a report
 _JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
+# Why a load failed, as load_jobs.message keeps it (English); the dashboard reads the message back
+# with these (core.definitions.Text.read) to show it in the user's language.
+FILE_GONE = N_("The file of this load is no longer on the server; load it again.")
+STOPPED = N_("The load stopped: {error}")
+JOB_MESSAGES = (FILE_GONE, STOPPED)
 
 STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time
 # The merge's steps as the progress bar names them, with the share of the writing phase done when
 # each starts (measured with bench/load.py on 1M lines: first load, reload, customers file). The
 # stored share only grows, so a step met in another order never moves the bar back.
 WRITING_STEPS = {
-    "duplicates": ("looking for repeated ids", 0.0),
-    "stub_customers": ("creating stub customers", 0.02),
-    "emails": ("checking emails", 0.04),
-    "upsert": ("writing the rows", 0.15),
-    "compare": ("comparing with the database", 0.25),
-    "rewrite": ("rewriting the customers table", 0.26),
-    "rebuild_services_indexes": ("building the record indexes", 0.27),
-    "rebuild_rollups": ("rebuilding the indicator rollups", 0.7),
-    "foreign_keys_to_customers": ("checking customer references", 0.9),
+    "duplicates": (N_("looking for repeated ids"), 0.0),
+    "stub_customers": (N_("creating stub customers"), 0.02),
+    "emails": (N_("checking emails"), 0.04),
+    "upsert": (N_("writing the rows"), 0.15),
+    "compare": (N_("comparing with the database"), 0.25),
+    "rewrite": (N_("rewriting the customers table"), 0.26),
+    "rebuild_services_indexes": (N_("building the record indexes"), 0.27),
+    "rebuild_rollups": (N_("rebuilding the indicator rollups"), 0.7),
+    "foreign_keys_to_customers": (N_("checking customer references"), 0.9),
 }
 
 
@@ -166,12 +172,19 @@ class LoadJob:
 
     @property
     def doing(self) -> str:
-        """What the job is doing, in plain words (the progress bars of Upload, Monitoring, the CLI)."""
+        """What the job is doing, in plain English words (the CLI's progress bar, the API)."""
+        return str(self.activity)
+
+    @property
+    def activity(self) -> Text:
+        """What the job is doing, as a Text (the progress bars of Upload and Monitoring say it in the
+        user's language)."""
         if self.status == "done":
-            return "done"
+            return Text(N_("done"))
         if self.phase == "writing":
-            return f"writing to the database: {self.step}" if self.step else "writing to the database"
-        return f"{self.rows_read:,} lines read"
+            return (Text(N_("writing to the database: {step}"), step=Text(self.step)) if self.step
+                    else Text(N_("writing to the database")))
+        return Text(N_("{n} lines read"), n=Count(self.rows_read))
 
     @property
     def speed(self) -> Speed:
@@ -348,7 +361,7 @@ def run_job(engine: Engine, *, job_id: int, settings: Settings,
         got = lock_conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k, :id)"), {"k": _JOB_LOCK, "id": job_id})
         lock_conn.commit()
         if not got:
-            raise LoadError(f"Load {job_id} is already running.")
+            raise LoadError(N_("Load {id} is already running."), id=job_id)
         try:
             return _run_locked(engine, job_id, settings, on_progress)
         finally:
@@ -360,15 +373,17 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     with engine.begin() as conn:
         job = get_job(conn, job_id=job_id)
         if job is None:
-            raise LoadError(f"There is no load {job_id}.")
+            raise LoadError(N_("There is no load {id}."), id=job_id)
         if job.status == "done":
-            raise LoadError(f"Load {job_id} is already done.")
-        if not Path(job.source_path).exists():
-            _set(conn, job_id, status="failed", message="The file of this load is no longer on the server; "
-                                                         "load it again.")
-            raise LoadError(f"The file of load {job_id} ({job.file_name}) is no longer on the server.")
-        _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
-             now=("started_at", "heartbeat_at"))
+            raise LoadError(N_("Load {id} is already done."), id=job_id)
+        gone = not Path(job.source_path).exists()
+        if gone:  # recorded (committed) before the refusal, so the Upload page says why
+            _set(conn, job_id, status="failed", message=FILE_GONE)
+        else:
+            _set(conn, job_id, status="running", phase="staging", step=None, writing_share=None, message=None,
+                 now=("started_at", "heartbeat_at"))
+    if gone:
+        raise LoadError(N_("The file of load {id} ({file}) is no longer on the server."), id=job_id, file=job.file_name)
     heartbeat = _Heartbeat(engine, job_id)
     heartbeat.start()
     started = time.perf_counter()
@@ -397,7 +412,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
             info.update(rows=report.rows, rejected=report.rejected)
     except BaseException as exc:
         # Shown on the Upload page: never the driver's text (the exception itself is raised on, and logged)
-        message = str(exc) if isinstance(exc, LoadError) else f"The load stopped: {plain_error(exc)}"
+        message = str(exc) if isinstance(exc, LoadError) else str(Text(STOPPED, error=plain_error(exc)))
         with engine.begin() as conn:
             _set(conn, job_id, status="failed", phase=None, message=message[:2000], now=("finished_at",))
             bulk.drop_rollups_ahead(conn, prefix=bulk.rollups_prefix(job_id))  # the staging table stays, for a resume
@@ -427,9 +442,10 @@ def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
     with engine.connect() as conn:
         job = get_job(conn, job_id=job_id)
     if job is None:
-        raise LoadError(f"There is no load {job_id}.")
+        raise LoadError(N_("There is no load {id}."), id=job_id)
     if job.status not in ("interrupted", "failed", "queued"):
-        raise LoadError(f"Load {job_id} is {job.status}; only an interrupted or failed load can be resumed.")
+        raise LoadError(N_("Load {id} is {status}; only an interrupted or failed load can be resumed."), id=job_id,
+                        status=job.status)
     return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core import parsing
 from core.db import data_version, run_script
 from core.loading import bulk
 from core.loading.files import raw_lines
@@ -84,9 +85,19 @@ def _reject_duplicates(conn: Connection, job: LoadJob, stage: str) -> int:
     raw = raw_lines(job, {r.line_no for r in rows})
     conn.execute(sa.text("INSERT INTO load_rejects (job_id, line_no, raw, reason) VALUES (:job, :line, :raw, :reason)"),
                  [{"job": job.id, "line": r.line_no, "raw": raw.get(r.line_no),
-                   "reason": f"id {r.id} appears again on line {r.winner}; that later line was loaded"}
+                   "reason": parsing.reason("repeated_id", id=r.id, line=r.winner)}
                   for r in rows])
     return len(rows)
+
+
+def _reason_sql(key: str, **values: str) -> str:
+    """SQL writing the reason core.parsing.REASONS[key] (so the reasons written in SQL and in Python
+    read alike), each placeholder replaced by an SQL expression of the row, in the order given: the
+    one whose value is free text last, so a brace in it is never taken for a placeholder."""
+    sql = "'" + parsing.REASONS[key].replace("'", "''") + "'"
+    for name, expression in values.items():
+        sql = f"replace({sql}, '{{{name}}}', ({expression})::text)"
+    return sql
 
 
 def _upsert_counts(conn: Connection, sql: str) -> tuple[int, int]:
@@ -216,7 +227,8 @@ def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -
                 WHERE line_no <> first_line),
             gone AS (DELETE FROM {stage} s USING clash c WHERE s.line_no = c.line_no RETURNING c.*)
             INSERT INTO load_rejects (job_id, line_no, raw, reason)
-            SELECT :job, line_no, NULL, format('email %L is also on line %s (customer %s)', email, first_line, first_id)
+            SELECT :job, line_no, NULL, {_reason_sql("email_in_file", line="first_line", id="first_id",
+                                                     email="quote_literal(email)")}
             FROM gone"""), {"job": job.id})
         conn.execute(sa.text(f"""
             WITH clash AS (
@@ -224,7 +236,7 @@ def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -
                 JOIN customers c ON lower(c.email) = lower(s.email) AND c.id <> s.id),
             gone AS (DELETE FROM {stage} s USING clash c WHERE s.line_no = c.line_no RETURNING c.*)
             INSERT INTO load_rejects (job_id, line_no, raw, reason)
-            SELECT :job, line_no, NULL, format('email %L already belongs to customer %s', email, owner)
+            SELECT :job, line_no, NULL, {_reason_sql("email_taken", id="owner", email="quote_literal(email)")}
             FROM gone"""), {"job": job.id})
     columns = ("nome", "email", "telefone")
     with steps.step("compare"):

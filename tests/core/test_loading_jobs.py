@@ -474,3 +474,18 @@ def test_the_same_file_into_unchanged_data_is_not_read_again_and_reports_the_sam
     third = loading.load_file(db, path=demo_files.services, kind="services", actor=CLI_ACTOR, settings=settings)
     assert "upsert" in third.timings and (third.updated, third.unchanged) == (1, again.unchanged - 1)
     assert snapshot(db) == before
+
+
+def test_a_load_whose_file_is_gone_is_marked_failed_with_the_reason(db, settings, tmp_path):
+    path = tmp_path / "services.csv"
+    path.write_text("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
+                    "1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n")
+    with db.begin() as conn:
+        job_id = loading.create_job(conn, actor=CLI_ACTOR, info=loading.inspect_file(path), settings=settings)
+    path.unlink()
+    with pytest.raises(loading.LoadError) as refused:
+        loading.run_job(db, job_id=job_id, settings=settings)
+    assert str(refused.value) == f"The file of load {job_id} (services.csv) is no longer on the server."
+    with db.connect() as conn:
+        job = loading.get_job(conn, job_id=job_id)
+    assert (job.status, job.message) == ("failed", "The file of this load is no longer on the server; load it again.")

@@ -31,3 +31,19 @@ def test_switching_to_portuguese_in_the_account_box(db, app_url, browser_page):
     page.goto(f"{app_url}/sla_polo")
     page.get_by_role("heading", name="SLA por polo").wait_for()
     page.get_by_text("Conectado como").wait_for()
+
+
+def test_the_login_page_speaks_the_browsers_language(app_url, _browser):
+    """LANGUAGE is English in the tests; a browser set to Portuguese (Brazil) meets the login page in
+    Portuguese (navigator.language and Accept-Language: pt-BR)."""
+    context = _browser.new_context(locale="pt-BR", viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_role("heading", name="Indicadores de logística").wait_for()
+        page.get_by_role("button", name="Entrar").wait_for()
+        assert page.get_by_label("Usuário").count() == 1
+        assert page.get_by_role("heading", name="Logistics indicators").count() == 0
+    finally:
+        context.close()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from dashboard import i18n
 from tests.core.test_indicators import insert_services
-from tests.pages.apptest import logged_in, open_page
+from tests.pages.apptest import by_label, logged_in, open_page
 from tests.test_i18n import catalog
 
 PAGES = ("home.py", "upload.py", "overview.py", "sla_polo.py", "sla_angel.py", "productivity.py",
@@ -107,3 +107,62 @@ def test_a_form_refusal_is_in_the_users_language_and_stays_english_in_core(data)
     with pytest.raises(records.RecordError) as refused:
         records.clean_phone("123")
     assert str(refused.value) == "The phone must have 10 or 11 digits (area code + number); '123' has 3."
+
+
+def headings(element) -> dict[str, str]:
+    """The column headings a dataframe shows (its column configuration's labels), by column."""
+    import json
+
+    return {name: config.get("label") for name, config in json.loads(element.proto.columns).items()
+            if name != "_index"}
+
+
+def test_upload_in_portuguese_shows_why_a_line_was_rejected_in_portuguese(db):
+    from tests.pages.test_upload import SERVICES, wait_for_jobs
+
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "upload.py")
+    at.file_uploader(key="upload_file_services").set_value(("bd_desafio.csv", SERVICES, "text/csv")).run()
+    assert ("Detectado: arquivo de atendimentos (bd_desafio.csv); UTF-8; separado por ponto e vírgula; "
+            "com linha de cabeçalho; cerca de 3 linhas (0,0 MB).") in [c.value for c in at.caption]
+    assert headings(at.dataframe[0]) == {
+        "id_atendimento": "Id do atendimento", "id_cliente": "Cliente", "angel": "angel", "polo": "polo",
+        "data_limite": "Prazo", "data_de_atendimento": "Data de atendimento"}
+    at.button(key="upload_start_services").click().run()
+    wait_for_jobs(db)
+    at.run()
+    rejects, history = at.dataframe[0], at.dataframe[1]
+    assert rejects.value.to_dict("records") == [
+        {"line": 4, "reason": "data_limite '31/02/2021' não é uma data que exista (lida como dia/mês/ano)",
+         "raw": "3;11;Ana Silva da;SP - CAMPINAS;31/02/2021;-"}]
+    assert headings(rejects) == {"line": "linha", "reason": "motivo", "raw": "linha como lida"}
+    assert [headings(history)[c] for c in ("load", "when", "kind", "status", "lines", "rejected")] == [
+        "carga", "quando (UTC)", "tipo", "Situação", "linhas lidas", "rejeitadas"]
+    with db.connect() as conn:  # the database keeps the English reason (the API and the CLI give it)
+        assert conn.scalar(sa.text("SELECT reason FROM load_rejects")) == \
+            "data_limite '31/02/2021' is not a real date (read as day/month/year)"
+
+
+def test_a_refused_file_is_explained_in_portuguese(db):
+    from tests.pages.test_upload import SERVICES
+
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "upload.py")
+    at.file_uploader(key="upload_file_customers").set_value(("clientes.csv", SERVICES, "text/csv")).run()
+    assert [e.value for e in at.error] == [
+        r"clientes.csv parece ser o arquivo de atendimentos (bd\_desafio.csv), não o arquivo de clientes "
+        r"(customers\_data.csv). Esperado: o arquivo de clientes (customers\_data.csv): colunas id;nome;email;telefone."]
+
+
+def test_users_page_refusal_and_headings_in_portuguese(data):
+    with data.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
+    at = open_page(logged_in(), "users.py")
+    assert [headings(at.dataframe[0])[c] for c in ("username", "role", "active", "last login")] == [
+        "usuário", "papel", "ativo", "último acesso"]
+    by_label(at.text_input, "Usuário").input("carla")
+    by_label(at.text_input, "Senha inicial").input("short")
+    next(b for b in at.button if b.label == "Criar usuário").click().run()
+    assert "A senha precisa de pelo menos 8 caracteres." in [e.value for e in at.error]

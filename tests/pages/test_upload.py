@@ -60,8 +60,8 @@ def test_upload_preview_load_and_summary(db):
 def test_refused_file_shows_why_and_starts_nothing(db):
     at = open_page(logged_in(), "upload.py")
     at.file_uploader(key="upload_file_customers").set_value(("customers.csv", SERVICES, "text/csv")).run()
-    assert "looks like the services file (bd_desafio.csv), not the customers file" in "\n".join(
-        e.value for e in at.error)
+    assert r"looks like the services file (bd\_desafio.csv), not the customers file" in "\n".join(
+        e.value for e in at.error)  # Markdown escaped: shown as typed
     assert not [b for b in at.button if b.label.startswith("Load ")]
     with db.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM load_jobs")) == 0
