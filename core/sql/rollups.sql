@@ -281,13 +281,14 @@ DECLARE
     n_polo text; n_angel text; n_deadline date; n_visit timestamp;
 BEGIN
     -- One row written (or one updated): services_rollup_one, static statements, no planning.
+    -- (At most two rows are counted: a load's statement is not read once more for this.)
     IF TG_OP <> 'INSERT' THEN
         SELECT count(*), min(polo), min(angel), min(data_limite), min(data_de_atendimento)
-        INTO old_count, o_polo, o_angel, o_deadline, o_visit FROM old_rows;
+        INTO old_count, o_polo, o_angel, o_deadline, o_visit FROM (SELECT * FROM old_rows LIMIT 2) r;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         SELECT count(*), min(polo), min(angel), min(data_limite), min(data_de_atendimento)
-        INTO new_count, n_polo, n_angel, n_deadline, n_visit FROM new_rows;
+        INTO new_count, n_polo, n_angel, n_deadline, n_visit FROM (SELECT * FROM new_rows LIMIT 2) r;
     END IF;
     IF (old_count = 1 OR TG_OP = 'INSERT') AND (new_count = 1 OR TG_OP = 'DELETE') THEN
         PERFORM services_rollup_one(o_polo, o_angel, o_deadline, o_visit, n_polo, n_angel, n_deadline, n_visit);
