@@ -90,8 +90,15 @@ def cases(conn, limit: int) -> list[tuple[str, callable]]:
             conn, filters=CustomerFilter(nome="silva"), limit=limit)),
         ("customers: email contains (rare)", lambda: records.list_customers(
             conn, filters=CustomerFilter(email="zz-no-such"), limit=limit)),
+        ("customers: name contains (none)", lambda: records.list_customers(
+            conn, filters=CustomerFilter(nome="zz-no-such"), limit=limit)),
         ("count: customers name 'silva'", lambda: records.count_customers(
             conn, filters=CustomerFilter(nome="silva"))),
+        # what the Customers page runs first for a search (the page is listed only if it is not 0)
+        ("count: customers email (none)", lambda: records.count_customers(
+            conn, filters=CustomerFilter(email="zz-no-such"))),
+        ("count: customers name (none)", lambda: records.count_customers(
+            conn, filters=CustomerFilter(nome="zz-no-such"))),
         ("polo and angel pickers", lambda: records.service_choices(conn)),
     ]
 

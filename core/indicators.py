@@ -348,6 +348,28 @@ def _serial(conn: Connection) -> None:
     conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(sql: str, dialect: sa.Dialect) -> sa.sql.compiler.SQLCompiler:
+    return sa.text(sql).compile(dialect=dialect)
+
+
+def _fetch(conn: Connection, sql: str, params: dict) -> list[tuple]:
+    """The rows of `sql` as plain tuples, without parallel workers (see _serial), through the
+    driver's cursor on the connection's transaction: SQLAlchemy's result rows for 1,820 answers
+    cost 2-4 ms more than the driver's tuples (measured with SQLAlchemy 2.1.9), a third of a
+    30-day answer. Still one parameterised statement (the text compiled once per dialect)."""
+    if not conn.in_transaction():
+        conn.begin()  # as the first execute would: the caller's commit or rollback ends it
+    compiled = _compiled(sql, conn.dialect)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute(compiled.string, compiled.construct_params(params))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None, angel: str | None,
               search: str | None, sort: str, descending: bool, as_of: date | None) -> list[SlaRow]:
     as_of = as_of or date.today()
@@ -369,9 +391,8 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
                f"FROM ({source}) s GROUP BY polo HAVING sum(on_time + late + not_visited + open) > 0) q "
                f"ORDER BY {order}")
     with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
-        _serial(conn)
         # positional rows: building 1,820 rows from mappings cost more than the query itself
-        rows = conn.execute(sa.text(sql), _params(period, as_of, polo, angel, search)).all()
+        rows = _fetch(conn, sql, _params(period, as_of, polo, angel, search))
         info["rows"] = len(rows)
     return _sla_result(rows)
 
@@ -410,7 +431,6 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
     """Productivity per angel with at least one visit in the period, sorted."""
     as_of = as_of or date.today()
     with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
-        _serial(conn)
         days = _business_days_until(conn, period, as_of, country)
         sql = f"""
             SELECT angel, polo, visits, on_time, worked_days, slack FROM (
@@ -421,7 +441,7 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
                 FROM ({_with_angels(_VISITS_ANGELS, polo, angel, search)}) v WHERE visits > 0) q
             ORDER BY {_order_by(PRODUCTIVITY_SORTS, sort, descending, 'angel, polo')}"""
         params = {**_params(period, None, polo, angel, search), "business_days": days}
-        rows = conn.execute(sa.text(sql), params).all()  # ratios computed here, as in _sla_rows
+        rows = _fetch(conn, sql, params)  # ratios computed here, as in _sla_rows
         info["rows"] = len(rows)
     new = tuple.__new__  # as in _sla_result
     return [new(ProductivityRow, (a, p, visits, on_time, days, visits / days if days else None, worked,

@@ -73,6 +73,187 @@ CREATE OR REPLACE FUNCTION rollup_names_sql(source text) RETURNS text[]
                   ORDER BY 1, 2 ON CONFLICT DO NOTHING$q$, source)];
 
 
+-- A running-sum array (31 elements) with x added from day k on: one service's delta to a month.
+CREATE OR REPLACE FUNCTION running_add_from(a integer[], k integer, x integer) RETURNS integer[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $fn$
+BEGIN
+    IF x <> 0 THEN
+        FOR i IN k..31 LOOP
+            a[i] := a[i] + x;
+        END LOOP;
+    END IF;
+    RETURN a;
+END $fn$;
+
+-- One service's delta (sign +1 added, -1 removed) to the rollups, in four steps the trigger calls
+-- table by table (so that every writer locks the rollup rows in the same order: month rows, then
+-- polo days, SLA side before visit side, as the set-based statements below). Static statements:
+-- their plans are cached per session, where the set-based path plans two large queries per write.
+-- The angel's id (one indexed probe; the names are added first when they are new).
+CREATE OR REPLACE FUNCTION rollup_angel_id(polo_name text, angel_name text) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    found integer;
+BEGIN
+    SELECT a.id INTO found FROM polos p JOIN angels a ON a.polo_id = p.id AND a.name = angel_name
+    WHERE p.name = polo_name;
+    IF found IS NULL THEN
+        INSERT INTO polos (name) VALUES (polo_name) ON CONFLICT DO NOTHING;
+        INSERT INTO angels (polo_id, name) SELECT p.id, angel_name FROM polos p WHERE p.name = polo_name
+            ON CONFLICT DO NOTHING;
+        SELECT a.id INTO found FROM polos p JOIN angels a ON a.polo_id = p.id AND a.name = angel_name
+        WHERE p.name = polo_name;
+    END IF;
+    RETURN found;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION rollup_row_sla_month(sign integer, angel_id integer, deadline date, visit timestamp)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+DECLARE
+    m date := date_trunc('month', deadline::timestamp)::date;
+    d integer := date_part('day', deadline)::int;
+    on_time integer := sign * (visit IS NOT NULL AND visit::date <= deadline)::int;
+    late integer := sign * (visit IS NOT NULL AND visit::date > deadline)::int;
+    unvisited integer := sign * (visit IS NULL)::int;
+    slack integer := sign * coalesce(deadline - visit::date, 0);
+    zeros integer[] := array_fill(0, ARRAY[31]);
+    remaining integer;
+BEGIN
+    INSERT INTO sla_angel_months AS r
+    VALUES (m, angel_id, running_add_from(zeros, d, sign), running_add_from(zeros, d, on_time),
+            running_add_from(zeros, d, late), running_add_from(zeros, d, unvisited),
+            running_add_from(zeros, d, slack))
+    ON CONFLICT ON CONSTRAINT sla_angel_months_pkey DO UPDATE SET
+        total = running_add_from(r.total, d, sign), on_time = running_add_from(r.on_time, d, on_time),
+        late = running_add_from(r.late, d, late), unvisited = running_add_from(r.unvisited, d, unvisited),
+        slack_days = running_add_from(r.slack_days, d, slack)
+    RETURNING r.total[31] INTO remaining;
+    IF remaining = 0 THEN
+        DELETE FROM sla_angel_months r WHERE r.month = m AND r.angel_id = rollup_row_sla_month.angel_id;
+    END IF;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION rollup_row_sla_polo(sign integer, polo text, deadline date, visit timestamp)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+DECLARE
+    remaining integer;
+BEGIN
+    INSERT INTO sla_polo_daily AS r
+    VALUES (deadline, polo, sign, sign * (visit IS NOT NULL AND visit::date <= deadline)::int,
+            sign * (visit IS NOT NULL AND visit::date > deadline)::int, sign * (visit IS NULL)::int,
+            sign * coalesce(deadline - visit::date, 0))
+    ON CONFLICT ON CONSTRAINT sla_polo_daily_pkey DO UPDATE SET
+        total = r.total + excluded.total, on_time = r.on_time + excluded.on_time,
+        late = r.late + excluded.late, unvisited = r.unvisited + excluded.unvisited,
+        slack_days = r.slack_days + excluded.slack_days
+    RETURNING r.total INTO remaining;
+    IF remaining = 0 THEN
+        DELETE FROM sla_polo_daily r WHERE r.day = deadline AND r.polo = rollup_row_sla_polo.polo;
+    END IF;
+END $fn$;
+
+-- Returns the change of the angel's worked days on the visit's day (-1, 0 or 1), which the
+-- polo's day adds.
+CREATE OR REPLACE FUNCTION rollup_row_visit_month(sign integer, angel_id integer, deadline date, visit timestamp)
+RETURNS integer LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+DECLARE
+    m date := date_trunc('month', visit)::date;
+    d integer := date_part('day', visit)::int;
+    on_time integer := sign * (visit::date <= deadline)::int;
+    slack integer := sign * (deadline - visit::date);
+    zeros integer[] := array_fill(0, ARRAY[31]);
+    remaining integer;
+    worked integer;
+BEGIN
+    INSERT INTO visits_angel_months AS r (month, angel_id, visits, on_time, slack_days, worked_days)
+    VALUES (m, angel_id, running_add_from(zeros, d, sign), running_add_from(zeros, d, on_time),
+            running_add_from(zeros, d, slack), running_add_from(zeros, d, greatest(sign, 0)))
+    ON CONFLICT ON CONSTRAINT visits_angel_months_pkey DO UPDATE SET
+        visits = running_add_from(r.visits, d, sign), on_time = running_add_from(r.on_time, d, on_time),
+        slack_days = running_add_from(r.slack_days, d, slack),
+        worked_days = running_add_from(r.worked_days, d,
+            (r.visits[d] - coalesce(r.visits[d - 1], 0) + sign > 0)::int
+            - (r.visits[d] - coalesce(r.visits[d - 1], 0) > 0)::int)
+    RETURNING new.visits[31],
+              (new.visits[d] - coalesce(new.visits[d - 1], 0) > 0)::int
+              - (coalesce(old.visits[d] - coalesce(old.visits[d - 1], 0), 0) > 0)::int
+    INTO remaining, worked;
+    IF remaining = 0 THEN
+        DELETE FROM visits_angel_months r WHERE r.month = m AND r.angel_id = rollup_row_visit_month.angel_id;
+    END IF;
+    RETURN worked;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION rollup_row_visit_polo(sign integer, polo text, deadline date, visit timestamp,
+                                                 worked integer)
+RETURNS void LANGUAGE plpgsql AS $fn$
+#variable_conflict use_variable
+DECLARE
+    remaining integer;
+BEGIN
+    INSERT INTO visits_polo_daily AS r (day, polo, visits, on_time, slack_days, worked_days)
+    VALUES (visit::date, polo, sign, sign * (visit::date <= deadline)::int, sign * (deadline - visit::date), worked)
+    ON CONFLICT ON CONSTRAINT visits_polo_daily_pkey DO UPDATE SET
+        visits = r.visits + excluded.visits, on_time = r.on_time + excluded.on_time,
+        slack_days = r.slack_days + excluded.slack_days, worked_days = r.worked_days + excluded.worked_days
+    RETURNING r.visits INTO remaining;
+    IF remaining = 0 THEN
+        DELETE FROM visits_polo_daily r WHERE r.day = visit::date AND r.polo = rollup_row_visit_polo.polo;
+    END IF;
+END $fn$;
+
+-- The path of a statement that wrote one row (the API's and the pages' creates, edits and
+-- deletes): the row's deltas through the functions above. An update is its old row removed and
+-- its new row added, each table in key order (the old row first on equal keys, in every table,
+-- so the worked-day changes add up); an update that changes none of polo, angel, deadline and
+-- visit day changes no rollup and writes nothing.
+CREATE OR REPLACE FUNCTION services_rollup_one(old_polo text, old_angel text, old_deadline date, old_visit timestamp,
+                                               new_polo text, new_angel text, new_deadline date, new_visit timestamp)
+RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    has_old boolean := old_polo IS NOT NULL;
+    has_new boolean := new_polo IS NOT NULL;
+    old_id integer;
+    new_id integer;
+    old_worked integer;
+    new_worked integer;
+    new_first boolean;
+BEGIN
+    IF has_old AND has_new AND old_polo = new_polo AND old_angel = new_angel AND old_deadline = new_deadline
+       AND old_visit::date IS NOT DISTINCT FROM new_visit::date THEN
+        RETURN;
+    END IF;
+    IF has_old THEN old_id := rollup_angel_id(old_polo, old_angel); END IF;
+    IF has_new THEN new_id := rollup_angel_id(new_polo, new_angel); END IF;
+    -- SLA side: month rows, then polo days
+    new_first := has_old AND has_new AND (date_trunc('month', new_deadline::timestamp), new_id)
+                                         < (date_trunc('month', old_deadline::timestamp), old_id);
+    IF new_first THEN PERFORM rollup_row_sla_month(1, new_id, new_deadline, new_visit); END IF;
+    IF has_old THEN PERFORM rollup_row_sla_month(-1, old_id, old_deadline, old_visit); END IF;
+    IF has_new AND NOT new_first THEN PERFORM rollup_row_sla_month(1, new_id, new_deadline, new_visit); END IF;
+    new_first := has_old AND has_new AND (new_deadline, new_polo COLLATE "C") < (old_deadline, old_polo COLLATE "C");
+    IF new_first THEN PERFORM rollup_row_sla_polo(1, new_polo, new_deadline, new_visit); END IF;
+    IF has_old THEN PERFORM rollup_row_sla_polo(-1, old_polo, old_deadline, old_visit); END IF;
+    IF has_new AND NOT new_first THEN PERFORM rollup_row_sla_polo(1, new_polo, new_deadline, new_visit); END IF;
+    -- visit side, for the rows with a visit
+    has_old := has_old AND old_visit IS NOT NULL;
+    has_new := has_new AND new_visit IS NOT NULL;
+    new_first := has_old AND has_new AND (date_trunc('month', new_visit), new_id) < (date_trunc('month', old_visit), old_id);
+    IF new_first THEN new_worked := rollup_row_visit_month(1, new_id, new_deadline, new_visit); END IF;
+    IF has_old THEN old_worked := rollup_row_visit_month(-1, old_id, old_deadline, old_visit); END IF;
+    IF has_new AND NOT new_first THEN new_worked := rollup_row_visit_month(1, new_id, new_deadline, new_visit); END IF;
+    new_first := has_old AND has_new AND (new_visit::date, new_polo COLLATE "C") < (old_visit::date, old_polo COLLATE "C");
+    IF new_first THEN PERFORM rollup_row_visit_polo(1, new_polo, new_deadline, new_visit, new_worked); END IF;
+    IF has_old THEN PERFORM rollup_row_visit_polo(-1, old_polo, old_deadline, old_visit, old_worked); END IF;
+    IF has_new AND NOT new_first THEN
+        PERFORM rollup_row_visit_polo(1, new_polo, new_deadline, new_visit, new_worked);
+    END IF;
+END $fn$;
+
+
 -- The statement triggers on services (0003) keep the rollups exact row by row. One function for
 -- the INSERT, UPDATE and DELETE triggers: each has its own transition tables (one event per
 -- trigger), so the delta source is chosen by TG_OP and spliced in with format(). Deltas are
@@ -94,7 +275,25 @@ DECLARE
     empty_polo jsonb;
     statement text;
     new_names boolean;
+    old_count bigint := 0;
+    new_count bigint := 0;
+    o_polo text; o_angel text; o_deadline date; o_visit timestamp;
+    n_polo text; n_angel text; n_deadline date; n_visit timestamp;
 BEGIN
+    -- One row written (or one updated): services_rollup_one, static statements, no planning.
+    -- (At most two rows are counted: a load's statement is not read once more for this.)
+    IF TG_OP <> 'INSERT' THEN
+        SELECT count(*), min(polo), min(angel), min(data_limite), min(data_de_atendimento)
+        INTO old_count, o_polo, o_angel, o_deadline, o_visit FROM (SELECT * FROM old_rows LIMIT 2) r;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        SELECT count(*), min(polo), min(angel), min(data_limite), min(data_de_atendimento)
+        INTO new_count, n_polo, n_angel, n_deadline, n_visit FROM (SELECT * FROM new_rows LIMIT 2) r;
+    END IF;
+    IF (old_count = 1 OR TG_OP = 'INSERT') AND (new_count = 1 OR TG_OP = 'DELETE') THEN
+        PERFORM services_rollup_one(o_polo, o_angel, o_deadline, o_visit, n_polo, n_angel, n_deadline, n_visit);
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'DELETE' THEN  -- one look first: names are new far less often than rows
         EXECUTE 'SELECT EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM angels a '
                 'JOIN polos p ON p.id = a.polo_id WHERE p.name = n.polo AND a.name = n.angel))' INTO new_names;
