@@ -76,6 +76,9 @@ def main() -> int:
                 page.goto(f"{url}/{path}")
                 page.get_by_text("Conectado como").wait_for()
                 settle(page)
+                # Some widgets (the date inputs) load their code lazily and show a placeholder
+                # until it arrives, after the run has ended.
+                page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
                 page.screenshot(path=str(OUT / name))
                 print("saved", OUT / name)
             browser.close()
