@@ -64,9 +64,15 @@ LOAD_STATUSES = {"queued": N_("queued"), "running": N_("running"), "done": N_("d
                  "interrupted": N_("interrupted")}
 
 
+def capitalized(text: str) -> str:
+    """A text as a heading: its first letter in upper case (headings share their words with the
+    pages' prose and values, where they stay lower case: "no prazo", "Situação: no prazo")."""
+    return text[:1].upper() + text[1:]
+
+
 def heading(column: str) -> str:
-    """A column's heading in the user's language (its own name when it has none)."""
-    return _(COLUMNS[column]) if column in COLUMNS else column
+    """A column's heading in the user's language, capitalized (its own name when it has none)."""
+    return capitalized(_(COLUMNS[column])) if column in COLUMNS else column
 
 
 def definitions(*keys: str) -> None:

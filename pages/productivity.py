@@ -7,7 +7,7 @@ from dashboard import charts, filters
 from dashboard.auth import require_role
 from dashboard.common import read, settings
 from dashboard.i18n import N_, _, date_range, number
-from dashboard.ui import definitions, download_buttons, heading, localized, md
+from dashboard.ui import capitalized, definitions, download_buttons, heading, localized, md
 
 actor = require_role("viewer")
 cfg = settings()
@@ -52,7 +52,7 @@ FIELDS = ("angel", "polo", "productivity", "visits", "business_days", "worked_da
           "on_time", "avg_slack_days")
 table = pd.DataFrame(indicators.as_dicts(rows, FIELDS))
 st.dataframe(localized(table), hide_index=True, width="stretch",
-             column_config={**{c: heading(c) for c in FIELDS}, "on_time": _("on-time visits")})
+             column_config={**{c: heading(c) for c in FIELDS}, "on_time": capitalized(_("on-time visits"))})
 download_buttons(table, "productivity")
 
 pick = st.selectbox(_("Visits of one angel"), [None, *(r.angel for r in rows)], key="productivity_pick",

@@ -127,7 +127,7 @@ def test_upload_in_portuguese_shows_why_a_line_was_rejected_in_portuguese(db):
     assert ("Detectado: arquivo de atendimentos (bd_desafio.csv); UTF-8; separado por ponto e vírgula; "
             "com linha de cabeçalho; cerca de 3 linhas (0,0 MB).") in [c.value for c in at.caption]
     assert headings(at.dataframe[0]) == {
-        "id_atendimento": "Id do atendimento", "id_cliente": "Cliente", "angel": "angel", "polo": "polo",
+        "id_atendimento": "Id do atendimento", "id_cliente": "Cliente", "angel": "Angel", "polo": "Polo",
         "data_limite": "Prazo", "data_de_atendimento": "Data de atendimento"}
     at.button(key="upload_start_services").click().run()
     wait_for_jobs(db)
@@ -136,9 +136,9 @@ def test_upload_in_portuguese_shows_why_a_line_was_rejected_in_portuguese(db):
     assert rejects.value.to_dict("records") == [
         {"line": 4, "reason": "data_limite '31/02/2021' não é uma data que exista (lida como dia/mês/ano)",
          "raw": "3;11;Ana Silva da;SP - CAMPINAS;31/02/2021;-"}]
-    assert headings(rejects) == {"line": "linha", "reason": "motivo", "raw": "linha como lida"}
+    assert headings(rejects) == {"line": "Linha", "reason": "Motivo", "raw": "Linha como lida"}
     assert [headings(history)[c] for c in ("load", "when", "kind", "status", "lines", "rejected")] == [
-        "carga", "quando (UTC)", "tipo", "Situação", "linhas lidas", "rejeitadas"]
+        "Carga", "Quando (UTC)", "Tipo", "Situação", "Linhas lidas", "Rejeitadas"]
     with db.connect() as conn:  # the database keeps the English reason (the API and the CLI give it)
         assert conn.scalar(sa.text("SELECT reason FROM load_rejects")) == \
             "data_limite '31/02/2021' is not a real date (read as day/month/year)"
@@ -161,7 +161,7 @@ def test_users_page_refusal_and_headings_in_portuguese(data):
         conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
     at = open_page(logged_in(), "users.py")
     assert [headings(at.dataframe[0])[c] for c in ("username", "role", "active", "last login")] == [
-        "usuário", "papel", "ativo", "último acesso"]
+        "Usuário", "Papel", "Ativo", "Último acesso"]
     by_label(at.text_input, "Usuário").input("carla")
     by_label(at.text_input, "Senha inicial").input("short")
     next(b for b in at.button if b.label == "Criar usuário").click().run()
