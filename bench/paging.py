@@ -46,6 +46,9 @@ def cases(conn, limit: int) -> list[tuple[str, callable]]:
     by_polo = ServiceFilter(polo=some_polo)
     late = ServiceFilter(status="late")
     drill = ServiceFilter(polo=some_polo, status="late", **MARCH)
+    # a customer's email (one match: one search block) and full name (a few hundred namesakes)
+    one = conn.execute(sa.text("SELECT email, nome FROM customers WHERE id >= :id AND email IS NOT NULL "
+                               "ORDER BY id LIMIT 1"), {"id": deep_customer}).one()
 
     def deep_after(filters: ServiceFilter) -> int | None:
         """The id 1,000 rows before the end of the filter: a page near its end."""
@@ -92,6 +95,14 @@ def cases(conn, limit: int) -> list[tuple[str, callable]]:
             conn, filters=CustomerFilter(email="zz-no-such"), limit=limit)),
         ("customers: name contains (none)", lambda: records.list_customers(
             conn, filters=CustomerFilter(nome="zz-no-such"), limit=limit)),
+        ("customers: email of one customer", lambda: records.list_customers(
+            conn, filters=CustomerFilter(email=one.email), limit=limit)),
+        ("customers: full name of one customer", lambda: records.list_customers(
+            conn, filters=CustomerFilter(nome=one.nome), limit=limit)),
+        ("count: customers email of one customer", lambda: records.count_customers(
+            conn, filters=CustomerFilter(email=one.email))),
+        ("count: customers full name", lambda: records.count_customers(
+            conn, filters=CustomerFilter(nome=one.nome))),
         ("count: customers name 'silva'", lambda: records.count_customers(
             conn, filters=CustomerFilter(nome="silva"))),
         # what the Customers page runs first for a search (the page is listed only if it is not 0)

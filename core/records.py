@@ -373,17 +373,42 @@ def _like(term: str) -> str:
     return "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
 
 
-def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
+# The customers' text searches: the filter's field, the stored searched column of customers, the
+# same text in customer_search_blocks (migration 0020), and how a term is folded to compare with it.
+_TEXT_SEARCHES = (
+    ("nome", "nome_busca", "names", "fold_text"),   # nome_busca = fold_text(nome)
+    ("email", "email_busca", "emails", "lower"),    # email_busca = lower(email)
+)
+SEARCH_BLOCKS = 1024  # a customer's search block is id % 1024 (migration 0020)
+# Matching blocks up to which the search rechecks only their customers (the expression index on
+# id % 1024); beyond, it reads the table as it would without blocks. A block's ~560 customers are
+# spread over the whole table: rechecking one costs 0.6-1 ms, 32 about half a scan of the table
+# (measured on 577k customers).
+SEARCH_BLOCKS_RECHECKED = 32
+
+
+def _customer_where(conn: Connection, f: CustomerFilter) -> tuple[list[str], dict[str, Any]] | None:
+    """The conditions and parameters of a customer filter; None when it surely matches nothing.
+
+    A name or email search first looks for its pattern in customer_search_blocks: each block's
+    text holds every value of its customers (a superset), so a customer matching the pattern is in
+    a block matching it. No block: no customer, and no scan of customers. A few blocks: only their
+    customers are read (and rechecked by the same condition, so the result is exact)."""
     where, params = [], {}
     if f.id is not None:
         where.append("id = :f_id")
         params["f_id"] = _positive_id(f.id, N_("customer id"))
-    if _text(f.nome):
-        where.append("nome_busca LIKE fold_text(:f_nome) ESCAPE '\\'")  # nome_busca = fold_text(nome)
-        params["f_nome"] = _like(_text(f.nome))
-    if _text(f.email):
-        where.append("email_busca LIKE lower(:f_email) ESCAPE '\\'")  # email_busca = lower(email)
-        params["f_email"] = _like(_text(f.email))
+    searched, terms = [], {}
+    for field, column, block_column, fold in _TEXT_SEARCHES:
+        term = _text(getattr(f, field))
+        if term:
+            # The user's % and _ are literal (_like), so the pattern means "contains the folded
+            # term": in the blocks, strpos says the same, and scans their text about twice as fast
+            # as LIKE (which slows down on patterns starting with a common letter; measured).
+            where.append(f"{column} LIKE {fold}(:f_{field}) ESCAPE '\\'")
+            params[f"f_{field}"] = _like(term)
+            searched.append(f"strpos({block_column}, {fold}(:t_{field})) > 0")
+            terms[f"t_{field}"] = term
     if _text(f.telefone):
         digits = re.sub(r"\D", "", f.telefone)
         if not digits:
@@ -393,6 +418,17 @@ def _customer_where(f: CustomerFilter) -> tuple[list[str], dict[str, Any]]:
     if f.stubs is not None:
         where.append("is_stub = :f_stub")
         params["f_stub"] = f.stubs
+    if searched:
+        # LIMIT: a common term matches many blocks early; past the threshold the blocks do not help.
+        blocks = conn.scalar(sa.text(
+            "SELECT array_agg(block) FROM (SELECT block FROM customer_search_blocks WHERE "
+            + " AND ".join(searched) + " LIMIT :blocks_max) b"),
+            {**terms, "blocks_max": SEARCH_BLOCKS_RECHECKED + 1})
+        if not blocks:
+            return None
+        if len(blocks) <= SEARCH_BLOCKS_RECHECKED:
+            where.append(f"id % {SEARCH_BLOCKS} = ANY(:f_blocks)")
+            params["f_blocks"] = sorted(blocks)
     return where, params
 
 
@@ -414,19 +450,23 @@ def list_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter
                    offset: int = 0) -> list[Customer]:
     """One page of customers in id order: after `after`, before `before`, or the last `limit`
     (`offset` rows skipped first: see _page_sql)."""
-    where, params = _customer_where(filters)
-    sql, page_params = _page_sql(f"SELECT {_CUSTOMER_COLUMNS} FROM customers", where, after=after,
-                                 before=before, from_end=from_end, limit=limit, offset=offset)
     with timed("records.list_customers", limit=limit) as info:
-        rows = conn.execute(sa.text(sql), {**params, **page_params}).mappings().all()
+        found = _customer_where(conn, filters)
+        where, params = found or ([], {})
+        sql, page_params = _page_sql(f"SELECT {_CUSTOMER_COLUMNS} FROM customers", where, after=after,
+                                     before=before, from_end=from_end, limit=limit, offset=offset)
+        rows = conn.execute(sa.text(sql), {**params, **page_params}).mappings().all() if found else []
         info["rows"] = len(rows)
     return [Customer(**r) for r in rows]
 
 
 def count_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter()) -> int:
     """How many customers match the filters."""
-    where, params = _customer_where(filters)
     with timed("records.count_customers"):
+        found = _customer_where(conn, filters)
+        if found is None:
+            return 0
+        where, params = found
         return conn.scalar(sa.text("SELECT count(*) FROM customers"
                                    + (" WHERE " + " AND ".join(where) if where else "")), params)
 

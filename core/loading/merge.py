@@ -255,6 +255,8 @@ def _merge_customers(conn: Connection, job: LoadJob, stage: str, steps: Steps) -
                 telefone = EXCLUDED.telefone, updated_at = now()
             WHERE (t.nome, t.email, t.telefone) IS DISTINCT FROM (EXCLUDED.nome, EXCLUDED.email, EXCLUDED.telefone)
             RETURNING (xmax = 0) AS inserted""")
+        # the triggers appended the changed values to the search blocks: compacted when they grew
+        conn.execute(sa.text("SELECT compact_customer_search_blocks()"))
     return counts
 
 
@@ -280,8 +282,10 @@ def _rewrite_customers(conn: Connection, steps: Steps) -> tuple[int, int]:
         FROM load_changes s LEFT JOIN customers c ON c.id = s.id"""))
     # Foreign keys to customers go first and come back last: the primary key they need is rebuilt
     # in between. Emails were checked before, so the rebuilt unique email index holds.
+    # The search blocks (migration 0020) are rebuilt once from the new rows, before the indexes.
     with bulk.foreign_keys_to(conn, table="customers", steps=steps), \
-            bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True):
+            bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True), \
+            bulk.search_blocks_rebuilt(conn, steps=steps):
         run_script(conn, sql="TRUNCATE customers")
         conn.execute(sa.text("""
             INSERT INTO customers (id, nome, email, telefone, created_at, updated_at)

@@ -1,0 +1,214 @@
+"""The customers search through customer_search_blocks (migration 0020) answers exactly what a
+plain scan of customers answers, whatever wrote to customers (statements of many rows, one row,
+the record functions, loads, a rewrite, truncates, concurrent writers), and the blocks stay a
+superset of every customer's searched values."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from core import loading, records
+from core.accounts import CLI_ACTOR, Actor
+from core.records import CustomerFilter
+
+# Ids sharing few blocks (id % 1024), so block texts hold several values one after another.
+IDS = [b + 1024 * k for b in (1, 2, 700) for k in range(0, 8) if b + 1024 * k > 0]
+ALPHABET = "abAÁá%_\\."
+texts = st.text(ALPHABET, min_size=1, max_size=5)
+values = st.one_of(st.none(), texts)
+person = st.tuples(values, values)  # (name, email local part)
+
+operation = st.one_of(
+    st.tuples(st.just("upsert"), st.lists(st.tuples(st.sampled_from(IDS), person), min_size=1, max_size=10,
+                                          unique_by=lambda r: r[0])),
+    st.tuples(st.just("update_one"), st.sampled_from(IDS), person),
+    st.tuples(st.just("update_block"), st.sampled_from([1, 2, 700]), values),  # every customer of a block
+    st.tuples(st.just("stubs"), st.lists(st.sampled_from(IDS), min_size=1, max_size=5)),
+    st.tuples(st.just("delete_one"), st.sampled_from(IDS)),
+    st.tuples(st.just("truncate")),
+)
+
+
+def _email(local, id):
+    return None if local is None else f"{local}@{id}.Ex"  # unique per id (emails are unique)
+
+
+def apply(conn, op):
+    kind = op[0]
+    if kind == "upsert":  # one statement: inserts and updates together, as a load's upsert
+        rows = [{"id": i, "nome": n, "email": _email(e, i)} for i, (n, e) in op[1]]
+        conn.execute(sa.text(
+            "INSERT INTO customers AS t (id, nome, email) SELECT r.id, r.nome, r.email "
+            "FROM json_to_recordset(CAST(:rows AS json)) AS r(id bigint, nome text, email text) "
+            "ON CONFLICT (id) DO UPDATE SET nome = excluded.nome, email = excluded.email"),
+            {"rows": json.dumps(rows)})
+    elif kind == "update_one":
+        i, (n, e) = op[1], op[2]
+        conn.execute(sa.text("UPDATE customers SET nome = :n, email = :e WHERE id = :id"),
+                     {"id": i, "n": n, "e": _email(e, i)})
+    elif kind == "update_block":
+        conn.execute(sa.text("UPDATE customers SET nome = :n WHERE id % 1024 = :b"), {"b": op[1], "n": op[2]})
+    elif kind == "stubs":
+        conn.execute(sa.text("INSERT INTO customers (id) SELECT unnest(CAST(:ids AS bigint[])) "
+                             "ON CONFLICT (id) DO NOTHING"), {"ids": sorted(set(op[1]))})
+    elif kind == "delete_one":
+        conn.execute(sa.text("DELETE FROM customers WHERE id = :id"), {"id": op[1]})
+    else:
+        conn.execute(sa.text("TRUNCATE customers CASCADE"))
+
+
+def assert_superset(conn):
+    """Every customer's email_busca and nome_busca is a substring of its block's text."""
+    missing = conn.execute(sa.text("""
+        SELECT c.id, c.nome_busca, c.email_busca FROM customers c
+        LEFT JOIN customer_search_blocks b ON b.block = c.id % 1024
+        WHERE (c.email_busca IS NOT NULL AND strpos(coalesce(b.emails, ''), c.email_busca) = 0)
+           OR (c.nome_busca IS NOT NULL AND strpos(coalesce(b.names, ''), c.nome_busca) = 0)""")).all()
+    assert missing == []
+
+
+def plain(conn, field, term, also="TRUE"):
+    """The ids a scan of customers finds, the term cleaned as the filters clean it."""
+    column, pattern = {"nome": ("nome_busca", "fold_text(:p)"), "email": ("email_busca", "lower(:p)")}[field]
+    return list(conn.scalars(sa.text(f"SELECT id FROM customers WHERE {column} LIKE {pattern} ESCAPE '\\' "
+                                     f"AND {also} ORDER BY id"), {"p": records._like(records._text(term))}))
+
+
+def search_terms(conn, extra=()):
+    """Absent and present terms, substrings, and the end of one value + the start of the next
+    (which a block holds across a boundary, with a newline in between)."""
+    terms = {"zz-no-such", "%", "_", "\\", "a%", "a_b", "Á", ".ex", "@"} | set(extra)
+    for text in conn.scalars(sa.text("SELECT names || chr(10) || emails FROM customer_search_blocks")):
+        for part in text.split("\n"):
+            if part:
+                terms |= {part, part[1:], part[:2]}
+        for i in range(len(text) - 1):
+            if text[i] == "\n" and 0 < i < len(text) - 1:
+                terms.add(text[i - 1] + text[i + 1])
+    return sorted(t for t in terms if records._text(t))
+
+
+def assert_search_exact(conn, terms):
+    for field in ("nome", "email"):
+        for term in terms:
+            expected = plain(conn, field, term)
+            f = CustomerFilter(**{field: term})
+            assert [c.id for c in records.list_customers(conn, filters=f, limit=1000)] == expected, (field, term)
+            assert records.count_customers(conn, filters=f) == len(expected), (field, term)
+            # with the other filters and the keyset, as the pages ask
+            real = plain(conn, field, term, also="NOT is_stub")
+            page = records.list_customers(conn, filters=CustomerFilter(stubs=False, **{field: term}),
+                                          after=real[0] if real else None, limit=2)
+            assert [c.id for c in page] == real[1:3], (field, term)
+    both = records.count_customers(conn, filters=CustomerFilter(nome="a", email="b"))
+    assert both == conn.scalar(sa.text("SELECT count(*) FROM customers WHERE nome_busca LIKE '%a%' "
+                                       "AND email_busca LIKE '%b%'"))
+
+
+@pytest.fixture(params=[records.SEARCH_BLOCKS_RECHECKED, 1, 0], ids=["recheck", "threshold1", "no-recheck"])
+def threshold(request, monkeypatch):
+    """The blocks' three outcomes: recheck of the matched blocks, the plain query past the
+    threshold, and no block (nothing read)."""
+    monkeypatch.setattr(records, "SEARCH_BLOCKS_RECHECKED", request.param)
+    return request.param
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(operation, min_size=1, max_size=12))
+def test_search_equals_a_plain_scan_after_random_writes(db, threshold, ops):
+    with db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE customers CASCADE"))
+        for op in ops:
+            apply(conn, op)
+        assert_superset(conn)
+        assert_search_exact(conn, search_terms(conn))
+
+
+def test_record_functions_keep_the_blocks(conn):
+    admin = Actor("admin", "admin")
+    records.create_customer(conn, actor=admin, id=5, nome="Ana Júlia", email="ana.julia@example.com")
+    records.create_customer(conn, actor=admin, id=5 + 1024, nome="Bruno", email="bruno@example.com")
+    records.ensure_customer(conn, actor=admin, id=5 + 2048)
+    records.update_customer(conn, actor=admin, id=5 + 2048, nome="Carla Dias", email="CARLA@Example.com")
+    records.update_customer(conn, actor=admin, id=5, nome="Ana Julia Souza", email=None)
+    records.delete_customer(conn, actor=admin, id=5 + 1024)
+    assert_superset(conn)
+    assert_search_exact(conn, search_terms(conn, ["julia souza", "carla@", "bruno", "ana.julia", "a\nb"]))
+    assert records.count_customers(conn, filters=CustomerFilter(nome="zz-no-such")) == 0
+    assert records.list_customers(conn, filters=CustomerFilter(email="zz-no-such")) == []
+
+
+def test_loads_and_a_rewrite_keep_the_blocks(db, settings, tmp_path, monkeypatch):
+    def load(text, name):
+        path = tmp_path / name
+        path.write_text("id;nome;email;telefone\n" + text, encoding="utf-8")
+        return loading.load_file(db, path=path, kind="customers", actor=CLI_ACTOR, settings=settings)
+
+    load("".join(f"{i};Cliente {i};c{i}@example.com;\n" for i in range(1, 40)), "c1.csv")  # upsert path
+    with db.begin() as conn:
+        assert_superset(conn)
+        assert_search_exact(conn, ["cliente 3", "c39@", "zz-no-such", "9@ex"])
+    monkeypatch.setattr(loading.bulk, "BULK_MIN_ROWS", 10)  # the rewrite path with a small file
+    report = load("".join(f"{i};Nova {i};n{i}@example.com;\n" for i in range(1, 60, 2)), "c2.csv")
+    assert report.updated + report.inserted == 30
+    with db.begin() as conn:
+        assert_superset(conn)
+        # compacted: the rewrite rebuilt them from the table, old values gone
+        assert not conn.scalar(sa.text("SELECT bool_or(emails LIKE '%c1@%') FROM customer_search_blocks"))
+        assert_search_exact(conn, ["nova 5", "n59@", "cliente 2", "c2@", "zz-no-such"])
+        conn.execute(sa.text("TRUNCATE customers CASCADE"))
+        assert conn.scalar(sa.text("SELECT count(*) FROM customer_search_blocks")) == 0
+
+
+def test_compacting_rebuilds_only_grown_blocks(conn):
+    conn.execute(sa.text("INSERT INTO customers (id, nome, email) SELECT g, 'Nome ' || g, 'e' || g || '@x.com' "
+                         "FROM generate_series(1, 2000) g"))
+    conn.execute(sa.text("ANALYZE customers"))
+    assert conn.scalar(sa.text("SELECT compact_customer_search_blocks()")) is False
+    # every edit appends: the blocks grow past twice the live values + 1 MB
+    conn.execute(sa.text("UPDATE customers SET nome = nome || repeat('y', 700)"))
+    assert conn.scalar(sa.text("SELECT compact_customer_search_blocks()")) is True
+    assert_superset(conn)
+    assert conn.scalar(sa.text("SELECT sum(octet_length(names)) FROM customer_search_blocks")) == \
+        conn.scalar(sa.text("SELECT sum(octet_length(nome_busca)) FROM customers")) + 2000 - 1024
+
+
+def test_concurrent_writers_of_one_block_both_end_in_its_text(db):
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customers (id, nome, email) VALUES (3, 'Um', 'um@x.com'), "
+                             "(1027, 'Dois', 'dois@x.com')"))
+    done = threading.Event()
+    errors = []
+
+    def second_writer():
+        try:
+            with db.begin() as other:
+                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+                other.execute(sa.text("UPDATE customers SET email = 'segundo@x.com' WHERE id = 1027"))
+                other.execute(sa.text("INSERT INTO customers (id, nome) VALUES (2051, 'Terceiro')"))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with db.begin() as first:
+        first.execute(sa.text("UPDATE customers SET email = 'primeiro@x.com' WHERE id = 3"))
+        first.execute(sa.text("INSERT INTO customers (id, nome) VALUES (4099, 'Quarto')"))
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        assert not done.wait(1.0)  # waits for this transaction's lock on block 3's row
+    thread.join(30)
+    assert errors == [] and done.is_set()
+    with db.begin() as conn:
+        assert_superset(conn)
+        text = conn.execute(sa.text("SELECT emails, names FROM customer_search_blocks WHERE block = 3")).one()
+        for value in ("primeiro@x.com", "segundo@x.com"):
+            assert value in text.emails
+        for value in ("terceiro", "quarto"):
+            assert value in text.names
+        assert records.count_customers(conn, filters=CustomerFilter(email="segundo")) == 1
+        assert records.count_customers(conn, filters=CustomerFilter(nome="quarto")) == 1
