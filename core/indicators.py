@@ -183,9 +183,12 @@ def _count_business_days(period: Period, off: Container[date]) -> int:
 
 def _business_days_until(conn: Connection, period: Period, as_of: date, country: str) -> int:
     """Business days of the period that have begun by as_of (inclusive)."""
-    if as_of < period.start:
-        return 0
-    return business_days(conn, period=Period(period.start, min(period.end, as_of)), country=country)
+    return _business_days_begun(period, as_of, days_off(conn, period=period, country=country))
+
+
+def _business_days_begun(period: Period, as_of: date, off: Container[date]) -> int:
+    """_business_days_until, given the weekdays `off` (days_off of a period covering it)."""
+    return _count_business_days(Period(period.start, min(period.end, as_of)), off) if as_of >= period.start else 0
 
 
 def _parse_day(value: date | str) -> date:
@@ -234,19 +237,25 @@ def _next_month(d: date) -> date:
 
 
 def _params(period: Period, as_of: date | None, polo: str | None, angel: str | None,
-            search: str | None) -> dict:
-    months, before, last, cut = [], [], [], []
-    month = period.start.replace(day=1)
-    while month <= period.end:  # the period's first and last day in each month it touches
-        months.append(month)
-        before.append(max((period.start - month).days, 0))
-        last.append(min((period.end - month).days + 1, 31))
-        cut.append(min(max((as_of - month).days, before[-1]), last[-1]) if as_of else last[-1])
-        month = _next_month(month)
-    return {"start": period.start, "end": period.end, "m_first": period.start.replace(day=1),
+            search: str | None, previous: Period | None = None) -> dict:
+    """The statement parameters of a question about `period`, and with `previous` (the period
+    just before it, for the Overview) about both at once: rows of the period carry k = 0, rows of
+    `previous` k = 1 (table b per angel month, the :split day per polo day)."""
+    months, parts, before, last, cut = [], [], [], [], []
+    for k, part in enumerate((period, previous) if previous else (period,)):
+        month = part.start.replace(day=1)
+        while month <= part.end:  # the part's first and last day in each month it touches
+            months.append(month)
+            parts.append(k)
+            before.append(max((part.start - month).days, 0))
+            last.append(min((part.end - month).days + 1, 31))
+            cut.append(min(max((as_of - month).days, before[-1]), last[-1]) if as_of else last[-1])
+            month = _next_month(month)
+    start = previous.start if previous else period.start
+    return {"start": start, "end": period.end, "split": period.start, "m_first": start.replace(day=1),
             "as_of": as_of, "polo": polo or None, "angel": angel or None,
             "search": f"%{search.strip()}%" if search and search.strip() else None,
-            "b_months": months, "b_before": before, "b_last": last, "b_cut": cut}
+            "b_months": months, "b_k": parts, "b_before": before, "b_last": last, "b_cut": cut}
 
 
 # Per angel (sla_angel_months, visits_angel_months: one row per angel and month, each measure an
@@ -256,8 +265,8 @@ def _params(period: Period, as_of: date | None, polo: str | None, angel: str | N
 # as_of, for the services still open. These bounds come per month from _params (table b): a
 # 30-day window reads 2 rows per angel, whatever its alignment.
 _MONTHS = ("m.month >= :m_first AND m.month <= :end AND b.month = m.month")
-_BOUNDS = ("CROSS JOIN unnest(CAST(:b_months AS date[]), CAST(:b_before AS int[]), CAST(:b_last AS int[]), "
-           "CAST(:b_cut AS int[])) b(month, before, last, cut)")
+_BOUNDS = ("CROSS JOIN unnest(CAST(:b_months AS date[]), CAST(:b_k AS int[]), CAST(:b_before AS int[]), "
+           "CAST(:b_last AS int[]), CAST(:b_cut AS int[])) b(month, k, before, last, cut)")
 
 
 def _span(measure: str, before: str = "b.before", last: str = "b.last") -> str:
@@ -285,19 +294,19 @@ _NAMES = "JOIN angels a ON a.id = s.angel_id JOIN polos p ON p.id = a.polo_id"
 # Services due in the period, per angel; unvisited split by the deadline vs as_of.
 _SLA_ANGELS = f"""
     SELECT p.name AS polo, a.name AS angel, s.* FROM (
-        SELECT m.angel_id, sum({_span('on_time')})::int AS on_time, sum({_span('late')})::int AS late,
+        SELECT m.angel_id, b.k, sum({_span('on_time')})::int AS on_time, sum({_span('late')})::int AS late,
                sum({_span('unvisited', last='b.cut')})::int AS not_visited,
                sum({_span('unvisited', before='b.cut')})::int AS open,
                sum({_span('slack_days')})::int AS slack_days
-        FROM sla_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id) s {_NAMES}
+        FROM sla_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id, b.k) s {_NAMES}
 """
 
 # Visits made in the period, per angel.
 _VISITS_ANGELS = f"""
     SELECT p.name AS polo, a.name AS angel, s.* FROM (
-        SELECT m.angel_id, sum({_span('visits')})::int AS visits, sum({_span('on_time')})::int AS on_time,
+        SELECT m.angel_id, b.k, sum({_span('visits')})::int AS visits, sum({_span('on_time')})::int AS on_time,
                sum({_span('slack_days')})::int AS slack_days, sum({_span('worked_days')})::int AS worked_days
-        FROM visits_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id) s {_NAMES}
+        FROM visits_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id, b.k) s {_NAMES}
 """
 
 # The same day by day (trends of the angels a filter names: a few rows each).
@@ -318,14 +327,15 @@ _VISITS_ANGEL_DAYS = f"""
 
 # Per polo and day, for questions that do not name angels (much smaller tables).
 _POLO_FILTER = "(CAST(:polo AS text) IS NULL OR polo = :polo)"
+_PART = "CASE WHEN day < :split THEN 1 ELSE 0 END"  # k as in _params
 _SLA_POLO_SOURCE = f"""
-    SELECT polo, NULL::text AS angel, day, on_time, late,
+    SELECT polo, NULL::text AS angel, day, {_PART} AS k, on_time, late,
            CASE WHEN day < :as_of THEN unvisited ELSE 0 END AS not_visited,
            CASE WHEN day >= :as_of THEN unvisited ELSE 0 END AS open, slack_days
     FROM sla_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
 """
 _VISITS_POLO_SOURCE = f"""
-    SELECT polo, NULL::text AS angel, day, visits, on_time, slack_days, worked_days
+    SELECT polo, NULL::text AS angel, day, {_PART} AS k, visits, on_time, slack_days, worked_days
     FROM visits_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
 """
 
@@ -449,39 +459,51 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
             for a, p, visits, on_time, worked, slack in rows]
 
 
-def _kpis(conn: Connection, period: Period, polo: str | None, angel: str | None, as_of: date,
-          country: str) -> Kpis:
-    if angel:
-        sla_source, visits_source = (_with_angels(s, polo, angel, None) for s in (_SLA_ANGELS, _VISITS_ANGELS))
-    else:
-        sla_source, visits_source = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
-    params = _params(period, as_of, polo, angel, None)
-    sla = conn.execute(sa.text(f"SELECT {_SLA_AGGREGATES} FROM ({sla_source}) s"), params).mappings().one()
-    visits = conn.execute(sa.text(
-        f"SELECT coalesce(sum(visits), 0)::int AS visits, coalesce(sum(worked_days), 0)::int AS worked_days, "
-        f"(SELECT count(DISTINCT angel) FROM ({_with_angels(_VISITS_ANGELS, polo, angel, None)}) a "
-        f" WHERE visits > 0)::int AS angels "
-        f"FROM ({visits_source}) v"), params).mappings().one()
-    days = _business_days_until(conn, period, as_of, country)
-    per_angel_day = days * visits["angels"]
-    return Kpis(
-        period=period, total=sla["total"] or 0, on_time=sla["on_time"] or 0, late=sla["late"] or 0,
-        not_visited=sla["not_visited"] or 0, open=sla["open"] or 0, sla=sla["sla"],
-        visits=visits["visits"], business_days=days, angels=visits["angels"],
-        worked_days=visits["worked_days"],
-        productivity=visits["visits"] / per_angel_day if per_angel_day else None,
-        visits_per_worked_day=(visits["visits"] / visits["worked_days"]
-                               if visits["worked_days"] else None))
+def _kpis(period: Period, row, business_days: int) -> Kpis:
+    """Kpis of `period` from its row of _OVERVIEW."""
+    sla, counts = row[0], (value or 0 for value in row[1:])  # None: nothing in the period
+    total, on_time, late, not_visited, still_open, visits, worked_days, angels = counts
+    per_angel_day = business_days * angels
+    return Kpis(period=period, total=total, on_time=on_time, late=late, not_visited=not_visited,
+                open=still_open, sla=sla, visits=visits, business_days=business_days, angels=angels,
+                worked_days=worked_days,
+                productivity=visits / per_angel_day if per_angel_day else None,
+                visits_per_worked_day=visits / worked_days if worked_days else None)
+
+
+# Both periods of the Overview in one statement (k = 0 the period, 1 the one before; see _params):
+# the SLA and the visits summed from the per-polo days (or the named angel's months), and the
+# angels with a visit counted from the months of every angel, each read once for both periods.
+_OVERVIEW = f"""
+    SELECT s.sla, s.total, s.on_time, s.late, s.not_visited, s.open, v.visits, v.worked_days, n.angels
+    FROM (VALUES (0), (1)) part(k)
+    LEFT JOIN (SELECT k, {_SLA_AGGREGATES} FROM ({{sla}}) s GROUP BY k) s USING (k)
+    LEFT JOIN (SELECT k, sum(visits)::int AS visits, sum(worked_days)::int AS worked_days
+               FROM ({{visits}}) v GROUP BY k) v USING (k)
+    LEFT JOIN (SELECT d.k, count(DISTINCT a.name)::int AS angels
+               FROM (SELECT DISTINCT b.k, m.angel_id FROM visits_angel_months m {_BOUNDS}
+                     WHERE {_MONTHS} {{angels}} AND {_span('visits')} > 0) d
+               JOIN angels a ON a.id = d.angel_id GROUP BY d.k) n USING (k)
+    ORDER BY part.k
+"""
 
 
 def overview(conn: Connection, *, period: Period, polo: str | None = None, angel: str | None = None,
              as_of: date | None = None, country: str) -> Overview:
     """Overall KPIs of the period and of the period of equal length just before it."""
     as_of = as_of or date.today()
+    previous = period.previous()
+    params = _params(period, as_of, polo, angel, None, previous=previous)
+    if angel:
+        sla, visits = (_with_angels(s, polo, angel, None) for s in (_SLA_ANGELS, _VISITS_ANGELS))
+    else:
+        sla, visits = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+    sql = _OVERVIEW.format(sla=sla, visits=visits, angels=_angel_filter(polo, angel, None))
     with timed("indicators.overview", days=period.days, polo=bool(polo)):
-        _serial(conn)
-        return Overview(current=_kpis(conn, period, polo, angel, as_of, country),
-                        previous=_kpis(conn, period.previous(), polo, angel, as_of, country))
+        current, before = _fetch(conn, sql, params)
+        off = days_off(conn, period=Period(previous.start, period.end), country=country)
+    return Overview(current=_kpis(period, current, _business_days_begun(period, as_of, off)),
+                    previous=_kpis(previous, before, _business_days_begun(previous, as_of, off)))
 
 
 def _buckets(period: Period, grain: str) -> list[Period]:

@@ -211,12 +211,20 @@ def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period,
             assert [(r.angel, r.polo, r.visits, r.on_time, r.worked_days, round(r.avg_slack_days, 9))
                     for r in prod] == raw_productivity(conn, period)
 
-            total = indicators.overview(conn, period=period, as_of=as_of, country="BR").current
-            assert total.total == sum(r[2] for r in raw)
-            assert total.worked_days == sum(r[4] for r in raw_productivity(conn, period))
-            assert total.angels == len({r[0] for r in raw_productivity(conn, period)})
-            one = indicators.overview(conn, period=period, as_of=as_of, angel="a1", country="BR").current
-            assert one.total == sum(r[2] for r in raw if r[1] == "a1")
+            overview = indicators.overview(conn, period=period, as_of=as_of, country="BR")
+            one = indicators.overview(conn, period=period, as_of=as_of, angel="a1", country="BR")
+            for everyone, angel in ((overview.current, one.current), (overview.previous, one.previous)):
+                sla, visits = raw_sla_by_angel(conn, everyone.period, as_of), raw_productivity(conn, everyone.period)
+                for kpis, named in ((everyone, lambda angel: True), (angel, lambda angel: angel == "a1")):
+                    assert (kpis.total, kpis.on_time, kpis.late, kpis.not_visited, kpis.open) == tuple(
+                        sum(r[i] for r in sla if named(r[1])) for i in range(2, 7))
+                    assert (kpis.visits, kpis.worked_days, kpis.angels) == (
+                        sum(r[2] for r in visits if named(r[0])), sum(r[4] for r in visits if named(r[0])),
+                        len({r[0] for r in visits if named(r[0])}))
+                    assert kpis.business_days == (indicators.business_days(
+                        conn, period=Period(kpis.period.start, min(kpis.period.end, as_of)), country="BR")
+                        if as_of >= kpis.period.start else 0)
+            total = overview.current
             points = indicators.trend(conn, period=period, grain="month", as_of=as_of, country="BR")
             assert sum(p.total for p in points) == total.total
             assert sum(p.visits for p in points) == total.visits == sum(r[2] for r in raw_productivity(conn, period))
@@ -242,5 +250,69 @@ def test_a_rebuild_from_services_or_from_computed_tables_equals_the_raw_table(cl
             conn.execute(sa.text("TRUNCATE sla_polo_daily"))
             conn.execute(sa.text("SELECT rebuild_services_rollups('ahead_')"))
             rollups_equal_fresh(conn)
+        finally:
+            tx.rollback()
+
+
+NAMES = {"a1": "Álvaro", "a2": "bruno", "a3": "Bruno", "PA": "Pólo Sul", "PB": "Polo Norte"}  # byte order: B b P Pó Á
+SLA_ORDER = {"sla": "on_time::float8 / nullif(total, 0)", "total": "total", "on_time": "on_time", "late": "late",
+             "not_visited": "not_visited", "avg_slack_days": "slack::float8 / nullif(on_time + late, 0)",
+             "polo": "polo", "angel": "angel"}
+PRODUCTIVITY_ORDER = {"productivity": "visits::float8 / nullif(:days, 0)", "visits": "visits", "on_time": "on_time", "worked_days": "worked_days",
+                      "visits_per_worked_day": "visits::float8 / worked_days", "avg_slack_days": "slack::float8 / visits",
+                      "angel": "angel", "polo": "polo"}
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(service, min_size=0, max_size=25), period=periods, as_of=as_ofs,
+       sla_sort=st.sampled_from(sorted(SLA_ORDER)), productivity_sort=st.sampled_from(sorted(PRODUCTIVITY_ORDER)),
+       descending=st.booleans())
+def test_rows_come_in_the_order_sql_would_sort_them(clean_engine, rows, period, as_of, sla_sort, productivity_sort,
+                                                   descending):
+    """Sorted in Python, the rows come as ORDER BY <field> NULLS LAST, then the names in byte order,
+    over the raw table would give them (the names include accents and capitals)."""
+    direction = "DESC" if descending else "ASC"
+    with clean_engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            if rows:
+                apply(conn, ("insert", [(NAMES[a], NAMES[p], d, v) for a, p, d, v in rows]), 1)
+            due = f"""SELECT polo, angel, count(*) FILTER (WHERE {status_condition('on_time')}) AS on_time,
+                             count(*) FILTER (WHERE {status_condition('late')}) AS late,
+                             count(*) FILTER (WHERE {status_condition('not_visited')}) AS not_visited,
+                             count(*) FILTER (WHERE {status_condition('not_visited')} OR {status_condition('late')}
+                                                 OR {status_condition('on_time')}) AS total,
+                             count(*) FILTER (WHERE {status_condition('open')}) AS open,
+                             sum(data_limite - data_de_atendimento::date) AS slack
+                      FROM services WHERE data_limite BETWEEN :s AND :e GROUP BY {{group}}"""
+            params = {"s": period.start, "e": period.end, "as_of": as_of}
+            expected = conn.execute(sa.text(
+                f"SELECT polo, angel FROM ({due.format(group='1, 2')}) q "
+                f"ORDER BY {SLA_ORDER[sla_sort]} {direction} NULLS LAST, polo COLLATE \"C\", angel COLLATE \"C\""),
+                params).all()
+            got = indicators.sla_by_angel(conn, period=period, as_of=as_of, sort=sla_sort, descending=descending)
+            assert [(r.polo, r.angel) for r in got] == [tuple(r) for r in expected]
+
+            if sla_sort != "angel":
+                expected = conn.execute(sa.text(
+                    f"SELECT polo FROM ({due.replace('polo, angel,', 'polo, NULL AS angel,').format(group='1')}) q "
+                    f"ORDER BY {SLA_ORDER[sla_sort]} {direction} NULLS LAST, polo COLLATE \"C\""), params).scalars().all()
+                got = indicators.sla_by_polo(conn, period=period, as_of=as_of, sort=sla_sort, descending=descending)
+                assert [r.polo for r in got] == expected
+
+            expected = conn.execute(sa.text(f"""
+                SELECT angel, polo FROM (
+                    SELECT angel, polo, count(*) AS visits, count(*) FILTER (WHERE data_de_atendimento::date <= data_limite) AS on_time,
+                           count(DISTINCT data_de_atendimento::date) AS worked_days,
+                           sum(data_limite - data_de_atendimento::date) AS slack
+                    FROM services WHERE data_de_atendimento >= :s AND data_de_atendimento < :e GROUP BY 1, 2) q
+                ORDER BY {PRODUCTIVITY_ORDER[productivity_sort]} {direction} NULLS LAST,
+                         angel COLLATE "C", polo COLLATE "C" """),
+                {"s": period.start, "e": period.end_exclusive, "days": indicators.business_days(
+                    conn, period=Period(period.start, min(period.end, as_of)), country="BR") if as_of >= period.start else 0}
+            ).all()
+            got = indicators.productivity(conn, period=period, as_of=as_of, sort=productivity_sort,
+                                          descending=descending, country="BR")
+            assert [(r.angel, r.polo) for r in got] == [tuple(r) for r in expected]
         finally:
             tx.rollback()
