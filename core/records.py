@@ -374,7 +374,8 @@ def _like(term: str) -> str:
 
 
 # The customers' text searches: the filter's field, the stored searched column of customers, the
-# same text in customer_search_blocks (migration 0020), and how a term is folded to compare with it.
+# same text in customer_search_blocks (the table: migration 0020; the functions and triggers that keep
+# it: core/sql/customer_search.sql), and how a term is folded to compare with it.
 _TEXT_SEARCHES = (
     ("nome", "nome_busca", "names", "fold_text"),   # nome_busca = fold_text(nome)
     ("email", "email_busca", "emails", "lower"),    # email_busca = lower(email)
