@@ -4,7 +4,8 @@
 -- REPLACE. The schema stays in 0020_customer_search_blocks.sql: the table customer_search_blocks,
 -- the partial index on customers (id % 1024) and the triggers on customers that call the
 -- trigger functions below. core/records.py (_customer_where) reads the blocks; the loader
--- (core/loading/bulk.py, core/loading/merge.py) calls rebuild and compact.
+-- (core/loading/bulk.py, core/loading/merge.py) calls rebuild and compact, and
+-- core.records.compact_search_blocks (`python -m core db compact-search`) rebuilds on demand.
 -- tests/core/test_customer_search.py checks the search against a plain scan.
 --
 -- A block (id % 1024) holds its customers' email_busca and nome_busca one after another, separated
