@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from core import loading, records
-from core.accounts import CLI_ACTOR, Actor
+from core.accounts import CLI_ACTOR, Actor, PermissionDenied
 from core.db import DEFINITIONS_DIR, definition_files, migrate, pending_migrations
 from core.records import CustomerFilter
 
@@ -274,3 +274,54 @@ def test_applying_the_definitions_refills_emptied_blocks(db):
         assert [(b.block, b.emails, sorted(b.names.split("\n"))) for b in blocks(conn)] == [
             (1, "um@x.com", ["dois", "um"])]
         assert_superset(conn)
+
+
+def _hand_edited(conn):
+    """Three customers in blocks 5 and 6, then edits that append: 72 bytes of text, 34 of them live."""
+    admin = Actor("admin", "admin")
+    records.create_customer(conn, actor=admin, id=5, nome="Ana", email="ana@x.com")
+    records.create_customer(conn, actor=admin, id=5 + 1024, nome="Bruno", email="bruno@x.com")
+    records.create_customer(conn, actor=admin, id=6, nome="Carla")
+    records.update_customer(conn, actor=admin, id=5, nome="Ana Maria", email="ana.maria@x.com")
+    conn.execute(sa.text("UPDATE customers SET nome = 'Carla Dias' WHERE id = 6"))
+    records.delete_customer(conn, actor=admin, id=5 + 1024)
+
+
+COMPACTED_TERMS = ["ana", "ana maria", "bruno", "carla", "carla dias", "ana@", "ana.maria@", "bruno@",
+                   "a\na", "zz-no-such"]
+
+
+def _found(conn, terms):
+    return {(field, term): ([c.id for c in records.list_customers(conn, filters=CustomerFilter(**{field: term}))],
+                            records.count_customers(conn, filters=CustomerFilter(**{field: term})))
+            for field in ("nome", "email") for term in terms}
+
+
+def test_compacting_on_demand_drops_the_appended_text_and_keeps_the_results(conn):
+    _hand_edited(conn)
+    assert [tuple(b) for b in blocks(conn)] == [
+        (5, "ana@x.com\nbruno@x.com\nana.maria@x.com", "ana\nbruno\nana maria"),  # 36 + 19 bytes
+        (6, "", "carla\ncarla dias")]  # 16 bytes
+    found = _found(conn, COMPACTED_TERMS)
+    assert found[("nome", "bruno")] == ([], 0)  # a deleted customer's text matched a block: rechecked
+    done = records.compact_search_blocks(conn, actor=CLI_ACTOR)
+    assert (done.blocks_before, done.blocks_after, done.bytes_before, done.bytes_after) == (2, 2, 72, 34)
+    assert [tuple(b) for b in blocks(conn)] == [(5, "ana.maria@x.com", "ana maria"), (6, "", "carla dias")]
+    assert 0 <= done.seconds < 30
+    assert _found(conn, COMPACTED_TERMS) == found
+    assert_superset(conn)
+    assert_search_exact(conn, search_terms(conn, COMPACTED_TERMS))
+    entry = conn.execute(sa.text("SELECT username, action, entity, entity_id, before, after FROM audit_log "
+                                 "WHERE entity = 'database'")).one()
+    assert tuple(entry) == ("cli", "update", "database", "customer_search_blocks", {"blocks": 2, "bytes": 72},
+                            {"blocks": 2, "bytes": 34})
+    # compacted blocks compact to themselves
+    again = records.compact_search_blocks(conn, actor=CLI_ACTOR)
+    assert (again.bytes_before, again.bytes_after) == (34, 34)
+
+
+def test_compacting_on_demand_needs_the_admin_role(conn):
+    _hand_edited(conn)
+    with pytest.raises(PermissionDenied):
+        records.compact_search_blocks(conn, actor=Actor("ana", "analyst"))
+    assert sum(len(b.emails) + len(b.names) for b in blocks(conn)) == 72
