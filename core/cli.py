@@ -67,6 +67,24 @@ def cmd_db_status(args) -> int:
     return CHECK_FAILED if pending else 0
 
 
+def cmd_db_compact_search(args) -> int:
+    import json
+    from dataclasses import asdict
+
+    from core import records
+
+    with get_engine(load_settings()).begin() as conn:
+        done = records.compact_search_blocks(conn, actor=accounts.CLI_ACTOR)
+    if args.json:
+        print(json.dumps(asdict(done)))
+        return 0
+    saved = f", {1 - done.bytes_after / done.bytes_before:.0%} less" if done.bytes_before else ""
+    print(f"compacted the customers' search blocks in {done.seconds:.2f} s: {done.blocks_after:,} blocks "
+          f"({done.blocks_before:,} before), {done.bytes_after:,} bytes of text ({done.bytes_before:,} "
+          f"before{saved})")
+    return 0
+
+
 # --- users ------------------------------------------------------------------------------------
 
 def cmd_users_add(args) -> int:
@@ -540,12 +558,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Logistics indicators: database, users, loads and reports.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True,
-                                                                      metavar="ACTION")
+    db = sub.add_parser("db", help="database schema and maintenance").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations and create the first admin"
                   ).set_defaults(func=cmd_db_upgrade)
     db.add_parser("status", help="show the database and pending migrations (exit 1 if any)"
                   ).set_defaults(func=cmd_db_status)
+    compact = db.add_parser("compact-search", help="rebuild the customers' search blocks from the customers: "
+                            "edits by hand only append to them, and only a customers load compacts them")
+    compact.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+    compact.set_defaults(func=cmd_db_compact_search)
 
     users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command",
                                                                            required=True, metavar="ACTION")

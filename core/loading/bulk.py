@@ -171,7 +171,7 @@ def rollups_rebuilt(conn: Connection, *, steps: Steps, ahead: RollupsAhead | Non
 @contextmanager
 def search_blocks_rebuilt(conn: Connection, *, steps: Steps) -> Iterator[None]:
     """Switch the customers' search-block insert trigger off for a bulk insert into customers and
-    rebuild the blocks from the whole table afterwards (migration 0020), in the caller's
+    rebuild the blocks from the whole table afterwards (core/sql/customer_search.sql), in the caller's
     transaction: one GROUP BY over the table instead of appending every row through the trigger's
     transition table (measured on 577k customers: ~0.4 s against ~1 s), and compacted blocks. The
     update and truncate triggers stay on."""

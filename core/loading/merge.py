@@ -282,7 +282,7 @@ def _rewrite_customers(conn: Connection, steps: Steps) -> tuple[int, int]:
         FROM load_changes s LEFT JOIN customers c ON c.id = s.id"""))
     # Foreign keys to customers go first and come back last: the primary key they need is rebuilt
     # in between. Emails were checked before, so the rebuilt unique email index holds.
-    # The search blocks (migration 0020) are rebuilt once from the new rows, before the indexes.
+    # The search blocks (core/sql/customer_search.sql) are rebuilt once from the new rows, before the indexes.
     with bulk.foreign_keys_to(conn, table="customers", steps=steps), \
             bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True), \
             bulk.search_blocks_rebuilt(conn, steps=steps):

@@ -1,9 +1,13 @@
 """The command line: users, db, settings; every command and option documents itself."""
 import argparse
 import io
+import json
 import re
 import subprocess
 import sys
+
+import pytest
+import sqlalchemy as sa
 
 from core import accounts
 from core.cli import build_parser, main
@@ -118,3 +122,24 @@ def test_api_keys_are_created_printed_once_listed_and_revoked(db, monkeypatch, c
     assert code == 2 and out == "" and err.strip() == "error: The API key 1 (nightly export) is already revoked."
     code, _, err = run(monkeypatch, capsys, "users", "key", "create", " ", "--role", "viewer")
     assert code == 2 and err.strip() == "error: The key needs a name (what or who uses it)."
+
+
+def test_db_compact_search_compacts_and_reports(db, monkeypatch, capsys):
+    with db.begin() as conn:  # 25 bytes in 2 blocks: 'ana@x.com', 'ana\nana maria' and 'bia'
+        conn.execute(sa.text("INSERT INTO customers (id, nome, email) VALUES (5, 'Ana', 'ana@x.com'), "
+                             "(6, 'Bia', NULL)"))
+        conn.execute(sa.text("UPDATE customers SET nome = 'Ana Maria' WHERE id = 5"))
+    code, out, err = run(monkeypatch, capsys, "db", "compact-search")
+    assert code == 0
+    assert re.fullmatch(r"compacted the customers' search blocks in \d+\.\d\d s: 2 blocks \(2 before\), "
+                        r"21 bytes of text \(25 before, 16% less\)\n", out), out
+    code, out, _ = run(monkeypatch, capsys, "db", "compact-search", "--json")
+    figures = json.loads(out)
+    assert code == 0 and figures.pop("seconds") >= 0
+    assert figures == {"blocks_before": 2, "blocks_after": 2, "bytes_before": 21, "bytes_after": 21}
+    with db.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE username = 'cli' AND entity = 'database' "
+                                   "AND entity_id = 'customer_search_blocks'")) == 2
+    with pytest.raises(SystemExit) as exit:  # argparse's refusal: the same exit code 2
+        main(["db", "compact-search", "--bogus"])
+    assert exit.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err

@@ -12,8 +12,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from core import loading, records
-from core.accounts import CLI_ACTOR, Actor
+from core.accounts import CLI_ACTOR, Actor, PermissionDenied
+from core.db import DEFINITIONS_DIR, definition_files, migrate, pending_migrations
 from core.records import CustomerFilter
+
+DEFINITIONS = "sql/customer_search.sql"
+FUNCTIONS = ("rebuild_customer_search_blocks", "compact_customer_search_blocks", "customer_search_append",
+             "customer_search_truncate")
 
 # Ids sharing few blocks (id % 1024), so block texts hold several values one after another.
 IDS = [b + 1024 * k for b in (1, 2, 700) for k in range(0, 8) if b + 1024 * k > 0]
@@ -212,3 +217,111 @@ def test_concurrent_writers_of_one_block_both_end_in_its_text(db):
             assert value in text.names
         assert records.count_customers(conn, filters=CustomerFilter(email="segundo")) == 1
         assert records.count_customers(conn, filters=CustomerFilter(nome="quarto")) == 1
+
+
+def blocks(conn):
+    return conn.execute(sa.text("SELECT block, emails, names FROM customer_search_blocks ORDER BY block")).all()
+
+
+def test_the_search_block_functions_in_the_database_are_those_of_customer_search_sql(conn):
+    source = (DEFINITIONS_DIR / "customer_search.sql").read_text()
+    functions = dict(conn.execute(sa.text("SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(:names)"),
+                                  {"names": list(FUNCTIONS)}).all())
+    assert sorted(functions) == sorted(FUNCTIONS)
+    for name, body in functions.items():
+        assert body.strip() in source, name
+    # the triggers of migration 0020 call these functions
+    triggers = dict(conn.execute(sa.text(
+        "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE t.tgrelid = 'customers'::regclass AND t.tgname LIKE 'customers_search_%'")).all())
+    assert triggers == {"customers_search_insert": "customer_search_append",
+                        "customers_search_update": "customer_search_append",
+                        "customers_search_truncate": "customer_search_truncate"}
+
+
+def _forget_definitions(engine):
+    """As on a database migrated before the file existed, or since it changed: pending again."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM schema_definitions WHERE name = :n"), {"n": DEFINITIONS})
+
+
+def test_re_applying_the_definitions_changes_nothing(db):
+    assert DEFINITIONS in [f"sql/{p.name}" for p in definition_files()]
+    with db.begin() as conn:
+        records.create_customer(conn, actor=CLI_ACTOR, id=7, nome="Ana Júlia", email="ana@example.com")
+        conn.execute(sa.text("UPDATE customers SET nome = 'Ana Julia Souza' WHERE id = 7"))  # appended
+        before = blocks(conn)
+    assert len(before) == 1 and before[0].names == "ana julia\nana julia souza"
+    _forget_definitions(db)
+    with db.connect() as conn:
+        assert pending_migrations(conn) == [DEFINITIONS]
+    assert migrate(db) == [DEFINITIONS]  # applies on a database that has customers and blocks
+    assert migrate(db) == []  # and once only
+    with db.begin() as conn:
+        assert blocks(conn) == before  # not rebuilt: the appended text is still there
+        assert_superset(conn)
+        assert_search_exact(conn, search_terms(conn, ["julia souza", "zz-no-such"]))
+
+
+def test_applying_the_definitions_refills_emptied_blocks(db):
+    with db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customers (id, nome, email) VALUES (1, 'Um', 'um@x.com'), "
+                             "(1025, 'Dois', NULL), (2, NULL, NULL)"))
+        conn.execute(sa.text("DELETE FROM customer_search_blocks"))  # as a migration changing their shape
+    _forget_definitions(db)
+    assert migrate(db) == [DEFINITIONS]
+    with db.begin() as conn:
+        assert [(b.block, b.emails, sorted(b.names.split("\n"))) for b in blocks(conn)] == [
+            (1, "um@x.com", ["dois", "um"])]
+        assert_superset(conn)
+
+
+def _hand_edited(conn):
+    """Three customers in blocks 5 and 6, then edits that append: 72 bytes of text, 34 of them live."""
+    admin = Actor("admin", "admin")
+    records.create_customer(conn, actor=admin, id=5, nome="Ana", email="ana@x.com")
+    records.create_customer(conn, actor=admin, id=5 + 1024, nome="Bruno", email="bruno@x.com")
+    records.create_customer(conn, actor=admin, id=6, nome="Carla")
+    records.update_customer(conn, actor=admin, id=5, nome="Ana Maria", email="ana.maria@x.com")
+    conn.execute(sa.text("UPDATE customers SET nome = 'Carla Dias' WHERE id = 6"))
+    records.delete_customer(conn, actor=admin, id=5 + 1024)
+
+
+COMPACTED_TERMS = ["ana", "ana maria", "bruno", "carla", "carla dias", "ana@", "ana.maria@", "bruno@",
+                   "a\na", "zz-no-such"]
+
+
+def _found(conn, terms):
+    return {(field, term): ([c.id for c in records.list_customers(conn, filters=CustomerFilter(**{field: term}))],
+                            records.count_customers(conn, filters=CustomerFilter(**{field: term})))
+            for field in ("nome", "email") for term in terms}
+
+
+def test_compacting_on_demand_drops_the_appended_text_and_keeps_the_results(conn):
+    _hand_edited(conn)
+    assert [tuple(b) for b in blocks(conn)] == [
+        (5, "ana@x.com\nbruno@x.com\nana.maria@x.com", "ana\nbruno\nana maria"),  # 36 + 19 bytes
+        (6, "", "carla\ncarla dias")]  # 16 bytes
+    found = _found(conn, COMPACTED_TERMS)
+    assert found[("nome", "bruno")] == ([], 0)  # a deleted customer's text matched a block: rechecked
+    done = records.compact_search_blocks(conn, actor=CLI_ACTOR)
+    assert (done.blocks_before, done.blocks_after, done.bytes_before, done.bytes_after) == (2, 2, 72, 34)
+    assert [tuple(b) for b in blocks(conn)] == [(5, "ana.maria@x.com", "ana maria"), (6, "", "carla dias")]
+    assert 0 <= done.seconds < 30
+    assert _found(conn, COMPACTED_TERMS) == found
+    assert_superset(conn)
+    assert_search_exact(conn, search_terms(conn, COMPACTED_TERMS))
+    entry = conn.execute(sa.text("SELECT username, action, entity, entity_id, before, after FROM audit_log "
+                                 "WHERE entity = 'database'")).one()
+    assert tuple(entry) == ("cli", "update", "database", "customer_search_blocks", {"blocks": 2, "bytes": 72},
+                            {"blocks": 2, "bytes": 34})
+    # compacted blocks compact to themselves
+    again = records.compact_search_blocks(conn, actor=CLI_ACTOR)
+    assert (again.bytes_before, again.bytes_after) == (34, 34)
+
+
+def test_compacting_on_demand_needs_the_admin_role(conn):
+    _hand_edited(conn)
+    with pytest.raises(PermissionDenied):
+        records.compact_search_blocks(conn, actor=Actor("ana", "analyst"))
+    assert sum(len(b.emails) + len(b.names) for b in blocks(conn)) == 72
