@@ -481,7 +481,6 @@ def find_customers(conn: Connection, *, filters: CustomerFilter = CustomerFilter
             count_customers(conn, filters=filters))
 
 
-
 @dataclass(frozen=True)
 class SearchCompaction:
     """What compact_search_blocks did: the search blocks and the bytes of their text, before and after."""
