@@ -66,6 +66,7 @@ def main() -> int:
             page.set_default_timeout(60_000)
             login(page, url, password=PASSWORD, path="overview")
             page.get_by_role("heading", name="Overview").wait_for()
+            drawn(page, settle)
             page.screenshot(path=str(OUT / "overview-en.png"))
             print("saved", OUT / "overview-en.png")
             language = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Language")
@@ -75,10 +76,7 @@ def main() -> int:
             for path, name in PAGES:
                 page.goto(f"{url}/{path}")
                 page.get_by_text("Conectado como").wait_for()
-                settle(page)
-                # Some widgets (the date inputs) load their code lazily and show a placeholder
-                # until it arrives, after the run has ended.
-                page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
+                drawn(page, settle)
                 page.screenshot(path=str(OUT / name))
                 print("saved", OUT / name)
             browser.close()
@@ -86,6 +84,15 @@ def main() -> int:
         server.terminate()
         server.wait(10)
     return 0
+
+
+def drawn(page, settle) -> None:
+    """Wait until the page's run has ended and what it drew is on screen: some widgets (the date
+    inputs) load their code lazily and show a placeholder until it arrives, after the run has
+    ended, and a Plotly chart draws its SVG after its frame appears."""
+    settle(page)
+    page.wait_for_function("""() => !document.querySelector('[data-testid="stSkeleton"]')
+        && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('svg.main-svg'))""")
 
 
 if __name__ == "__main__":
