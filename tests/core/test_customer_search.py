@@ -325,3 +325,67 @@ def test_compacting_on_demand_needs_the_admin_role(conn):
     with pytest.raises(PermissionDenied):
         records.compact_search_blocks(conn, actor=Actor("ana", "analyst"))
     assert sum(len(b.emails) + len(b.names) for b in blocks(conn)) == 72
+
+
+def test_a_writer_during_a_compaction_waits_and_its_values_are_found(db):
+    """The compaction locks customers (SHARE) before reading them: a writer that comes meanwhile
+    waits for its commit, then appends to the compacted blocks; nothing is lost either way."""
+    with db.begin() as conn:
+        _hand_edited(conn)
+    done = threading.Event()
+    errors = []
+
+    def writer():
+        try:
+            with db.begin() as other:
+                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+                records.create_customer(other, actor=Actor("admin", "admin"), id=5 + 2048, nome="Davi",
+                                        email="davi@x.com")
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with db.begin() as compacting:
+        compacted = records.compact_search_blocks(compacting, actor=CLI_ACTOR)
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert not done.wait(1.0)  # waits for the compaction's lock on customers
+    thread.join(30)
+    assert errors == [] and done.is_set()
+    assert (compacted.bytes_before, compacted.bytes_after) == (72, 34)
+    with db.begin() as conn:
+        assert [tuple(b) for b in blocks(conn)] == [
+            (5, "ana.maria@x.com\ndavi@x.com", "ana maria\ndavi"), (6, "", "carla dias")]
+        assert_superset(conn)
+        assert_search_exact(conn, search_terms(conn, COMPACTED_TERMS + ["davi", "davi@"]))
+
+
+def test_a_compaction_waits_for_a_writer_in_flight_and_keeps_its_values(db):
+    with db.begin() as conn:
+        _hand_edited(conn)
+    done = threading.Event()
+    results, errors = [], []
+
+    def compaction():
+        try:
+            with db.begin() as other:
+                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+                results.append(records.compact_search_blocks(other, actor=CLI_ACTOR))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with db.begin() as writing:
+        records.create_customer(writing, actor=Actor("admin", "admin"), id=5 + 2048, nome="Davi", email="davi@x.com")
+        thread = threading.Thread(target=compaction)
+        thread.start()
+        assert not done.wait(1.0)  # waits for this transaction's commit
+    thread.join(30)
+    assert errors == [] and done.is_set()
+    assert (results[0].bytes_before, results[0].bytes_after) == (72 + 16, 34 + 16)  # "\ndavi@x.com" 11 bytes, "\ndavi" 5
+    with db.begin() as conn:
+        assert [tuple(b) for b in blocks(conn)] == [
+            (5, "ana.maria@x.com\ndavi@x.com", "ana maria\ndavi"), (6, "", "carla dias")]
+        assert_search_exact(conn, search_terms(conn, COMPACTED_TERMS + ["davi", "davi@"]))
