@@ -170,6 +170,26 @@ def raw_productivity(conn, period):
         GROUP BY 1, 2 ORDER BY 1, 2"""), {"s": period.start, "e": period.end_exclusive})]
 
 
+def raw_trend(conn, buckets, as_of, angel):
+    """(total, on_time, late, not_visited, visits) of each bucket (start, end), from services."""
+    cond = {s: status_condition(s) for s in ("on_time", "late", "not_visited")}
+    rows = conn.execute(sa.text(f"""
+        SELECT b.start,
+               (SELECT count(*) FILTER (WHERE {cond['on_time']} OR {cond['late']} OR {cond['not_visited']})
+                FROM services WHERE data_limite BETWEEN b.start AND b.end AND angel = coalesce(:angel, angel)),
+               (SELECT count(*) FILTER (WHERE {cond['on_time']}) FROM services
+                WHERE data_limite BETWEEN b.start AND b.end AND angel = coalesce(:angel, angel)),
+               (SELECT count(*) FILTER (WHERE {cond['late']}) FROM services
+                WHERE data_limite BETWEEN b.start AND b.end AND angel = coalesce(:angel, angel)),
+               (SELECT count(*) FILTER (WHERE {cond['not_visited']}) FROM services
+                WHERE data_limite BETWEEN b.start AND b.end AND angel = coalesce(:angel, angel)),
+               (SELECT count(*) FROM services WHERE data_de_atendimento >= b.start
+                AND data_de_atendimento < b.end + 1 AND angel = coalesce(:angel, angel))
+        FROM unnest(CAST(:starts AS date[]), CAST(:ends AS date[])) b(start, "end") ORDER BY b.start"""),
+        {"starts": [b[0] for b in buckets], "ends": [b[1] for b in buckets], "as_of": as_of, "angel": angel})
+    return [tuple(r[1:]) for r in rows]
+
+
 periods = st.tuples(st.integers(-5, DAYS + 5), st.integers(0, DAYS + 10)).map(
     lambda t: Period(FIRST + timedelta(t[0]), FIRST + timedelta(t[0] + t[1])))
 as_ofs = st.integers(0, DAYS + 40).map(lambda d: FIRST + timedelta(d))
@@ -186,8 +206,9 @@ def clean_engine(engine):
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(operation, min_size=1, max_size=12), period=periods, as_of=as_ofs)
-def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period, as_of):
+@given(ops=st.lists(operation, min_size=1, max_size=12), period=periods, as_of=as_ofs,
+       grain=st.sampled_from(indicators.GRAINS))
+def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period, as_of, grain):
     with clean_engine.connect() as conn:
         tx = conn.begin()  # rolled back: every example starts from no services
         try:
@@ -228,6 +249,10 @@ def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period,
             points = indicators.trend(conn, period=period, grain="month", as_of=as_of, country="BR")
             assert sum(p.total for p in points) == total.total
             assert sum(p.visits for p in points) == total.visits == sum(r[2] for r in raw_productivity(conn, period))
+            for angel in (None, "a1"):  # every bucket of every grain, all angels and one
+                points = indicators.trend(conn, period=period, grain=grain, angel=angel, as_of=as_of, country="BR")
+                assert [(p.total, p.on_time, p.late, p.not_visited, p.visits) for p in points] == \
+                    raw_trend(conn, [(p.start, p.end) for p in points], as_of, angel)
         finally:
             tx.rollback()
 
