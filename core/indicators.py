@@ -368,8 +368,9 @@ def _fetch(conn: Connection, sql: str, params: dict) -> list[tuple]:
     compiled = _compiled(sql, conn.dialect)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute(compiled.string, compiled.construct_params(params))
+        # one round trip: the setting and the statement sent together (the driver binds the values)
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; " + compiled.string,
+                       compiled.construct_params(params))
         return cursor.fetchall()
     finally:
         cursor.close()
