@@ -182,32 +182,53 @@ def test_compacting_rebuilds_only_grown_blocks(conn):
         conn.scalar(sa.text("SELECT sum(octet_length(nome_busca)) FROM customers")) + 2000 - 1024
 
 
+class Blocked:
+    """`write(conn)` in its own transaction on another thread, started while the caller's
+    transaction holds its locks: `waiting()` says it has not finished a second later, `finish()`
+    waits for it once the caller has committed and returns what it returned (or raises its error)."""
+
+    def __init__(self, db, write):
+        self.done, self.result, self.error = threading.Event(), None, None
+
+        def run():
+            try:
+                with db.begin() as other:
+                    other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
+                    self.result = write(other)
+            except Exception as exc:  # raised again by finish()
+                self.error = exc
+            finally:
+                self.done.set()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def waiting(self) -> bool:
+        return not self.done.wait(1.0)
+
+    def finish(self):
+        self.thread.join(30)
+        assert self.done.is_set(), "still waiting after 30 s"
+        if self.error:
+            raise self.error
+        return self.result
+
+
 def test_concurrent_writers_of_one_block_both_end_in_its_text(db):
     with db.begin() as conn:
         conn.execute(sa.text("INSERT INTO customers (id, nome, email) VALUES (3, 'Um', 'um@x.com'), "
                              "(1027, 'Dois', 'dois@x.com')"))
-    done = threading.Event()
-    errors = []
 
-    def second_writer():
-        try:
-            with db.begin() as other:
-                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-                other.execute(sa.text("UPDATE customers SET email = 'segundo@x.com' WHERE id = 1027"))
-                other.execute(sa.text("INSERT INTO customers (id, nome) VALUES (2051, 'Terceiro')"))
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            done.set()
+    def second_writer(other):
+        other.execute(sa.text("UPDATE customers SET email = 'segundo@x.com' WHERE id = 1027"))
+        other.execute(sa.text("INSERT INTO customers (id, nome) VALUES (2051, 'Terceiro')"))
 
     with db.begin() as first:
         first.execute(sa.text("UPDATE customers SET email = 'primeiro@x.com' WHERE id = 3"))
         first.execute(sa.text("INSERT INTO customers (id, nome) VALUES (4099, 'Quarto')"))
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        assert not done.wait(1.0)  # waits for this transaction's lock on block 3's row
-    thread.join(30)
-    assert errors == [] and done.is_set()
+        second = Blocked(db, second_writer)
+        assert second.waiting()  # for this transaction's lock on block 3's row
+    second.finish()
     with db.begin() as conn:
         assert_superset(conn)
         text = conn.execute(sa.text("SELECT emails, names FROM customer_search_blocks WHERE block = 3")).one()
@@ -332,27 +353,12 @@ def test_a_writer_during_a_compaction_waits_and_its_values_are_found(db):
     waits for its commit, then appends to the compacted blocks; nothing is lost either way."""
     with db.begin() as conn:
         _hand_edited(conn)
-    done = threading.Event()
-    errors = []
-
-    def writer():
-        try:
-            with db.begin() as other:
-                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-                records.create_customer(other, actor=Actor("admin", "admin"), id=5 + 2048, nome="Davi",
-                                        email="davi@x.com")
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            done.set()
-
     with db.begin() as compacting:
         compacted = records.compact_search_blocks(compacting, actor=CLI_ACTOR)
-        thread = threading.Thread(target=writer)
-        thread.start()
-        assert not done.wait(1.0)  # waits for the compaction's lock on customers
-    thread.join(30)
-    assert errors == [] and done.is_set()
+        writer = Blocked(db, lambda other: records.create_customer(
+            other, actor=Actor("admin", "admin"), id=5 + 2048, nome="Davi", email="davi@x.com"))
+        assert writer.waiting()  # for the compaction's lock on customers
+    writer.finish()
     assert (compacted.bytes_before, compacted.bytes_after) == (72, 34)
     with db.begin() as conn:
         assert [tuple(b) for b in blocks(conn)] == [
@@ -364,27 +370,12 @@ def test_a_writer_during_a_compaction_waits_and_its_values_are_found(db):
 def test_a_compaction_waits_for_a_writer_in_flight_and_keeps_its_values(db):
     with db.begin() as conn:
         _hand_edited(conn)
-    done = threading.Event()
-    results, errors = [], []
-
-    def compaction():
-        try:
-            with db.begin() as other:
-                other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-                results.append(records.compact_search_blocks(other, actor=CLI_ACTOR))
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            done.set()
-
     with db.begin() as writing:
         records.create_customer(writing, actor=Actor("admin", "admin"), id=5 + 2048, nome="Davi", email="davi@x.com")
-        thread = threading.Thread(target=compaction)
-        thread.start()
-        assert not done.wait(1.0)  # waits for this transaction's commit
-    thread.join(30)
-    assert errors == [] and done.is_set()
-    assert (results[0].bytes_before, results[0].bytes_after) == (72 + 16, 34 + 16)  # "\ndavi@x.com" 11 bytes, "\ndavi" 5
+        compaction = Blocked(db, lambda other: records.compact_search_blocks(other, actor=CLI_ACTOR))
+        assert compaction.waiting()  # for this transaction's commit
+    compacted = compaction.finish()
+    assert (compacted.bytes_before, compacted.bytes_after) == (72 + 16, 34 + 16)  # "\ndavi@x.com" 11 bytes, "\ndavi" 5
     with db.begin() as conn:
         assert [tuple(b) for b in blocks(conn)] == [
             (5, "ana.maria@x.com\ndavi@x.com", "ana maria\ndavi"), (6, "", "carla dias")]
