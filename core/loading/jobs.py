@@ -335,17 +335,17 @@ def _loaded_before(engine: Engine, job: LoadJob) -> LoadJob | None:
     as it still is, if any. The file is only hashed when a done job of the same kind and size
     left the current data version."""
     with engine.connect() as conn:
+        version = data_version(conn)
         candidates = conn.scalar(sa.text(
             "SELECT count(*) FROM load_jobs WHERE status = 'done' AND kind = :kind AND file_size = :size "
             "AND data_version_after = :version AND id <> :id"),
-            {"kind": job.kind, "size": job.file_size, "version": data_version(conn), "id": job.id})
+            {"kind": job.kind, "size": job.file_size, "version": version, "id": job.id})
         if not candidates:
             return None
-        digest = fingerprint(job)
         earlier = conn.scalar(sa.text(
             "SELECT id FROM load_jobs WHERE status = 'done' AND fingerprint = :f AND id <> :id "
             "AND data_version_after = :version ORDER BY id DESC LIMIT 1"),
-            {"f": digest, "id": job.id, "version": data_version(conn)})
+            {"f": fingerprint(job), "id": job.id, "version": version})
         return get_job(conn, job_id=earlier) if earlier is not None else None
 
 

@@ -191,7 +191,9 @@ def _stub_customers(conn: Connection, stage: str, steps: Steps, counts: dict[str
     with steps.step("stub_customers"):
         if locked and _is_empty(conn, "customers"):  # every id is new: no table to compare with
             with ExitStack() as stack:
-                if conn.scalar(sa.text(f"SELECT count(*) FROM {stage}")) >= bulk.BULK_MIN_ROWS:
+                # the staged rows bound the new ids from above, without counting the distinct ones
+                staged = conn.scalar(sa.text(f"SELECT count(*) FROM {stage}"))
+                if bulk.is_bulk(conn, table="customers", changing=staged):
                     stack.enter_context(bulk.indexes_rebuilt(conn, table="customers", steps=steps, unique=True))
                 counts["stub_customers"] = conn.execute(sa.text(
                     f"INSERT INTO customers (id) SELECT DISTINCT id_cliente FROM {stage} ORDER BY 1")).rowcount
