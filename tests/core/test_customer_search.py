@@ -5,7 +5,6 @@ superset of every customer's searched values."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from core import loading, records
 from core.accounts import CLI_ACTOR, Actor, PermissionDenied
 from core.db import DEFINITIONS_DIR, definition_files, migrate, pending_migrations
 from core.records import CustomerFilter
+from tests.concurrency import Blocked
 
 DEFINITIONS = "sql/customer_search.sql"
 FUNCTIONS = ("rebuild_customer_search_blocks", "compact_customer_search_blocks", "customer_search_append",
@@ -180,38 +180,6 @@ def test_compacting_rebuilds_only_grown_blocks(conn):
     assert_superset(conn)
     assert conn.scalar(sa.text("SELECT sum(octet_length(names)) FROM customer_search_blocks")) == \
         conn.scalar(sa.text("SELECT sum(octet_length(nome_busca)) FROM customers")) + 2000 - 1024
-
-
-class Blocked:
-    """`write(conn)` in its own transaction on another thread, started while the caller's
-    transaction holds its locks: `waiting()` says it has not finished a second later, `finish()`
-    waits for it once the caller has committed and returns what it returned (or raises its error)."""
-
-    def __init__(self, db, write):
-        self.done, self.result, self.error = threading.Event(), None, None
-
-        def run():
-            try:
-                with db.begin() as other:
-                    other.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
-                    self.result = write(other)
-            except Exception as exc:  # raised again by finish()
-                self.error = exc
-            finally:
-                self.done.set()
-
-        self.thread = threading.Thread(target=run)
-        self.thread.start()
-
-    def waiting(self) -> bool:
-        return not self.done.wait(1.0)
-
-    def finish(self):
-        self.thread.join(30)
-        assert self.done.is_set(), "still waiting after 30 s"
-        if self.error:
-            raise self.error
-        return self.result
 
 
 def test_concurrent_writers_of_one_block_both_end_in_its_text(db):

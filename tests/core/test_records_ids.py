@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from core import records
 from core.accounts import Actor, PermissionDenied
 from core.records import ServiceFilter
+from tests.concurrency import wait_until_blocked
 
 ANALYST = Actor("ana", "analyst")
 VIEWER = Actor("vera", "viewer")
@@ -24,18 +25,6 @@ def new_service(conn, id=None, id_cliente=1, **kw):
 def audit_of(conn, entity):
     return conn.execute(sa.text("SELECT entity_id, after FROM audit_log WHERE entity = :e ORDER BY id"),
                         {"e": entity}).all()
-
-
-def wait_until_blocked(engine, timeout=10.0):
-    """Return once some session waits for a lock (the concurrent writer under test)."""
-    deadline = time.monotonic() + timeout
-    with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            if conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")):
-                return
-            conn.rollback()
-            time.sleep(0.02)
-    raise AssertionError("no session waited for a lock")
 
 
 # --- next free id ----------------------------------------------------------------------------------
