@@ -16,7 +16,6 @@ from core.config import Settings, load_settings
 from core.prestart import prestart
 
 T = TypeVar("T")
-API_KEY_PREFIX = "lgk_"
 # ids are PostgreSQL bigints: a larger one is bad input (422), never a database error
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]
 
@@ -74,7 +73,7 @@ def caller(request: Request, token: str = Depends(bearer_token)) -> Actor:
 
     The user row is read on every request, so a deactivation, a password or role change ends
     every token at once (core.tokens checks the session epoch)."""
-    if token.startswith(API_KEY_PREFIX):
+    if token.startswith(accounts.API_KEY_PREFIX):
         actor = write(accounts.actor_from_api_key, key=token)  # notes the key's last use
         if actor is None:
             raise unauthorized("This API key is not valid or was revoked.")
@@ -108,8 +107,10 @@ admin = role("admin")
 
 # code: (when, an example answer)
 _ERRORS = {
-    401: ("No token, an expired or revoked one, or a bad API key.", "The token has expired."),
-    403: ("The caller's role does not allow this.", "This needs the analyst role; you are viewer."),
+    401: ("No token, an expired or revoked one, or a bad API key; on /v1/auth, a wrong password.",
+          "The token has expired."),
+    403: ("The caller's role does not allow this; on /v1/auth/login, a password that must be changed first.",
+          "This needs the analyst role; you are viewer."),
     404: ("No such record.", "There is no service 57884."),
     409: ("Conflicts with what exists (id or email taken, customer still has services...).",
           "The email teste1@gmail.com is already used by customer 2."),
@@ -123,10 +124,12 @@ _ERRORS = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error codes, each answering {"error": "..."}, with an example."""
+def errors(*codes: int, examples: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error codes, each answering {"error": "..."}, with an example
+    (the shared one, or the route's own from `examples`)."""
+    examples = examples or {}
     return {code: {"model": Error, "description": _ERRORS[code][0],
-                   "content": {"application/json": {"example": {"error": _ERRORS[code][1]}}}}
+                   "content": {"application/json": {"example": {"error": examples.get(code, _ERRORS[code][1])}}}}
             for code in codes}
 
 

@@ -91,6 +91,7 @@ async def invalid_request(request: Request, exc: RequestValidationError):
 
 # Core's plain-language errors, most specific first: (exception, status).
 _CORE_ERRORS = [
+    (accounts.LoginFailed, 401),
     (accounts.PermissionDenied, 403),
     (records.NotFound, 404),
     (records.IdTaken, 409),

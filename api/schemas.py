@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.accounts import (MAX_EMAIL_LENGTH, MAX_PASSWORD_BYTES, MAX_USERNAME_LENGTH,
+                           MIN_PASSWORD_LENGTH)
+
 VISIT_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
@@ -31,17 +34,33 @@ class Error(BaseModel):
 
 # --- auth -----------------------------------------------------------------------------------------
 
+_USERNAME = f"The account's username (at most {MAX_USERNAME_LENGTH} characters)."
+_PASSWORD = f"At most {MAX_PASSWORD_BYTES} characters (bcrypt reads no more than {MAX_PASSWORD_BYTES} bytes)."
+
+
 class Register(BaseModel):
-    username: str
-    password: str
-    email: str | None = None
+    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=f"3-{MAX_USERNAME_LENGTH} characters of "
+                          "a-z 0-9 . _ -, stored lower-case.")
+    password: str = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} characters, "
+                          f"at most {MAX_PASSWORD_BYTES} bytes; not a well-known password or the username.")
+    email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
     model_config = _example(username="maria.souza", email="maria@example.com", password="a long passphrase")
 
 
 class Login(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
+    password: str = Field(max_length=MAX_PASSWORD_BYTES, description=_PASSWORD)
     model_config = _example(username="maria.souza", password="a long passphrase")
+
+
+class PasswordChange(BaseModel):
+    """A user's own password change: the current password proves who they are (no token needed)."""
+    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
+    password: str = Field(max_length=MAX_PASSWORD_BYTES, description="The current password. " + _PASSWORD)
+    new_password: str = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} "
+                              f"characters, at most {MAX_PASSWORD_BYTES} bytes; not a well-known password, the "
+                              "username or the current password.")
+    model_config = _example(username="admin", password="the generated one", new_password="my own long passphrase")
 
 
 class UserOut(BaseModel):
@@ -54,7 +73,7 @@ class UserOut(BaseModel):
 
 class Tokens(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str = Field(description="Single use: POST /v1/auth/refresh answers a new one.")
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds the access token stays valid.")
     user: UserOut
@@ -65,9 +84,16 @@ class Tokens(BaseModel):
 
 class AccessToken(BaseModel):
     access_token: str
+    refresh_token: str = Field(description="The next refresh token: the one sent no longer works.")
     token_type: str = "bearer"
     expires_in: int
-    model_config = _example(access_token="eyJhbGciOiJIUzI1NiIs...", token_type="bearer", expires_in=900)
+    model_config = _example(access_token="eyJhbGciOiJIUzI1NiIs...", refresh_token="eyJhbGciOiJIUzI1NiIs...",
+                            token_type="bearer", expires_in=900)
+
+
+class LoggedOut(BaseModel):
+    message: str
+    model_config = _example(message="Logged out: this session's access and refresh tokens no longer work.")
 
 
 # --- records --------------------------------------------------------------------------------------

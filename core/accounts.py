@@ -12,13 +12,13 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import bcrypt
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from core import audit, contact
+from core import audit, contact, throttle
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
 from core.definitions import N_, Text, TextError
 
@@ -32,7 +32,10 @@ ROLE_HELP = {
 }
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it
-USERNAME_RULE = re.compile(r"[a-z0-9._-]{3,32}")
+MAX_USERNAME_LENGTH = 32
+MAX_NAME_LENGTH = 100
+MAX_EMAIL_LENGTH = 254  # the longest address mail can carry (RFC 5321)
+USERNAME_RULE = re.compile(rf"[a-z0-9._-]{{3,{MAX_USERNAME_LENGTH}}}")
 USERNAME_HELP = N_("3-32 characters: lower-case letters, digits, dot, dash or underscore")
 # Names the product itself writes in the audit log or that read as the system's own.
 RESERVED_USERNAMES = frozenset({
@@ -68,6 +71,25 @@ class UsernameTaken(AccountError):
 
 class PermissionDenied(TextError, PermissionError):
     """The actor's role does not allow this action (a TextError, as AccountError)."""
+
+
+class LoginFailed(AccountError):
+    """A password that did not prove who the user is: wrong, or an unknown name, or an account that is
+    locked or deactivated (one answer for all, so nothing tells them apart)."""
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """The password was right, but it was generated on the first start: the user must choose their
+    own before anything else (the dashboard asks for it; the API refuses tokens until then)."""
+
+
+# The one answer to a login that failed, whatever the reason (the dashboard translates it).
+LOGIN_FAILED = N_("Wrong username or password, or the account is locked or deactivated. After too many "
+                  "failures an account locks for a while; an admin can unlock it.")
+CURRENT_PASSWORD_WRONG = N_("The current password is not right, or the account is locked or deactivated.")
+MUST_CHANGE_PASSWORD = N_("This account's password was generated on the first start: choose your own first "
+                          "(POST /v1/auth/password with the current and a new password, or log in to the "
+                          "dashboard).")
 
 
 @dataclass(frozen=True)
@@ -140,14 +162,34 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
 
 def hash_password(password: str, *, rounds: int) -> str:
     check_password_rules(password)
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    return _bcrypt(password, rounds)
+
+
+def _bcrypt(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode("utf-8", "surrogatepass"), bcrypt.gensalt(rounds)).decode()
 
 
 def _password_matches(password: str, password_hash: str) -> bool:
-    data = password.encode()
+    data = password.encode("utf-8", "surrogatepass")
     if len(data) > MAX_PASSWORD_BYTES:
         return False
     return bcrypt.checkpw(data, password_hash.encode())
+
+
+def hash_cost(password_hash: str) -> int | None:
+    """The bcrypt cost a hash was made with ('$2b$12$...' -> 12); None when it is no bcrypt hash."""
+    match = re.match(r"\$2[abxy]?\$(\d\d)\$", password_hash or "")
+    return int(match.group(1)) if match else None
+
+
+def dummy_hash_cost(conn: Connection, *, settings: Settings) -> int:
+    """The cost an unknown name's check is paid at: the one most stored hashes have (PASSWORD_HASH_ROUNDS
+    when there are none), so that a wrong name costs what a wrong password of most accounts does,
+    also after PASSWORD_HASH_ROUNDS changed (hashes move to the new cost as their users log in)."""
+    cost = conn.scalar(sa.text(
+        "SELECT substring(password_hash FROM '^\\$2[abxy]?\\$([0-9][0-9])\\$')::int AS cost FROM users "
+        "GROUP BY 1 ORDER BY count(*) DESC, cost DESC NULLS LAST LIMIT 1"))
+    return cost or settings.password_hash_rounds
 
 
 @functools.cache
@@ -216,6 +258,11 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     if role not in ROLES:
         raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     username = _normalise_username(username)
+    name = (name or "").strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise AccountError(N_("The name must be at most {n} characters long."), n=MAX_NAME_LENGTH)
+    if email is not None and len(email.strip()) > MAX_EMAIL_LENGTH:
+        raise AccountError(N_("The email must be at most {n} characters long."), n=MAX_EMAIL_LENGTH)
     try:
         email = contact.clean_email(email)
     except contact.ContactError as exc:
@@ -228,7 +275,7 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
     conn.execute(sa.text(
         "INSERT INTO users (username, name, email, password_hash, role, must_change_password) "
         "VALUES (:u, :n, :e, :h, :r, :m)"),
-        {"u": username, "n": (name or "").strip() or username, "e": email, "h": password_hash, "r": role,
+        {"u": username, "n": name or username, "e": email, "h": password_hash, "r": role,
          "m": must_change_password})
     user = get_user(conn, username=username)
     audit.record(conn, username=actor.username if actor else username, action="create",
@@ -266,19 +313,27 @@ _END_SESSIONS = "session_epoch = session_epoch + 1"
 
 
 def set_role(conn: Connection, *, actor: Actor, username: str, role: str) -> User:
-    """Change a user's role (admin); ends the user's API sessions."""
+    """Change a user's role (admin); ends the user's sessions, and the API keys an admin made when
+    they are no longer one."""
     if role not in ROLES:
         raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     if role != "admin" and _other_active_admins(conn, username) == 0:
         raise AccountError(N_("This is the last active admin: make another admin first."))
-    return _update_user(conn, actor, username, f"role = :role, {_END_SESSIONS}", {"role": role})
+    user = _update_user(conn, actor, username, f"role = :role, {_END_SESSIONS}", {"role": role})
+    if role != "admin":
+        _revoke_keys_made_by(conn, actor, user.username)
+    return user
 
 
 def set_active(conn: Connection, *, actor: Actor, username: str, active: bool) -> User:
-    """Activate or deactivate a user (admin); ends the user's API sessions."""
+    """Activate or deactivate a user (admin); ends the user's sessions, and on a deactivation the API
+    keys they made."""
     if not active and _other_active_admins(conn, username) == 0:
         raise AccountError(N_("This is the last active admin: it cannot be deactivated."))
-    return _update_user(conn, actor, username, f"active = :active, {_END_SESSIONS}", {"active": active})
+    user = _update_user(conn, actor, username, f"active = :active, {_END_SESSIONS}", {"active": active})
+    if not active:
+        _revoke_keys_made_by(conn, actor, user.username)
+    return user
 
 
 def reset_password(conn: Connection, *, actor: Actor, username: str, password: str,
@@ -290,30 +345,6 @@ def reset_password(conn: Connection, *, actor: Actor, username: str, password: s
                         f"password_hash = :h, failed_logins = 0, failed_since = NULL, locked_until = NULL, "
                         f"must_change_password = false, {_END_SESSIONS}",
                         {"h": hash_password(password, rounds=rounds)})
-
-
-def change_own_password(conn: Connection, *, actor: Actor, current: str, new: str, rounds: int) -> User:
-    """A user changes their own password, giving the current one.
-
-    Ends every session and API token of the user (the caller starts a new session for the
-    browser it was done from) and clears must_change_password.
-    """
-    user = get_user(conn, username=actor.username) if actor else None
-    if user is None or not user.active:
-        raise PermissionDenied(N_("Log in first."))
-    row = conn.execute(sa.text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"),
-                       {"id": user.id}).first()
-    if not _password_matches(current or "", row.password_hash):
-        raise AccountError(N_("The current password is not right."))
-    if new == current:
-        raise AccountError(N_("The new password must differ from the current one."))
-    check_password_rules(new, username=user.username)
-    conn.execute(sa.text(
-        f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
-        {"h": hash_password(new, rounds=rounds), "id": user.id})
-    audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
-                 before={"password": "(changed)"}, after={"password": "(changed)"})
-    return get_user(conn, username=user.username)
 
 
 def set_language(conn: Connection, *, actor: Actor, language: str | None) -> None:
@@ -329,7 +360,7 @@ def set_language(conn: Connection, *, actor: Actor, language: str | None) -> Non
 
 
 def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
-    """Log a user out everywhere: every API token issued so far stops working.
+    """Log a user out everywhere: every session and API token issued so far stops working.
 
     Allowed for an admin on anyone and for a user on themselves.
     """
@@ -351,12 +382,17 @@ def end_sessions(conn: Connection, *, actor: Actor, username: str) -> User:
 API_KEY_PREFIX = "lgk_"
 API_KEY_SHOWN = 12  # characters of a key kept in clear (the prefix shown in lists)
 API_KEY_MAX_NAME = 64
+API_KEY_MAX_DAYS = 3650
 _LAST_USED_EVERY = "1 minute"  # last_used_at is written at most this often per key
 
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A key for scripts and integrations; the key itself is never stored, only its hash."""
+    """A key for scripts and integrations; the key itself is never stored, only its hash.
+
+    It works until it is revoked or its expiry passes, and while the admin who made it is an active
+    admin (a demotion or deactivation revokes it; a key made with the command line, by `cli`, has no
+    such account)."""
     id: int
     name: str
     role: str
@@ -365,13 +401,14 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > datetime.now(timezone.utc))
 
 
-_API_KEY_COLUMNS = "id, name, role, prefix, created_by, created_at, last_used_at, revoked_at"
+_API_KEY_COLUMNS = "id, name, role, prefix, created_by, created_at, last_used_at, revoked_at, expires_at"
 
 
 def _key_hash(key: str) -> str:
@@ -381,7 +418,7 @@ def _key_hash(key: str) -> str:
 def _public_key(key: ApiKey) -> dict:
     """What the audit log keeps of a key (never the key or its hash)."""
     return {"id": key.id, "name": key.name, "role": key.role, "prefix": key.prefix,
-            "revoked_at": key.revoked_at}
+            "revoked_at": key.revoked_at, "expires_at": key.expires_at}
 
 
 def _get_api_key(conn: Connection, id: int, *, lock: bool = False) -> ApiKey | None:
@@ -390,8 +427,10 @@ def _get_api_key(conn: Connection, id: int, *, lock: bool = False) -> ApiKey | N
     return ApiKey(**row) if row else None
 
 
-def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str) -> tuple[ApiKey, str]:
-    """Create an API key (admin). Returns the key record and the key itself, to show once."""
+def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str,
+                   expires_days: int | None = None) -> tuple[ApiKey, str]:
+    """Create an API key (admin), valid `expires_days` days (None: until revoked). Returns the key
+    record and the key itself, to show once."""
     require(actor, "admin")
     name = " ".join((name or "").split())
     if not name:
@@ -400,15 +439,19 @@ def create_api_key(conn: Connection, *, actor: Actor, name: str, role: str) -> t
         raise AccountError(N_("The key's name must be at most {n} characters."), n=API_KEY_MAX_NAME)
     if role not in ROLES:
         raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
+    if expires_days is not None and not 1 <= expires_days <= API_KEY_MAX_DAYS:
+        raise AccountError(N_("A key's lifetime must be between 1 and {n} days (or none: until revoked)."),
+                           n=API_KEY_MAX_DAYS)
     if conn.scalar(sa.text("SELECT 1 FROM api_keys WHERE name = :n AND revoked_at IS NULL"), {"n": name}):
         raise AccountError(N_("An active key is already named {name!r}: choose another name."), name=name)
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     try:
         with conn.begin_nested():  # a concurrent create of the same name: a plain message
             id = conn.scalar(sa.text(
-                "INSERT INTO api_keys (name, role, prefix, key_hash, created_by) "
-                "VALUES (:n, :r, :p, :h, :by) RETURNING id"),
-                {"n": name, "r": role, "p": key[:API_KEY_SHOWN], "h": _key_hash(key), "by": actor.username})
+                "INSERT INTO api_keys (name, role, prefix, key_hash, created_by, expires_at) "
+                "VALUES (:n, :r, :p, :h, :by, now() + make_interval(days => :days)) RETURNING id"),
+                {"n": name, "r": role, "p": key[:API_KEY_SHOWN], "h": _key_hash(key), "by": actor.username,
+                 "days": expires_days})
     except sa.exc.IntegrityError:
         raise AccountError(N_("An active key is already named {name!r}: choose another name."), name=name) from None
     api_key = _get_api_key(conn, id)
@@ -429,17 +472,30 @@ def revoke_api_key(conn: Connection, *, actor: Actor, id: int) -> ApiKey:
     before = _get_api_key(conn, id, lock=True)
     if before is None:
         raise AccountError(N_("There is no API key {id}."), id=id)
-    if not before.active:
+    if before.revoked_at is not None:
         raise AccountError(N_("The API key {id} ({name}) is already revoked."), id=id, name=before.name)
-    conn.execute(sa.text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": id})
-    after = _get_api_key(conn, id)
-    audit.record(conn, username=actor.username, action="update", entity="api_key", entity_id=id,
+    return _revoke(conn, actor, before)
+
+
+def _revoke(conn: Connection, actor: Actor, before: ApiKey) -> ApiKey:
+    conn.execute(sa.text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": before.id})
+    after = _get_api_key(conn, before.id)
+    audit.record(conn, username=actor.username, action="update", entity="api_key", entity_id=before.id,
                  before=_public_key(before), after=_public_key(after))
     return after
 
 
+def _revoke_keys_made_by(conn: Connection, actor: Actor, username: str) -> None:
+    """A key must not outlive the rights it was made with: revoke the keys `username` made."""
+    ids = conn.scalars(sa.text("SELECT id FROM api_keys WHERE created_by = :u AND revoked_at IS NULL "
+                               "ORDER BY id FOR UPDATE"), {"u": username}).all()
+    for id in ids:
+        _revoke(conn, actor, _get_api_key(conn, id))
+
+
 def actor_from_api_key(conn: Connection, *, key: str) -> Actor | None:
-    """The actor of a valid API key ("key:<name>" with the key's role); None for anything else.
+    """The actor of a valid API key ("key:<name>" with the key's role); None for anything else
+    (unknown, revoked or expired).
 
     Marks the key used, at most once a minute and without ever waiting for another request's
     lock (SKIP LOCKED): a busy key does not turn every request into a write of the same row.
@@ -450,7 +506,7 @@ def actor_from_api_key(conn: Connection, *, key: str) -> Actor | None:
         return None
     row = conn.execute(sa.text(
         "SELECT id, name, role, last_used_at IS NULL OR last_used_at < now() - CAST(:every AS interval) AS stale "
-        "FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        "FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"),
         {"h": _key_hash(key), "every": _LAST_USED_EVERY}).mappings().first()
     if row is None:
         return None
@@ -463,36 +519,49 @@ def actor_from_api_key(conn: Connection, *, key: str) -> Actor | None:
     return Actor(f"key:{row['name']}", row["role"])
 
 
-def verify_login(conn: Connection, *, username: str, password: str, settings: Settings) -> bool:
-    """Check a login attempt; count failures and lock the account after too many.
+# --- logging in ------------------------------------------------------------------------------------
 
-    The answer is the same (False) for an unknown user, a wrong password, an inactive or a locked
-    account, and costs one bcrypt check in every case, so nothing reveals whether a name exists.
+def verify_login(conn: Connection, *, username: str, password: str, settings: Settings,
+                 address: str | None = None) -> User | None:
+    """Check a password; count a failure and lock the account after too many. The user when right.
+
+    One step of log_in (which throttles first); call it in a transaction that commits, failures or not.
+    The answer is the same (None) for an unknown user, a wrong password, an inactive or a locked
+    account, and costs one bcrypt check in every case, an unknown name's at the cost most stored
+    hashes have (dummy_hash_cost), so nothing reveals whether a name exists. A right password
+    stored at another cost than PASSWORD_HASH_ROUNDS is hashed again at it.
     Failures count towards a lock within LOGIN_LOCK_MINUTES of the first one; once a lock has
     expired the count starts again from zero. A lock ends the user's sessions (someone is guessing
-    the password). Failed logins and locks go to the audit log and the JSON log, with the
-    username and the time only (an unknown name is not written down: it may be a mistyped password).
+    the password). Failed logins and locks go to the audit log and the JSON log, with the username,
+    the client's address and the time only (an unknown name is not written down: it may be a
+    mistyped password).
     """
     name = (username or "").strip().lower()
-    row = conn.execute(sa.text(
-        "SELECT id, password_hash, active, coalesce(locked_until > now(), false) AS locked, "
-        "  (locked_until IS NOT NULL AND locked_until <= now()) OR failed_since IS NULL "
-        "  OR failed_since < now() - make_interval(mins => :mins) AS fresh "
-        "FROM users WHERE username = :u FOR UPDATE"),
-        {"u": name, "mins": settings.login_lock_minutes}).mappings().first()
+    row = None
+    if "\x00" not in name:  # no account has one (the driver refuses it as a parameter)
+        row = conn.execute(sa.text(
+            "SELECT id, password_hash, active, coalesce(locked_until > now(), false) AS locked, "
+            "  (locked_until IS NOT NULL AND locked_until <= now()) OR failed_since IS NULL "
+            "  OR failed_since < now() - make_interval(mins => :mins) AS fresh "
+            "FROM users WHERE username = :u FOR UPDATE"),
+            {"u": name, "mins": settings.login_lock_minutes}).mappings().first()
     if row is None:
-        _password_matches(password or "", _dummy_hash(settings.password_hash_rounds))
-        log.warning("login failed", extra={"fields": {"username": None, "reason": "unknown username"}})
-        return False
+        _password_matches(password or "", _dummy_hash(dummy_hash_cost(conn, settings=settings)))
+        log.warning("login failed", extra={"fields": {"username": None, "reason": "unknown username",
+                                                      "address": address}})
+        return None
     ok = _password_matches(password or "", row["password_hash"])
     if ok and row["active"] and not row["locked"]:
-        conn.execute(sa.text("UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL, "
-                             "last_login_at = now() WHERE id = :id"), {"id": row["id"]})
-        return True
+        rehash = hash_cost(row["password_hash"]) != settings.password_hash_rounds
+        conn.execute(sa.text(
+            "UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL, last_login_at = now(), "
+            "password_hash = coalesce(:h, password_hash) WHERE id = :id"),
+            {"id": row["id"], "h": _bcrypt(password, settings.password_hash_rounds) if rehash else None})
+        return get_user(conn, username=name)
     audit.record(conn, username=name, action="login_failed", entity="user", entity_id=name)
-    log.warning("login failed", extra={"fields": {"username": name}})
+    log.warning("login failed", extra={"fields": {"username": name, "address": address}})
     if row["locked"]:
-        return False
+        return None
     locked_now = conn.scalar(sa.text(
         "UPDATE users SET "
         "  failed_logins = CASE WHEN :fresh THEN 1 ELSE failed_logins + 1 END, "
@@ -505,64 +574,206 @@ def verify_login(conn: Connection, *, username: str, password: str, settings: Se
     if locked_now:
         conn.execute(sa.text(f"UPDATE users SET {_END_SESSIONS} WHERE id = :id"), {"id": row["id"]})
         audit.record(conn, username=name, action="lockout", entity="user", entity_id=name)
-        log.warning("account locked", extra={"fields": {"username": name,
+        log.warning("account locked", extra={"fields": {"username": name, "address": address,
                                                         "minutes": settings.login_lock_minutes}})
-    return False
+    return None
 
 
-# --- dashboard sessions --------------------------------------------------------------------------
+def _login_name(username: str | None, password: str | None) -> str:
+    """The username as stored; AccountError when the username or password is longer than any can be
+    (answered before anything is counted: such an attempt cannot be right and costs nothing)."""
+    name = (username or "").strip().lower()
+    if len(name) > MAX_USERNAME_LENGTH:
+        raise AccountError(N_("The username must be at most {n} characters long."), n=MAX_USERNAME_LENGTH)
+    if len((password or "").encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise AccountError(N_("The password must be at most {n} bytes long."), n=MAX_PASSWORD_BYTES)
+    return name
+
+
+def _proven_user(engine: Engine, *, username: str, password: str, address: str, settings: Settings,
+                 failed: str) -> User:
+    """The user whose password this is, behind the throttle: every check of a password goes here.
+
+    The attempt is counted first, in its own transaction (throttle.take_login: Throttled when over a
+    limit); then the password is checked and a failure counted in another, committed before
+    LoginFailed(`failed`) is raised; a right password gives the attempt back."""
+    name = _login_name(username, password)
+    with engine.begin() as conn:
+        attempt = throttle.take_login(conn, settings, address=address, username=name)
+    with engine.begin() as conn:
+        user = verify_login(conn, username=name, password=password, settings=settings, address=address)
+        if user is not None:
+            throttle.give_back(conn, attempt)
+    if user is None:
+        raise LoginFailed(failed)
+    return user
+
+
+def session_days(settings: Settings, kind: str) -> float:
+    """How long a new session of this kind lives: the login cookie's days, or the refresh token's."""
+    return settings.auth_cookie_expiry_days if kind == "dashboard" else settings.api_refresh_token_days
+
+
+def log_in(engine: Engine, *, username: str, password: str, address: str, settings: Settings,
+           kind: str = "dashboard") -> Session:
+    """A login, for every front end: the throttle, the password check, the failure count, and a new
+    session of `kind` ("dashboard": its cookie names it; "api": its tokens do).
+
+    Raises Throttled (too many attempts from `address`), LoginFailed (LOGIN_FAILED, the one answer
+    to a wrong name or password or a locked or deactivated account) or AccountError (a username or
+    password longer than any can be). Takes the engine, not a connection: a failure is committed
+    before it is raised. An API login of a user who must change a generated password is refused
+    (PasswordChangeRequired: tokens would skip the change); the dashboard asks for it first.
+    """
+    user = _proven_user(engine, username=username, password=password, address=address, settings=settings,
+                        failed=LOGIN_FAILED)
+    if kind == "api" and user.must_change_password:
+        raise PasswordChangeRequired(MUST_CHANGE_PASSWORD)
+    with engine.begin() as conn:
+        return start_session(conn, username=user.username, days=session_days(settings, kind), kind=kind)
+
+
+def change_own_password(engine: Engine, *, username: str, current: str, new: str, address: str,
+                        settings: Settings, kind: str = "dashboard") -> Session:
+    """A user changes their own password, giving the current one (the dashboard's Account box and
+    first-password form, the API's POST /v1/auth/password).
+
+    The current password is checked as a login's is (throttled; a wrong one counts towards the
+    lockout: LoginFailed). Ends every session and API token of the user, clears
+    must_change_password, and returns a new session of `kind` for the client it was done from.
+    """
+    name = _login_name(username, current)
+    if new == current:
+        raise AccountError(N_("The new password must differ from the current one."))
+    check_password_rules(new or "", username=name)
+    user = _proven_user(engine, username=name, password=current, address=address, settings=settings,
+                        failed=CURRENT_PASSWORD_WRONG)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            f"UPDATE users SET password_hash = :h, must_change_password = false, {_END_SESSIONS} WHERE id = :id"),
+            {"h": hash_password(new, rounds=settings.password_hash_rounds), "id": user.id})
+        audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
+                     before={"password": "(changed)"}, after={"password": "(changed)"})
+        return start_session(conn, username=user.username, days=session_days(settings, kind), kind=kind)
+
+
+def register(engine: Engine, *, username: str, password: str, address: str, settings: Settings,
+             name: str | None = None, email: str | None = None) -> User:
+    """Self-registration, for every front end: a viewer account, when ALLOW_SIGNUP=true.
+
+    Every attempt from `address` counts against LOGIN_ATTEMPTS_PER_MINUTE (Throttled beyond it), then
+    the account's rules apply (create_user)."""
+    if not settings.allow_signup:
+        raise PermissionDenied(N_("Self-registration is off (ALLOW_SIGNUP=false); ask an admin for an account."))
+    with engine.begin() as conn:
+        throttle.take_signup(conn, settings, address=address)
+    with engine.begin() as conn:
+        return create_user(conn, actor=None, username=username, password=password, role="viewer", name=name,
+                           email=email, rounds=settings.password_hash_rounds)
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+SESSION_KINDS = ("dashboard", "api")
+_SEEN_EVERY = "1 minute"  # a dashboard session's last_seen_at is written at most this often
+
 
 @dataclass(frozen=True)
 class Session:
-    """One dashboard login: its cookie names it by `sid`."""
+    """One login (a row of `sessions`): the dashboard's cookie or the API's tokens name it by `sid`."""
     sid: str
     user: User
     expires_at: datetime
+    kind: str = "dashboard"
+    refresh_jti: str | None = None  # an API session's one refresh token that works now
 
 
-def start_session(conn: Connection, *, username: str, days: float) -> Session:
-    """A new dashboard session for a user who just proved their password, valid `days` days.
+def start_session(conn: Connection, *, username: str, days: float, kind: str = "dashboard") -> Session:
+    """A new session for a user who just proved their password, valid `days` days.
 
     Also prunes sessions that ended or expired more than a day ago.
     """
+    if kind not in SESSION_KINDS:
+        raise ValueError(f"kind must be one of {SESSION_KINDS}, not {kind!r}")
     user = get_user(conn, username=username)
     if user is None or not user.active:
         raise PermissionDenied(N_("This account cannot log in."))
-    conn.execute(sa.text("DELETE FROM dashboard_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
+    conn.execute(sa.text("DELETE FROM sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
     sid = secrets.token_urlsafe(32)
+    jti = secrets.token_urlsafe(16) if kind == "api" else None
     expires_at = conn.scalar(sa.text(
-        "INSERT INTO dashboard_sessions (sid, user_id, epoch, expires_at) "
-        "VALUES (:sid, :uid, :epoch, now() + make_interval(secs => :secs)) RETURNING expires_at"),
-        {"sid": sid, "uid": user.id, "epoch": user.session_epoch, "secs": max(days, 0) * 86400 or 86400})
-    return Session(sid, user, expires_at)
+        "INSERT INTO sessions (sid, user_id, epoch, expires_at, kind, refresh_jti) "
+        "VALUES (:sid, :uid, :epoch, now() + make_interval(secs => :secs), :kind, :jti) RETURNING expires_at"),
+        {"sid": sid, "uid": user.id, "epoch": user.session_epoch, "secs": max(days, 0) * 86400 or 86400,
+         "kind": kind, "jti": jti})
+    return Session(sid, user, expires_at, kind, jti)
 
 
-def session_user(conn: Connection, *, sid: str, username: str | None = None) -> User | None:
-    """The user of a live dashboard session, or None when it ended.
+_SESSION_USER_COLUMNS = ", ".join("u." + c.strip() for c in _USER_COLUMNS.split(","))
 
-    A session ends with a logout, its expiry, the user's deactivation, or a change of the user's
-    session epoch (password, role, lock, "log out everywhere"). Checked on every page run, and
-    before a login is restored from a cookie. `username`, when given, must be the session's.
+
+def get_session(conn: Connection, *, sid: str, kind: str = "dashboard", idle_minutes: int = 0,
+                touch: bool = False) -> Session | None:
+    """A live session of this kind, or None when it ended.
+
+    A session ends with a logout, its expiry, the user's deactivation, a change of the user's
+    session epoch (password, role, lock, "log out everywhere"), and for the dashboard with
+    `idle_minutes` (AUTH_IDLE_MINUTES; 0: never) without a page run. `touch` notes a page run
+    (at most once a minute; call it in a transaction that commits).
     """
     if not isinstance(sid, str) or not 20 <= len(sid) <= 100:
         return None
     row = conn.execute(sa.text(
-        f"SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))} "
-        "FROM dashboard_sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.sid = :sid AND s.ended_at IS NULL AND s.expires_at > now() "
-        "  AND u.active AND u.session_epoch = s.epoch"), {"sid": sid}).mappings().first()
+        f"SELECT s.sid, s.expires_at, s.kind, s.refresh_jti, s.last_seen_at < now() - CAST(:every AS interval) "
+        f"  AS stale, {_SESSION_USER_COLUMNS} "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.sid = :sid AND s.kind = :kind AND s.ended_at IS NULL AND s.expires_at > now() "
+        "  AND u.active AND u.session_epoch = s.epoch "
+        "  AND (:idle = 0 OR s.last_seen_at > now() - make_interval(mins => :idle))"),
+        {"sid": sid, "kind": kind, "idle": idle_minutes, "every": _SEEN_EVERY}).mappings().first()
     if row is None:
         return None
-    user = User(**row)
-    if username is not None and user.username != (username or "").strip().lower():
+    values = dict(row)
+    session = {k: values.pop(k) for k in ("sid", "expires_at", "kind", "refresh_jti")}
+    if touch and values.pop("stale"):
+        conn.execute(sa.text("UPDATE sessions SET last_seen_at = now() WHERE sid = :sid"), {"sid": sid})
+    values.pop("stale", None)
+    return Session(user=User(**values), **session)
+
+
+def session_user(conn: Connection, *, sid: str, username: str | None = None, idle_minutes: int = 0,
+                 touch: bool = False) -> User | None:
+    """The user of a live dashboard session (get_session), or None when it ended.
+
+    Checked on every page run, and before a login is restored from a cookie. `username`, when
+    given, must be the session's.
+    """
+    session = get_session(conn, sid=sid, idle_minutes=idle_minutes, touch=touch)
+    if session is None or (username is not None and session.user.username != (username or "").strip().lower()):
         return None
-    return user
+    return session.user
+
+
+def rotate_refresh_token(conn: Connection, *, sid: str, jti: str) -> str | None:
+    """Retire the refresh token `jti` of the live API session `sid`; the id of its successor.
+
+    None when `jti` is not the session's current one: a retired refresh token presented again means
+    someone kept a copy, so the session ends (its tokens with it). Call it in a transaction that
+    commits, successor or not."""
+    new = secrets.token_urlsafe(16)
+    if conn.scalar(sa.text(
+            "UPDATE sessions SET refresh_jti = :new WHERE sid = :sid AND kind = 'api' AND refresh_jti = :jti "
+            "AND ended_at IS NULL RETURNING true"), {"new": new, "sid": sid, "jti": jti}):
+        return new
+    conn.execute(sa.text("UPDATE sessions SET ended_at = now() WHERE sid = :sid AND kind = 'api' AND ended_at IS NULL"),
+                 {"sid": sid})
+    return None
 
 
 def end_session(conn: Connection, *, sid: str) -> None:
-    """Log out one dashboard session: its cookie, and any copy of it, stops working."""
+    """Log out one session: its cookie or its tokens, and any copy of them, stop working."""
     row = conn.execute(sa.text(
-        "UPDATE dashboard_sessions s SET ended_at = now() FROM users u "
+        "UPDATE sessions s SET ended_at = now() FROM users u "
         "WHERE s.sid = :sid AND s.ended_at IS NULL AND u.id = s.user_id RETURNING u.username"),
         {"sid": sid}).first()
     if row is not None:

@@ -140,7 +140,8 @@ def _when(moment) -> str:
 def cmd_users_key(args) -> int:
     if args.key_command == "create":
         with get_engine(load_settings()).begin() as conn:
-            key, plain = accounts.create_api_key(conn, actor=accounts.CLI_ACTOR, name=args.name, role=args.role)
+            key, plain = accounts.create_api_key(conn, actor=accounts.CLI_ACTOR, name=args.name, role=args.role,
+                                                 expires_days=args.expires_days)
         # The key alone on stdout (KEY=$(python -m core users key create ...)); the rest on stderr.
         print(f"created API key {key.id} {key.name!r} ({key.role}):", file=sys.stderr)
         print(plain)
@@ -596,6 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("name", help="what or who uses the key, e.g. 'nightly export' (1-64 characters)")
     key_create.add_argument("--role", choices=accounts.ROLES, required=True,
                             help="what the key may do: viewer reads, analyst also loads and edits, admin everything")
+    key_create.add_argument("--expires-days", type=int, metavar="DAYS",
+                            help=f"the key stops working after DAYS days (1-{accounts.API_KEY_MAX_DAYS}); "
+                                 "default: until revoked")
     key_create.set_defaults(func=cmd_users_key)
     keys.add_parser("list", help="list API keys, newest first, revoked ones included (never the keys)"
                     ).set_defaults(func=cmd_users_key)

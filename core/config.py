@@ -134,6 +134,10 @@ SETTINGS: list[Setting] = [
     Setting("AUTH_COOKIE_NAME", "logistics_auth", "Name of the login cookie."),
     Setting("AUTH_COOKIE_EXPIRY_DAYS", "1", "Days a login cookie stays valid (0-30; 0: no cookie, every new "
             "tab logs in).", number(0, MAX_COOKIE_EXPIRY_DAYS, unit=" days")),
+    Setting("AUTH_COOKIE_SECURE", "false", "true marks the login cookie Secure: the browser sends it over HTTPS "
+            "only. Set it when the dashboard is served over HTTPS (compose sets it: docs/deploy.md).", boolean),
+    Setting("AUTH_IDLE_MINUTES", "120", "Minutes without a page run after which a dashboard session ends "
+            "(0-10080; 0: never, the cookie's expiry alone ends it).", integer(0, 7 * 24 * 60)),
     Setting("ADMIN_USERNAME", "admin", "Username of the first admin, created on first start with no users.",
             username),
     Setting("ADMIN_PASSWORD", None, "Password of the first admin. Unset: a strong one is generated and "

@@ -1,68 +1,37 @@
-"""Per-client throttles of logins and self-registration, in memory (one process's view).
+"""Per-client throttles of logins (and of every other check of a password) and of self-registration.
 
-Two limits on failed logins, both keyed by the client's address:
-- per address, LOGIN_ATTEMPTS_PER_MINUTE failures a minute, whatever the usernames: one client
-  cannot try passwords quickly;
-- per address and username, LOGIN_MAX_FAILURES - 1 failures per LOGIN_LOCK_MINUTES: an account
-  locks after LOGIN_MAX_FAILURES failures within that window (core.accounts.verify_login), so one
-  client looping on `admin` can never lock it for everyone; it takes failures from two addresses.
+Two limits on login attempts, both keyed by the client's address:
+- per address, LOGIN_ATTEMPTS_PER_MINUTE attempts a minute that were not right, whatever the
+  usernames: one client cannot try passwords quickly;
+- per address and username, LOGIN_MAX_FAILURES - 1 per LOGIN_LOCK_MINUTES: an account locks after
+  LOGIN_MAX_FAILURES failures within that window (core.accounts), so one client looping on `admin`
+  can never lock it for everyone; it takes failures from two addresses.
 Registrations count every attempt against LOGIN_ATTEMPTS_PER_MINUTE.
 
-An attempt over a limit is refused before the password is checked, and is not counted against
-the account. The state lives in this process: the dashboard and the API each keep their own, and a
-restart forgets it (the account lockout in the database is the lasting limit).
+An attempt is counted before the password is checked (take_login), one address at a time (a
+transaction lock per address), and given back once the password proved right (give_back): ten
+wrong passwords sent at once from one address cannot all reach the check. An attempt over a limit
+is refused (Throttled) before the password is checked, and is not counted against the account.
+
+The counts are rows of login_attempts: the dashboard and every API process share them, and a
+restart keeps them. A row names its bucket by a SHA-256 (of the address, and of the username for
+the per-account budget), so nothing a client sends makes it larger, and rows older than the
+longest window are deleted as attempts come.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
-import math
-import threading
-import time
-from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from core.config import Settings
 from core.definitions import N_, TextError
 
-MAX_KEYS = 50_000  # clients remembered at once; the least recently seen are forgotten beyond this
-
-
-class Throttle:
-    """Timestamps of recent events per key, in sliding windows."""
-
-    def __init__(self) -> None:
-        self._events: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def retry_after(self, key: str, *, limit: int, seconds: float, now: float | None = None) -> int | None:
-        """Seconds to wait before `key` may act again, or None when it is under `limit` per `seconds`."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.get(key)
-            if not events:
-                return None
-            while events and events[0] <= now - seconds:
-                events.popleft()
-            if len(events) < limit:
-                return None
-            return max(1, math.ceil(events[len(events) - limit] + seconds - now))
-
-    def note(self, key: str, now: float | None = None) -> None:
-        """Count one event for `key`."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.pop(key, None) or deque()
-            events.append(now)
-            self._events[key] = events  # most recently seen last
-            while len(self._events) > MAX_KEYS:
-                self._events.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._events.clear()
-
-
-_failed_logins = Throttle()
-_signups = Throttle()
+_LOCK = 724_150_004  # advisory lock (this, address hash): one address's attempts are counted in turn
+MAX_WINDOW_MINUTES = 24 * 60  # LOGIN_LOCK_MINUTES' highest value: rows older than this count nowhere
 
 
 class Throttled(TextError):
@@ -75,40 +44,59 @@ class Throttled(TextError):
                          seconds=retry_after)
 
 
-def _user_budget(settings: Settings) -> int:
-    return max(1, settings.login_max_failures - 1)
+@dataclass(frozen=True)
+class Attempt:
+    """The rows one login attempt was counted in (give_back deletes them)."""
+    ids: tuple[int, ...]
 
 
-def check_login(settings: Settings, *, address: str, username: str) -> None:
-    """Raise Throttled when this client may not try to log in now (before checking the password)."""
-    name = (username or "").strip().lower()
-    waits = [_failed_logins.retry_after(f"ip:{address}", limit=settings.login_attempts_per_minute, seconds=60),
-             _failed_logins.retry_after(f"user:{address}:{name}", limit=_user_budget(settings),
-                                        seconds=settings.login_lock_minutes * 60)]
-    waits = [w for w in waits if w is not None]
+def _bucket(*parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).digest()
+
+
+def _take(conn: Connection, address: str, limits: list[tuple[bytes, int, int]]) -> Attempt:
+    """Count one attempt in every (bucket, limit, seconds), or raise Throttled when one is full.
+
+    Runs under a transaction lock on the address: commit right after, so that the next attempt
+    from the address counts this one."""
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :a)"),
+                 {"k": _LOCK, "a": int.from_bytes(_bucket(address)[:4], "big", signed=True)})
+    conn.execute(sa.text("DELETE FROM login_attempts WHERE at < now() - make_interval(mins => :m)"),
+                 {"m": MAX_WINDOW_MINUTES})
+    waits = []
+    for bucket, limit, seconds in limits:
+        wait = conn.scalar(sa.text(
+            "SELECT ceil(extract(epoch FROM at + make_interval(secs => :s) - clock_timestamp())) FROM ("
+            "  SELECT at FROM login_attempts WHERE bucket = :b AND at > clock_timestamp() - make_interval(secs => :s)"
+            "  ORDER BY at DESC OFFSET :n - 1 LIMIT 1) oldest_in_limit"),
+            {"b": bucket, "s": seconds, "n": limit})
+        if wait is not None:
+            waits.append(max(1, int(wait)))
     if waits:
         raise Throttled(max(waits))
+    ids = conn.scalars(sa.text("INSERT INTO login_attempts (bucket) SELECT unnest(CAST(:b AS bytea[])) RETURNING id"),
+                       {"b": [bucket for bucket, _, _ in limits]}).all()
+    return Attempt(tuple(ids))
 
 
-def login_failed(*, address: str, username: str) -> None:
-    """Count a failed login of this client."""
+def take_login(conn: Connection, settings: Settings, *, address: str, username: str) -> Attempt:
+    """Count a login attempt of this client (or any check of a user's password); raise Throttled,
+    counting nothing, when it is over a limit. Commit before checking the password."""
     name = (username or "").strip().lower()
-    _failed_logins.note(f"ip:{address}")
-    _failed_logins.note(f"user:{address}:{name}")
+    return _take(conn, address, [
+        (_bucket("ip", address), settings.login_attempts_per_minute, 60),
+        (_bucket("user", address, name), max(1, settings.login_max_failures - 1), settings.login_lock_minutes * 60),
+    ])
 
 
-def check_signup(settings: Settings, *, address: str) -> None:
+def give_back(conn: Connection, attempt: Attempt) -> None:
+    """Uncount an attempt whose password was right."""
+    conn.execute(sa.text("DELETE FROM login_attempts WHERE id = ANY(:ids)"), {"ids": list(attempt.ids)})
+
+
+def take_signup(conn: Connection, settings: Settings, *, address: str) -> None:
     """Count a registration attempt; raise Throttled when this client made too many."""
-    wait = _signups.retry_after(address, limit=settings.login_attempts_per_minute, seconds=60)
-    if wait is not None:
-        raise Throttled(wait)
-    _signups.note(address)
-
-
-def reset() -> None:
-    """Forget every client (tests)."""
-    _failed_logins.clear()
-    _signups.clear()
+    _take(conn, address, [(_bucket("signup", address), settings.login_attempts_per_minute, 60)])
 
 
 def client_address(peer: str | None, forwarded_for: str | None, *, trusted_proxies: tuple[str, ...]) -> str:

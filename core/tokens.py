@@ -1,58 +1,76 @@
-"""Bearer tokens of the HTTP API: short access tokens and longer refresh tokens (JWT, HS256).
+"""Bearer tokens of the HTTP API: short access tokens and single-use refresh tokens (JWT, HS256).
 
-A token names its user (sub = username, uid = users.id) and the user's session epoch when it was
-issued. It is accepted only while the user exists, is active and still has that epoch: a password,
-role or active change, or accounts.end_sessions, bumps the epoch and ends every token issued before
-it at once, without a list of revoked tokens. Signed with Settings.token_key() (API_TOKEN_KEY).
+An API login is a session (core.accounts.log_in(kind="api"), a row of `sessions`); its tokens name
+it (sid) beside the user (sub = username, uid = users.id) and the user's session epoch. A token is
+accepted only while its session lives: a logout (log_out), a password, role or active change, a
+lock or accounts.end_sessions ends it, and every token of it at once. A refresh (refresh) answers
+a new refresh token and retires the one it was given; presenting a retired one again ends the
+session (someone kept a copy). Signed with Settings.token_key() (API_TOKEN_KEY).
 """
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import jwt
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from core.accounts import User, get_user
+from core import accounts
+from core.accounts import Session, User
 from core.config import Settings
 
 ALGORITHM = "HS256"
 KINDS = ("access", "refresh")
 LEEWAY_SECONDS = 5  # clock differences between the process that issues and the one that checks
-_CLAIMS = ["sub", "uid", "epoch", "typ", "iat", "exp", "jti"]
+_CLAIMS = ["sub", "uid", "sid", "epoch", "typ", "iat", "exp", "jti"]
 
 EXPIRED = "The token has expired."
 INVALID = "The token is not valid."
 ENDED = "This session has ended; log in again."
+REUSED = "This refresh token was already used; the session has ended: log in again."
 
 
 class TokenError(ValueError):
     """A token that cannot be accepted; the message is for the client."""
 
 
-def _issue(user: User, kind: str, lifetime: timedelta, settings: Settings, now: datetime | None) -> str:
-    issued = now or datetime.now(timezone.utc)
-    claims = {"sub": user.username, "uid": user.id, "epoch": user.session_epoch, "typ": kind,
-              "iat": issued, "exp": issued + lifetime, "jti": secrets.token_urlsafe(16)}
+@dataclass(frozen=True)
+class Tokens:
+    """What a login, a password change or a refresh answers."""
+    access_token: str
+    refresh_token: str
+    user: User
+
+
+def _encode(session: Session, kind: str, expires: datetime, jti: str, settings: Settings, issued: datetime) -> str:
+    user = session.user
+    claims = {"sub": user.username, "uid": user.id, "sid": session.sid, "epoch": user.session_epoch,
+              "typ": kind, "iat": issued, "exp": expires, "jti": jti}
     return jwt.encode(claims, settings.token_key(), algorithm=ALGORITHM)
 
 
-def issue_access_token(user: User, *, settings: Settings, now: datetime | None = None) -> str:
+def issue_access_token(session: Session, *, settings: Settings, now: datetime | None = None) -> str:
     """A token for API requests, valid API_ACCESS_TOKEN_MINUTES from `now` (default: now)."""
-    return _issue(user, "access", timedelta(minutes=settings.api_access_token_minutes), settings, now)
+    issued = now or datetime.now(timezone.utc)
+    return _encode(session, "access", issued + timedelta(minutes=settings.api_access_token_minutes),
+                   secrets.token_urlsafe(16), settings, issued)
 
 
-def issue_refresh_token(user: User, *, settings: Settings, now: datetime | None = None) -> str:
-    """A token that gets new access tokens, valid API_REFRESH_TOKEN_DAYS from `now` (default: now)."""
-    return _issue(user, "refresh", timedelta(days=settings.api_refresh_token_days), settings, now)
+def issue_refresh_token(session: Session, *, settings: Settings, now: datetime | None = None) -> str:
+    """The session's one working refresh token, valid until the session expires
+    (API_REFRESH_TOKEN_DAYS after the login)."""
+    return _encode(session, "refresh", session.expires_at, session.refresh_jti, settings,
+                   now or datetime.now(timezone.utc))
 
 
-def user_from_token(conn: Connection, *, token: str, kind: str, settings: Settings) -> User:
-    """The user a valid token of this kind ("access" or "refresh") belongs to; TokenError otherwise.
+def issue(session: Session, *, settings: Settings) -> Tokens:
+    """An access and a refresh token for an API session."""
+    return Tokens(issue_access_token(session, settings=settings), issue_refresh_token(session, settings=settings),
+                  session.user)
 
-    Checks the signature, the expiry, the kind, that the user still exists (same id) and is
-    active, and that the user's session epoch is still the token's.
-    """
+
+def _claims(token: str, kind: str, settings: Settings) -> dict:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     try:
@@ -62,11 +80,43 @@ def user_from_token(conn: Connection, *, token: str, kind: str, settings: Settin
         raise TokenError(EXPIRED) from None
     except (jwt.InvalidTokenError, TypeError, ValueError):
         raise TokenError(INVALID) from None
-    if claims["typ"] != kind or not isinstance(claims["sub"], str):
+    if claims["typ"] != kind or not all(isinstance(claims[c], str) for c in ("sub", "sid", "jti")):
         raise TokenError(INVALID)
-    user = get_user(conn, username=claims["sub"])
-    if user is None or user.id != claims["uid"]:
-        raise TokenError(INVALID)
-    if not user.active or user.session_epoch != claims["epoch"]:
+    return claims
+
+
+def _session(conn: Connection, claims: dict) -> Session:
+    session = accounts.get_session(conn, sid=claims["sid"], kind="api")
+    if session is None:
         raise TokenError(ENDED)
-    return user
+    if session.user.username != claims["sub"] or session.user.id != claims["uid"]:
+        raise TokenError(INVALID)
+    return session
+
+
+def user_from_token(conn: Connection, *, token: str, kind: str = "access", settings: Settings) -> User:
+    """The user a valid token of this kind ("access" or "refresh") belongs to; TokenError otherwise.
+
+    Checks the signature, the expiry, the kind, and that the token's session lives (core.accounts.
+    get_session: not logged out, not expired, the user active with the same session epoch)."""
+    return _session(conn, _claims(token, kind, settings)).user
+
+
+def refresh(engine: Engine, *, token: str, settings: Settings) -> Tokens:
+    """New tokens for a refresh token, which is retired (TokenError when it is not valid, or was
+    retired already: then the session ends). Takes the engine: the end of a session is committed
+    before the error is raised."""
+    claims = _claims(token, "refresh", settings)
+    with engine.begin() as conn:
+        session = _session(conn, claims)
+        jti = accounts.rotate_refresh_token(conn, sid=session.sid, jti=claims["jti"])
+    if jti is None:
+        raise TokenError(REUSED)
+    return issue(Session(session.sid, session.user, session.expires_at, session.kind, jti), settings=settings)
+
+
+def log_out(conn: Connection, *, token: str, settings: Settings) -> User:
+    """End the session of an access token: it, its refresh token and every copy stop at once."""
+    session = _session(conn, _claims(token, "access", settings))
+    accounts.end_session(conn, sid=session.sid)
+    return session.user

@@ -1,18 +1,19 @@
 """Login glue: streamlit-authenticator for the form and the signed cookie, core.accounts for the rest.
 
 The library keeps users in a dict; ours live in PostgreSQL. We give it the active users (no hashes)
-and replace its credential check with core.accounts.verify_login, which adds lockout and makes an
-unknown name cost the same as a wrong password, behind the per-client throttle of core.throttle.
+and replace its credential check with core.accounts.log_in, the one login of every front end (the
+throttle, the password check, lockout, the session).
 
-Every login is a row of dashboard_sessions (core.accounts.start_session). The library's cookie
-(a JWT signed with AUTH_COOKIE_KEY) carries that row's id, `sid`, beside the library's own username
-and expiry; a cookie is accepted only while its row is live, and the row is checked again on every
-run. So a logout, a password, role or active change, a lock or "log out everywhere" ends the
-session in this tab, in the user's other tabs and in any copy of the cookie, at once.
+Every login is a row of `sessions` (core.accounts.start_session). The library's cookie (a JWT
+signed with AUTH_COOKIE_KEY, Secure when AUTH_COOKIE_SECURE=true) carries that row's id, `sid`,
+beside the library's own username and expiry; a cookie is accepted only while its row is live, and
+the row is checked again on every run. So a logout, a password, role or active change, a lock, "log
+out everywhere" or AUTH_IDLE_MINUTES without a page run ends the session in this tab, in the user's
+other tabs and in any copy of the cookie, at once.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import jwt
 import streamlit as st
@@ -28,11 +29,15 @@ from dashboard.i18n import N_, _, error_text
 
 ACTOR_KEY = "auth_actor"
 SID_KEY = "auth_sid"  # the dashboard_sessions row of this browser session
-NOTICE_KEY = "auth_notice"  # why the last login attempt or session ended, shown once
-LOGIN_FAILED = N_("Wrong username or password, or the account is locked or deactivated. "
-                "After too many failures an account locks for a while; an admin can unlock it.")
-SESSION_ENDED = N_("Your session has ended (your password or role changed, or you logged out everywhere). "
-                 "Log in again.")
+NOTICE_KEY = "auth_notice"  # why the last session ended, shown once
+LOGIN_ERROR_KEY = "auth_login_error"  # why the last login attempt failed, shown once
+SESSION_ENDED = N_("Your session has ended (it was idle for a while, your password or role changed, or you "
+                   "logged out everywhere). Log in again.")
+LOGGED_OUT_EVERYWHERE = N_("You were logged out everywhere: every session and API token of your account has "
+                           "ended.")
+# Our own forms' fields, as long as core accepts (the library's login form takes no limit: core
+# answers a longer username or password with a plain message).
+_PASSWORD_CHARS = accounts.MAX_PASSWORD_BYTES
 
 
 def client_address() -> str:
@@ -41,11 +46,6 @@ def client_address() -> str:
     return throttle.client_address(peer if isinstance(peer, str) else None,  # None: localhost (or a test)
                                    forwarded if isinstance(forwarded, str) else None,
                                    trusted_proxies=settings().trusted_proxies)
-
-
-def _start_session(username: str) -> None:
-    session = write(accounts.start_session, username=username, days=settings().auth_cookie_expiry_days)
-    st.session_state[SID_KEY] = session.sid
 
 
 def build_authenticator() -> stauth.Authenticate:
@@ -60,18 +60,13 @@ def build_authenticator() -> stauth.Authenticate:
         auto_hash=False)
 
     def check_credentials(username: str, password: str) -> bool:
-        address = client_address()
         try:
-            throttle.check_login(cfg, address=address, username=username)
-        except throttle.Throttled as exc:
-            st.session_state[NOTICE_KEY] = error_text(exc)
+            session = accounts.log_in(engine(), username=username, password=password, address=client_address(),
+                                      settings=cfg)
+        except (accounts.AccountError, throttle.Throttled) as exc:  # LoginFailed is an AccountError
+            st.session_state[LOGIN_ERROR_KEY] = error_text(exc)
             return False
-        with engine().begin() as conn:
-            ok = accounts.verify_login(conn, username=username, password=password, settings=cfg)
-        if not ok:
-            throttle.login_failed(address=address, username=username)
-            return False
-        _start_session((username or "").strip().lower())
+        st.session_state[SID_KEY] = session.sid
         return True
 
     model = authenticator.cookie_controller.cookie_model
@@ -80,6 +75,14 @@ def build_authenticator() -> stauth.Authenticate:
         # The library's claims plus the session row; set_cookie runs right after a form login.
         return jwt.encode({"username": st.session_state["username"], "exp_date": model.exp_date,
                            "sid": st.session_state.get(SID_KEY)}, model.cookie_key, algorithm="HS256")
+
+    def set_cookie() -> None:
+        # The library's set_cookie, with the Secure flag its cookie component can set (HttpOnly it cannot:
+        # the cookie is written by JavaScript in the page).
+        if model.cookie_expiry_days != 0:
+            model.exp_date = model._set_exp_date()
+            model.cookie_manager.set(model.cookie_name, token_encode(), secure=cfg.auth_cookie_secure,
+                                     expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days))
 
     def get_cookie():
         """The cookie's claims when it names a live session of its user; None otherwise."""
@@ -96,13 +99,15 @@ def build_authenticator() -> stauth.Authenticate:
                 or not isinstance(claims.get("exp_date"), (int, float))
                 or claims["exp_date"] <= datetime.now().timestamp()):
             return None
-        if read_fresh(accounts.session_user, sid=claims["sid"], username=claims["username"]) is None:
+        if read_fresh(accounts.session_user, sid=claims["sid"], username=claims["username"],
+                      idle_minutes=cfg.auth_idle_minutes) is None:
             return None
         st.session_state[SID_KEY] = claims["sid"]
         return claims
 
     authenticator.authentication_controller.authentication_model.check_credentials = check_credentials
     model._token_encode = token_encode
+    model.set_cookie = set_cookie
     model.get_cookie = get_cookie
     return authenticator
 
@@ -129,8 +134,7 @@ def logout(authenticator: stauth.Authenticate) -> None:
 def logout_everywhere(authenticator: stauth.Authenticate, actor: Actor) -> None:
     """End every session and API token of this user, this one included."""
     write(accounts.end_sessions, actor=actor, username=actor.username)
-    _end_here(authenticator, "You were logged out everywhere: every session and API token of your account "
-                             "has ended.")
+    _end_here(authenticator, _(LOGGED_OUT_EVERYWHERE))
 
 
 def login(authenticator: stauth.Authenticate) -> Actor | None:
@@ -145,15 +149,18 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
         st.session_state["authentication_status"] = False
     status = st.session_state.get("authentication_status")
     notice = st.session_state.pop(NOTICE_KEY, None)
+    failed = st.session_state.pop(LOGIN_ERROR_KEY, None)
     if notice:
         st.warning(notice)
     elif status is False:
-        st.error(_(LOGIN_FAILED))
+        st.error(md(failed or _(accounts.LOGIN_FAILED)))
     if not status:
         st.session_state.pop(ACTOR_KEY, None)
         return None
     username = st.session_state.get("username") or ""
-    user = read_fresh(accounts.session_user, sid=st.session_state.get(SID_KEY) or "", username=username)
+    # Checked, and noted as a page run (the idle timeout), on every run.
+    user = write(accounts.session_user, sid=st.session_state.get(SID_KEY) or "", username=username,
+                 idle_minutes=settings().auth_idle_minutes, touch=True)
     if user is None:
         row = read_fresh(accounts.get_user, username=username)
         _end_here(authenticator, None)
@@ -171,18 +178,19 @@ def login(authenticator: stauth.Authenticate) -> Actor | None:
 
 def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: str, new: str,
                      repeat: str) -> bool:
-    """Change the user's own password; this browser stays logged in with a new session."""
+    """Change the user's own password (core.accounts.change_own_password: the current one is checked
+    as a login's is); this browser stays logged in with a new session."""
     if new != repeat:
         st.error(_("The two new passwords differ."))
         return False
     try:
-        write(accounts.change_own_password, actor=actor, current=current, new=new,
-              rounds=settings().password_hash_rounds)
-    except (accounts.AccountError, accounts.PermissionDenied) as exc:
+        session = accounts.change_own_password(engine(), username=actor.username, current=current, new=new,
+                                               address=client_address(), settings=settings())
+    except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
         st.error(md(error_text(exc)))
         return False
-    # Every session ended with the old password; this browser gets a new one (and a new cookie).
-    _start_session(actor.username)
+    # Every session ended with the old password; this browser gets the new one (and a new cookie).
+    st.session_state[SID_KEY] = session.sid
     authenticator.cookie_controller.set_cookie()
     return True
 
@@ -190,13 +198,14 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
 def first_password_form(authenticator: stauth.Authenticate, user: accounts.User) -> None:
     """Before anything else: the generated first password must be replaced by the user's own."""
     st.title(_("Choose your password"))
-    st.info(f"You logged in as {md(user.username)} with the password generated on the first start. "
-            "Choose your own before going on; the generated one stops working.")
+    st.info(_("You logged in as {username} with the password generated on the first start. Choose your own "
+              "before going on; the generated one stops working.").format(username=md(user.username)))
     with st.form("first_password"):
-        current = st.text_input(_("Generated password"), type="password")
-        new = st.text_input(_("New password"), type="password",
-                            help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters; not a common password.")
-        repeat = st.text_input(_("Repeat the new password"), type="password")
+        current = st.text_input(_("Generated password"), type="password", max_chars=_PASSWORD_CHARS)
+        new = st.text_input(_("New password"), type="password", max_chars=_PASSWORD_CHARS,
+                            help=_("At least {n} characters; not a common password.").format(
+                                n=accounts.MIN_PASSWORD_LENGTH))
+        repeat = st.text_input(_("Repeat the new password"), type="password", max_chars=_PASSWORD_CHARS)
         changed = st.form_submit_button(_("Set my password"), type="primary") and _change_password(
             authenticator, user.actor, current, new, repeat)
     if changed:  # no st.rerun here: the new cookie is set by a component that must reach the browser
@@ -214,9 +223,9 @@ def account_box(authenticator: stauth.Authenticate) -> None:
     with st.popover(_("Account"), icon=":material/manage_accounts:"):
         with st.form("own_password", clear_on_submit=True):
             st.caption(_("Change my password (every other session of mine ends)"))
-            current = st.text_input(_("Current password"), type="password")
-            new = st.text_input(_("New password"), type="password")
-            repeat = st.text_input(_("Repeat the new password"), type="password")
+            current = st.text_input(_("Current password"), type="password", max_chars=_PASSWORD_CHARS)
+            new = st.text_input(_("New password"), type="password", max_chars=_PASSWORD_CHARS)
+            repeat = st.text_input(_("Repeat the new password"), type="password", max_chars=_PASSWORD_CHARS)
             if st.form_submit_button(_("Change password")) and _change_password(
                     authenticator, actor, current, new, repeat):
                 st.success(_("Password changed; your other sessions and API tokens have ended."))
@@ -238,24 +247,23 @@ def use_stored_language() -> None:
 
 def signup_form() -> None:
     """Self-registration (ALLOW_SIGNUP=true only): creates a viewer. Throttled per client address."""
-    cfg = settings()
     with st.expander(_("No account yet? Register as a viewer")):
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input(_("New username"), help=_(accounts.USERNAME_HELP) + ".")
-            name = st.text_input(_("Your name"))
-            email = st.text_input(_("Email (optional)"))
-            password = st.text_input(_("New password"), type="password",
+            username = st.text_input(_("New username"), help=_(accounts.USERNAME_HELP) + ".",
+                                     max_chars=accounts.MAX_USERNAME_LENGTH)
+            name = st.text_input(_("Your name"), max_chars=accounts.MAX_NAME_LENGTH)
+            email = st.text_input(_("Email (optional)"), max_chars=accounts.MAX_EMAIL_LENGTH)
+            password = st.text_input(_("New password"), type="password", max_chars=_PASSWORD_CHARS,
                                      help=_("At least {n} characters.").format(n=accounts.MIN_PASSWORD_LENGTH))
-            repeat = st.text_input(_("Repeat the password"), type="password")
+            repeat = st.text_input(_("Repeat the password"), type="password", max_chars=_PASSWORD_CHARS)
             if st.form_submit_button(_("Register")):
                 if password != repeat:
                     st.error(_("The two passwords differ."))
                     return
                 try:
-                    throttle.check_signup(cfg, address=client_address())
-                    write(accounts.create_user, actor=None, username=username, password=password,
-                          role="viewer", name=name, email=email, rounds=cfg.password_hash_rounds)
-                except (accounts.AccountError, throttle.Throttled) as exc:
+                    accounts.register(engine(), username=username, password=password, name=name, email=email,
+                                      address=client_address(), settings=settings())
+                except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
                     st.error(md(error_text(exc)))
                 else:
                     st.success(_("Account created. Log in above."))
@@ -280,7 +288,8 @@ def recheck_role(role: str) -> Actor:
     """For a fragment that reruns on its own (st.fragment(run_every=...)): the entrypoint's checks do
     not run then, so read the session and the user's role again and stop the panel if either ended."""
     sid = st.session_state.get(SID_KEY) or ""
-    user = read_fresh(accounts.session_user, sid=sid, username=st.session_state.get("username") or "")
+    user = read_fresh(accounts.session_user, sid=sid, username=st.session_state.get("username") or "",
+                      idle_minutes=settings().auth_idle_minutes)
     actor = user.actor if user is not None and not user.must_change_password else None
     if not accounts.can(actor, role):
         st.session_state.pop(ACTOR_KEY, None)

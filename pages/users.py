@@ -36,11 +36,12 @@ create_tab, role_tab, password_tab, active_tab, sessions_tab = st.tabs(
 
 with create_tab, st.form("create_user", clear_on_submit=True):
     c1, c2 = st.columns(2)
-    username = c1.text_input(_("Username"), help=_("One word; stored lower-case."))
-    name = c2.text_input(_("Name"))
-    email = c1.text_input(_("Email (optional)"))
+    username = c1.text_input(_("Username"), help=_("One word; stored lower-case."),
+                             max_chars=accounts.MAX_USERNAME_LENGTH)
+    name = c2.text_input(_("Name"), max_chars=accounts.MAX_NAME_LENGTH)
+    email = c1.text_input(_("Email (optional)"), max_chars=accounts.MAX_EMAIL_LENGTH)
     role = c2.selectbox(_("Role"), accounts.ROLES, format_func=role_labels.get)
-    password = st.text_input(_("Initial password"), type="password",
+    password = st.text_input(_("Initial password"), type="password", max_chars=accounts.MAX_PASSWORD_BYTES,
                              help=_("At least {n} characters; give it to the user by a safe channel.").format(
                                  n=accounts.MIN_PASSWORD_LENGTH))
     if st.form_submit_button(_("Create user"), type="primary"):
@@ -67,7 +68,7 @@ with role_tab, st.form("change_role"):
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
     who = st.selectbox(_("User"), names, key="users_password_user")
-    new_password = st.text_input(_("New password"), type="password")
+    new_password = st.text_input(_("New password"), type="password", max_chars=accounts.MAX_PASSWORD_BYTES)
     if st.form_submit_button(_("Reset password"), help=_("Also unlocks a locked account.")):
         try:
             write(accounts.reset_password, actor=actor, username=who, password=new_password, rounds=rounds)
@@ -109,12 +110,13 @@ with sessions_tab:
 
 st.subheader(_("API keys"))
 st.caption(_("A key lets a script or an integration use the HTTP API with a role, without a user's "
-             "password. Only a hash of each key is kept; a revoked key stops working at once."))
+             "password. Only a hash of each key is kept; a revoked or expired key stops working at once, and "
+             "so do the keys an admin made when that admin is demoted or deactivated."))
 keys = read_fresh(accounts.list_api_keys)
 if keys:
     table(pd.DataFrame([{
         "id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix, "created by": k.created_by,
-        "created": k.created_at, "last used": k.last_used_at, "revoked": k.revoked_at,
+        "created": k.created_at, "last used": k.last_used_at, "revoked": k.revoked_at, "expires": k.expires_at,
     } for k in keys]), column_config={"id": st.column_config.NumberColumn(heading("id"), format="%d")})
 else:
     st.caption(_("No API keys yet."))
@@ -126,9 +128,12 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
     key_name = c1.text_input(_("Key name"), max_chars=accounts.API_KEY_MAX_NAME,
                              help=_("What or who uses it, e.g. nightly export; shown in the audit log as key:<name>."))
     key_role = c2.selectbox(_("Key role"), accounts.ROLES, format_func=role_labels.get)
+    key_days = c1.number_input(_("Expires after (days)"), min_value=0, max_value=accounts.API_KEY_MAX_DAYS, value=0,
+                               step=1, help=_("0: never (until revoked)."))
     if st.form_submit_button(_("Create key"), type="primary"):
         try:
-            key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role)
+            key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role,
+                               expires_days=int(key_days) or None)
         except (accounts.AccountError, accounts.PermissionDenied) as exc:
             st.error(md(error_text(exc)))
         else:

@@ -119,11 +119,8 @@ def reset_database(engine) -> None:
 
 @pytest.fixture
 def db(engine):
-    """A clean database (only the admin user exists) and no client throttled; yields the engine."""
-    from core import throttle
-
+    """A clean database (only the admin user exists, no client throttled); yields the engine."""
     reset_database(engine)
-    throttle.reset()
     yield engine
 
 

@@ -1,12 +1,17 @@
 """Tokens, refresh, revocation, API keys, registration and the role matrix on every route."""
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from api import deps
 from core import accounts
 from tests.api.conftest import PASSWORD, add_user, login
 from tests.conftest import ADMIN_PASSWORD
@@ -39,21 +44,40 @@ def test_a_wrong_password_is_401_and_counts_towards_the_lockout(client, db, sett
     assert unknown.json() == wrong.json()  # same answer: nothing reveals whether a name exists
 
 
-def test_refresh_takes_the_refresh_token_as_bearer(client, db):
+def test_refresh_takes_the_refresh_token_as_bearer_once(client, db):
     tokens = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()
-    fresh = client.post("/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
-    assert fresh.status_code == 200
-    assert client.get("/v1/customers/total", headers=bearer(fresh.json()["access_token"])).status_code == 200
     assert client.post("/v1/auth/refresh", headers=bearer(tokens["access_token"])).status_code == 401
     assert client.get("/v1/customers/total", headers=bearer(tokens["refresh_token"])).status_code == 401
+    fresh = client.post("/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    assert fresh.status_code == 200 and set(fresh.json()) == {"access_token", "refresh_token", "token_type",
+                                                              "expires_in"}
+    assert client.get("/v1/customers/total", headers=bearer(fresh.json()["access_token"])).status_code == 200
+    again = client.post("/v1/auth/refresh", headers=bearer(fresh.json()["refresh_token"]))  # the next one works once
+    assert again.status_code == 200
+    replayed = client.post("/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))  # a copy of a used one
+    assert replayed.status_code == 401 and "already used" in replayed.json()["error"]
+    for token in (again.json()["access_token"], fresh.json()["access_token"]):  # the whole session ended
+        assert client.get("/v1/customers/total", headers=bearer(token)).status_code == 401
+
+
+def test_logout_ends_the_session_of_its_access_token(client, db):
+    tokens = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()
+    other = login(client, "admin", ADMIN_PASSWORD)
+    answer = client.post("/v1/auth/logout", headers=bearer(tokens["access_token"]))
+    assert answer.status_code == 200 and answer.json() == {
+        "message": "Logged out: this session's access and refresh tokens no longer work."}
+    assert client.get("/v1/customers/total", headers=bearer(tokens["access_token"])).status_code == 401
+    assert client.post("/v1/auth/refresh", headers=bearer(tokens["refresh_token"])).status_code == 401
+    assert client.post("/v1/auth/logout", headers=bearer(tokens["access_token"])).status_code == 401
+    assert client.get("/v1/customers/total", headers=other).status_code == 200  # another session goes on
 
 
 def test_missing_expired_and_forged_tokens_are_401(client, db, settings):
     assert client.get("/v1/services").status_code == 401
     assert client.get("/v1/services", headers=bearer("not-a-token")).status_code == 401
-    user = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()["user"]
-    claims = {"sub": "admin", "uid": user["id"], "epoch": 0, "typ": "access", "jti": "test", "iat": int(time.time()) - 120,
-              "exp": int(time.time()) - 60}
+    token = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+    claims = jwt.decode(token, settings.token_key(), algorithms=["HS256"]) | {
+        "iat": int(time.time()) - 120, "exp": int(time.time()) - 60}
     expired = client.get("/v1/services", headers=bearer(jwt.encode(claims, settings.token_key(), "HS256")))
     assert expired.status_code == 401 and "expired" in expired.json()["error"]
     forged = jwt.encode({**claims, "exp": int(time.time()) + 600}, "some other key of enough length!!", "HS256")
@@ -178,3 +202,70 @@ def test_registration_is_throttled_per_address_and_follows_the_rules(client, db,
         assert client.post("/v1/auth/register", json={"username": f"new{i}", "password": "long enough pass"}).status_code == 201
     refused = client.post("/v1/auth/register", json={"username": "one.more", "password": "long enough pass"})
     assert refused.status_code == 429 and refused.headers["Retry-After"]
+
+
+def test_ten_wrong_logins_at_once_from_one_address_meet_the_throttle_and_do_not_lock(client, db, settings):
+    start = threading.Barrier(10)
+
+    def attempt(_):
+        start.wait(10)
+        return client.post("/v1/auth/login", json={"username": "admin", "password": "not the password"}).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = sorted(pool.map(attempt, range(10)))
+    budget = settings.login_max_failures - 1
+    assert statuses == [401] * budget + [429] * (10 - budget)
+    with db.connect() as conn:
+        admin = accounts.get_user(conn, username="admin")
+    assert (admin.failed_logins, admin.locked_until) == (budget, None)  # docs/security.md's promise
+    other = TestClient(client.app, raise_server_exceptions=False, client=("198.51.100.7", 50000))
+    assert other.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 200
+
+
+def test_a_generated_password_gets_no_tokens_until_changed_through_the_api(client, db):
+    with db.begin() as conn:
+        conn.execute(sa.text("DELETE FROM users"))
+        generated = accounts.ensure_admin(conn, settings=dataclasses.replace(deps.settings(), admin_password=None))
+    refused = client.post("/v1/auth/login", json={"username": "admin", "password": generated})
+    assert refused.status_code == 403
+    assert refused.json()["error"].startswith("This account's password was generated on the first start: "
+                                              "choose your own first (POST /v1/auth/password")
+    same = client.post("/v1/auth/password", json={"username": "admin", "password": generated,
+                                                  "new_password": generated})
+    assert same.status_code == 422 and "must differ" in same.json()["error"]
+    changed = client.post("/v1/auth/password", json={"username": "admin", "password": generated,
+                                                     "new_password": "my own long passphrase"})
+    assert changed.status_code == 200 and changed.json()["user"]["username"] == "admin"
+    assert client.get("/v1/metrics", headers=bearer(changed.json()["access_token"])).status_code == 200
+    assert client.post("/v1/auth/login", json={"username": "admin", "password": generated}).status_code == 401
+    assert login(client, "admin", "my own long passphrase")
+
+
+def test_changing_a_password_ends_the_old_tokens_and_a_wrong_current_one_is_throttled(client, db, settings):
+    old = client.post("/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()
+    body = {"username": "admin", "password": "a wrong guess", "new_password": "a brand new passphrase"}
+    for _ in range(settings.login_max_failures - 1):
+        wrong = client.post("/v1/auth/password", json=body)
+        assert wrong.status_code == 401 and "current password is not right" in wrong.json()["error"]
+    assert client.post("/v1/auth/password", json={**body, "password": ADMIN_PASSWORD}).status_code == 429
+    other = TestClient(client.app, raise_server_exceptions=False, client=("198.51.100.8", 50000))
+    assert other.post("/v1/auth/password", json={**body, "password": ADMIN_PASSWORD}).status_code == 200
+    assert client.get("/v1/customers/total", headers=bearer(old["access_token"])).status_code == 401
+    assert client.post("/v1/auth/refresh", headers=bearer(old["refresh_token"])).status_code == 401
+
+
+@pytest.mark.parametrize("route, body, message", [
+    ("/v1/auth/login", {"username": "u" * 33, "password": "x"}, "username: String should have at most 32 characters"),
+    ("/v1/auth/login", {"username": "admin", "password": "p" * 73}, "password: String should have at most 72 characters"),
+    ("/v1/auth/login", {"username": "admin", "password": "é" * 37}, "The password must be at most 72 bytes long."),
+    ("/v1/auth/password", {"username": "admin", "password": ADMIN_PASSWORD, "new_password": "n" * 73},
+     "new_password: String should have at most 72 characters"),
+    ("/v1/auth/register", {"username": "newbie", "password": "long enough pass", "email": "e" * 250 + "@x.com"},
+     "email: String should have at most 254 characters"),
+])
+def test_every_auth_field_has_a_length_limit(client, db, api_settings, route, body, message):
+    api_settings(allow_signup=True)
+    answer = client.post(route, json=body)
+    assert answer.status_code == 422 and message in answer.json()["error"]
+    with db.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM login_attempts")) == 0  # nothing counted

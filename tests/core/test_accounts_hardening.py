@@ -1,13 +1,13 @@
 """Accounts, hardened: password and username rules, a lockout that expires cleanly and is audited,
 dashboard sessions that end, the last admin kept under concurrent demotions."""
-import threading
 from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
 from core import accounts
-from core.accounts import AccountError, Actor, PermissionDenied
+from core.accounts import AccountError, Actor, LoginFailed, PermissionDenied
+from tests.concurrency import Blocked
 
 ADMIN = Actor("admin", "admin")
 
@@ -104,35 +104,45 @@ def test_failed_logins_and_lockouts_are_audited_with_the_username_only(conn, set
         [("ana", "login_failed", "user", "ana", None, None)] * settings.login_max_failures
         + [("ana", "lockout", "user", "ana", None, None)])  # the unknown name is not written down
     fields = [getattr(r, "fields", {}) for r in caplog.records]
-    assert fields.count({"username": "ana"}) == settings.login_max_failures
-    assert {"username": "ana", "minutes": settings.login_lock_minutes} in fields
+    assert fields.count({"username": "ana", "address": None}) == settings.login_max_failures
+    assert {"username": "ana", "address": None, "minutes": settings.login_lock_minutes} in fields
     assert not any("wrong-password" in r.getMessage() + str(getattr(r, "fields", "")) for r in caplog.records)
     assert not any("ghost" in str(getattr(r, "fields", "")) for r in caplog.records)
     assert accounts.get_user(conn, username="ana").session_epoch == epoch + 1  # a lock ends the sessions
 
 
-def test_a_user_changes_their_own_password(conn, settings):
-    make_user(conn)
-    ana = Actor("ana", "analyst")
-    with pytest.raises(AccountError, match="current password is not right"):
-        accounts.change_own_password(conn, actor=ana, current="nope-nope", new="a-brand-new-one", rounds=4)
+def change_own(db, settings, current, new, username="ana"):
+    return accounts.change_own_password(db, username=username, current=current, new=new, address="10.0.0.1",
+                                        settings=settings)
+
+
+def test_a_user_changes_their_own_password(db, settings):
+    with db.begin() as conn:
+        make_user(conn)
+    with pytest.raises(LoginFailed, match="^The current password is not right, or the account is locked"):
+        change_own(db, settings, "nope-nope", "a-brand-new-one")
     with pytest.raises(AccountError, match="too common"):
-        accounts.change_own_password(conn, actor=ana, current="correct-horse", new="password123", rounds=4)
-    user = accounts.change_own_password(conn, actor=ana, current="correct-horse", new="a-brand-new-one", rounds=4)
-    assert user.session_epoch == 1
-    assert accounts.verify_login(conn, username="ana", password="a-brand-new-one", settings=settings)
-    assert not accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
-    audited = conn.execute(sa.text("SELECT username, entity_id FROM audit_log WHERE action = 'update'")).all()
-    assert [tuple(r) for r in audited] == [("ana", "ana")]
+        change_own(db, settings, "correct-horse", "password123")
+    session = change_own(db, settings, "correct-horse", "a-brand-new-one")
+    assert (session.user.username, session.user.session_epoch, session.kind) == ("ana", 1, "dashboard")
+    with db.begin() as conn:
+        assert accounts.session_user(conn, sid=session.sid).username == "ana"  # the new session lives
+        assert accounts.verify_login(conn, username="ana", password="a-brand-new-one", settings=settings)
+        assert not accounts.verify_login(conn, username="ana", password="correct-horse", settings=settings)
+        audited = conn.execute(sa.text("SELECT username, entity_id FROM audit_log WHERE action = 'update'")).all()
+        assert [tuple(r) for r in audited] == [("ana", "ana")]
+        failed = conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE action = 'login_failed'"))
+        assert failed == 2  # the wrong current password counted as a failed login, as the one above
 
 
-def test_the_generated_admin_password_must_be_changed(conn, settings):
-    assert not accounts.get_user(conn, username="admin").must_change_password  # ADMIN_PASSWORD was given
-    conn.execute(sa.text("DELETE FROM users"))
-    generated = accounts.ensure_admin(conn, settings=replace(settings, admin_password=None))
-    assert accounts.get_user(conn, username="admin").must_change_password
-    user = accounts.change_own_password(conn, actor=ADMIN, current=generated, new="my-own-admin-words", rounds=4)
-    assert not user.must_change_password
+def test_the_generated_admin_password_must_be_changed(db, settings):
+    with db.begin() as conn:
+        assert not accounts.get_user(conn, username="admin").must_change_password  # ADMIN_PASSWORD was given
+        conn.execute(sa.text("DELETE FROM users"))
+        generated = accounts.ensure_admin(conn, settings=replace(settings, admin_password=None))
+        assert accounts.get_user(conn, username="admin").must_change_password
+    session = change_own(db, settings, generated, "my-own-admin-words", username="admin")
+    assert not session.user.must_change_password
 
 
 # --- dashboard sessions --------------------------------------------------------------------------
@@ -180,7 +190,7 @@ def test_every_session_ends_when_the_user_changes(conn, settings, change):
 def test_an_expired_session_is_refused(conn):
     make_user(conn)
     session = accounts.start_session(conn, username="ana", days=1)
-    conn.execute(sa.text("UPDATE dashboard_sessions SET expires_at = now() - interval '1 second'"))
+    conn.execute(sa.text("UPDATE sessions SET expires_at = now() - interval '1 second'"))
     assert accounts.session_user(conn, sid=session.sid) is None
 
 
@@ -188,38 +198,20 @@ def test_an_expired_session_is_refused(conn):
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(db):
     with db.begin() as conn:
-        make_user(conn, "bia", "admin")
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def demote(actor, target):
-        try:
-            with db.begin() as conn:
-                conn.execute(sa.text("SELECT 1"))
-                barrier.wait(5)
-                accounts.set_role(conn, actor=Actor(actor, "admin"), username=target, role="viewer")
-                # hold the transaction open a little so the other one truly overlaps
-                conn.execute(sa.text("SELECT pg_sleep(0.3)"))
-            outcomes[actor] = "done"
-        except AccountError as exc:
-            outcomes[actor] = str(exc)
-
-    # admin (the seed) is an admin too: take it out of the picture first
-    with db.begin() as conn:
+        # admin (the seed) is an admin too: take it out of the picture first
         conn.execute(sa.text("UPDATE users SET role = 'viewer' WHERE username = 'admin'"))
+        make_user(conn, "bia", "admin")
         make_user(conn, "caio", "admin")
-    threads = [threading.Thread(target=demote, args=("bia", "caio")),
-               threading.Thread(target=demote, args=("caio", "bia"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    with db.begin() as first:
+        accounts.set_role(first, actor=Actor("bia", "admin"), username="caio", role="viewer")
+        second = Blocked(db, lambda other: accounts.set_role(other, actor=Actor("caio", "admin"), username="bia",
+                                                             role="viewer"))
+        assert second.waiting()  # for the admin rows the first demotion holds until it commits
+    with pytest.raises(AccountError, match="last active admin"):
+        second.finish()  # it counted again once the first committed
     with db.connect() as conn:
-        admins = conn.scalar(sa.text("SELECT count(*) FROM users WHERE role = 'admin' AND active"))
-    assert admins == 1
-    done = [a for a, o in outcomes.items() if o == "done"]
-    refused = [o for o in outcomes.values() if "last active admin" in o]
-    assert len(done) == 1 and len(refused) == 1
+        admins = conn.scalars(sa.text("SELECT username FROM users WHERE role = 'admin' AND active")).all()
+    assert admins == ["bia"]
 
 
 def test_only_the_user_or_an_admin_can_change_a_password(conn):

@@ -1,57 +1,104 @@
-"""The per-client throttle of logins and registrations."""
+"""The per-client throttle of logins and registrations, counted in the database."""
+import threading
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from core import throttle
-from core.throttle import Throttle, Throttled
+from core.throttle import Throttled
+from tests.concurrency import Blocked
+
+ADDRESS = "10.0.0.1"
 
 
-def test_a_sliding_window_refuses_over_the_limit_then_lets_go():
-    t = Throttle()
-    for second in range(3):
-        assert t.retry_after("a", limit=3, seconds=60, now=100.0 + second) is None
-        t.note("a", now=100.0 + second)
-    assert t.retry_after("a", limit=3, seconds=60, now=110.0) == 50  # the first event leaves at 160
-    assert t.retry_after("b", limit=3, seconds=60, now=110.0) is None  # another client is not affected
-    assert t.retry_after("a", limit=3, seconds=60, now=160.5) is None
+def attempts(conn) -> list[tuple[int, int]]:
+    return [tuple(r) for r in conn.execute(sa.text(
+        "SELECT count(*), coalesce(max(octet_length(bucket)), 0) FROM login_attempts"))]
 
 
-@pytest.fixture
-def fresh():
-    throttle.reset()
-    yield
-    throttle.reset()
+def test_a_sliding_window_refuses_over_the_limit_then_lets_go(conn, settings):
+    s = replace(settings, login_attempts_per_minute=3, login_max_failures=100)
+    for name in ("a", "b", "c"):
+        throttle.take_login(conn, s, address=ADDRESS, username=name)
+    conn.execute(sa.text("UPDATE login_attempts SET at = clock_timestamp() - interval '45 seconds'"))
+    with pytest.raises(Throttled, match="Too many attempts from your address; wait 15 s") as refused:
+        throttle.take_login(conn, s, address=ADDRESS, username="d")
+    assert refused.value.retry_after == 15  # the oldest of the three leaves the minute in 15 s
+    assert attempts(conn) == [(6, 32)]  # the refused attempt was not counted
+    throttle.take_login(conn, s, address="10.0.0.2", username="a")  # another client is not affected
+    conn.execute(sa.text("UPDATE login_attempts SET at = at - interval '16 seconds'"))
+    throttle.take_login(conn, s, address=ADDRESS, username="d")  # the window slid past them
 
 
-def test_one_address_cannot_fail_often_enough_to_lock_an_account(settings, fresh):
+def test_one_address_cannot_fail_often_enough_to_lock_an_account(conn, settings):
     s = replace(settings, login_max_failures=5, login_attempts_per_minute=100)
     for _ in range(4):
-        throttle.check_login(s, address="10.0.0.1", username="admin")
-        throttle.login_failed(address="10.0.0.1", username="ADMIN ")
+        throttle.take_login(conn, s, address=ADDRESS, username="ADMIN ")
     with pytest.raises(Throttled) as refused:
-        throttle.check_login(s, address="10.0.0.1", username="admin")
+        throttle.take_login(conn, s, address=ADDRESS, username="admin")
     assert 0 < refused.value.retry_after <= s.login_lock_minutes * 60
-    throttle.check_login(s, address="10.0.0.1", username="ana")  # other accounts from it: still allowed
-    throttle.check_login(s, address="10.0.0.2", username="admin")  # another address: allowed
+    throttle.take_login(conn, s, address=ADDRESS, username="ana")  # other accounts from it: still allowed
+    throttle.take_login(conn, s, address="10.0.0.2", username="admin")  # another address: allowed
 
 
-def test_failed_logins_per_minute_per_address(settings, fresh):
-    s = replace(settings, login_attempts_per_minute=3)
-    for name in ("a", "b", "c"):
-        throttle.check_login(s, address="10.0.0.1", username=name)
-        throttle.login_failed(address="10.0.0.1", username=name)
-    with pytest.raises(Throttled, match="Too many attempts from your address; wait"):
-        throttle.check_login(s, address="10.0.0.1", username="d")
-
-
-def test_signups_count_every_attempt(settings, fresh):
+def test_a_right_password_gives_its_attempt_back(conn, settings):
     s = replace(settings, login_attempts_per_minute=2)
-    throttle.check_signup(s, address="10.0.0.1")
-    throttle.check_signup(s, address="10.0.0.1")
+    for _ in range(5):
+        throttle.give_back(conn, throttle.take_login(conn, s, address=ADDRESS, username="admin"))
+    assert attempts(conn) == [(0, 0)]
+
+
+def test_the_buckets_do_not_grow_with_the_input_and_old_rows_go(conn, settings):
+    throttle.take_login(conn, settings, address=ADDRESS, username="x" * 5_000_000)
+    assert attempts(conn) == [(2, 32)]  # one per bucket, each a SHA-256
+    conn.execute(sa.text("UPDATE login_attempts SET at = now() - interval '25 hours'"))
+    throttle.take_login(conn, settings, address="10.0.0.9", username="ana")
+    assert attempts(conn) == [(2, 32)]  # the day-old rows were dropped as this one came
+
+
+def test_ten_attempts_at_once_from_one_address_are_counted_one_at_a_time(db, settings):
+    s = replace(settings, login_max_failures=5, login_attempts_per_minute=100)
+    start = threading.Barrier(10)
+    outcomes = []
+
+    def attempt():
+        start.wait(10)
+        try:
+            with db.begin() as conn:
+                throttle.take_login(conn, s, address=ADDRESS, username="admin")
+            outcomes.append("counted")
+        except Throttled:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["counted"] * 4 + ["throttled"] * 6  # LOGIN_MAX_FAILURES - 1 reach the check
+
+
+def test_an_attempt_waits_for_the_one_being_counted_from_the_same_address(db, settings):
+    s = replace(settings, login_max_failures=5, login_attempts_per_minute=100)
+    with db.begin() as first:
+        for _ in range(4):
+            throttle.take_login(first, s, address=ADDRESS, username="admin")
+        second = Blocked(db, lambda other: throttle.take_login(other, s, address=ADDRESS, username="admin"))
+        assert second.waiting()  # it cannot look at the count until the first is committed
     with pytest.raises(Throttled):
-        throttle.check_signup(s, address="10.0.0.1")
-    throttle.check_signup(s, address="10.0.0.9")
+        second.finish()  # then it sees the four and is refused
+    other = Blocked(db, lambda conn: throttle.take_login(conn, s, address="10.0.0.2", username="admin"))
+    assert other.finish().ids  # another address never waited for this one
+
+
+def test_signups_count_every_attempt(conn, settings):
+    s = replace(settings, login_attempts_per_minute=2)
+    throttle.take_signup(conn, s, address=ADDRESS)
+    throttle.take_signup(conn, s, address=ADDRESS)
+    with pytest.raises(Throttled):
+        throttle.take_signup(conn, s, address=ADDRESS)
+    throttle.take_signup(conn, s, address="10.0.0.9")
 
 
 @pytest.mark.parametrize("peer, forwarded, expected", [

@@ -1,9 +1,11 @@
-"""API tokens: signed, expiring, typed, and ended by every change that ends a user's sessions."""
+"""API tokens: signed, expiring, typed, tied to a session that a logout, a reused refresh token or
+any change that ends a user's sessions ends."""
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
+import sqlalchemy as sa
 
 from core import accounts, tokens
 from core.accounts import Actor
@@ -12,36 +14,41 @@ from core.tokens import TokenError
 ADMIN = Actor("admin", "admin")
 
 
+def api_session(conn, username="ana", days=7):
+    return accounts.start_session(conn, username=username, days=days, kind="api")
+
+
 @pytest.fixture
 def ana(conn):
-    return accounts.create_user(conn, actor=ADMIN, username="ana", password="correct-horse",
-                                role="analyst", rounds=4)
+    accounts.create_user(conn, actor=ADMIN, username="ana", password="correct-horse", role="analyst", rounds=4)
+    return api_session(conn)
 
 
 def claims(token, settings):
     return jwt.decode(token, settings.token_key(), algorithms=["HS256"])
 
 
-def test_tokens_name_the_user_and_last_as_configured(conn, ana, settings):
+def test_tokens_name_the_user_and_the_session_and_last_as_configured(conn, ana, settings):
     now = datetime.now(timezone.utc).replace(microsecond=0)
     access = claims(tokens.issue_access_token(ana, settings=settings, now=now), settings)
     refresh = claims(tokens.issue_refresh_token(ana, settings=settings, now=now), settings)
-    assert {k: access[k] for k in ("sub", "uid", "epoch", "typ")} == {"sub": "ana", "uid": 2, "epoch": 0,
-                                                                     "typ": "access"}
+    assert {k: access[k] for k in ("sub", "uid", "sid", "epoch", "typ")} == {
+        "sub": "ana", "uid": 2, "sid": ana.sid, "epoch": 0, "typ": "access"}
     assert access["exp"] - access["iat"] == 15 * 60 and access["iat"] == int(now.timestamp())
-    assert refresh["typ"] == "refresh" and refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
-    assert access["jti"] != refresh["jti"]
+    assert refresh["typ"] == "refresh" and refresh["exp"] == int(ana.expires_at.timestamp())  # the session's end
+    assert refresh["jti"] == ana.refresh_jti and access["jti"] != refresh["jti"]
     token = tokens.issue_access_token(ana, settings=settings)
-    assert tokens.user_from_token(conn, token=token, kind="access", settings=settings) == ana
+    assert tokens.user_from_token(conn, token=token, kind="access", settings=settings) == ana.user
     refresh_token = tokens.issue_refresh_token(ana, settings=settings)
-    assert tokens.user_from_token(conn, token=refresh_token, kind="refresh", settings=settings) == ana
+    assert tokens.user_from_token(conn, token=refresh_token, kind="refresh", settings=settings) == ana.user
 
 
-def test_lifetimes_follow_the_settings(ana, settings):
-    short = replace(settings, api_access_token_minutes=1, api_refresh_token_days=90)
+def test_lifetimes_follow_the_settings(conn, ana, settings):
+    short = replace(settings, api_access_token_minutes=1)
     access = claims(tokens.issue_access_token(ana, settings=short), settings)
-    refresh = claims(tokens.issue_refresh_token(ana, settings=short), settings)
-    assert (access["exp"] - access["iat"], refresh["exp"] - refresh["iat"]) == (60, 90 * 24 * 3600)
+    assert access["exp"] - access["iat"] == 60
+    days = claims(tokens.issue_refresh_token(api_session(conn, days=90), settings=settings), settings)
+    assert 90 * 24 * 3600 - 5 <= days["exp"] - days["iat"] <= 90 * 24 * 3600
 
 
 def test_an_expired_token_is_refused(conn, ana, settings):
@@ -86,10 +93,10 @@ def test_tampered_foreign_or_malformed_tokens_are_refused(conn, ana, settings):
 
 
 def test_a_token_for_a_user_who_no_longer_exists_is_refused(conn, ana, settings):
-    token = tokens.issue_access_token(replace(ana, id=99), settings=settings)  # same name, another id
+    token = tokens.issue_access_token(replace(ana, user=replace(ana.user, id=99)), settings=settings)  # another id
     with pytest.raises(TokenError, match="^The token is not valid.$"):
         tokens.user_from_token(conn, token=token, kind="access", settings=settings)
-    token = tokens.issue_access_token(replace(ana, username="ghost"), settings=settings)
+    token = tokens.issue_access_token(replace(ana, user=replace(ana.user, username="ghost")), settings=settings)
     with pytest.raises(TokenError, match="^The token is not valid.$"):
         tokens.user_from_token(conn, token=token, kind="access", settings=settings)
 
@@ -109,8 +116,8 @@ def test_every_session_ending_change_ends_the_tokens_issued_before_it(conn, ana,
         with pytest.raises(TokenError, match="^This session has ended; log in again.$"):
             tokens.user_from_token(conn, token=token, kind=kind, settings=settings)
     user = accounts.get_user(conn, username="ana")
-    if user.active:  # a token issued after the change works
-        fresh = tokens.issue_access_token(user, settings=settings)
+    if user.active:  # a token of a session started after the change works
+        fresh = tokens.issue_access_token(api_session(conn), settings=settings)
         assert tokens.user_from_token(conn, token=fresh, kind="access", settings=settings) == user
 
 
@@ -128,3 +135,48 @@ def test_another_users_changes_leave_a_token_alone(conn, ana, settings):
     accounts.end_sessions(conn, actor=ADMIN, username="bia")
     accounts.set_role(conn, actor=ADMIN, username="bia", role="analyst")
     assert tokens.user_from_token(conn, token=token, kind="access", settings=settings).username == "ana"
+
+
+def test_a_dashboard_session_gives_no_api_token(conn, ana, settings):
+    dashboard = accounts.start_session(conn, username="ana", days=1)
+    token = tokens.issue_access_token(replace(dashboard, kind="api"), settings=settings)
+    with pytest.raises(TokenError, match="session has ended"):
+        tokens.user_from_token(conn, token=token, settings=settings)
+
+
+@pytest.fixture
+def ana_tokens(db, settings):
+    with db.begin() as conn:
+        accounts.create_user(conn, actor=ADMIN, username="ana", password="correct-horse", role="analyst", rounds=4)
+        return tokens.issue(api_session(conn), settings=settings)
+
+
+def test_a_refresh_token_works_once_and_gives_the_next_one(db, settings, ana_tokens):
+    second = tokens.refresh(db, token=ana_tokens.refresh_token, settings=settings)
+    third = tokens.refresh(db, token=second.refresh_token, settings=settings)
+    with db.connect() as conn:
+        for token in (ana_tokens.access_token, second.access_token, third.access_token):  # one session
+            assert tokens.user_from_token(conn, token=token, settings=settings).username == "ana"
+        assert claims(third.refresh_token, settings)["sid"] == claims(ana_tokens.refresh_token, settings)["sid"]
+
+
+def test_a_refresh_token_used_again_ends_its_session(db, settings, ana_tokens):
+    fresh = tokens.refresh(db, token=ana_tokens.refresh_token, settings=settings)
+    with pytest.raises(TokenError, match="^This refresh token was already used; the session has ended"):
+        tokens.refresh(db, token=ana_tokens.refresh_token, settings=settings)  # a copy, replayed
+    with db.connect() as conn:
+        for token, kind in ((fresh.access_token, "access"), (fresh.refresh_token, "refresh")):
+            with pytest.raises(TokenError, match="^This session has ended; log in again.$"):
+                tokens.user_from_token(conn, token=token, kind=kind, settings=settings)
+
+
+def test_a_logout_ends_its_session_and_no_other(db, settings, ana_tokens):
+    with db.begin() as conn:
+        other = tokens.issue(api_session(conn), settings=settings)
+        assert tokens.log_out(conn, token=ana_tokens.access_token, settings=settings).username == "ana"
+    with db.connect() as conn:
+        for token, kind in ((ana_tokens.access_token, "access"), (ana_tokens.refresh_token, "refresh")):
+            with pytest.raises(TokenError, match="session has ended"):
+                tokens.user_from_token(conn, token=token, kind=kind, settings=settings)
+        assert tokens.user_from_token(conn, token=other.access_token, settings=settings).username == "ana"
+        assert conn.scalar(sa.text("SELECT count(*) FROM audit_log WHERE action = 'logout'")) == 1

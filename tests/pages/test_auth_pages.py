@@ -119,6 +119,7 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     assert "No API keys yet." in texts(at)
     by_label(at.text_input, "Key name").input("nightly export")
     by_label(at.selectbox, "Key role").select("analyst")
+    by_label(at.number_input, "Expires after (days)").set_value(30)
     at.button(key="FormSubmitter:create_api_key-Create key").click().run()
     assert not at.exception
     assert "Created API key nightly export (analyst)." in texts(at)
@@ -128,7 +129,11 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     with db.connect() as conn:
         assert accounts.actor_from_api_key(conn, key=key) == Actor("key:nightly export", "analyst")
     listed = at.dataframe[1].value
-    assert list(listed.columns) == ["id", "name", "role", "prefix", "created by", "created", "last used", "revoked"]
+    assert list(listed.columns) == ["id", "name", "role", "prefix", "created by", "created", "last used", "revoked",
+                                    "expires"]
+    with db.connect() as conn:
+        [stored] = accounts.list_api_keys(conn)
+    assert 29 < (stored.expires_at - stored.created_at).total_seconds() / 86400 <= 30
     assert listed[["id", "name", "role", "prefix", "created by", "revoked"]].values.tolist() == [
         [1, "nightly export", "analyst", key[:12], "admin", None]]  # not revoked: no date (shown as -)
 

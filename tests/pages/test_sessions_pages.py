@@ -216,3 +216,66 @@ def test_md_escapes_what_markdown_would_render(text, shown):
     from dashboard.ui import md
 
     assert md(text) == shown
+
+
+@pytest.fixture
+def env_settings(monkeypatch):
+    """Change the dashboard's settings for one test through the environment: env_settings(NAME="value")."""
+    from dashboard.common import settings as cached_settings
+
+    def change(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        cached_settings.clear()
+
+    yield change
+    monkeypatch.undo()
+    cached_settings.clear()
+
+
+@pytest.fixture
+def cookies_set(monkeypatch):
+    """The options of every cookie the dashboard's cookie component is asked to write."""
+    from extra_streamlit_components import CookieManager
+
+    written = []
+    real = CookieManager.set
+    monkeypatch.setattr(CookieManager, "set", lambda self, cookie, val, **kw: written.append((cookie, kw))
+                        or real(self, cookie, val, **kw))
+    return written
+
+
+@pytest.mark.parametrize("secure", ["true", "false"])
+def test_the_login_cookie_is_secure_when_set_so(db, env_settings, cookies_set, secure):
+    env_settings(AUTH_COOKIE_SECURE=secure)
+    assert is_logged_in(logged_in())
+    [(name, options)] = cookies_set
+    assert name == "logistics_auth" and options["secure"] is (secure == "true")
+
+
+def test_an_idle_session_ends_at_its_next_run(db, env_settings):
+    env_settings(AUTH_IDLE_MINUTES="30")
+    at = logged_in()
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE sessions SET last_seen_at = now() - interval '29 minutes'"))
+    at.run()
+    assert is_logged_in(at)  # a run within the 30 minutes: the session goes on, and is noted
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'"))
+    at.run()
+    assert not is_logged_in(at) and SESSION_ENDED in texts(at)
+
+
+def test_a_login_longer_than_any_account_gets_a_plain_message(db):
+    at = logged_in(username="u" * 40, password="whatever-it-is")
+    assert "The username must be at most 32 characters long." in texts(at) and not is_logged_in(at)
+
+
+def test_the_login_failure_is_said_in_portuguese(db, settings, env_settings):
+    env_settings(LANGUAGE="pt_BR")
+    at = logged_in(password="not-it-at-all")
+    assert "Usuário ou senha errados, ou a conta está bloqueada ou desativada." in texts(at)
+    for _ in range(settings.login_max_failures - 2):
+        logged_in(password="not-it-at-all")
+    at = logged_in(password="not-it-at-all")  # one more than one address may fail per account
+    assert "Tentativas demais a partir do seu endereço" in texts(at)
