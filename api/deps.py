@@ -90,8 +90,7 @@ def role(needed: str) -> Callable[..., Actor]:
     """Dependency: the caller, if their role is at least `needed` (403 otherwise)."""
 
     def check(actor: Actor = Depends(caller)) -> Actor:
-        if not accounts.can(actor, needed):
-            raise HTTPException(403, f"This needs the {needed} role; you are {actor.role}.")
+        accounts.require(actor, needed)  # PermissionDenied: 403 with core's text
         return actor
 
     check.__name__ = f"require_{needed}"
@@ -110,7 +109,7 @@ _ERRORS = {
     401: ("No token, an expired or revoked one, or a bad API key; on /v1/auth, a wrong password.",
           "The token has expired."),
     403: ("The caller's role does not allow this; on /v1/auth/login, a password that must be changed first.",
-          "This needs the analyst role; you are viewer."),
+          "This action needs the analyst role."),
     404: ("No such record.", "There is no service 57884."),
     409: ("Conflicts with what exists (id or email taken, customer still has services...).",
           "The email teste1@gmail.com is already used by customer 2."),

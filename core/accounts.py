@@ -599,17 +599,17 @@ def _proven_user(engine: Engine, *, username: str, password: str, address: str, 
     LoginFailed(`failed`) is raised; a right password gives the attempt back."""
     name = _login_name(username, password)
     with engine.begin() as conn:
-        attempt = throttle.take_login(conn, settings, address=address, username=name)
+        attempt = throttle.take_login(conn, settings=settings, address=address, username=name)
     with engine.begin() as conn:
         user = verify_login(conn, username=name, password=password, settings=settings, address=address)
         if user is not None:
-            throttle.give_back(conn, attempt)
+            throttle.give_back(conn, attempt=attempt)
     if user is None:
         raise LoginFailed(failed)
     return user
 
 
-def session_days(settings: Settings, kind: str) -> float:
+def session_days(settings: Settings, *, kind: str) -> float:
     """How long a new session of this kind lives: the login cookie's days, or the refresh token's."""
     return settings.auth_cookie_expiry_days if kind == "dashboard" else settings.api_refresh_token_days
 
@@ -630,7 +630,7 @@ def log_in(engine: Engine, *, username: str, password: str, address: str, settin
     if kind == "api" and user.must_change_password:
         raise PasswordChangeRequired(MUST_CHANGE_PASSWORD)
     with engine.begin() as conn:
-        return start_session(conn, username=user.username, days=session_days(settings, kind), kind=kind)
+        return start_session(conn, username=user.username, days=session_days(settings, kind=kind), kind=kind)
 
 
 def change_own_password(engine: Engine, *, username: str, current: str, new: str, address: str,
@@ -654,7 +654,7 @@ def change_own_password(engine: Engine, *, username: str, current: str, new: str
             {"h": hash_password(new, rounds=settings.password_hash_rounds), "id": user.id})
         audit.record(conn, username=user.username, action="update", entity="user", entity_id=user.username,
                      before={"password": "(changed)"}, after={"password": "(changed)"})
-        return start_session(conn, username=user.username, days=session_days(settings, kind), kind=kind)
+        return start_session(conn, username=user.username, days=session_days(settings, kind=kind), kind=kind)
 
 
 def register(engine: Engine, *, username: str, password: str, address: str, settings: Settings,
@@ -666,7 +666,7 @@ def register(engine: Engine, *, username: str, password: str, address: str, sett
     if not settings.allow_signup:
         raise PermissionDenied(N_("Self-registration is off (ALLOW_SIGNUP=false); ask an admin for an account."))
     with engine.begin() as conn:
-        throttle.take_signup(conn, settings, address=address)
+        throttle.take_signup(conn, settings=settings, address=address)
     with engine.begin() as conn:
         return create_user(conn, actor=None, username=username, password=password, role="viewer", name=name,
                            email=email, rounds=settings.password_hash_rounds)

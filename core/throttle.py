@@ -79,7 +79,7 @@ def _take(conn: Connection, address: str, limits: list[tuple[bytes, int, int]]) 
     return Attempt(tuple(ids))
 
 
-def take_login(conn: Connection, settings: Settings, *, address: str, username: str) -> Attempt:
+def take_login(conn: Connection, *, settings: Settings, address: str, username: str) -> Attempt:
     """Count a login attempt of this client (or any check of a user's password); raise Throttled,
     counting nothing, when it is over a limit. Commit before checking the password."""
     name = (username or "").strip().lower()
@@ -89,12 +89,12 @@ def take_login(conn: Connection, settings: Settings, *, address: str, username: 
     ])
 
 
-def give_back(conn: Connection, attempt: Attempt) -> None:
+def give_back(conn: Connection, *, attempt: Attempt) -> None:
     """Uncount an attempt whose password was right."""
     conn.execute(sa.text("DELETE FROM login_attempts WHERE id = ANY(:ids)"), {"ids": list(attempt.ids)})
 
 
-def take_signup(conn: Connection, settings: Settings, *, address: str) -> None:
+def take_signup(conn: Connection, *, settings: Settings, address: str) -> None:
     """Count a registration attempt; raise Throttled when this client made too many."""
     _take(conn, address, [(_bucket("signup", address), settings.login_attempts_per_minute, 60)])
 

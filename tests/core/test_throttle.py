@@ -20,40 +20,40 @@ def attempts(conn) -> list[tuple[int, int]]:
 def test_a_sliding_window_refuses_over_the_limit_then_lets_go(conn, settings):
     s = replace(settings, login_attempts_per_minute=3, login_max_failures=100)
     for name in ("a", "b", "c"):
-        throttle.take_login(conn, s, address=ADDRESS, username=name)
+        throttle.take_login(conn, settings=s, address=ADDRESS, username=name)
     conn.execute(sa.text("UPDATE login_attempts SET at = clock_timestamp() - interval '45 seconds'"))
     with pytest.raises(Throttled, match="Too many attempts from your address; wait 15 s") as refused:
-        throttle.take_login(conn, s, address=ADDRESS, username="d")
+        throttle.take_login(conn, settings=s, address=ADDRESS, username="d")
     assert refused.value.retry_after == 15  # the oldest of the three leaves the minute in 15 s
     assert attempts(conn) == [(6, 32)]  # the refused attempt was not counted
-    throttle.take_login(conn, s, address="10.0.0.2", username="a")  # another client is not affected
+    throttle.take_login(conn, settings=s, address="10.0.0.2", username="a")  # another client is not affected
     conn.execute(sa.text("UPDATE login_attempts SET at = at - interval '16 seconds'"))
-    throttle.take_login(conn, s, address=ADDRESS, username="d")  # the window slid past them
+    throttle.take_login(conn, settings=s, address=ADDRESS, username="d")  # the window slid past them
 
 
 def test_one_address_cannot_fail_often_enough_to_lock_an_account(conn, settings):
     s = replace(settings, login_max_failures=5, login_attempts_per_minute=100)
     for _ in range(4):
-        throttle.take_login(conn, s, address=ADDRESS, username="ADMIN ")
+        throttle.take_login(conn, settings=s, address=ADDRESS, username="ADMIN ")
     with pytest.raises(Throttled) as refused:
-        throttle.take_login(conn, s, address=ADDRESS, username="admin")
+        throttle.take_login(conn, settings=s, address=ADDRESS, username="admin")
     assert 0 < refused.value.retry_after <= s.login_lock_minutes * 60
-    throttle.take_login(conn, s, address=ADDRESS, username="ana")  # other accounts from it: still allowed
-    throttle.take_login(conn, s, address="10.0.0.2", username="admin")  # another address: allowed
+    throttle.take_login(conn, settings=s, address=ADDRESS, username="ana")  # other accounts from it: still allowed
+    throttle.take_login(conn, settings=s, address="10.0.0.2", username="admin")  # another address: allowed
 
 
 def test_a_right_password_gives_its_attempt_back(conn, settings):
     s = replace(settings, login_attempts_per_minute=2)
     for _ in range(5):
-        throttle.give_back(conn, throttle.take_login(conn, s, address=ADDRESS, username="admin"))
+        throttle.give_back(conn, attempt=throttle.take_login(conn, settings=s, address=ADDRESS, username="admin"))
     assert attempts(conn) == [(0, 0)]
 
 
 def test_the_buckets_do_not_grow_with_the_input_and_old_rows_go(conn, settings):
-    throttle.take_login(conn, settings, address=ADDRESS, username="x" * 5_000_000)
+    throttle.take_login(conn, settings=settings, address=ADDRESS, username="x" * 5_000_000)
     assert attempts(conn) == [(2, 32)]  # one per bucket, each a SHA-256
     conn.execute(sa.text("UPDATE login_attempts SET at = now() - interval '25 hours'"))
-    throttle.take_login(conn, settings, address="10.0.0.9", username="ana")
+    throttle.take_login(conn, settings=settings, address="10.0.0.9", username="ana")
     assert attempts(conn) == [(2, 32)]  # the day-old rows were dropped as this one came
 
 
@@ -66,7 +66,7 @@ def test_ten_attempts_at_once_from_one_address_are_counted_one_at_a_time(db, set
         start.wait(10)
         try:
             with db.begin() as conn:
-                throttle.take_login(conn, s, address=ADDRESS, username="admin")
+                throttle.take_login(conn, settings=s, address=ADDRESS, username="admin")
             outcomes.append("counted")
         except Throttled:
             outcomes.append("throttled")
@@ -83,22 +83,22 @@ def test_an_attempt_waits_for_the_one_being_counted_from_the_same_address(db, se
     s = replace(settings, login_max_failures=5, login_attempts_per_minute=100)
     with db.begin() as first:
         for _ in range(4):
-            throttle.take_login(first, s, address=ADDRESS, username="admin")
-        second = Blocked(db, lambda other: throttle.take_login(other, s, address=ADDRESS, username="admin"))
+            throttle.take_login(first, settings=s, address=ADDRESS, username="admin")
+        second = Blocked(db, lambda other: throttle.take_login(other, settings=s, address=ADDRESS, username="admin"))
         assert second.waiting()  # it cannot look at the count until the first is committed
     with pytest.raises(Throttled):
         second.finish()  # then it sees the four and is refused
-    other = Blocked(db, lambda conn: throttle.take_login(conn, s, address="10.0.0.2", username="admin"))
+    other = Blocked(db, lambda conn: throttle.take_login(conn, settings=s, address="10.0.0.2", username="admin"))
     assert other.finish().ids  # another address never waited for this one
 
 
 def test_signups_count_every_attempt(conn, settings):
     s = replace(settings, login_attempts_per_minute=2)
-    throttle.take_signup(conn, s, address=ADDRESS)
-    throttle.take_signup(conn, s, address=ADDRESS)
+    throttle.take_signup(conn, settings=s, address=ADDRESS)
+    throttle.take_signup(conn, settings=s, address=ADDRESS)
     with pytest.raises(Throttled):
-        throttle.take_signup(conn, s, address=ADDRESS)
-    throttle.take_signup(conn, s, address="10.0.0.9")
+        throttle.take_signup(conn, settings=s, address=ADDRESS)
+    throttle.take_signup(conn, settings=s, address="10.0.0.9")
 
 
 @pytest.mark.parametrize("peer, forwarded, expected", [

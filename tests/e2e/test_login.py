@@ -5,6 +5,10 @@ from tests.e2e.conftest import login, wait_idle
 def test_admin_logs_in_sees_home_and_logs_out(db, app_url, browser_page):
     page = browser_page
     login(page, app_url)
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "logistics_auth"]
+    # what docs/security.md says of it: SameSite=Strict, not HttpOnly (written by JavaScript), Secure
+    # only with AUTH_COOKIE_SECURE=true (unset here: plain HTTP)
+    assert (cookie["sameSite"], cookie["httpOnly"], cookie["secure"]) == ("Strict", False, False)
     page.get_by_role("heading", name="Logistics indicators").wait_for()
     page.get_by_text("The database is empty").wait_for()
     # the admin sees the admin pages in the sidebar
