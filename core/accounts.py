@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import bcrypt
 import sqlalchemy as sa
+from zxcvbn import zxcvbn
 from sqlalchemy.engine import Connection, Engine
 
 from core import audit, contact, throttle
@@ -58,6 +59,12 @@ COMMON_PASSWORDS = frozenset({
     "greenangel", "green-angel", "not-a-real-password",
 }) | {s for s in WELL_KNOWN_SECRETS if len(s) >= MIN_PASSWORD_LENGTH}
 _RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm")
+# Beyond those lists, zxcvbn estimates how many guesses a password takes (its dictionaries of common
+# passwords, names and words, dates, keyboard patterns, repeats, l33t); its score 0-4 says under 1e3,
+# 1e6, 1e8, 1e10 guesses or more. Below 2 (a million guesses or fewer) is refused: with the lockout and
+# the throttle that is what an online attack could try; words of this product count as guessable too.
+MIN_PASSWORD_SCORE = 2
+_PRODUCT_WORDS = ["logistics", "logistica", "indicators", "indicadores", "green", "angel", "polo", "sla"]
 
 
 class AccountError(TextError, ValueError):
@@ -140,7 +147,8 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
     """Raise AccountError when the password cannot be used (plain-language reason).
 
     Beyond the length: no well-known password, not the username (with or without digits or
-    punctuation around it), not one repeated character or a plain run such as 12345678 or abcdefgh.
+    punctuation around it), not one repeated character or a plain run such as 12345678 or abcdefgh,
+    and nothing zxcvbn rates below MIN_PASSWORD_SCORE.
     """
     if password != password.strip():
         raise AccountError(N_("The password must not start or end with a space."))
@@ -158,6 +166,9 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
             or any(lowered in run or lowered in run[::-1] for run in _RUNS)):
         raise AccountError(N_("This password is too common (it is on the lists attackers try first); "
                               "choose another, e.g. a few unrelated words."))
+    if zxcvbn(password, user_inputs=[name, *_PRODUCT_WORDS] if name else _PRODUCT_WORDS)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError(N_("This password is too easy to guess (a common word or name with a few digits, a "
+                              "date, a keyboard pattern...); choose a longer one, e.g. a few unrelated words."))
 
 
 def hash_password(password: str, *, rounds: int) -> str:

@@ -27,6 +27,18 @@ def test_well_known_passwords_are_refused_for_every_account(conn, password):
         accounts.reset_password(conn, actor=ADMIN, username="admin", password=password, rounds=4)
 
 
+@pytest.mark.parametrize("password", ["password-22", "iloveyou22", "mariana1990", "qwerty2024", "football9",
+                                      "logistica2026", "greenangel1"])
+def test_passwords_a_strength_estimator_finds_easy_to_guess_are_refused(conn, password):
+    with pytest.raises(AccountError, match="^This password is too easy to guess"):
+        make_user(conn, password=password)
+
+
+@pytest.mark.parametrize("password", ["correct-horse", "Summer2024!", "long enough words", "password-123"])
+def test_passwords_guessed_only_after_millions_of_tries_are_kept(conn, password):
+    assert make_user(conn, password=password).username == "ana"
+
+
 @pytest.mark.parametrize("password", ["mariana.souza", "MARIANA.SOUZA", "mariana.souza2024", "mariana_souza!"])
 def test_the_username_is_refused_as_a_password(conn, password):
     with pytest.raises(AccountError, match="must not be the username"):

@@ -53,7 +53,7 @@ def test_every_command_refuses_with_the_same_exit_code(db, monkeypatch, capsys, 
 
 
 def test_role_change_and_deactivation(db, monkeypatch, capsys):
-    run(monkeypatch, capsys, "users", "add", "caio", stdin="password-1\n")
+    run(monkeypatch, capsys, "users", "add", "caio", stdin="caio-pass-77\n")
     assert run(monkeypatch, capsys, "users", "role", "caio", "admin")[1].strip() == "caio is now admin"
     assert run(monkeypatch, capsys, "users", "deactivate", "caio")[1].strip() == "caio is now deactivated"
 

@@ -131,7 +131,7 @@ def test_reactivation_does_not_revive_old_tokens(conn, ana, settings):
 
 def test_another_users_changes_leave_a_token_alone(conn, ana, settings):
     token = tokens.issue_access_token(ana, settings=settings)
-    accounts.create_user(conn, actor=ADMIN, username="bia", password="password-22", rounds=4)
+    accounts.create_user(conn, actor=ADMIN, username="bia", password="bia-pass-9x", rounds=4)
     accounts.end_sessions(conn, actor=ADMIN, username="bia")
     accounts.set_role(conn, actor=ADMIN, username="bia", role="analyst")
     assert tokens.user_from_token(conn, token=token, kind="access", settings=settings).username == "ana"
