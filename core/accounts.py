@@ -746,9 +746,8 @@ def get_session(conn: Connection, *, sid: str, kind: str = "dashboard", idle_min
         return None
     values = dict(row)
     session = {k: values.pop(k) for k in ("sid", "expires_at", "kind", "refresh_jti")}
-    if touch and values.pop("stale"):
+    if values.pop("stale") and touch:
         conn.execute(sa.text("UPDATE sessions SET last_seen_at = now() WHERE sid = :sid"), {"sid": sid})
-    values.pop("stale", None)
     return Session(user=User(**values), **session)
 
 
