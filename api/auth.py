@@ -65,12 +65,12 @@ def change_password(body: PasswordChange, request: Request):
 
 @router.post("/refresh", summary="New access token", response_model=AccessToken, responses=errors(401))
 def refresh(token: str = Depends(deps.bearer_token)):
-    """Send the refresh token as the bearer (as the original did) for a new access token and a new
-    refresh token: a refresh token works once, and one sent again ends its session. It fails at once
-    after a logout, or after the user's password or role changes or the account is deactivated."""
+    """Send the refresh token as the bearer (as the original did) for a new access token; the answer
+    repeats the refresh token, which works again until its session ends. It fails at once after a
+    logout, or after the user's password or role changes or the account is deactivated."""
     settings = deps.settings()
     try:
-        issued = tokens.refresh(deps.engine(), token=token, settings=settings)
+        issued = deps.read(tokens.refresh, token=token, settings=settings)
     except tokens.TokenError as exc:
         raise deps.unauthorized(str(exc)) from None
     answer = _answer(issued)

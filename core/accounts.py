@@ -696,7 +696,6 @@ class Session:
     user: User
     expires_at: datetime
     kind: str = "dashboard"
-    refresh_jti: str | None = None  # an API session's one refresh token that works now
 
 
 def start_session(conn: Connection, *, username: str, days: float, kind: str = "dashboard") -> Session:
@@ -711,13 +710,12 @@ def start_session(conn: Connection, *, username: str, days: float, kind: str = "
         raise PermissionDenied(N_("This account cannot log in."))
     conn.execute(sa.text("DELETE FROM sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'"))
     sid = secrets.token_urlsafe(32)
-    jti = secrets.token_urlsafe(16) if kind == "api" else None
     expires_at = conn.scalar(sa.text(
-        "INSERT INTO sessions (sid, user_id, epoch, expires_at, kind, refresh_jti) "
-        "VALUES (:sid, :uid, :epoch, now() + make_interval(secs => :secs), :kind, :jti) RETURNING expires_at"),
+        "INSERT INTO sessions (sid, user_id, epoch, expires_at, kind) "
+        "VALUES (:sid, :uid, :epoch, now() + make_interval(secs => :secs), :kind) RETURNING expires_at"),
         {"sid": sid, "uid": user.id, "epoch": user.session_epoch, "secs": max(days, 0) * 86400 or 86400,
-         "kind": kind, "jti": jti})
-    return Session(sid, user, expires_at, kind, jti)
+         "kind": kind})
+    return Session(sid, user, expires_at, kind)
 
 
 _SESSION_USER_COLUMNS = ", ".join("u." + c.strip() for c in _USER_COLUMNS.split(","))
@@ -735,7 +733,7 @@ def get_session(conn: Connection, *, sid: str, kind: str = "dashboard", idle_min
     if not isinstance(sid, str) or not 20 <= len(sid) <= 100:
         return None
     row = conn.execute(sa.text(
-        f"SELECT s.sid, s.expires_at, s.kind, s.refresh_jti, s.last_seen_at < now() - CAST(:every AS interval) "
+        f"SELECT s.sid, s.expires_at, s.kind, s.last_seen_at < now() - CAST(:every AS interval) "
         f"  AS stale, {_SESSION_USER_COLUMNS} "
         "FROM sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.sid = :sid AND s.kind = :kind AND s.ended_at IS NULL AND s.expires_at > now() "
@@ -745,7 +743,7 @@ def get_session(conn: Connection, *, sid: str, kind: str = "dashboard", idle_min
     if row is None:
         return None
     values = dict(row)
-    session = {k: values.pop(k) for k in ("sid", "expires_at", "kind", "refresh_jti")}
+    session = {k: values.pop(k) for k in ("sid", "expires_at", "kind")}
     if values.pop("stale") and touch:
         conn.execute(sa.text("UPDATE sessions SET last_seen_at = now() WHERE sid = :sid"), {"sid": sid})
     return Session(user=User(**values), **session)
@@ -762,22 +760,6 @@ def session_user(conn: Connection, *, sid: str, username: str | None = None, idl
     if session is None or (username is not None and session.user.username != (username or "").strip().lower()):
         return None
     return session.user
-
-
-def rotate_refresh_token(conn: Connection, *, sid: str, jti: str) -> str | None:
-    """Retire the refresh token `jti` of the live API session `sid`; the id of its successor.
-
-    None when `jti` is not the session's current one: a retired refresh token presented again means
-    someone kept a copy, so the session ends (its tokens with it). Call it in a transaction that
-    commits, successor or not."""
-    new = secrets.token_urlsafe(16)
-    if conn.scalar(sa.text(
-            "UPDATE sessions SET refresh_jti = :new WHERE sid = :sid AND kind = 'api' AND refresh_jti = :jti "
-            "AND ended_at IS NULL RETURNING true"), {"new": new, "sid": sid, "jti": jti}):
-        return new
-    conn.execute(sa.text("UPDATE sessions SET ended_at = now() WHERE sid = :sid AND kind = 'api' AND ended_at IS NULL"),
-                 {"sid": sid})
-    return None
 
 
 def end_session(conn: Connection, *, sid: str) -> None:

@@ -1,11 +1,11 @@
-"""Bearer tokens of the HTTP API: short access tokens and single-use refresh tokens (JWT, HS256).
+"""Bearer tokens of the HTTP API: short access tokens and longer refresh tokens (JWT, HS256).
 
 An API login is a session (core.accounts.log_in(kind="api"), a row of `sessions`); its tokens name
 it (sid) beside the user (sub = username, uid = users.id) and the user's session epoch. A token is
 accepted only while its session lives: a logout (log_out), a password, role or active change, a
-lock or accounts.end_sessions ends it, and every token of it at once. A refresh (refresh) answers
-a new refresh token and retires the one it was given; presenting a retired one again ends the
-session (someone kept a copy). Signed with Settings.token_key() (API_TOKEN_KEY).
+lock or accounts.end_sessions ends it, and every token of it at once. A refresh token works until
+then, for as many refreshes as a client asks (the original API's clients keep one per login).
+Signed with Settings.token_key() (API_TOKEN_KEY).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import jwt
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from core import accounts
 from core.accounts import Session, User
@@ -28,7 +28,6 @@ _CLAIMS = ["sub", "uid", "sid", "epoch", "typ", "iat", "exp", "jti"]
 EXPIRED = "The token has expired."
 INVALID = "The token is not valid."
 ENDED = "This session has ended; log in again."
-REUSED = "This refresh token was already used; the session has ended: log in again."
 
 
 class TokenError(ValueError):
@@ -58,9 +57,9 @@ def issue_access_token(session: Session, *, settings: Settings, now: datetime | 
 
 
 def issue_refresh_token(session: Session, *, settings: Settings, now: datetime | None = None) -> str:
-    """The session's one working refresh token, valid until the session expires
+    """A token that gets new access tokens while its session lives, until the session expires
     (API_REFRESH_TOKEN_DAYS after the login)."""
-    return _encode(session, "refresh", session.expires_at, session.refresh_jti, settings,
+    return _encode(session, "refresh", session.expires_at, secrets.token_urlsafe(16), settings,
                    now or datetime.now(timezone.utc))
 
 
@@ -102,17 +101,11 @@ def user_from_token(conn: Connection, *, token: str, kind: str = "access", setti
     return _session(conn, _claims(token, kind, settings)).user
 
 
-def refresh(engine: Engine, *, token: str, settings: Settings) -> Tokens:
-    """New tokens for a refresh token, which is retired (TokenError when it is not valid, or was
-    retired already: then the session ends). Takes the engine: the end of a session is committed
-    before the error is raised."""
-    claims = _claims(token, "refresh", settings)
-    with engine.begin() as conn:
-        session = _session(conn, claims)
-        jti = accounts.rotate_refresh_token(conn, sid=session.sid, jti=claims["jti"])
-    if jti is None:
-        raise TokenError(REUSED)
-    return issue(Session(session.sid, session.user, session.expires_at, session.kind, jti), settings=settings)
+def refresh(conn: Connection, *, token: str, settings: Settings) -> Tokens:
+    """A new access token for a refresh token of a live session, and that refresh token again
+    (TokenError when it is not valid or its session has ended)."""
+    session = _session(conn, _claims(token, "refresh", settings))
+    return Tokens(issue_access_token(session, settings=settings), token, session.user)
 
 
 def log_out(conn: Connection, *, token: str, settings: Settings) -> User:

@@ -1,6 +1,6 @@
 -- Accounts, third round (issues 20 and 21): a login throttle every process shares, one table of
--- sessions for the dashboard and the API (refresh tokens that rotate, an API logout, an idle
--- timeout for the dashboard), API keys that expire.
+-- sessions for the dashboard and the API (an API logout, an idle timeout for the dashboard), API
+-- keys that expire.
 
 -- One row per counted attempt (a login, a check of a current password, a registration) in the
 -- bucket it counts in. A bucket is the SHA-256 of its name (the client's address, with the username
@@ -16,16 +16,14 @@ CREATE TABLE login_attempts (
 CREATE INDEX login_attempts_bucket_idx ON login_attempts (bucket, at);
 CREATE INDEX login_attempts_at_idx ON login_attempts (at);
 
--- A login of either front end is one row. An API session's tokens name it (sid); its refresh token
--- is single-use: a refresh gives a new one and retires the one it was given (refresh_jti holds the
--- only one that works), and presenting a retired one ends the session (someone copied it). An API
--- logout ends the session, its access tokens with it. A dashboard session also ends after
+-- A login of either front end is one row. An API session's tokens name it (sid): an API logout
+-- ends the session, its access and refresh tokens with it. (The refresh token works until then, as
+-- the original API's did, so its clients that keep one for the session go on working.) A dashboard session also ends after
 -- AUTH_IDLE_MINUTES without a page run (last_seen_at, written at most once a minute).
 ALTER TABLE dashboard_sessions RENAME TO sessions;
 ALTER INDEX dashboard_sessions_expires_idx RENAME TO sessions_expires_idx;
 ALTER TABLE sessions ADD COLUMN kind text NOT NULL DEFAULT 'dashboard' CHECK (kind IN ('dashboard', 'api'));
 ALTER TABLE sessions ALTER COLUMN kind DROP DEFAULT;
-ALTER TABLE sessions ADD COLUMN refresh_jti text CHECK ((kind = 'api') = (refresh_jti IS NOT NULL));
 ALTER TABLE sessions ADD COLUMN last_seen_at timestamptz NOT NULL DEFAULT now();
 
 -- A key may be given an end; NULL: it works until revoked.
