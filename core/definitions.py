@@ -25,6 +25,9 @@ from functools import cache
 from typing import Any, Iterable
 
 STATUSES = ("on_time", "late", "not_visited", "open")
+# The days the product takes, in a file, a form or the API (a deadline or a visit outside them is a
+# typo or a spreadsheet's serial number, and date arithmetic near year 9999 overflows).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
 
 
 def N_(message: str) -> str:
