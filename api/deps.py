@@ -139,7 +139,7 @@ class Paging:
                            description=f"Rows per page (1-{records.MAX_PAGE_SIZE}, default 30)."),
         after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above "
                                                                      "this (proxima_pagina carries it)."),
-        offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
+        offset: int = Query(0, ge=0, le=MAX_ID, description="Rows to skip, for the original's clients; slow when deep: "
                                                  "follow proxima_pagina instead."),
     ):
         self.limit, self.after, self.offset = limit, after, offset
