@@ -23,7 +23,7 @@ from starlette.routing import Match
 
 import core
 from api import auth, customers, deps, indicators, loads, monitoring, services
-from api.bodies import BodyLimit
+from api.bodies import UNREADABLE_BODY, BodyLimit
 from core import accounts, loading, records, telemetry, text, throttle, tokens
 from core.indicators import CalendarError
 
@@ -71,6 +71,8 @@ def error(status: int, message: str, headers: dict | None = None) -> JSONRespons
 async def http_error(request: Request, exc: StarletteHTTPException):
     message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     headers = getattr(exc, "headers", None)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8 JSON (api/bodies.py)
+        return error(422, UNREADABLE_BODY)
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no route {request.method} {request.url.path}; see /docs."
     elif exc.status_code == 405:

@@ -12,14 +12,14 @@ from enum import Enum
 from typing import Annotated, Any
 
 from starlette.convertors import Convertor, register_url_convertor
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from core import contact, text
-from core.definitions import FIRST_DAY, LAST_DAY, STATUSES
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, STATUSES
 from core.loading import JOB_STATUSES, KINDS
 
 VISIT_FORMAT = "%Y-%m-%d %H:%M:%S"
-MAX_ID = 2**63 - 1  # PostgreSQL bigint
+MAX_ID = ID_MAX  # the largest id, in a path, a query or a body (core.definitions: 2^53 - 1)
 
 
 # --- validation: what every input may hold (issue 21) ---------------------------------------------
@@ -164,7 +164,7 @@ def _integer(value: Any) -> Any:
     return value
 
 
-RecordIdIn = Annotated[int, BeforeValidator(_integer), Field(ge=1, le=MAX_ID)]
+RecordIdIn = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integer)]  # bounds first: in the schema
 
 
 
@@ -281,7 +281,7 @@ class ServiceIn(BaseModel):
     data_limite: DayText = Field(description="Deadline, YYYY-MM-DD.")
     data_de_atendimento: VisitText | None = Field(
         None, description="When the visit happened, YYYY-MM-DD HH:MM:SS (or HH:MM, or the day alone); null = not visited.")
-    confirm_far_visit: bool = Field(
+    confirm_far_visit: StrictBool = Field(
         False, description="Needed when the visit is more than a year from the deadline (likely a typo).")
     model_config = _example(angel="teste123", data_de_atendimento="2024-03-21 00:00:00",
                             data_limite="2024-05-22", id_cliente=2, polo="RJ")
@@ -294,7 +294,7 @@ class ServiceUpdate(BaseModel):
     polo: Polo = None
     data_limite: DayText = None
     data_de_atendimento: VisitText | None = None
-    confirm_far_visit: bool = False
+    confirm_far_visit: StrictBool = False
     model_config = _example(angel="teste87687", data_de_atendimento="2024-03-21 00:00:00",
                             data_limite="2024-05-23", id_cliente=2, polo="RN")
 

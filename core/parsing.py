@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core import contact, text
-from core.definitions import FIRST_DAY, LAST_DAY, N_, Text
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, Text
 
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 
@@ -210,6 +210,7 @@ REASONS = {
     "fields": N_("expected {expected} fields separated by {delimiter}, found {found}"),
     "not_number": N_("{field} {value} is not a whole number"),
     "not_positive": N_("{field} must be greater than 0"),
+    "too_large": N_("{field} {value} is larger than {limit}, the largest id"),
     "unknown_date": N_("{field} {value} is not a date in a known form (day/month/year, optionally with a time)"),
     "impossible_date": N_("{field} {value} is not a real date (read as day/month/year)"),
     "email": N_("email {value} is not an email address"),
@@ -238,8 +239,11 @@ def _date_reason(field: str, value: str, known: bool) -> str:
 
 
 def _number_reason(field: str, value: str, is_number: bool) -> str:
-    return (reason("not_number", field=field, value=quote_literal(value)) if not is_number
-            else reason("not_positive", field=field))
+    if not is_number:
+        return reason("not_number", field=field, value=quote_literal(value))
+    if int(value) > ID_MAX:
+        return reason("too_large", field=field, value=quote_literal(value), limit=ID_MAX)
+    return reason("not_positive", field=field)
 
 
 def _rejects(lines: pa.StringArray, numbers: np.ndarray, good: np.ndarray,
@@ -282,15 +286,16 @@ def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
     lim_known, lim_real, lim_seconds = _dates(lim_txt)
     vis_absent = _np(pc.or_(pc.equal(vis_txt, ""), pc.equal(vis_txt, "-")))
     vis_known, vis_real, vis_seconds = _dates(pc.if_else(pa.array(vis_absent), pa.scalar(None, pa.string()), vis_txt))
-    good = ((found == 6) & id_ok & (ids > 0) & cli_ok & (clis > 0) & texts.ok & angel_ok & polo_ok & lim_present
+    good = ((found == 6) & id_ok & (ids > 0) & (ids <= ID_MAX) & cli_ok & (clis > 0) & (clis <= ID_MAX)
+            & texts.ok & angel_ok & polo_ok & lim_present
             & lim_real & (vis_absent | vis_real))
 
     def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 6:
             return reason("fields", expected=6, delimiter=quote_literal(delimiter), found=found[i])
-        if not (id_ok[i] and ids[i] > 0):
+        if not (id_ok[i] and 0 < ids[i] <= ID_MAX):
             return _number_reason("id_atendimento", id_txt[i].as_py(), id_ok[i])
-        if not (cli_ok[i] and clis[i] > 0):
+        if not (cli_ok[i] and 0 < clis[i] <= ID_MAX):
             return _number_reason("id_cliente", cli_txt[i].as_py(), cli_ok[i])
         if not texts.ok[i]:
             return texts.reason(i)
@@ -325,12 +330,12 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
     nome_ok = _np(pc.not_equal(nome, ""))
     email_ok, email_stored = contact.emails(email)
     phone_ok, phone_stored = contact.phones(phone_raw)
-    good = (found == 4) & id_ok & (ids > 0) & texts.ok & nome_ok & email_ok & phone_ok
+    good = (found == 4) & id_ok & (ids > 0) & (ids <= ID_MAX) & texts.ok & nome_ok & email_ok & phone_ok
 
     def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 4:
             return reason("fields", expected=4, delimiter=quote_literal(delimiter), found=found[i])
-        if not (id_ok[i] and ids[i] > 0):
+        if not (id_ok[i] and 0 < ids[i] <= ID_MAX):
             return _number_reason("id", id_txt[i].as_py(), id_ok[i])
         if not texts.ok[i]:
             return texts.reason(i)

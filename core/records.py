@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from core import audit, contact, text
 from core.accounts import Actor, require
 from core.db import keyset_page
-from core.definitions import FIRST_DAY, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,8 @@ def _positive_id(value: Any, what: str) -> int:
         raise RecordError(N_("The {what} must be a whole number, not {value!r}."), what=what, value=value) from None
     if isinstance(number, bool) or number <= 0:
         raise RecordError(N_("The {what} must be a positive whole number."), what=what)
-    if number > 2**63 - 1:
-        raise RecordError(N_("The {what} is too large."), what=what)
+    if number > ID_MAX:
+        raise RecordError(N_("The {what} is too large (at most {limit})."), what=what, limit=ID_MAX)
     return number
 
 
@@ -612,6 +612,9 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
     for _ in range(_NEXT_ID_ATTEMPTS):
         id, top = conn.execute(sa.text(
             f"SELECT nextval('{sequence}'), (SELECT max(id) FROM {table})")).one()
+        if (top or 0) >= ID_MAX:  # a valid request, but no id is left above the highest: a conflict
+            raise IdTaken(N_("No {what} id is free above the highest, {id}, the largest an id can be; give the id."),
+                          what=N_("customer") if table == "customers" else N_("service"), id=top)
         if top is not None and id <= top:
             # greatest(): never move the sequence back below what other creates already took
             conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),
