@@ -76,6 +76,9 @@ def _update(conn: Connection, *, actor: Actor, id: int, body: CustomerUpdate) ->
         raise records.NotFound(f"There is no customer {id}.")
     values = {"nome": current.nome, "email": current.email, "telefone": current.telefone,
               **body.model_dump(exclude_unset=True)}
+    if values["nome"] is None:  # a valid body, but this customer's state needs more of it: 409
+        raise HTTPException(409, f"Customer {id} is a stub (known only by a service's id_cliente): send its nome "
+                                 "to complete it.")
     return records.update_customer(conn, actor=actor, id=id, **values)
 
 
