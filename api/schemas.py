@@ -1,8 +1,7 @@
 """Request bodies and answers, with the original API's keys (Portuguese) and examples for /docs.
 
 The original's clients send and read these exact keys; the product's own fields sit beside them.
-Dates travel as `YYYY-MM-DD`, visits as `YYYY-MM-DD HH:MM:SS` (the original's formats); bodies
-also accept `DD/MM/YYYY` as the dashboard's forms do (core parses them).
+Dates travel as `YYYY-MM-DD`, visits as `YYYY-MM-DD HH:MM:SS` (the original's formats).
 """
 from __future__ import annotations
 
@@ -165,7 +164,6 @@ def _integer(value: Any) -> Any:
 
 
 RecordIdIn = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integer)]  # bounds first: in the schema
-
 
 
 class RecordPathId(Convertor):

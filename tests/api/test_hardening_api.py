@@ -1,8 +1,13 @@
 """The API's second hardening round (issue 21): bodies, text, numbers, dates, methods, headers, names."""
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import anyio
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from tests.api.test_loads_api import SERVICES, wait_done
 
@@ -268,3 +273,63 @@ def test_a_loads_file_name_is_kept_as_text_without_path_or_control_characters(cl
         assert accepted.status_code == 202, accepted.text
         job = wait_done(client, analyst, accepted.json()["status_url"])
         assert job["file_name"] == kept
+
+
+# --- the schema's patterns say what the checks do --------------------------------------------------
+
+def test_the_day_pattern_is_exactly_the_days_the_product_takes():
+    from api.schemas import DAY_PATTERN
+    from core.definitions import FIRST_DAY, LAST_DAY
+
+    for year in range(1896, 2105):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                written = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    taken = FIRST_DAY <= date(year, month, day) <= LAST_DAY
+                except ValueError:
+                    taken = False
+                assert bool(re.fullmatch(DAY_PATTERN, written)) == taken, written
+
+
+def _agree(annotated, value: str) -> None:
+    """The type's JSON Schema pattern and maxLength accept `value` exactly when its check does."""
+    adapter = TypeAdapter(annotated)
+    schema = adapter.json_schema()
+    by_schema = bool(re.fullmatch(schema["pattern"], value)) and len(value) <= schema.get("maxLength", 10**9)
+    try:
+        adapter.validate_python(value)
+        by_check = True
+    except ValidationError:
+        by_check = False
+    assert by_schema == by_check, (value, by_schema, by_check)
+
+
+PHONE_CHARS = st.sampled_from(list("0123455555 ()-.+\"x\t\x00\u00a0\u2007"))
+EMAIL_CHARS = st.sampled_from(list("ab.@@ \"\t\x00\u00a0\x85é-_"))
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(value=st.one_of(st.text(PHONE_CHARS, max_size=20),
+                       st.from_regex(r"\A[ \"]?\+?55? ?\(?2[0-9]\)? ?9?[0-9]{4}[-. ]?[0-9]{4}[ \"]?\Z")))
+def test_the_phone_pattern_agrees_with_core(value):
+    from api.schemas import Phone
+
+    _agree(Phone, value)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(value=st.one_of(st.text(EMAIL_CHARS, max_size=12),
+                       st.from_regex(r'\A[ "]?[a-z"]{1,3}@[a-z]{1,3}\.[a-z"]{0,3}[ "]?\Z')))
+def test_the_email_pattern_agrees_with_core(value):
+    from api.schemas import Email
+
+    _agree(Email, value)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(value=st.text(st.sampled_from(list("a \t\x00\u00a0\u3000\x1f\x85é")), max_size=8))
+def test_the_name_pattern_agrees_with_core(value):
+    from api.schemas import Nome
+
+    _agree(Nome, value)
