@@ -5,12 +5,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.engine import Connection
 
 from api import deps
+from api.bodies import TokenFirst
 from api.deps import errors
-from api.schemas import MAX_ID, CustomerIn, CustomerList, CustomerOut, CustomerUpdate, Deleted, Total
+from api.schemas import (MAX_ID, CustomerIn, CustomerList, CustomerOut, CustomerUpdate, Deleted, EmailSearch,
+                         NomeSearch, PhoneSearch, Total, list_answer)
 from core import records
 from core.accounts import Actor
 
-router = APIRouter(prefix="/v1/customers", tags=["Customers"])
+router = APIRouter(prefix="/v1/customers", tags=["Customers"], route_class=TokenFirst)
 
 
 def customer_out(customer: records.Customer) -> dict:
@@ -20,19 +22,19 @@ def customer_out(customer: records.Customer) -> dict:
 
 def customer_filter(
     id: int | None = Query(None, gt=0, le=MAX_ID, description="Customer id (id_cliente).", examples=[820713124]),
-    nome: str | None = Query(None, description="Part of the name (case and accents ignored).",
-                             examples=["Tara Jones"]),
-    email: str | None = Query(None, description="Part of the email (case ignored).",
-                              examples=["820713124wwilliams@yahoo.com"]),
-    telefone: str | None = Query(None, description="Digits of the phone, or part of them.",
-                                 examples=["05953162998"]),
+    nome: NomeSearch | None = Query(None, description="Part of the name (case and accents ignored).",
+                                    examples=["Tara Jones"]),
+    email: EmailSearch | None = Query(None, description="Part of the email (case ignored).",
+                                      examples=["820713124wwilliams@yahoo.com"]),
+    telefone: PhoneSearch | None = Query(None, description="Digits of the phone, or part of them.",
+                                         examples=["05953162998"]),
     stubs: bool | None = Query(None, description="true: only stubs (known only by a service); false: only "
                                                  "customers with a name."),
 ) -> records.CustomerFilter:
     return records.CustomerFilter(id=id, nome=nome, email=email, telefone=telefone, stubs=stubs)
 
 
-@router.get("", summary="Filter customers", response_model=CustomerList, response_model_exclude_none=True,
+@router.get("", summary="Filter customers", response_model=CustomerList, response_model_exclude_unset=True,
             responses=errors(401, 422))
 def list_customers(
     request: Request,
@@ -42,8 +44,7 @@ def list_customers(
 ):
     """Customers matching every given filter, in id order, with the next page's URL (keyset cursor)."""
     rows, more = paging.read(records.list_customers, filters)
-    return {"clientes": [customer_out(c) for c in rows], "total_por_pagina": len(rows),
-            "proxima_pagina": deps.next_page(request, rows, more)}
+    return list_answer("clientes", [customer_out(c) for c in rows], deps.next_page(request, rows, more))
 
 
 @router.get("/total", summary="Count customers", response_model=Total, responses=errors(401, 422))
@@ -53,7 +54,7 @@ def total_customers(filters: records.CustomerFilter = Depends(customer_filter),
     return {"total": deps.read(records.count_customers, filters=filters)}
 
 
-@router.get("/{id}", summary="Get one customer", response_model=CustomerOut, responses=errors(401, 404, 422))
+@router.get("/{id:record}", summary="Get one customer", response_model=CustomerOut, responses=errors(401, 404, 422))
 def get_customer(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
     customer = deps.read(records.get_customer, id=id)
     if customer is None:
@@ -62,7 +63,7 @@ def get_customer(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
 
 
 @router.post("", status_code=201, summary="Register a customer", response_model=CustomerOut,
-             responses=errors(401, 403, 409, 422))
+             responses=errors(401, 403, 409, 413, 422))
 def create_customer(body: CustomerIn, actor: Actor = Depends(deps.analyst)):
     """Register a customer (analyst). Without `id`, the next free id is taken; an `id` or email
     already used answers 409."""
@@ -75,18 +76,21 @@ def _update(conn: Connection, *, actor: Actor, id: int, body: CustomerUpdate) ->
         raise records.NotFound(f"There is no customer {id}.")
     values = {"nome": current.nome, "email": current.email, "telefone": current.telefone,
               **body.model_dump(exclude_unset=True)}
+    if values["nome"] is None:  # a valid body, but this customer's state needs more of it: 409
+        raise HTTPException(409, f"Customer {id} is a stub (known only by a service's id_cliente): send its nome "
+                                 "to complete it.")
     return records.update_customer(conn, actor=actor, id=id, **values)
 
 
-@router.put("/{id}", summary="Correct a customer", response_model=CustomerOut,
-            responses=errors(401, 403, 404, 409, 422))
+@router.put("/{id:record}", summary="Correct a customer", response_model=CustomerOut,
+            responses=errors(401, 403, 404, 409, 413, 422))
 def update_customer(id: deps.RecordId, body: CustomerUpdate, actor: Actor = Depends(deps.analyst)):
     """Correct a customer (analyst): the fields sent change, the others keep their value. Giving a
     stub a name makes it a real customer."""
     return customer_out(deps.write(_update, actor=actor, id=id, body=body))
 
 
-@router.delete("/{id}", summary="Delete a customer", response_model=Deleted,
+@router.delete("/{id:record}", summary="Delete a customer", response_model=Deleted,
                responses=errors(401, 403, 404, 409, 422))
 def delete_customer(id: deps.RecordId, actor: Actor = Depends(deps.admin),
                     with_services: bool = Query(False, description="Also delete the customer's services "

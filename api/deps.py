@@ -113,7 +113,8 @@ _ERRORS = {
     404: ("No such record.", "There is no service 57884."),
     409: ("Conflicts with what exists (id or email taken, customer still has services...).",
           "The email teste1@gmail.com is already used by customer 2."),
-    413: ("The file is larger than UPLOAD_MAX_MB.", "The file is larger than 200 MB (UPLOAD_MAX_MB)."),
+    413: ("The body is larger than 64 KB (a batch route's file: than UPLOAD_MAX_MB).",
+          "The file is larger than 200 MB (UPLOAD_MAX_MB)."),
     422: ("Invalid body or query; the message names the field.",
           "start_date: Input should be a valid date or datetime, day value is outside expected range "
           "for month (got '2022-02-30')"),
@@ -141,7 +142,7 @@ class Paging:
                            description=f"Rows per page (1-{records.MAX_PAGE_SIZE}, default 30)."),
         after: int | None = Query(None, ge=0, le=MAX_ID, description="Keyset cursor: rows with an id above "
                                                                      "this (proxima_pagina carries it)."),
-        offset: int = Query(0, ge=0, description="Rows to skip, for the original's clients; slow when deep: "
+        offset: int = Query(0, ge=0, le=MAX_ID, description="Rows to skip, for the original's clients; slow when deep: "
                                                  "follow proxima_pagina instead."),
     ):
         self.limit, self.after, self.offset = limit, after, offset

@@ -6,15 +6,14 @@ over its business days.
 """
 from __future__ import annotations
 
-from datetime import date
 from enum import Enum
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.engine import Connection
 
 from api import deps
 from api.deps import errors
-from api.schemas import Productivity, SlaAngel, SlaPolo
+from api.schemas import AngelSearch, Day, PoloSearch, Productivity, SlaAngel, SlaPolo
 from core import indicators
 from core.accounts import Actor
 from core.definitions import Period
@@ -31,22 +30,22 @@ class Question:
 
     def __init__(
         self,
-        start_date: date | None = Query(None, description="First day, YYYY-MM-DD (default: the first day with data).",
-                                        examples=["2022-03-01"]),
-        end_date: date | None = Query(None, description="Last day, included, YYYY-MM-DD (default: the last day "
-                                                        "with data).", examples=["2022-03-31"]),
-        polo: str | None = Query(None, description="Only this polo.", examples=["RJ - SAO GONÇALO"]),
-        angel: str | None = Query(None, description="Only this Green Angel."),
+        start_date: Day | None = Query(None, description="First day, YYYY-MM-DD (default: the first day with data).",
+                                       examples=["2022-03-01"]),
+        end_date: Day | None = Query(None, description="Last day, included, YYYY-MM-DD (default: the last day "
+                                                       "with data); before start_date: an empty answer.",
+                                     examples=["2022-03-31"]),
+        polo: PoloSearch | None = Query(None, description="Only this polo.", examples=["RJ - SAO GONÇALO"]),
+        angel: AngelSearch | None = Query(None, description="Only this Green Angel."),
         desc: bool = Query(True, description="Largest first (true, the default) or smallest first."),
     ):
-        if start_date and end_date and start_date > end_date:
-            raise HTTPException(422, f"start_date ({start_date}) is after end_date ({end_date}).")
         self.start, self.end, self.polo, self.angel, self.desc = start_date, end_date, polo, angel, desc
 
     def period(self, conn: Connection) -> Period | None:
-        """The asked period; missing ends default to the data's. None: no data at all."""
+        """The asked period; missing ends default to the data's. None: no data at all, or an end
+        before the start (no day: nothing to answer)."""
         if self.start and self.end:
-            return Period(self.start, self.end)
+            return Period(self.start, self.end) if self.start <= self.end else None
         known = indicators.data_range(conn)
         if known.empty:
             return None

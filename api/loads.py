@@ -3,52 +3,62 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api import deps
+from api.bodies import receive_upload
 from api.deps import errors
 from api.schemas import Job, JobAccepted, Rejects
 from core import loading
 from core.accounts import Actor
 
 router = APIRouter(tags=["Loads"])
-_FILE = File(description="The CSV file (the operation's export format); streamed to disk, never held in memory.")
+
+# The body is read by the route itself, after its token and role are checked (api/bodies.py), so
+# FastAPI is told about it here only for the documentation.
+_UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "format": "binary",
+        "description": "The CSV file (the operation's export format); streamed to disk, never held in memory."}}}}}}}
 
 
-def _accept(kind: str, upload: UploadFile, actor: Actor) -> dict:
+def _start(kind: str, name: str, path, actor: Actor) -> dict:
     settings = deps.settings()
-    name = upload.filename or f"{kind}.csv"
-    path = loading.spool_upload(settings, source=upload.file, file_name=name)
+    shown = loading.display_name(name, default=f"{kind}.csv")  # as the load keeps it
     try:
-        if path.stat().st_size > settings.upload_max_mb * 1_000_000:  # sent without a Content-Length
-            raise HTTPException(413, f"{name} is larger than {settings.upload_max_mb} MB (UPLOAD_MAX_MB).")
-        info = loading.inspect_file(path, kind=kind, file_name=name)
-        job_id = deps.write(loading.create_job, actor=actor, info=info, file_name=name, owns_source=True,
+        info = loading.inspect_file(path, kind=kind, file_name=shown)
+        job_id = deps.write(loading.create_job, actor=actor, info=info, file_name=shown, owns_source=True,
                             settings=settings)
     except BaseException:
         path.unlink(missing_ok=True)  # refused: nothing written, nothing kept
         raise
     loading.start_in_background(deps.engine(), job_id=job_id, actor=actor, settings=settings)
-    return {"message": f"{name} is loading as job {job_id}; follow it at its status_url.",
+    return {"message": f"{shown} is loading as job {job_id}; follow it at its status_url.",
             "job_id": job_id, "status_url": f"/v1/jobs/{job_id}"}
 
 
-_BATCH = dict(status_code=202, response_model=JobAccepted, responses=errors(401, 403, 413, 422))
+async def _accept(kind: str, request: Request, actor: Actor) -> dict:
+    name, path = await receive_upload(request, kind=kind, settings=deps.settings())
+    return await run_in_threadpool(_start, kind, name, path, actor)
+
+
+_BATCH = dict(status_code=202, response_model=JobAccepted, responses=errors(401, 403, 413, 422), openapi_extra=_UPLOAD)
 
 
 @router.post("/v1/services/batch", summary="Load a services file", tags=["Customer Services"], **_BATCH)
-def load_services(file: UploadFile = _FILE, actor: Actor = Depends(deps.analyst)):
+async def load_services(request: Request, actor: Actor = Depends(deps.analyst)):
     """Start loading a services file (`id_atendimento;id_cliente;angel;polo;data_limite;
     data_de_atendimento`, with or without header) as a background job (analyst). A file that is not a
     services file answers 422 and writes nothing; each bad line is listed by the job's rejects."""
-    return _accept("services", file, actor)
+    return await _accept("services", request, actor)
 
 
 @router.post("/v1/customers/batch", summary="Load a customers file", tags=["Customers"], **_BATCH)
-def load_customers(file: UploadFile = _FILE, actor: Actor = Depends(deps.analyst)):
+async def load_customers(request: Request, actor: Actor = Depends(deps.analyst)):
     """Start loading a customers file (`id;nome;email;telefone`, with or without header) as a background
     job (analyst)."""
-    return _accept("customers", file, actor)
+    return await _accept("customers", request, actor)
 
 
 def _job(job_id: int) -> loading.LoadJob:

@@ -1,21 +1,190 @@
 """Request bodies and answers, with the original API's keys (Portuguese) and examples for /docs.
 
 The original's clients send and read these exact keys; the product's own fields sit beside them.
-Dates travel as `YYYY-MM-DD`, visits as `YYYY-MM-DD HH:MM:SS` (the original's formats); bodies
-also accept `DD/MM/YYYY` as the dashboard's forms do (core parses them).
+Dates travel as `YYYY-MM-DD`, visits as `YYYY-MM-DD HH:MM:SS` (the original's formats).
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
-from core.accounts import (MAX_EMAIL_LENGTH, MAX_PASSWORD_BYTES, MAX_USERNAME_LENGTH,
-                           MIN_PASSWORD_LENGTH)
+from core import contact, text
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, STATUSES
+from core.accounts import MAX_PASSWORD_BYTES, MAX_USERNAME_LENGTH, MIN_PASSWORD_LENGTH
+from core.loading import JOB_STATUSES, KINDS
 
 VISIT_FORMAT = "%Y-%m-%d %H:%M:%S"
-MAX_ID = 2**63 - 1  # PostgreSQL bigint
+MAX_ID = ID_MAX  # the largest id, in a path, a query or a body (core.definitions: 2^53 - 1)
+
+
+# --- validation: what every input may hold (issue 21) ---------------------------------------------
+# Each type below is both the check the server runs and the JSON Schema /openapi.json publishes
+# (a pattern built from core's own rules), so the schema says what the server does and the server
+# does what the schema says; tests/api/test_fuzz.py holds them to it with schemathesis. The checks
+# themselves are core's: core.text (control characters, lengths), core.contact (phone, email).
+
+def _refused(exc: Exception) -> ValueError:
+    return ValueError(str(exc))  # the 422's message: api.main.invalid_request prefixes the field
+
+
+def _plain(value: str, limit: int | None = None) -> str:
+    try:
+        return text.check(value, what="value", limit=limit)
+    except text.TextRefused as exc:
+        raise _refused(exc) from None
+
+
+def _no_control(limit: int | None = None, *, pattern: str = text.NO_CONTROL_PATTERN):
+    """A text type: core.text's rule (no control character; at most `limit` characters)."""
+    extra = {"pattern": pattern} | ({"maxLength": limit} if limit else {})
+    return [AfterValidator(lambda v: _plain(v, limit)), Field(json_schema_extra=extra)]
+
+
+_CC = text.CONTROL
+_BLANK = "".join(c for c in contact.SPACES if not re.fullmatch(f"[{_CC}]", c))  # whitespace that is not Cc
+
+# Any text without control characters: the login's and registration's fields (the accounts' own
+# rules, e.g. lengths, come on top in the models).
+PlainText = Annotated[str, *_no_control()]
+
+
+def _named(field: str):
+    """A name (customer, angel, polo): core.text's rule, and not blank (core.records keeps runs of
+    whitespace as one space)."""
+    limit = text.LIMITS[field]
+
+    def check(value: str) -> str:
+        _plain(value, limit)
+        if not value.split():
+            raise ValueError("must not be blank.")
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra={
+        "pattern": f"^[^{_CC}]*[^{_CC}{contact.SPACES}][^{_CC}]*$", "maxLength": limit})]
+
+
+Nome, Angel, Polo = _named("nome"), _named("angel"), _named("polo")
+
+
+def _email(value: str) -> str:
+    _plain(value, text.LIMITS["email"])
+    try:
+        stored = contact.clean_email(value)
+    except contact.ContactError as exc:
+        raise _refused(exc) from None
+    if stored != value:
+        raise ValueError("write the address alone, without spaces or quotes around it.")
+    return value
+
+
+# An email as core.contact stores it (the API takes it as stored: no spaces or quotes around it).
+_EMAIL_CHAR = f'[^@{contact.SPACES}{_CC}]'
+_EMAIL_EDGE = f'[^@{contact.SPACES}{_CC}"]'
+Email = Annotated[str, AfterValidator(_email), Field(json_schema_extra={
+    "pattern": f"^{_EMAIL_EDGE}{_EMAIL_CHAR}*@{_EMAIL_CHAR}+[.]{_EMAIL_CHAR}*{_EMAIL_EDGE}$",
+    "maxLength": text.LIMITS["email"]})]
+
+
+def _phone(value: str) -> str:
+    _plain(value, text.PHONE_INPUT_MAX)
+    try:
+        contact.clean_phone(value)
+    except contact.ContactError as exc:
+        raise _refused(exc) from None
+    return value
+
+
+# A phone as core.contact reads it: 10 or 11 digits after Brazil's optional 55, with spaces,
+# brackets, dots, dashes and a plus as noise; quotes and spaces around it are trimmed; empty: none.
+_NOISE = f"[{_BLANK}().+-]"
+Phone = Annotated[str, AfterValidator(_phone), Field(json_schema_extra={
+    "pattern": f'^[ "]*(?:{_NOISE}*(?:5{_NOISE}*5{_NOISE}*)?(?:[0-9]{_NOISE}*){{10,11}})?[ "]*$',
+    "maxLength": text.PHONE_INPUT_MAX})]
+
+
+def _search(field: str, *, pattern: str = text.NO_CONTROL_PATTERN):
+    """A filter's text: core.text's rule and the field's own limit (a longer term matches nothing)."""
+    return Annotated[str, *_no_control(text.LIMITS[field], pattern=pattern)]
+
+
+NomeSearch, EmailSearch, AngelSearch, PoloSearch = (_search(f) for f in ("nome", "email", "angel", "polo"))
+# The phone is searched by its digits: a term with none (but not blank) has nothing to search.
+PhoneSearch = Annotated[str, *_no_control(text.PHONE_INPUT_MAX, pattern=(
+    f"^(?:[^{_CC}]*[0-9][^{_CC}]*|[{_BLANK}]*)$"))]
+
+# A day the product takes (core.definitions.FIRST_DAY..LAST_DAY, as the loader and the forms),
+# written YYYY-MM-DD: a real day, leap years included (1900 and 2100 are not leap years). A Unix
+# timestamp such as 0, or another form, is refused.
+_MONTH_DAY = ("(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              "|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_LEAP_YEAR = "(?:19(?:0[48]|[2468][048]|[13579][26])|20(?:0[048]|[2468][048]|[13579][26]))"
+DAY = f"(?:(?:19[0-9]{{2}}|20[0-9]{{2}}|2100)-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+DAY_PATTERN = f"^{DAY}$"
+# A visit: its day, optionally with the time (HH:MM or HH:MM:SS).
+VISIT_PATTERN = f"^{DAY}(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+_DAY_WORDS = f"a day written YYYY-MM-DD between {FIRST_DAY} and {LAST_DAY}"
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(DAY_PATTERN, value):
+        return date.fromisoformat(value)
+    raise ValueError(f"must be {_DAY_WORDS}.")
+
+
+def _visit(value: str) -> str:
+    if not re.fullmatch(VISIT_PATTERN, value):
+        raise ValueError(f"must be {_DAY_WORDS}, optionally with the time (HH:MM or HH:MM:SS).")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day), WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": DAY_PATTERN})]
+
+
+def _day_text(value: str) -> str:
+    _day(value)
+    return value
+
+
+DayText = Annotated[str, AfterValidator(_day_text), Field(json_schema_extra={"format": "date", "pattern": DAY_PATTERN})]
+VisitText = Annotated[str, AfterValidator(_visit), Field(json_schema_extra={"pattern": VISIT_PATTERN})]
+
+
+def _integer(value: Any) -> Any:
+    """A JSON integer (2, or 2.0, which JSON Schema counts as one); never a string or a boolean."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("must be a JSON integer, not a string or a boolean.")
+    return value
+
+
+RecordIdIn = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integer)]  # bounds first: in the schema
+
+
+class RecordPathId(Convertor):
+    """The `{id:record}` of /v1/customers/{id} and /v1/services/{id}: any segment but the words of
+    their sibling routes, so `PUT /v1/customers/total` is a method /total does not allow (405), not
+    a customer id that is no number (422). A segment that is no id still answers 422 naming it."""
+    regex = "(?!(?:total|batch)$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: Any) -> str:
+        return str(value)
+
+
+register_url_convertor("record", RecordPathId())
+
+ServiceStatus = Enum("ServiceStatus", {s: s for s in STATUSES}, type=str)
+JobStatus = Enum("JobStatus", {s: s for s in JOB_STATUSES}, type=str)
+JobKind = Enum("JobKind", {k: k for k in KINDS}, type=str)
 
 
 def _example(**values: Any) -> ConfigDict:
@@ -39,27 +208,28 @@ _PASSWORD = f"At most {MAX_PASSWORD_BYTES} characters (bcrypt reads no more than
 
 
 class Register(BaseModel):
-    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=f"3-{MAX_USERNAME_LENGTH} characters of "
-                          "a-z 0-9 . _ -, stored lower-case.")
-    password: str = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} characters, "
-                          f"at most {MAX_PASSWORD_BYTES} bytes; not a well-known password or the username.")
-    email: str | None = Field(None, max_length=MAX_EMAIL_LENGTH)
+    username: PlainText = Field(max_length=MAX_USERNAME_LENGTH, description=f"3-{MAX_USERNAME_LENGTH} "
+                                "characters of a-z 0-9 . _ -, stored lower-case.")
+    password: PlainText = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} "
+                                f"characters, at most {MAX_PASSWORD_BYTES} bytes; not a well-known password or the "
+                                "username.")
+    email: Email | None = None
     model_config = _example(username="maria.souza", email="maria@example.com", password="a long passphrase")
 
 
 class Login(BaseModel):
-    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
-    password: str = Field(max_length=MAX_PASSWORD_BYTES, description=_PASSWORD)
+    username: PlainText = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
+    password: PlainText = Field(max_length=MAX_PASSWORD_BYTES, description=_PASSWORD)
     model_config = _example(username="maria.souza", password="a long passphrase")
 
 
 class PasswordChange(BaseModel):
     """A user's own password change: the current password proves who they are (no token needed)."""
-    username: str = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
-    password: str = Field(max_length=MAX_PASSWORD_BYTES, description="The current password. " + _PASSWORD)
-    new_password: str = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} "
-                              f"characters, at most {MAX_PASSWORD_BYTES} bytes; not a well-known password, the "
-                              "username or the current password.")
+    username: PlainText = Field(max_length=MAX_USERNAME_LENGTH, description=_USERNAME)
+    password: PlainText = Field(max_length=MAX_PASSWORD_BYTES, description="The current password. " + _PASSWORD)
+    new_password: PlainText = Field(max_length=MAX_PASSWORD_BYTES, description=f"At least {MIN_PASSWORD_LENGTH} "
+                                    f"characters, at most {MAX_PASSWORD_BYTES} bytes; not a well-known password, the "
+                                    "username or the current password.")
     model_config = _example(username="admin", password="the generated one", new_password="my own long passphrase")
 
 
@@ -73,7 +243,7 @@ class UserOut(BaseModel):
 
 class Tokens(BaseModel):
     access_token: str
-    refresh_token: str = Field(description="Single use: POST /v1/auth/refresh answers a new one.")
+    refresh_token: str = Field(description="Gets new access tokens (POST /v1/auth/refresh) until the session ends.")
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds the access token stays valid.")
     user: UserOut
@@ -84,7 +254,7 @@ class Tokens(BaseModel):
 
 class AccessToken(BaseModel):
     access_token: str
-    refresh_token: str = Field(description="The next refresh token: the one sent no longer works.")
+    refresh_token: str = Field(description="The refresh token sent, which works again until the session ends.")
     token_type: str = "bearer"
     expires_in: int
     model_config = _example(access_token="eyJhbGciOiJIUzI1NiIs...", refresh_token="eyJhbGciOiJIUzI1NiIs...",
@@ -100,18 +270,18 @@ class LoggedOut(BaseModel):
 
 class CustomerIn(BaseModel):
     """A new customer; without `id` the next free id is taken."""
-    id: int | None = Field(None, ge=1, le=MAX_ID, description="Customer id (id_cliente); omit to take the next free id.")
-    nome: str
-    email: str | None = None
-    telefone: str | None = Field(None, description="10 or 11 digits (area code + number); punctuation allowed.")
+    id: RecordIdIn | None = Field(None, description="Customer id (id_cliente); omit to take the next free id.")
+    nome: Nome
+    email: Email | None = None
+    telefone: Phone | None = Field(None, description="10 or 11 digits (area code + number); punctuation allowed.")
     model_config = _example(nome="teste1", email="teste1@gmail.com", telefone="21998765432")
 
 
 class CustomerUpdate(BaseModel):
     """Fields to correct; a field left out keeps its value, `null` clears email or telefone."""
-    nome: str | None = None
-    email: str | None = None
-    telefone: str | None = None
+    nome: Nome = None  # a name cannot be cleared: no null
+    email: Email | None = None
+    telefone: Phone | None = None
     model_config = _example(nome="teste1", email="teste1@gmail.com", telefone="2188888888")
 
 
@@ -127,14 +297,14 @@ class CustomerOut(BaseModel):
 
 class ServiceIn(BaseModel):
     """A new service; without `id` the next free id (id_atendimento) is taken."""
-    id: int | None = Field(None, ge=1, le=MAX_ID, description="Service id (id_atendimento); omit to take the next free id.")
-    id_cliente: int = Field(ge=1, le=MAX_ID, description="Customer id; an unknown one creates a stub customer.")
-    angel: str
-    polo: str
-    data_limite: str = Field(description="Deadline, YYYY-MM-DD (or DD/MM/YYYY).")
-    data_de_atendimento: str | None = Field(
-        None, description="When the visit happened, YYYY-MM-DD HH:MM:SS (or DD/MM/YYYY HH:MM); null = not visited.")
-    confirm_far_visit: bool = Field(
+    id: RecordIdIn | None = Field(None, description="Service id (id_atendimento); omit to take the next free id.")
+    id_cliente: RecordIdIn = Field(description="Customer id; an unknown one creates a stub customer.")
+    angel: Angel
+    polo: Polo
+    data_limite: DayText = Field(description="Deadline, YYYY-MM-DD.")
+    data_de_atendimento: VisitText | None = Field(
+        None, description="When the visit happened, YYYY-MM-DD HH:MM:SS (or HH:MM, or the day alone); null = not visited.")
+    confirm_far_visit: StrictBool = Field(
         False, description="Needed when the visit is more than a year from the deadline (likely a typo).")
     model_config = _example(angel="teste123", data_de_atendimento="2024-03-21 00:00:00",
                             data_limite="2024-05-22", id_cliente=2, polo="RJ")
@@ -142,12 +312,12 @@ class ServiceIn(BaseModel):
 
 class ServiceUpdate(BaseModel):
     """Fields to correct; a field left out keeps its value, `data_de_atendimento: null` clears the visit."""
-    id_cliente: int | None = Field(None, ge=1, le=MAX_ID)
-    angel: str | None = None
-    polo: str | None = None
-    data_limite: str | None = None
-    data_de_atendimento: str | None = None
-    confirm_far_visit: bool = False
+    id_cliente: RecordIdIn = None  # none of these can be cleared (no null) but the visit
+    angel: Angel = None
+    polo: Polo = None
+    data_limite: DayText = None
+    data_de_atendimento: VisitText | None = None
+    confirm_far_visit: StrictBool = False
     model_config = _example(angel="teste87687", data_de_atendimento="2024-03-21 00:00:00",
                             data_limite="2024-05-23", id_cliente=2, polo="RN")
 
@@ -159,7 +329,7 @@ class ServiceOut(BaseModel):
     polo: str
     data_limite: date
     data_de_atendimento: str | None = Field(description="YYYY-MM-DD HH:MM:SS; null = not visited.")
-    status: str = Field(description="on_time, late, not_visited or open, as of today.")
+    status: ServiceStatus = Field(description="on_time, late, not_visited or open, as of today.")
     model_config = _example(id=57884, id_cliente=664100565, angel="Sergio Wanderley Ferreira",
                             polo="CE - JUAZEIRO DO NORTE", data_limite="2021-07-16",
                             data_de_atendimento="2021-07-12 14:39:07", status="on_time")
@@ -180,6 +350,15 @@ class CustomerList(BaseModel):
     model_config = _example(clientes=[{"id": 820713124, "nome": "Tara Jones", "email": "820713124wwilliams@yahoo.com",
                                        "telefone": "05953162998", "is_stub": False}], total_por_pagina=1,
                             proxima_pagina="http://localhost:8502/v1/customers?nome=Tara&limit=1&after=820713124")
+
+
+def list_answer(key: str, rows: list[dict], next_page: str | None) -> dict:
+    """A list route's answer: the rows under the original's `key`, their count, and `proxima_pagina`
+    only when a page follows (its routes drop unset keys only: a row's null fields stay)."""
+    answer = {key: rows, "total_por_pagina": len(rows)}
+    if next_page:
+        answer["proxima_pagina"] = next_page
+    return answer
 
 
 class ServiceList(BaseModel):
@@ -266,6 +445,16 @@ class Productivity(BaseModel):
         "worked_days": 24, "visits_per_worked_day": 2.42, "avg_slack_days": 0.397}])
 
 
+# --- monitoring -----------------------------------------------------------------------------------
+
+HealthStatus = Enum("HealthStatus", {"ok": "ok", "failing": "failing"}, type=str)
+
+
+class Health(BaseModel):
+    status: HealthStatus = Field(description="ok, or failing (answered with 503; /v1/metrics says which check).")
+    model_config = _example(status="ok")
+
+
 # --- loads ----------------------------------------------------------------------------------------
 
 class JobAccepted(BaseModel):
@@ -277,9 +466,9 @@ class JobAccepted(BaseModel):
 
 class Job(BaseModel):
     id: int
-    kind: str
+    kind: JobKind
     file_name: str
-    status: str = Field(description="queued, running, done, failed or interrupted (no heartbeat: resume it).")
+    status: JobStatus = Field(description="queued, running, done, failed or interrupted (no heartbeat: resume it).")
     progress: float = Field(description="Share done, 0-1.")
     doing: str | None = Field(description="What a running load is doing, in plain words.")
     rows: int = Field(description="Data lines read so far.")

@@ -7,13 +7,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.engine import Connection
 
 from api import deps
+from api.bodies import TokenFirst
 from api.deps import errors
-from api.schemas import MAX_ID, Deleted, ServiceCreated, ServiceIn, ServiceList, ServiceOut, ServiceUpdate, Total, visit_text
+from api.schemas import (MAX_ID, AngelSearch, Day, Deleted, PoloSearch, ServiceCreated, ServiceIn,
+                         ServiceList, ServiceOut, ServiceStatus, ServiceUpdate, Total, VisitText, list_answer,
+                         visit_text)
 from core import records
 from core.accounts import Actor
-from core.definitions import STATUSES
 
-router = APIRouter(prefix="/v1/services", tags=["Customer Services"])
+router = APIRouter(prefix="/v1/services", tags=["Customer Services"], route_class=TokenFirst)
 
 
 def service_out(service: records.Service) -> dict:
@@ -23,69 +25,63 @@ def service_out(service: records.Service) -> dict:
 
 
 def _visit_filter(value: str | None) -> dict:
-    """The original's `data_de_atendimento` filter: a date (that day) or an exact date and time."""
+    """The original's `data_de_atendimento` filter: a day (that day) or an exact date and time
+    (api.schemas.VISIT_PATTERN, checked by its type)."""
     if not value:
         return {}
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return {"visit_from": day, "visit_to": day}
-        return {"visit_at": datetime.fromisoformat(text)}
-    except ValueError:
-        raise HTTPException(422, f"data_de_atendimento: {value!r} is not YYYY-MM-DD or "
-                                 "YYYY-MM-DD HH:MM:SS.") from None
+    if len(value) == 10:
+        day = date.fromisoformat(value)
+        return {"visit_from": day, "visit_to": day}
+    return {"visit_at": datetime.fromisoformat(value)}
 
 
 def service_filter(
     id: int | None = Query(None, gt=0, le=MAX_ID, description="Service id (id_atendimento).", examples=[57884]),
     id_cliente: int | None = Query(None, gt=0, le=MAX_ID, description="Customer id.", examples=[664100565]),
-    angel: str | None = Query(None, description="Exact Green Angel name.", examples=["Sergio Wanderley Ferreira"]),
-    polo: str | None = Query(None, description="Exact polo name.", examples=["CE - JUAZEIRO DO NORTE"]),
-    data_limite: date | None = Query(None, description="Deadline (YYYY-MM-DD).", examples=["2021-07-16"]),
-    data_de_atendimento: str | None = Query(
-        None, description="Visit day (YYYY-MM-DD) or exact visit (YYYY-MM-DD HH:MM:SS).",
+    angel: AngelSearch | None = Query(None, description="Exact Green Angel name.",
+                                      examples=["Sergio Wanderley Ferreira"]),
+    polo: PoloSearch | None = Query(None, description="Exact polo name.", examples=["CE - JUAZEIRO DO NORTE"]),
+    data_limite: Day | None = Query(None, description="Deadline (YYYY-MM-DD).", examples=["2021-07-16"]),
+    data_de_atendimento: VisitText | None = Query(
+        None, description="Visit day (YYYY-MM-DD) or exact visit (YYYY-MM-DD HH:MM:SS, or HH:MM).",
         examples=["2021-07-12 14:39:07"]),
-    status: str | None = Query(None, description=f"One of {', '.join(STATUSES)} (as of today).",
-                               examples=["late"]),
-    deadline_from: date | None = Query(None, description="Deadline on or after (YYYY-MM-DD)."),
-    deadline_to: date | None = Query(None, description="Deadline on or before (YYYY-MM-DD)."),
-) -> records.ServiceFilter:
-    if status is not None and status not in STATUSES:
-        raise HTTPException(422, f"status: {status!r} is not one of {', '.join(STATUSES)}.")
+    status: ServiceStatus | None = Query(None, description="As of today.", examples=["late"]),
+    deadline_from: Day | None = Query(None, description="Deadline on or after (YYYY-MM-DD)."),
+    deadline_to: Day | None = Query(None, description="Deadline on or before (YYYY-MM-DD); a range that "
+                                                      "ends before it starts matches nothing."),
+) -> records.ServiceFilter | None:
+    """The filter the query asks for; None when it surely matches nothing (an empty range)."""
     if data_limite is not None:
         deadline_from = deadline_to = data_limite
-    try:
-        return records.ServiceFilter(id=id, id_cliente=id_cliente, angel=angel, polo=polo,
-                                     deadline_from=deadline_from, deadline_to=deadline_to, status=status,
-                                     **_visit_filter(data_de_atendimento))
-    except records.RecordError as exc:
-        raise HTTPException(422, str(exc)) from None
+    if deadline_from and deadline_to and deadline_from > deadline_to:
+        return None
+    return records.ServiceFilter(id=id, id_cliente=id_cliente, angel=angel, polo=polo,
+                                 deadline_from=deadline_from, deadline_to=deadline_to,
+                                 status=status.value if status else None, **_visit_filter(data_de_atendimento))
 
 
-@router.get("", summary="Filter services", response_model=ServiceList, response_model_exclude_none=True,
+@router.get("", summary="Filter services", response_model=ServiceList, response_model_exclude_unset=True,
             responses=errors(401, 422))
 def list_services(
     request: Request,
-    filters: records.ServiceFilter = Depends(service_filter),
+    filters: records.ServiceFilter | None = Depends(service_filter),
     paging: deps.Paging = Depends(),
     actor: Actor = Depends(deps.viewer),
 ):
     """Services matching every given filter, in id order. `proxima_pagina` is the next page's URL with
     the same filters and a keyset cursor, so following it costs the same at any depth."""
-    rows, more = paging.read(records.list_services, filters)
-    return {"atendimentos": [service_out(s) for s in rows], "total_por_pagina": len(rows),
-            "proxima_pagina": deps.next_page(request, rows, more)}
+    rows, more = paging.read(records.list_services, filters) if filters else ([], False)
+    return list_answer("atendimentos", [service_out(s) for s in rows], deps.next_page(request, rows, more))
 
 
 @router.get("/total", summary="Count services", response_model=Total, responses=errors(401, 422))
-def total_services(filters: records.ServiceFilter = Depends(service_filter),
+def total_services(filters: records.ServiceFilter | None = Depends(service_filter),
                    actor: Actor = Depends(deps.viewer)):
     """How many services match the filters (all of them without filters)."""
-    return {"total": deps.read(records.count_services, filters=filters)}
+    return {"total": deps.read(records.count_services, filters=filters) if filters else 0}
 
 
-@router.get("/{id}", summary="Get one service", response_model=ServiceOut, responses=errors(401, 404, 422))
+@router.get("/{id:record}", summary="Get one service", response_model=ServiceOut, responses=errors(401, 404, 422))
 def get_service(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
     service = deps.read(records.get_service, id=id)
     if service is None:
@@ -103,7 +99,7 @@ def _create(conn: Connection, *, actor: Actor, body: ServiceIn) -> tuple[records
 
 
 @router.post("", status_code=201, summary="Register a service", response_model=ServiceCreated,
-             responses=errors(401, 403, 409, 422))
+             responses=errors(401, 403, 409, 413, 422))
 def create_service(body: ServiceIn, actor: Actor = Depends(deps.analyst)):
     """Register a service (analyst). Without `id`, the next free id is taken (safe when many clients
     create at once); with an `id` already taken, 409. An unknown `id_cliente` creates a stub customer
@@ -124,15 +120,15 @@ def _update(conn: Connection, *, actor: Actor, id: int, body: ServiceUpdate) -> 
                                   create_missing_customer=True, **values)
 
 
-@router.put("/{id}", summary="Correct a service", response_model=ServiceOut,
-            responses=errors(401, 403, 404, 422))
+@router.put("/{id:record}", summary="Correct a service", response_model=ServiceOut,
+            responses=errors(401, 403, 404, 409, 413, 422))
 def update_service(id: deps.RecordId, body: ServiceUpdate, actor: Actor = Depends(deps.analyst)):
     """Correct a service (analyst): the fields sent change, the others keep their value. Same checks
     as creating it."""
     return service_out(deps.write(_update, actor=actor, id=id, body=body))
 
 
-@router.delete("/{id}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404, 422))
+@router.delete("/{id:record}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404, 422))
 def delete_service(id: deps.RecordId, actor: Actor = Depends(deps.admin)):
     """Delete a service (admin); audited with what it held."""
     deps.write(records.delete_service, actor=actor, id=id)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from zxcvbn import zxcvbn
 from sqlalchemy.engine import Connection, Engine
 
-from core import audit, contact, throttle
+from core import audit, contact, text, throttle
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
 from core.definitions import N_, Text, TextError
 
@@ -35,7 +35,7 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it
 MAX_USERNAME_LENGTH = 32
 MAX_NAME_LENGTH = 100
-MAX_EMAIL_LENGTH = 254  # the longest address mail can carry (RFC 5321)
+MAX_EMAIL_LENGTH = text.LIMITS["email"]  # one limit for every email (core.text)
 USERNAME_RULE = re.compile(rf"[a-z0-9._-]{{3,{MAX_USERNAME_LENGTH}}}")
 USERNAME_HELP = N_("3-32 characters: lower-case letters, digits, dot, dash or underscore")
 # Names the product itself writes in the audit log or that read as the system's own.
@@ -270,6 +270,11 @@ def create_user(conn: Connection, *, actor: Actor | None, username: str, passwor
         raise AccountError(N_("Unknown role {role!r}: choose one of {choices}."), role=role, choices=", ".join(ROLES))
     username = _normalise_username(username)
     name = (name or "").strip()
+    for what, value in ((N_("name"), name), (N_("email"), email)):
+        try:
+            text.check(value, what=what)
+        except text.TextRefused as exc:
+            raise AccountError(exc.template, **exc.values) from None
     if len(name) > MAX_NAME_LENGTH:
         raise AccountError(N_("The name must be at most {n} characters long."), n=MAX_NAME_LENGTH)
     if email is not None and len(email.strip()) > MAX_EMAIL_LENGTH:

@@ -25,6 +25,13 @@ from functools import cache
 from typing import Any, Iterable
 
 STATUSES = ("on_time", "late", "not_visited", "open")
+# The days the product takes, in a file, a form or the API (a deadline or a visit outside them is a
+# typo or a spreadsheet's serial number, and date arithmetic near year 9999 overflows).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+# The largest id of a customer or a service (the operation's have 5 to 9 digits): 2^53 - 1, the
+# largest integer every JSON reader holds exactly (JavaScript's numbers, JSON Schema validators'
+# doubles), well within PostgreSQL's bigint.
+ID_MAX = 2**53 - 1
 
 
 def N_(message: str) -> str:

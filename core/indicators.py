@@ -29,7 +29,7 @@ import holidays as holidays_package
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit
+from core import audit, text
 from core.accounts import Actor, require
 from core.definitions import N_, Period, TextError
 from core.telemetry import timed
@@ -254,7 +254,7 @@ def _params(period: Period, as_of: date | None, polo: str | None, angel: str | N
     start = previous.start if previous else period.start
     return {"start": start, "end": period.end, "split": period.start, "m_first": start.replace(day=1),
             "as_of": as_of, "polo": polo or None, "angel": angel or None,
-            "search": f"%{search.strip()}%" if search and search.strip() else None,
+            "search": text.like_pattern(search.strip()) if search and search.strip() else None,
             "b_months": months, "b_k": parts, "b_before": before, "b_last": last, "b_cut": cut}
 
 

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from core import contact
-from core.definitions import N_, Text
+from core import contact, text
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, Text
 
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 
@@ -188,7 +188,7 @@ def _dates(col: pa.StringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y, mo, d = p["y"], p["mo"], p["d"]
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     month_days = _DAYS_IN_MONTH[np.clip(mo, 0, 12)] + ((mo == 2) & leap)
-    real = (p["matched"] & (y >= 1900) & (y <= 2100) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days)
+    real = (p["matched"] & (y >= FIRST_DAY.year) & (y <= LAST_DAY.year) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= month_days)
             & (p["h"] < 24) & (p["mi"] < 60) & (p["s"] < 60))
     # Days from civil (H. Hinnant's algorithm), vectorised; only read where `real`.
     yy = np.where(real, y, 1970) - (np.where(real, mo, 1) <= 2)
@@ -210,6 +210,7 @@ REASONS = {
     "fields": N_("expected {expected} fields separated by {delimiter}, found {found}"),
     "not_number": N_("{field} {value} is not a whole number"),
     "not_positive": N_("{field} must be greater than 0"),
+    "too_large": N_("{field} {value} is larger than {limit}, the largest id"),
     "unknown_date": N_("{field} {value} is not a date in a known form (day/month/year, optionally with a time)"),
     "impossible_date": N_("{field} {value} is not a real date (read as day/month/year)"),
     "email": N_("email {value} is not an email address"),
@@ -218,6 +219,8 @@ REASONS = {
     "email_in_file": N_("email {email} is also on line {line} (customer {id})"),
     "email_taken": N_("email {email} already belongs to customer {id}"),
     "empty": N_("{field} is empty"),
+    "control": N_("{field} has a control character (such as a NUL byte) at position {position}"),
+    "too_long": N_("{field} is longer than {limit} characters"),
 }
 
 
@@ -236,14 +239,39 @@ def _date_reason(field: str, value: str, known: bool) -> str:
 
 
 def _number_reason(field: str, value: str, is_number: bool) -> str:
-    return (reason("not_number", field=field, value=quote_literal(value)) if not is_number
-            else reason("not_positive", field=field))
+    if not is_number:
+        return reason("not_number", field=field, value=quote_literal(value))
+    if int(value) > ID_MAX:
+        return reason("too_large", field=field, value=quote_literal(value), limit=ID_MAX)
+    return reason("not_positive", field=field)
 
 
 def _rejects(lines: pa.StringArray, numbers: np.ndarray, good: np.ndarray,
              reason: Callable[[int], str]) -> list[tuple[int, str, str]]:
-    """(line number, raw text, reason) of each line that is not good; Python runs only for these."""
-    return [(int(numbers[i]), lines[i].as_py().removesuffix("\n"), reason(i)) for i in np.flatnonzero(~good)]
+    """(line number, raw text, reason) of each line that is not good; Python runs only for these.
+    A NUL in them is kept as U+FFFD (core.text.storable): PostgreSQL cannot store it."""
+    return [(int(numbers[i]), text.storable(lines[i].as_py().removesuffix("\n")), text.storable(reason(i)))
+            for i in np.flatnonzero(~good)]
+
+
+class _TextFields:
+    """The text fields of a block checked by core.text's rule (no control character, not longer
+    than the field's limit) column by column; `reason(i)` says why line i failed, or None."""
+
+    def __init__(self, **columns: tuple[pa.StringArray, int | None]):
+        self.columns = columns
+        self.control = {name: text.has_control(values) for name, (values, _) in columns.items()}
+        self.long = {name: (text.too_long(values, name) if limit else np.zeros(len(values), bool))
+                     for name, (values, limit) in columns.items()}
+        self.ok = ~np.logical_or.reduce([*self.control.values(), *self.long.values()])
+
+    def reason(self, i: int) -> str | None:
+        for name, (values, limit) in self.columns.items():
+            if self.control[name][i]:
+                return reason("control", field=name, position=text.control_position(values[i].as_py()))
+            if self.long[name][i]:
+                return reason("too_long", field=name, limit=limit)
+        return None
 
 
 def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
@@ -251,22 +279,26 @@ def parse_services(data: bytes, *, first_line: int, delimiter: str) -> Block:
     lines, numbers, found, (id_txt, cli_txt, angel, polo, lim_txt, vis_txt) = _split(data, first_line, delimiter, 6)
     id_ok, ids = _whole_numbers(id_txt)
     cli_ok, clis = _whole_numbers(cli_txt)
+    texts = _TextFields(angel=(angel, text.LIMITS["angel"]), polo=(polo, text.LIMITS["polo"]))
     angel_ok = _np(pc.not_equal(angel, ""))
     polo_ok = _np(pc.not_equal(polo, ""))
     lim_present = _np(pc.not_equal(lim_txt, ""))
     lim_known, lim_real, lim_seconds = _dates(lim_txt)
     vis_absent = _np(pc.or_(pc.equal(vis_txt, ""), pc.equal(vis_txt, "-")))
     vis_known, vis_real, vis_seconds = _dates(pc.if_else(pa.array(vis_absent), pa.scalar(None, pa.string()), vis_txt))
-    good = ((found == 6) & id_ok & (ids > 0) & cli_ok & (clis > 0) & angel_ok & polo_ok & lim_present
+    good = ((found == 6) & id_ok & (ids > 0) & (ids <= ID_MAX) & cli_ok & (clis > 0) & (clis <= ID_MAX)
+            & texts.ok & angel_ok & polo_ok & lim_present
             & lim_real & (vis_absent | vis_real))
 
     def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 6:
             return reason("fields", expected=6, delimiter=quote_literal(delimiter), found=found[i])
-        if not (id_ok[i] and ids[i] > 0):
+        if not (id_ok[i] and 0 < ids[i] <= ID_MAX):
             return _number_reason("id_atendimento", id_txt[i].as_py(), id_ok[i])
-        if not (cli_ok[i] and clis[i] > 0):
+        if not (cli_ok[i] and 0 < clis[i] <= ID_MAX):
             return _number_reason("id_cliente", cli_txt[i].as_py(), cli_ok[i])
+        if not texts.ok[i]:
+            return texts.reason(i)
         if not angel_ok[i]:
             return reason("empty", field="angel")
         if not polo_ok[i]:
@@ -293,16 +325,20 @@ def parse_customers(data: bytes, *, first_line: int, delimiter: str) -> Block:
     """Parse a block of the customers file (UTF-8, whole lines, LF line ends)."""
     lines, numbers, found, (id_txt, nome, email, phone_raw) = _split(data, first_line, delimiter, 4)
     id_ok, ids = _whole_numbers(id_txt)
+    texts = _TextFields(nome=(nome, text.LIMITS["nome"]), email=(email, text.LIMITS["email"]),
+                        telefone=(phone_raw, None))
     nome_ok = _np(pc.not_equal(nome, ""))
     email_ok, email_stored = contact.emails(email)
     phone_ok, phone_stored = contact.phones(phone_raw)
-    good = (found == 4) & id_ok & (ids > 0) & nome_ok & email_ok & phone_ok
+    good = (found == 4) & id_ok & (ids > 0) & (ids <= ID_MAX) & texts.ok & nome_ok & email_ok & phone_ok
 
     def why(i: int) -> str:  # the first check a line fails, in this order
         if found[i] != 4:
             return reason("fields", expected=4, delimiter=quote_literal(delimiter), found=found[i])
-        if not (id_ok[i] and ids[i] > 0):
+        if not (id_ok[i] and 0 < ids[i] <= ID_MAX):
             return _number_reason("id", id_txt[i].as_py(), id_ok[i])
+        if not texts.ok[i]:
+            return texts.reason(i)
         if not nome_ok[i]:
             return reason("empty", field="nome")
         if not email_ok[i]:

@@ -22,10 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit, contact
+from core import audit, contact, text
 from core.accounts import Actor, require
 from core.db import keyset_page
-from core.definitions import N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,11 @@ class CustomerFilter:
     telefone: str | None = None
     stubs: bool | None = None  # True: only stubs; False: only real customers
 
+    def __post_init__(self):
+        _checked(self.nome, N_("name"), text.LIMITS["nome"])
+        _checked(self.email, N_("email"), text.LIMITS["email"])
+        _checked(self.telefone, N_("phone"), text.PHONE_INPUT_MAX)
+
 
 @dataclass(frozen=True)
 class ServiceFilter:
@@ -132,6 +137,8 @@ class ServiceFilter:
     status: str | None = None  # on_time | late | not_visited | open
 
     def __post_init__(self):
+        _checked(self.angel, N_("angel"), text.LIMITS["angel"])
+        _checked(self.polo, N_("polo"), text.LIMITS["polo"])
         if self.status is not None and self.status not in STATUSES:
             raise RecordError(f"Unknown status {self.status!r}: choose one of "
                               + ", ".join(STATUS_LABELS[s] for s in STATUSES) + ".")
@@ -157,18 +164,31 @@ def _positive_id(value: Any, what: str) -> int:
         raise RecordError(N_("The {what} must be a whole number, not {value!r}."), what=what, value=value) from None
     if isinstance(number, bool) or number <= 0:
         raise RecordError(N_("The {what} must be a positive whole number."), what=what)
-    if number > 2**63 - 1:
-        raise RecordError(N_("The {what} is too large."), what=what)
+    if number > ID_MAX:
+        raise RecordError(N_("The {what} is too large (at most {limit})."), what=what, limit=ID_MAX)
     return number
 
 
 def _text(value: Any) -> str | None:
-    text = " ".join(str(value).split()) if value is not None else ""
-    return text or None
+    words = " ".join(str(value).split()) if value is not None else ""
+    return words or None
+
+
+def _checked(value: Any, what: str, limit: int | None = None) -> str | None:
+    """Text from a form, a filter or the API as stored: control characters refused first (core.text's
+    rule: str.split() would quietly turn a tab or a line break into a space), runs of whitespace
+    made one space, at most `limit` characters; None when empty."""
+    try:
+        text.check(None if value is None else str(value), what=what)
+        return text.check(_text(value), what=what, limit=limit)
+    except text.TextRefused as exc:
+        raise RecordError(exc.template, **exc.values) from None
 
 
 def clean_phone(value: Any) -> str | None:
-    """A phone as stored ('(21) 99876-5432' -> '21998765432'); None when empty (core.contact's rule)."""
+    """A phone as stored ('(21) 99876-5432' -> '21998765432'); None when empty (core.text's and
+    core.contact's rules)."""
+    _checked(value, N_("phone"), text.PHONE_INPUT_MAX)
     try:
         return contact.clean_phone(value)
     except contact.ContactError as exc:
@@ -176,7 +196,8 @@ def clean_phone(value: Any) -> str | None:
 
 
 def clean_email(value: Any) -> str | None:
-    """An email as stored; None when empty (core.contact's rule)."""
+    """An email as stored; None when empty (core.text's and core.contact's rules)."""
+    _checked(value, N_("email"), text.LIMITS["email"])
     try:
         return contact.clean_email(value)
     except contact.ContactError as exc:
@@ -184,40 +205,52 @@ def clean_email(value: Any) -> str | None:
 
 
 def _parse_date(value: Any, what: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
     if isinstance(value, date):
-        return value
-    text = _text(value)
-    if text is None:
+        moment = value if isinstance(value, datetime) else datetime.combine(value, time())
+        return _known_day(moment, what).date()
+    written = _checked(value, what)
+    if written is None:
         raise RecordError(N_("The {what} is required."), what=what)
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt).date()
+            parsed = datetime.strptime(written, fmt)
         except ValueError:
-            pass
-    raise RecordError(N_("The {what} {text!r} is not a valid date (DD/MM/YYYY)."), what=what, text=text)
+            continue
+        return _known_day(parsed, what).date()
+    raise RecordError(N_("The {what} {text!r} is not a valid date (DD/MM/YYYY)."), what=what, text=written)
 
 
 def _parse_visit(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
+    if value is None:
         return value
+    if isinstance(value, datetime):
+        return _known_day(value, N_("visit"))
     if isinstance(value, date):
-        return datetime.combine(value, time())
-    text = _text(value)
-    if text is None:
+        return _known_day(datetime.combine(value, time()), N_("visit"))
+    written = _checked(value, N_("visit"))
+    if written is None:
         return None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
                 "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt)
+            parsed = datetime.strptime(written, fmt)
         except ValueError:
-            pass
-    raise RecordError(N_("The visit {text!r} is not a valid date and time (DD/MM/YYYY HH:MM)."), text=text)
+            continue
+        return _known_day(parsed, N_("visit"))
+    raise RecordError(N_("The visit {text!r} is not a valid date and time (DD/MM/YYYY HH:MM)."), text=written)
+
+
+def _known_day(moment: datetime, what: str) -> datetime:
+    """`moment` if its day is one the product takes (core.definitions.FIRST_DAY..LAST_DAY, as the
+    loader); RecordError otherwise."""
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise RecordError(N_("The {what} must be between {first} and {last}."), what=what, first=FIRST_DAY,
+                          last=LAST_DAY)
+    return moment
 
 
 def _customer_values(nome, email, telefone) -> dict[str, Any]:
-    nome = _text(nome)
+    nome = _checked(nome, N_("name"), text.LIMITS["nome"])
     if nome is None:
         raise RecordError(N_("The name is required."))
     return {"nome": nome, "email": clean_email(email), "telefone": clean_phone(telefone)}
@@ -236,8 +269,8 @@ def _service_values(conn: Connection, *, id_cliente, angel, polo, data_limite, d
                     confirm_far_visit: bool, create_missing_customer: bool) -> dict[str, Any]:
     values = {
         "id_cliente": _positive_id(id_cliente, N_("customer id")),
-        "angel": _text(angel),
-        "polo": _text(polo),
+        "angel": _checked(angel, N_("angel"), text.LIMITS["angel"]),
+        "polo": _checked(polo, N_("polo"), text.LIMITS["polo"]),
         "data_limite": _parse_date(data_limite, N_("deadline")),
         "data_de_atendimento": _parse_visit(data_de_atendimento),
     }
@@ -369,11 +402,6 @@ def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: b
     return len(services)
 
 
-def _like(term: str) -> str:
-    """A LIKE pattern matching `term` anywhere, with the user's % and _ taken literally."""
-    return "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
-
-
 # The customers' text searches: the filter's field, the stored searched column of customers, the
 # same text in customer_search_blocks (the table: migration 0020; the functions and triggers that keep
 # it: core/sql/customer_search.sql), and how a term is folded to compare with it.
@@ -404,11 +432,11 @@ def _customer_where(conn: Connection, f: CustomerFilter) -> tuple[list[str], dic
     for field, column, block_column, fold in _TEXT_SEARCHES:
         term = _text(getattr(f, field))
         if term:
-            # The user's % and _ are literal (_like), so the pattern means "contains the folded
+            # The user's % and _ are literal (text.like_pattern), so the pattern means "contains the folded
             # term": in the blocks, strpos says the same, and scans their text about twice as fast
             # as LIKE (which slows down on patterns starting with a common letter; measured).
             where.append(f"{column} LIKE {fold}(:f_{field}) ESCAPE '\\'")
-            params[f"f_{field}"] = _like(term)
+            params[f"f_{field}"] = text.like_pattern(term)
             searched.append(f"strpos({block_column}, {fold}(:t_{field})) > 0")
             terms[f"t_{field}"] = term
     if _text(f.telefone):
@@ -584,6 +612,9 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
     for _ in range(_NEXT_ID_ATTEMPTS):
         id, top = conn.execute(sa.text(
             f"SELECT nextval('{sequence}'), (SELECT max(id) FROM {table})")).one()
+        if (top or 0) >= ID_MAX:  # a valid request, but no id is left above the highest: a conflict
+            raise IdTaken(N_("No {what} id is free above the highest, {id}, the largest an id can be; give the id."),
+                          what=N_("customer") if table == "customers" else N_("service"), id=top)
         if top is not None and id <= top:
             # greatest(): never move the sequence back below what other creates already took
             conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),

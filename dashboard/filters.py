@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core import indicators
+from core import indicators, text
 from core.definitions import Period
 from dashboard import i18n
 from dashboard.common import page_sidebar, read
@@ -153,9 +153,9 @@ class UrlParam:
     empty: Any = ""
 
 
-def url_date(text: str) -> date:
+def url_date(value: str) -> date:
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(value)
     except ValueError:
         raise ValueError(N_("not a date (YYYY-MM-DD)")) from None
 
@@ -212,6 +212,11 @@ def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, st
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
     search = c1.text_input(_("Search an angel"), key=f"{key}_search",
                            placeholder=_("part of the name, e.g. Wanderley"))
+    try:  # core.text's rule, as every text a user types (a NUL would reach the query)
+        text.check(search, what=N_("search"), limit=text.LIMITS["angel"])
+    except text.TextRefused as exc:
+        c1.error(md(i18n.error_text(exc)))
+        search = ""
     sort = c2.selectbox(_("Sort the table by"), list(sorts), format_func={k: _(v) for k, v in sorts.items()}.get, key=f"{key}_sort")
     ascending = c3.toggle(_("Ascending"), value=sort == "angel", key=f"{key}_asc")
     top_n = c4.number_input(_("Top / bottom N"), min_value=3, max_value=50, value=10, key=f"{key}_n")

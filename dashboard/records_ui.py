@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import exports
+from core.definitions import ID_MAX
 from core.records import PAGE_SIZES
 from dashboard import i18n
 from dashboard.i18n import _
@@ -97,12 +98,13 @@ def record_table(key: str, df: pd.DataFrame, column_config: dict | None = None) 
 
 
 def id_input(label: str, key: str, *, help: str | None = None, container=st) -> int | None:
-    """A text box for an id: None when empty; a plain error (and None) when not a positive number."""
+    """A text box for an id: None when empty; a plain error (and None) when not a whole number
+    from 1 to core.definitions.ID_MAX (ASCII digits: '²' is a digit to str.isdigit, not to int)."""
     text = container.text_input(label, key=key, help=help).strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) <= 0:
-        container.error(_("{label}: type a positive whole number.").format(label=label))
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= ID_MAX:
+        container.error(_("{label}: type a whole number from 1 to {max}.").format(label=label, max=ID_MAX))
         return None
     return int(text)
 

@@ -91,8 +91,8 @@ def live_progress() -> None:
         details = ([text(job.activity)] + ([_("{n} rows/s").format(n=number(speed.rows_per_second))]
                                   if speed.rows_per_second and reading else [])
                    + ([_("about {n} s left").format(n=number(speed.seconds_left))] if speed.seconds_left else []))
-        st.progress(job.progress, text=_("Load {id} · {file}: {percent}").format(
-            id=job.id, file=job.file_name, percent=percent(job.progress, 0)) + " · " + " · ".join(details))
+        st.progress(job.progress, text=_("Load {id} · {file}: {percent}").format(  # the text is Markdown
+            id=job.id, file=md(job.file_name), percent=percent(job.progress, 0)) + " · " + " · ".join(details))
     if running and not now_running:
         st.rerun(scope="app")
 
@@ -107,7 +107,7 @@ if finished:
     last = next((j for j in finished if j.id == watched), finished[0])
     st.subheader(_("Load {id}: {file}").format(id=last.id, file=md(last.file_name)))
     if last.status == "done":
-        st.progress(1.0, text=_("Load {id} · {file}: {percent}").format(id=last.id, file=last.file_name,
+        st.progress(1.0, text=_("Load {id} · {file}: {percent}").format(id=last.id, file=md(last.file_name),
                                                                         percent=percent(1, 0)) + " · " + _("done"))
         st.success(_("Loaded {lines} lines in {seconds} s ({speed} rows/s).").format(
             lines=number(last.rows_read), seconds=decimal(last.seconds, 1), speed=number(last.rows_per_second or 0)),

@@ -14,13 +14,24 @@ def example_env() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+def interpolate(template: str, values: dict[str, str]) -> str:
+    """A compose value with .env's `values`, as compose does: `${X}`, `${X:?message}`, and `${X:-default}`
+    (the default when X is unset or empty), innermost first (a default may hold another)."""
+    def one(m: re.Match) -> str:
+        name, op, rest = m.group(1), m.group(2), m.group(3)
+        return rest if op == ":-" and not values.get(name) else values.get(name, "")
+
+    while True:
+        done = re.sub(r"\$\{(\w+)(?:(:[-?])([^${}]*))?\}", one, template)
+        if done == template:
+            return done
+        template = done
+
+
 def app_env(values: dict[str, str]) -> dict[str, str]:
     """The app service's environment as docker compose builds it from .env (the api service shares it)."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    env = {}
-    for name, template in compose["services"]["app"]["environment"].items():
-        env[name] = re.sub(r"\$\{(\w+)(?::[-?][^}]*)?\}", lambda m: values.get(m.group(1), ""), str(template))
-    return env
+    return {name: interpolate(str(template), values) for name, template in compose["services"]["app"]["environment"].items()}
 
 
 def test_every_compose_variable_is_documented_in_env_example():
@@ -70,3 +81,38 @@ def test_the_app_connects_as_its_own_role_not_the_superuser():
     env = app_env({**example_env(), "APP_DB_PASSWORD": "p" * 32})
     assert env["DATABASE_URL"].startswith("postgresql://logistics:")
     assert example_env()["POSTGRES_USER"] == "postgres" != example_env()["APP_DB_USER"]
+
+
+def test_the_proxy_of_the_host_is_trusted_by_default_through_the_compose_gateway():
+    """Issue 21: with TRUSTED_PROXIES empty, a proxy on the host (seen as the compose network's
+    gateway) was not trusted, and every client shared one login throttle bucket."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    values = {**example_env(), **{k: "p" * 32 for k in ("AUTH_COOKIE_KEY", "API_TOKEN_KEY", "APP_DB_PASSWORD")}}
+    network = compose["networks"]["default"]["ipam"]["config"][0]
+    gateway = interpolate(network["gateway"], values)
+    assert gateway == "172.30.0.1" and interpolate(network["subnet"], values) == "172.30.0.0/24"
+    assert Settings.from_env(app_env(values)).trusted_proxies == ("127.0.0.1", "::1", gateway)
+    moved = {**values, "DOCKER_GATEWAY": "10.9.0.1"}
+    assert Settings.from_env(app_env(moved)).trusted_proxies[-1] == "10.9.0.1"
+    chosen = {**values, "TRUSTED_PROXIES": "10.0.0.5"}
+    assert Settings.from_env(app_env(chosen)).trusted_proxies == ("10.0.0.5",)
+
+
+def test_the_documented_proxy_sends_the_security_headers_and_the_upload_size():
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    blocks = re.findall(r"location ([^{]+)\{(.*?)\n    \}", nginx, re.S)
+    dashboard = {where.strip(): body for where, body in blocks}
+    for where in ("/", "/media/"):
+        headers = dict(re.findall(r'add_header ([\w-]+) "([^"]+)" always;', dashboard[where]))
+        assert {k: headers[k] for k in ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy",
+                                        "Strict-Transport-Security")} == {
+            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "frame-ancestors 'none'", "Strict-Transport-Security": "max-age=31536000"}
+    assert 'add_header Cache-Control "no-store" always;' in dashboard["/media/"]  # downloads: personal data
+    api = next(body for where, body in blocks if "v1" in where)
+    assert "add_header" not in api and "X-Forwarded-Proto $scheme" in api  # the API sends its own (and HSTS)
+    streamlit = (ROOT / ".streamlit" / "config.toml").read_text()
+    upload_mb = re.search(r"maxUploadSize = (\d+)", streamlit).group(1)
+    assert f"client_max_body_size {upload_mb}m;" in nginx
+    assert Settings.from_env({}).upload_max_mb == int(upload_mb)
+    assert re.search(r"^disableDataExport = true", streamlit, re.M)  # no raw CSV from the tables' toolbar

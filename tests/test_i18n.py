@@ -121,9 +121,10 @@ def test_csv_download_follows_the_language(language):
 
     table = pd.DataFrame({"polo": ["RJ - SAO GONÇALO"], "sla": [0.75], "total": [1200]})
     language("pt_BR")
-    assert to_csv(table).decode("utf-8-sig") == "Polo;SLA;Vencendo\nRJ - SAO GONÇALO;0,75;1200\n"
+    # every text quoted (core.exports); a decimal comma comes quoted too, spreadsheets read it as a number
+    assert to_csv(table).decode("utf-8-sig") == '"Polo";"SLA";"Vencendo"\n"RJ - SAO GONÇALO";"0,75";1200\n'
     language("en")
-    assert to_csv(table).decode("utf-8-sig") == "Polo,SLA,Due\nRJ - SAO GONÇALO,0.75,1200\n"
+    assert to_csv(table).decode("utf-8-sig") == '"Polo","SLA","Due"\n"RJ - SAO GONÇALO",0.75,1200\n'
 
 
 # --- what core says, in the user's language ---------------------------------------------------
@@ -233,5 +234,5 @@ def test_rejected_lines_download_with_headings_in_the_users_language(language):
     rejects = pd.DataFrame({"line": [4], "reason": ["angel está vazio"], "raw": ["3;11;;SP;31/02/2021;-"]})
     language("pt_BR")
     assert to_csv(rejects).decode("utf-8-sig") == (
-        'Linha;Motivo;Linha como lida\n4;angel está vazio;"3;11;;SP;31/02/2021;-"\n')
+        '"Linha";"Motivo";"Linha como lida"\n4;"angel está vazio";"3;11;;SP;31/02/2021;-"\n')
 

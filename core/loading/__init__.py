@@ -20,16 +20,16 @@ A load is a job (table load_jobs). Its life, one module per part:
 Every data line is accounted for: inserted + updated + unchanged + rejected = rows (blank lines are
 not data). Memory stays flat: at most a few blocks are in memory, whatever the file size.
 """
-from core.loading.files import (COLUMNS, ENCODING_LABELS, KIND_LABELS, KINDS, FileInfo, FileRefused,
-                                LoadError, clean_spool, inspect_file, spool_dir, spool_upload,
+from core.loading.files import (COLUMNS, ENCODING_LABELS, FILE_NAME_MAX, KIND_LABELS, KINDS, FileInfo, FileRefused,
+                                LoadError, clean_spool, display_name, inspect_file, new_spool_file, spool_dir, spool_upload,
                                 start_spool_cleaner, stop_spool_cleaners)
-from core.loading.jobs import (JOB_MESSAGES, STAGING_SHARE, WRITING_STEPS, LoadJob, LoadReport, Speed, create_job,
+from core.loading.jobs import (JOB_MESSAGES, JOB_STATUSES, STAGING_SHARE, WRITING_STEPS, LoadJob, LoadReport, Speed, create_job,
                                get_job, job_rejects, list_jobs, load_file, rejects_csv, resume_job, run_job,
                                start_in_background)
 
 __all__ = [
-    "COLUMNS", "ENCODING_LABELS", "KIND_LABELS", "KINDS", "FileInfo", "FileRefused", "LoadError",
-    "clean_spool", "inspect_file", "spool_dir", "spool_upload", "start_spool_cleaner", "stop_spool_cleaners",
-    "JOB_MESSAGES", "STAGING_SHARE", "WRITING_STEPS", "LoadJob", "LoadReport", "Speed", "create_job", "get_job",
+    "COLUMNS", "ENCODING_LABELS", "FILE_NAME_MAX", "KIND_LABELS", "KINDS", "FileInfo", "FileRefused", "LoadError",
+    "clean_spool", "display_name", "inspect_file", "new_spool_file", "spool_dir", "spool_upload", "start_spool_cleaner", "stop_spool_cleaners",
+    "JOB_MESSAGES", "JOB_STATUSES", "STAGING_SHARE", "WRITING_STEPS", "LoadJob", "LoadReport", "Speed", "create_job", "get_job",
     "job_rejects", "list_jobs", "load_file", "rejects_csv", "resume_job", "run_job", "start_in_background",
 ]

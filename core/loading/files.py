@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from core import text
 from core.config import Settings
 from core.definitions import N_, Text, TextError
 
@@ -211,15 +212,36 @@ def spool_dir(settings: Settings) -> Path:
     return path
 
 
+def new_spool_file(settings: Settings, *, file_name: str) -> tuple[BinaryIO, Path]:
+    """A new, empty file in the spool for an upload, open for writing, and its path; the upload's
+    name only gives the path a readable end (letters, digits, dot, dash and underscore)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", display_name(file_name))[-80:] or "upload.csv"
+    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=f"-{safe}", dir=spool_dir(settings))
+    return os.fdopen(fd, "wb"), Path(tmp)
+
+
 def spool_upload(settings: Settings, *, source, file_name: str) -> Path:
     """Copy an uploaded file object to the data directory (streamed); returns its path."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).name)[-80:] or "upload.csv"
-    fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=f"-{safe}", dir=spool_dir(settings))
+    out, path = new_spool_file(settings, file_name=file_name)
     if hasattr(source, "seek"):
         source.seek(0)
-    with os.fdopen(fd, "wb") as out:
+    with out:
         shutil.copyfileobj(source, out, 1 << 20)
-    return Path(tmp)
+    return path
+
+
+FILE_NAME_MAX = 200  # characters of an upload's name kept with its load (its end: the extension)
+
+
+def display_name(file_name: str | None, *, default: str = "upload.csv") -> str:
+    """An upload's name as a load keeps and shows it: its last path part (a browser or a client
+    may send a whole path, with / or \\), without control characters (core.text's rule: they are
+    removed, not refused, since the file itself is fine), runs of whitespace as one space, at most
+    FILE_NAME_MAX characters (the start is cut, the extension kept); `default` when nothing is left.
+    Markdown or HTML in it stays as typed: every page shows it as text."""
+    name = re.split(r"[/\\]", file_name or "")[-1]
+    name = " ".join(re.sub(f"[{text.CONTROL}\ud800-\udfff]", " ", name).split())
+    return name[-FILE_NAME_MAX:] or default
 
 
 

@@ -26,7 +26,7 @@ from core.config import Settings
 from core.db import data_version, plain_error
 from core.definitions import N_, Count, Text
 from core.loading import bulk, merge, staging
-from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, fingerprint, inspect_file
+from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, display_name, fingerprint, inspect_file
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ _JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
 FILE_GONE = N_("The file of this load is no longer on the server; load it again.")
 STOPPED = N_("The load stopped: {error}")
 JOB_MESSAGES = (FILE_GONE, STOPPED)
+JOB_STATUSES = ("queued", "running", "done", "failed", "interrupted")  # load_jobs.status (migration 0002)
 
 STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time
 # The merge's steps as the progress bar names them, with the share of the writing phase done when
@@ -245,7 +246,8 @@ def rejects_csv(conn: Connection, *, job_id: int) -> str:
 
 def create_job(conn: Connection, *, actor: Actor, info: FileInfo, file_name: str | None = None,
                owns_source: bool = False, settings: Settings) -> int:
-    """Record a queued load of an inspected file; returns the job id."""
+    """Record a queued load of an inspected file; returns the job id. The name kept (`file_name`,
+    else the file's own) is the upload's display_name: no path, no control characters, bounded."""
     require(actor, "analyst")
     block = max(int(settings.load_chunk_rows * info.avg_line_bytes), 64 * 1024)
     return conn.scalar(sa.text("""
@@ -253,7 +255,7 @@ def create_job(conn: Connection, *, actor: Actor, info: FileInfo, file_name: str
                                delimiter, has_header, data_start, block_bytes, heartbeat_at)
         VALUES (:kind, :name, :size, :path, :owns, :user, :enc, :delim, :header, :start, :block, now())
         RETURNING id"""), {
-        "kind": info.kind, "name": file_name or info.path.name, "size": info.size,
+        "kind": info.kind, "name": display_name(file_name or info.path.name), "size": info.size,
         "path": str(info.path), "owns": owns_source, "user": actor.username, "enc": info.encoding,
         "delim": info.delimiter, "header": info.has_header, "start": info.data_start, "block": block})
 

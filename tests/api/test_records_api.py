@@ -73,7 +73,8 @@ def test_a_far_visit_needs_confirmation(client, analyst):
     body = {"angel": "A", "polo": "P", "data_limite": "2022-03-10", "data_de_atendimento": "2023-06-01 10:00:00",
             "id_cliente": 1}
     refused = client.post("/v1/services", json=body, headers=analyst)
-    assert refused.status_code == 422 and "448 days after the deadline" in refused.json()["error"]
+    # 409, not 422: the body is valid (the schema cannot say "confirm"); it conflicts with a rule
+    assert refused.status_code == 409 and "448 days after the deadline" in refused.json()["error"]
     assert client.get("/v1/services/total", headers=analyst).json() == {"total": 0}  # nothing written
     assert client.post("/v1/services", json={**body, "confirm_far_visit": True},
                        headers=analyst).status_code == 201

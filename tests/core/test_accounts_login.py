@@ -177,8 +177,10 @@ def test_registration_is_off_unless_allowed_then_throttled_per_address(db, setti
 @pytest.mark.parametrize("field, value, message", [
     ("name", "n" * 101, "The name must be at most 100 characters long."),
     ("email", "e" * 250 + "@x.com", "The email must be at most 254 characters long."),
+    ("name", "Ana\x00Lima", "The name has a control character .* at position 4; remove it."),
+    ("email", "ana\t@x.com", "The email has a control character .* at position 4; remove it."),
 ])
-def test_account_fields_have_a_length_limit(conn, field, value, message):
+def test_account_fields_have_a_length_limit_and_no_control_character(conn, field, value, message):
     with pytest.raises(AccountError, match=f"^{message}$"):
         accounts.create_user(conn, actor=ADMIN, username="ana", password="password-123", rounds=4, **{field: value})
 

@@ -15,19 +15,44 @@ from tests.core.test_loading import load
 DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\tTAB", "\rCR"]
 
 
-def test_csv_cells_that_start_like_a_formula_get_an_apostrophe():
-    rows = [{"name": text, "n": -5} for text in DANGEROUS[:-1]] + [{"name": "Ana = Silva", "n": 1.5}]
+def test_csv_cells_that_start_like_a_formula_get_an_apostrophe_and_every_text_is_quoted():
+    rows = [{"name": text, "n": -5} for text in DANGEROUS[:-1]] + [{"name": "Ana = Silva", "n": 1.5},
+                                                                  {"name": None, "n": 0}]
     assert exports.csv_text(rows, ("name", "n")) == (
-        "name,n\n"
-        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",-5\n"
-        "'+1+1,-5\n'-2+3,-5\n'@SUM(A1:A2),-5\n'\tTAB,-5\n"
-        "Ana = Silva,1.5\n")  # numbers stay numbers, a formula sign inside a text is harmless
+        '"name","n"\n'
+        '"\'=HYPERLINK(""http://evil.example"",""click"")",-5\n'
+        '"\'+1+1",-5\n"\'-2+3",-5\n"\'@SUM(A1:A2)",-5\n"\'\tTAB",-5\n'
+        '"Ana = Silva",1.5\n"",0\n')  # numbers stay numbers, a formula sign inside a text is harmless
     assert exports.neutralise("\rCR") == "'\rCR" and exports.neutralise(-5) == -5
 
 
-def test_a_table_as_csv_is_neutralised_and_keeps_the_bom():
-    df = pd.DataFrame({"polo": ["=1+1", "RJ - SAO GONÇALO"], "visits": [3, -1]})
-    assert exports.frame_csv(df) == "\ufeffpolo,visits\n'=1+1,3\nRJ - SAO GONÇALO,-1\n".encode("utf-8")
+def test_a_table_as_csv_is_neutralised_quoted_and_keeps_the_bom():
+    df = pd.DataFrame({"polo": ["=1+1", "RJ - SAO GONÇALO"], "visits": [3, -1], "sla": [0.5, None]})
+    assert exports.frame_csv(df) == ('\ufeff"polo","visits","sla"\n"\'=1+1",3,0.5\n'
+                                     '"RJ - SAO GONÇALO",-1,""\n').encode("utf-8")
+    assert exports.frame_csv(df, sep=";", decimal=",") == ('\ufeff"polo";"visits";"sla"\n"\'=1+1";3;"0,5"\n'
+                                                           '"RJ - SAO GONÇALO";-1;""\n').encode("utf-8")
+
+
+SPLIT_ELSEWHERE = ["Acme;=cmd|' /C calc'!A0", "Acme,=cmd|' /C calc'!A0", "Acme\t=1+1", "Acme; @SUM(A1)",
+                   'Acme,"=1+1', "a;-2+3,+1"]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_no_reader_splitting_at_another_separator_finds_a_formula(delimiter):
+    """Written with one separator, read with any (a reader honouring quotes, or one that splits
+    blindly): no cell starts with a formula sign."""
+    import csv
+
+    rows = [{"name": text, "n": i} for i, text in enumerate(SPLIT_ELSEWHERE + DANGEROUS[:-1])]
+    written = exports.csv_text(rows, ("name", "n"), delimiter=delimiter)
+    df = pd.DataFrame({"name": SPLIT_ELSEWHERE, "n": range(len(SPLIT_ELSEWHERE))})
+    for text in (written, exports.frame_csv(df, sep=delimiter).decode("utf-8-sig")):
+        for separator in (",", ";", "\t"):
+            cells = [c for row in csv.reader(io.StringIO(text), delimiter=separator) for c in row]
+            cells += [c.strip(' "') for line in text.splitlines() for c in line.split(separator)]
+            assert not [c for c in cells if c.lstrip(' "').startswith(exports.FORMULA_STARTS)], (separator, text)
+    assert exports.neutralise("Acme;=cmd|' /C calc'!A0") == "Acme;'=cmd|' /C calc'!A0"
 
 
 def test_xlsx_writes_every_text_as_a_string_never_a_formula():
@@ -56,7 +81,7 @@ def test_the_cli_csv_of_records_is_neutralised(db, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["services"]) == 0
     out = capsys.readouterr().out
-    assert "'=cmd|' /C calc'!A0;'@RJ;" in out and ";=cmd" not in out
+    assert '"\'=cmd|\' /C calc\'!A0";"\'@RJ";' in out and ";=cmd" not in out
 
 
 def test_rejected_raw_lines_are_neutralised_in_their_csv(db, settings, tmp_path):
@@ -66,4 +91,4 @@ def test_rejected_raw_lines_are_neutralised_in_their_csv(db, settings, tmp_path)
     report = load(db, settings, path, "services")
     with db.connect() as conn:
         text = loading.rejects_csv(conn, job_id=report.job_id)
-    assert text.splitlines()[1] == "2;id_atendimento '=1+2' is not a whole number;\"'=1+2;10;Ana;SP;30/06/2021;-\""
+    assert text.splitlines()[1] == '2;"id_atendimento \'=1+2\' is not a whole number";"\'=1+2;10;Ana;SP;30/06/2021;-"'

@@ -35,9 +35,9 @@ def test_sla_angel_csv_sorted_by_total_ascending_and_filtered(db, monkeypatch, c
     code, out, _ = run(monkeypatch, capsys, "indicators", "sla-angel", *MARCH, "--polo", "RJ - SAO GONÇALO",
                        "--sort", "total", "--asc", "--csv")
     assert code == 0
-    assert out == ("polo,angel,total,on_time,late,not_visited,sla\n"
-                   "RJ - SAO GONÇALO,Bruno Lima,2,1,0,1,0.5\n"
-                   "RJ - SAO GONÇALO,Ana Souza de,4,2,1,1,0.5\n")
+    assert out == ('"polo","angel","total","on_time","late","not_visited","sla"\n'  # every text quoted
+                   '"RJ - SAO GONÇALO","Bruno Lima",2,1,0,1,0.5\n'
+                   '"RJ - SAO GONÇALO","Ana Souza de",4,2,1,1,0.5\n')
 
 
 def test_productivity_json_and_text_table(db, monkeypatch, capsys):

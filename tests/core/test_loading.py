@@ -111,7 +111,7 @@ def test_every_reject_reason_with_line_and_raw_text(db, settings, tmp_path):
     with db.connect() as conn:
         csv_text = loading.rejects_csv(conn, job_id=report.job_id)
     assert csv_text.splitlines()[:2] == [
-        "line;reason;raw", "3;data_limite '31/02/2022' is not a real date (read as day/month/year);"
+        '"line";"reason";"raw"', '3;"data_limite \'31/02/2022\' is not a real date (read as day/month/year)";'
         '"2;10;Ana Silva da;SP - CAMPINAS;31/02/2022;-"']
 
 

@@ -187,7 +187,7 @@ def test_cli_load_json_and_refusal(db, tmp_path, capsys):
     assert cli.main(["load", "jobs"]) == 0
     assert "s.csv" in capsys.readouterr().out
     assert cli.main(["load", "rejects", str(out["job_id"])]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith("3;data_limite")
+    assert capsys.readouterr().out.splitlines()[1].startswith('3;"data_limite')
 
 
 def test_first_bulk_load_rebuilds_every_index_and_foreign_key(db, settings, tmp_path, demo_files, monkeypatch):

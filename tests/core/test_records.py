@@ -382,18 +382,18 @@ def test_cli_finds_services_and_customers_with_keyset_paging(five_services, caps
     five_services.commit()  # the CLI reads through its own connection
     assert main(["services", "--polo", "RJ - SAO GONÇALO", "--limit", "2"]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "id;id_cliente;angel;polo;data_limite;data_de_atendimento;status"
-    assert [line.split(";")[0] for line in out.splitlines()[1:]] == ["10", "11"]
+    assert out.splitlines()[0] == '"id";"id_cliente";"angel";"polo";"data_limite";"data_de_atendimento";"status"'
+    assert [line.split(";")[0] for line in out.splitlines()[1:]] == ["10", "11"]  # numbers unquoted
     assert err.splitlines()[-1] == "2 of 3 shown; next page: --after 11"  # after the JSON log lines
     assert main(["services", "--polo", "RJ - SAO GONÇALO", "--after", "11"]) == 0
     out, err = capsys.readouterr()
     assert [line.split(";")[0] for line in out.splitlines()[1:]] == ["12"] and err.splitlines()[-1] == "1 of 3 shown"
     assert main(["customers", "--name", "CONCEICAO"]) == 0
     out, _ = capsys.readouterr()
-    assert out.splitlines()[1] == "2;Joana Conceição;JOANA@Example.com;1134567890;False"
+    assert out.splitlines()[1] == '2;"Joana Conceição";"JOANA@Example.com";"1134567890";False'
     assert main(["audit", "--entity", "service", "--limit", "1"]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[1].split(";")[3:] == ["create", "service", "14", ""]
+    assert out.splitlines()[1].split(";")[3:] == ['"create"', '"service"', '"14"', '""']
     assert err.splitlines()[-1] == "1 of 5 shown"
     assert main(["services", "--deadline-from", "2022-03-02", "--deadline-to", "2022-03-01"]) == 2
     assert "starts (2022-03-02) after it ends" in capsys.readouterr().err

@@ -78,6 +78,9 @@ EXAMPLES = {
     "email_in_file": {"email": "'ana@example.com'", "line": "2", "id": "1"},
     "email_taken": {"email": "'o''brien@example.com'", "id": "5"},
     "empty": {"field": "angel"},
+    "control": {"field": "nome", "position": "4"},
+    "too_long": {"field": "polo", "limit": "200"},
+    "too_large": {"field": "id", "value": "'99999999999999999'", "limit": "9007199254740991"},
 }
 
 
