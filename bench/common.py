@@ -24,8 +24,9 @@ def bench_engine(name: str) -> sa.Engine:
 
 
 def load_full_demo(engine: sa.Engine, name: str) -> str:
-    """Empty the bench database `name`, write the full demo files (seed 42) and load them with
-    core.loading, as `python -m core demo` + `load` would; returns a one-line report."""
+    """Empty the bench database `name`, write the full demo files (seed 42, the historical deadlines
+    2021-06-30..2022-06-03, so the figures stay comparable between runs and days) and load them with
+    core.loading, as `python -m core demo --historical` + `load` would; returns a one-line report."""
     from core import demo, loading
     from core.accounts import CLI_ACTOR
     from core.config import load_settings
@@ -35,7 +36,7 @@ def load_full_demo(engine: sa.Engine, name: str) -> str:
     settings = dataclasses.replace(load_settings(), data_dir=ROOT / ".data" / name)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
+        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42, dates=demo.HISTORICAL)
         written = time.perf_counter() - started
         started = time.perf_counter()
         loading.load_file(engine, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)

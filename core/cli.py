@@ -438,9 +438,13 @@ def cmd_load_rejects(args) -> int:
 def cmd_demo(args) -> int:
     from core import demo
 
-    files = demo.write_demo(args.out, rows=args.rows, seed=args.seed)
+    from core.operation_day import today
+
+    dates = demo.HISTORICAL if args.historical else demo.live(args.today or today(load_settings()))
+    files = demo.write_demo(args.out, dates=dates, rows=args.rows, seed=args.seed)
     print(f"wrote {files.services} ({files.services_rows:,} services) and {files.customers} "
-          f"({files.customers_rows:,} customers)")
+          f"({files.customers_rows:,} customers); deadlines {dates.first}..{dates.last}"
+          + (f", visits up to {dates.today} (its morning)" if dates.today else ", every visit done"))
     print(f"load them with:\n  python -m core load services {files.services}\n"
           f"  python -m core load customers {files.customers}")
     return 0
@@ -470,7 +474,12 @@ def _add_loading_parsers(sub) -> None:
     demo.add_argument("--out", required=True, help="directory to write bd_desafio.csv and customers_data.csv to")
     demo.add_argument("--rows", type=int, default=20_000, help="services rows (default 20000; the real "
                       "export has 1048575)")
-    demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same files")
+    demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed (and dates) writes the same files")
+    when = demo.add_mutually_exclusive_group()
+    when.add_argument("--today", type=_day, help="the live day, YYYY-MM-DD (default: today in TIMEZONE): deadlines end a few "
+                      "days after it, no visit after it, its own visits only in the morning")
+    when.add_argument("--historical", action="store_true",
+                      help="the real export's deadlines, 2021-06-30..2022-06-03, every visit done (the benchmarks' data)")
     demo.set_defaults(func=cmd_demo)
 
 

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from core import indicators
 from core.config import Settings
 from core.definitions import Period
+from core.records import ServiceFilter
 from core.telemetry import timed
 
 # The numbers of one polo or angel, in the API's order (its keys are these names).
@@ -109,9 +110,9 @@ def today(settings: Settings, *, now: datetime | None = None) -> date:
 
 # What the statements below give for each polo or angel: counts from which the numbers follow
 # (_row). Both statements name them alike, so one rule computes the numbers from either.
-_COUNTS = ("missed_before", "late_visits", "due_today_open", "due_tomorrow", "visited_tomorrow", "month_due",
-           "on_time_month_to_d", "due_later_month", "visited_later_month", "visited_today",
-           "visited_today_on_time", "visited_after_tomorrow", "visited_after_month")
+_COUNTS = ("unvisited_before", "late_from_d", "late_visits_after_d", "due_today_open", "due_tomorrow",
+           "visited_tomorrow", "month_due", "on_time_month_to_d", "due_later_month", "visited_later_month",
+           "visited_today", "visited_today_on_time", "visited_after_tomorrow", "visited_after_month")
 
 _POLO_FILTER = "(CAST(:polo AS text) IS NULL OR polo = :polo)"
 
@@ -124,27 +125,32 @@ _VISITED_AFTER = """
     GROUP BY {group}
 """
 
-# Per polo, from the day x polo rollups (deadline side over every day up to the month's end or D+1;
-# visit side over every day up to D).
+# Per polo, from the day x polo rollups. Only the unvisited services due before D are summed over
+# every day before D (one plain sum); the other counts read the days from the first of D's month on
+# (deadline side) and from D on (visit side): for today, a month and the days ahead.
 _BY_POLO = f"""
-    WITH s AS (
+    WITH u AS (
+        SELECT polo, sum(unvisited) AS unvisited_before FROM sla_polo_daily
+        WHERE day < :d AND {_POLO_FILTER} GROUP BY polo),
+    s AS (
         SELECT polo,
-               sum(late + unvisited) FILTER (WHERE day < :d) AS missed_before,
+               sum(late) FILTER (WHERE day >= :d) AS late_from_d,
                sum(total - on_time) FILTER (WHERE day = :d) AS due_today_open,
                sum(total) FILTER (WHERE day = :d1) AS due_tomorrow,
                sum(total - unvisited) FILTER (WHERE day = :d1) AS visited_tomorrow,
-               sum(total) FILTER (WHERE day >= :f AND day <= :e) AS month_due,
-               sum(on_time) FILTER (WHERE day >= :f AND day <= :d) AS on_time_month_to_d,
+               sum(total) FILTER (WHERE day <= :e) AS month_due,
+               sum(on_time) FILTER (WHERE day <= :d) AS on_time_month_to_d,
                sum(total) FILTER (WHERE day > :d AND day <= :e) AS due_later_month,
                sum(total - unvisited) FILTER (WHERE day > :d AND day <= :e) AS visited_later_month
-        FROM sla_polo_daily WHERE day <= :last AND {_POLO_FILTER} GROUP BY polo),
+        FROM sla_polo_daily WHERE day >= :f AND {_POLO_FILTER} GROUP BY polo),
     v AS (
-        SELECT polo, sum(visits - on_time) AS late_visits, sum(visits) FILTER (WHERE day = :d) AS visited_today,
+        SELECT polo, sum(visits - on_time) FILTER (WHERE day > :d) AS late_visits_after_d,
+               sum(visits) FILTER (WHERE day = :d) AS visited_today,
                sum(on_time) FILTER (WHERE day = :d) AS visited_today_on_time
-        FROM visits_polo_daily WHERE day <= :d AND {_POLO_FILTER} GROUP BY polo),
+        FROM visits_polo_daily WHERE day >= :d AND {_POLO_FILTER} GROUP BY polo),
     z AS ({_VISITED_AFTER.format(group="polo", where=_POLO_FILTER)})
     SELECT polo, NULL::text AS angel, {", ".join(_COUNTS)}
-    FROM s FULL JOIN v USING (polo) LEFT JOIN z USING (polo)
+    FROM u FULL JOIN s USING (polo) FULL JOIN v USING (polo) LEFT JOIN z USING (polo)
 """
 
 
@@ -158,15 +164,16 @@ def _on(measure: str, k: str) -> str:
     return f"({_at(measure, k)} - {_at(measure, f'{k} - 1')})"
 
 
-# Per angel of one polo, from the month rows of running sums (element k = days 1..k; see
-# docs/indicators.md): :m is D's month and :dd its day, :m1 and :dd1 those of D+1.
+# Per angel of one polo, from the month rows of running sums (element k = days 1..k, element 31 the
+# month; see docs/indicators.md): :m is D's month and :dd its day, :m1 and :dd1 those of D+1.
 _BY_ANGEL = f"""
     WITH ids AS (SELECT a.id, a.name FROM angels a JOIN polos p ON p.id = a.polo_id WHERE p.name = :polo),
     s AS (
         SELECT m.angel_id,
-               sum(CASE WHEN m.month < :m THEN m.late[31] + m.unvisited[31]
-                        WHEN m.month = :m THEN {_at('late', ':dd - 1')} + {_at('unvisited', ':dd - 1')} END)
-                   AS missed_before,
+               sum(CASE WHEN m.month < :m THEN m.unvisited[31]
+                        WHEN m.month = :m THEN {_at('unvisited', ':dd - 1')} END) AS unvisited_before,
+               sum(CASE WHEN m.month > :m THEN m.late[31]
+                        WHEN m.month = :m THEN m.late[31] - {_at('late', ':dd - 1')} END) AS late_from_d,
                sum(CASE WHEN m.month = :m THEN {_on('total', ':dd')} - {_on('on_time', ':dd')} END) AS due_today_open,
                sum(CASE WHEN m.month = :m1 THEN {_on('total', ':dd1')} END) AS due_tomorrow,
                sum(CASE WHEN m.month = :m1 THEN {_on('total', ':dd1')} - {_on('unvisited', ':dd1')} END)
@@ -177,14 +184,15 @@ _BY_ANGEL = f"""
                sum(CASE WHEN m.month = :m THEN (m.total[31] - m.unvisited[31])
                                                - ({_at('total', ':dd')} - {_at('unvisited', ':dd')}) END)
                    AS visited_later_month
-        FROM sla_angel_months m WHERE m.angel_id IN (SELECT id FROM ids) AND m.month <= :m1 GROUP BY m.angel_id),
+        FROM sla_angel_months m WHERE m.angel_id IN (SELECT id FROM ids) GROUP BY m.angel_id),
     v AS (
         SELECT m.angel_id,
-               sum(CASE WHEN m.month < :m THEN m.visits[31] - m.on_time[31]
-                        ELSE {_at('visits', ':dd')} - {_at('on_time', ':dd')} END) AS late_visits,
+               sum(CASE WHEN m.month > :m THEN m.visits[31] - m.on_time[31]
+                        ELSE (m.visits[31] - m.on_time[31]) - ({_at('visits', ':dd')} - {_at('on_time', ':dd')}) END)
+                   AS late_visits_after_d,
                sum(CASE WHEN m.month = :m THEN {_on('visits', ':dd')} END) AS visited_today,
                sum(CASE WHEN m.month = :m THEN {_on('on_time', ':dd')} END) AS visited_today_on_time
-        FROM visits_angel_months m WHERE m.angel_id IN (SELECT id FROM ids) AND m.month <= :m GROUP BY m.angel_id),
+        FROM visits_angel_months m WHERE m.angel_id IN (SELECT id FROM ids) AND m.month >= :m GROUP BY m.angel_id),
     z AS ({_VISITED_AFTER.format(group="angel", where="polo = :polo")})
     SELECT CAST(:polo AS text) AS polo, ids.name AS angel, {", ".join(_COUNTS)}
     FROM ids LEFT JOIN s ON s.angel_id = ids.id LEFT JOIN v ON v.angel_id = ids.id LEFT JOIN z ON z.angel = ids.name
@@ -205,18 +213,21 @@ def needed_on_time(*, month_due: int, on_time_so_far: int, target: float) -> int
 
 
 def _row(polo: str, angel: str | None, *, target: float, sla: float | None, mtd_total: int, mtd_on_time: int,
-         missed_before: int, late_visits: int, due_today_open: int, due_tomorrow: int, visited_tomorrow: int,
+         unvisited_before: int, late_from_d: int, late_visits_after_d: int, due_today_open: int, due_tomorrow: int, visited_tomorrow: int,
          month_due: int, on_time_month_to_d: int, due_later_month: int, visited_later_month: int,
          visited_today: int, visited_today_on_time: int, visited_after_tomorrow: int,
          visited_after_month: int) -> DayRow:
     """The numbers from the counts (module docstring): the one place that combines them."""
+    # late, due before D and visited after D: the late visits after D, less the late services due from D
+    # on (each of those was visited after its deadline, so after D)
+    late_across_d = late_visits_after_d - late_from_d
     early_tomorrow = visited_tomorrow - visited_after_tomorrow   # due D+1, visited on or before D
     early_month = visited_later_month - visited_after_month      # due after D in the month, visited by D
     on_time_so_far = on_time_month_to_d + early_month            # a visit by D of a later deadline is on time
     remaining_open = due_today_open + due_later_month - early_month
     needed = needed_on_time(month_due=month_due, on_time_so_far=on_time_so_far, target=target)
     return DayRow(polo=polo, angel=angel, due_today_open=due_today_open,
-                  due_tomorrow_open=due_tomorrow - early_tomorrow, overdue_open=missed_before - late_visits,
+                  due_tomorrow_open=due_tomorrow - early_tomorrow, overdue_open=unvisited_before + late_across_d,
                   visited_today=visited_today, visited_today_on_time=visited_today_on_time,
                   month_to_date_sla=sla, month_to_date_total=mtd_total, month_to_date_on_time=mtd_on_time,
                   month_due=month_due, on_time_so_far=on_time_so_far, remaining_open=remaining_open,
@@ -258,3 +269,22 @@ def operation_day(conn: Connection, *, day: date, target: float, polo: str | Non
     """The day's numbers per polo, and per angel of `polo` when one is given."""
     return OperationDay(day=day, target=target, polos=day_by_polo(conn, day=day, target=target, polo=polo),
                         angels=day_by_angel(conn, day=day, polo=polo, target=target) if polo else None)
+
+
+def services_behind(number: str, *, day: date, polo: str | None = None, angel: str | None = None) -> ServiceFilter | None:
+    """The Services page's filter that lists the services behind one of the day's numbers (None for
+    the computed ones: needed_on_time, target_reachable). month_to_date_sla lists every service due
+    from the first of the month to the day, the open ones due that day included."""
+    p = _params(day, None)
+    where = {
+        "due_today_open": dict(deadline_from=day, deadline_to=day, open_on=day),
+        "due_tomorrow_open": dict(deadline_from=p["d1"], deadline_to=p["d1"], open_on=day),
+        "overdue_open": dict(deadline_to=day - timedelta(days=1), open_on=day),
+        "visited_today": dict(visit_from=day, visit_to=day),
+        "visited_today_on_time": dict(visit_from=day, visit_to=day, status="on_time"),
+        "month_to_date_sla": dict(deadline_from=p["f"], deadline_to=day),
+        "month_due": dict(deadline_from=p["f"], deadline_to=p["e"]),
+        "on_time_so_far": dict(deadline_from=p["f"], deadline_to=p["e"], visit_to=day, status="on_time"),
+        "remaining_open": dict(deadline_from=day, deadline_to=p["e"], open_on=day),
+    }.get(number)
+    return None if where is None else ServiceFilter(polo=polo, angel=angel, **where)

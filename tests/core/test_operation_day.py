@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from core import operation_day
+from core import operation_day, records
 from core.operation_day import needed_on_time
 from tests.core.test_indicators import insert_services
 
@@ -132,6 +132,21 @@ def test_a_visit_at_23_30_local_time_is_on_that_day(conn, settings):
     day = operation_day.today(settings, now=datetime(2022, 3, 16, 2, 45, tzinfo=timezone.utc))
     (rj,) = operation_day.day_by_polo(conn, day=day, target=TARGET)
     assert (rj.visited_today, rj.visited_today_on_time, rj.due_today_open) == (1, 1, 0)
+
+
+def test_each_number_lists_its_services_on_the_services_page(data):
+    """The Services page's filter behind each number counts exactly the number (the page's links)."""
+    for day in (D, date(2022, 3, 31), date(2022, 4, 1)):
+        polos = operation_day.day_by_polo(data, day=day, target=TARGET)
+        angels = [a for p in polos for a in operation_day.day_by_angel(data, day=day, polo=p.polo, target=TARGET)]
+        for row in polos + angels:
+            for name in ("due_today_open", "due_tomorrow_open", "overdue_open", "visited_today",
+                         "visited_today_on_time", "month_due", "on_time_so_far", "remaining_open"):
+                behind = operation_day.services_behind(name, day=day, polo=row.polo, angel=row.angel)
+                assert records.count_services(data, filters=behind) == getattr(row, name), (day, row, name)
+    assert operation_day.services_behind("needed_on_time", day=D) is None
+    behind = operation_day.services_behind("month_to_date_sla", day=D, polo=RJ)
+    assert records.count_services(data, filters=behind, as_of=D) == 6  # 1, 2, 3, 7, 8, 9
 
 
 # --- against a plain recount of services, day by day -----------------------------------------------
