@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 
 from core import indicators
 from core.config import Settings
-from core.definitions import Period
+from core.definitions import N_, Period
 from core.records import ServiceFilter
 from core.telemetry import timed
 
@@ -48,6 +48,21 @@ from core.telemetry import timed
 NUMBERS = ("due_today_open", "due_tomorrow_open", "overdue_open", "visited_today", "visited_today_on_time",
            "month_to_date_sla", "month_due", "on_time_so_far", "remaining_open", "needed_on_time",
            "target_reachable")
+
+# What each number means, for the Today page (its help and definitions) and the daily summary.
+EXPLAINED = {
+    "due_today_open": N_("**Due today, open**: deadline today and no visit dated today or before; a visit "
+                         "today still counts on time."),
+    "due_tomorrow_open": N_("**Due tomorrow, open**: deadline tomorrow and no visit dated today or before."),
+    "overdue_open": N_("**Overdue, open**: deadline passed and no visit dated today or before: already a miss "
+                       "for the SLA, still to visit."),
+    "visited_today": N_("**Visited today**: visits dated today; on time when on or before their deadline."),
+    "month_to_date_sla": N_("**Month-to-date SLA**: the SLA of the services due from the first of the month "
+                            "to today, as the SLA pages count it (those due today and still open are left out)."),
+    "reach": N_("**To reach the target**: on time needed = the target x the services due this month, rounded "
+                "up, minus those already on time; reachable while it is no more than the services of the month "
+                "still open."),
+}
 
 
 class DayRow(NamedTuple):

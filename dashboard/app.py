@@ -28,6 +28,7 @@ from dashboard.i18n import N_, _  # noqa: E402
 PAGES = [
     ("home.py", N_("Home"), ":material/home:", "viewer", N_("Dashboard")),
     ("upload.py", N_("Upload"), ":material/upload_file:", "analyst", N_("Data")),
+    ("today.py", N_("Today"), ":material/today:", "viewer", N_("Indicators")),
     ("overview.py", N_("Overview"), ":material/dashboard:", "viewer", N_("Indicators")),
     ("sla_polo.py", N_("SLA by polo"), ":material/location_city:", "viewer", N_("Indicators")),
     ("sla_angel.py", N_("SLA by angel"), ":material/person_pin_circle:", "viewer", N_("Indicators")),
