@@ -70,3 +70,13 @@ def test_the_app_connects_as_its_own_role_not_the_superuser():
     env = app_env({**example_env(), "APP_DB_PASSWORD": "p" * 32})
     assert env["DATABASE_URL"].startswith("postgresql://logistics:")
     assert example_env()["POSTGRES_USER"] == "postgres" != example_env()["APP_DB_USER"]
+
+
+def test_the_alerts_worker_runs_beside_the_app_with_its_settings():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app, alerts = compose["services"]["app"], compose["services"]["alerts"]
+    assert alerts["build"] == app["build"] and "python -m core alerts run" in " ".join(alerts["command"])
+    assert app["environment"].items() <= alerts["environment"].items()  # the app's settings, and SMTP_*
+    assert {"SMTP_HOST", "SMTP_PASSWORD", "TIMEZONE"} <= alerts["environment"].keys()
+    assert "ports" not in alerts and alerts["read_only"] is True
+    assert "core alerts run" in (ROOT / "Makefile").read_text()
