@@ -39,6 +39,7 @@ PAGES = [
     ("calendar.py", N_("Calendar"), ":material/event_busy:", "admin", N_("Admin")),
     ("audit.py", N_("Audit log"), ":material/history:", "admin", N_("Admin")),
     ("monitoring.py", N_("Monitoring"), ":material/monitor_heart:", "admin", N_("Admin")),
+    ("alerts.py", N_("Alerts"), ":material/notifications:", "admin", N_("Admin")),
 ]
 
 if not st.session_state.get("authentication_status"):
