@@ -68,3 +68,14 @@ def test_each_number_links_to_its_services(data):
     at.switch_page("../pages/services.py").run()
     assert at.date_input(key="services_f_open_on").value == date(2022, 3, 15)
     assert sorted(at.dataframe[0].value["id"]) == [4, 6]
+
+
+def test_the_demo_from_an_empty_home_opens_on_a_live_today(db):
+    at = logged_in()
+    next(b for b in at.button if b.label == "Load the demo data").click().run()
+    assert "Today: what is still open, where" in [link.proto.label for link in at.get("page_link")]
+    open_page(at, "today.py")
+    assert "in the past" not in texts(at)
+    polos = at.dataframe[0].value
+    assert len(polos) == 70  # every polo has services due this month
+    assert polos["due_today_open"].sum() > 0 and polos["visited_today"].sum() > 0  # today: partly done
