@@ -36,7 +36,6 @@ class DemoDates:
 
 
 HISTORICAL = DemoDates(date(2021, 6, 30), date(2022, 6, 3))  # the real export's deadlines, every visit done
-FIRST_DEADLINE, LAST_DEADLINE = HISTORICAL.first, HISTORICAL.last
 DAYS_AHEAD = 4          # a live demo's last deadline is this many days after today
 MORNING_ENDS = 12       # of today's visits, those before this hour are done
 
