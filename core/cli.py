@@ -584,9 +584,19 @@ def cmd_alerts(args) -> int:
     engine = get_engine(settings)
     actor = accounts.CLI_ACTOR
     if args.alerts_command == "run":
+        import signal
+        import threading
+
         telemetry.configure_logging(settings.log_level)
         logging.getLogger(__name__).info("alerts worker started (every %s s)", args.interval)
-        alerts.Worker(engine, settings=settings, interval=args.interval).run(once=args.once)
+        stop = threading.Event()  # SIGTERM (docker stop) and Ctrl-C end the round in progress, then stop
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            alerts.Worker(engine, settings=settings, interval=args.interval).run(stop=stop, once=args.once)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     elif args.alerts_command == "add":
         with engine.begin() as conn:
             rule = alerts.create_rule(conn, actor=actor, name=args.name, kind=args.kind, polo=args.polo,
