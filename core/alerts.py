@@ -403,7 +403,7 @@ def _send(settings: Settings, *, channel: str, target: str, webhook_url: str | N
           attachment: str | None) -> None:
     if channel == "webhook":
         if not webhook_url:
-            raise DeliveryError("the rule has no webhook any more")
+            raise DeliveryError(N_("the rule has no webhook any more"))
         notifications.post_webhook(webhook_url, text=message, timeout=settings.notify_timeout_seconds)
     else:
         notifications.send_email(settings, to=[a.strip() for a in target.split(",")],

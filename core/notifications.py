@@ -25,14 +25,32 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from core.config import Settings
-from core.definitions import Count, Text
+from core.definitions import N_, Count, Text, TextError
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 MAX_ANSWER_BYTES = 64 * 1024  # of a webhook's answer, read and dropped
 
 
-class DeliveryError(Exception):
-    """A message could not be delivered; str() is the reason, safe to store and show."""
+class DeliveryError(TextError):
+    """A message could not be delivered; str() is the reason in English (stored with the delivery,
+    safe to show: never a URL nor a credential), `text` the same for the user's language."""
+
+
+# Why a delivery failed: the delivery keeps the English text, the pages say it in the user's language.
+REASONS = (
+    N_("no answer within {timeout} s"),
+    N_("the receiver answered HTTP {code}"),
+    N_("the mail server refused the login (SMTP {code})"),
+    N_("the mail server refused the message (SMTP {code})"),
+    N_("the mail server refused every recipient"),
+    N_("the mail server failed ({kind})"),
+    N_("the connection was refused"),
+    N_("the host name does not resolve"),
+    N_("the TLS handshake failed"),
+    N_("cannot connect ({kind})"),
+    N_("SMTP_HOST is not set: e-mail cannot be sent"),
+    N_("the rule has no webhook any more"),
+)
 
 
 # --- the messages' language ----------------------------------------------------------------------
@@ -112,33 +130,33 @@ def _bounded(send: Callable[[], None], timeout: float) -> None:
     worker.start()
     worker.join(timeout + 1)
     if worker.is_alive():
-        raise DeliveryError(f"no answer within {timeout} s")
+        raise DeliveryError(N_("no answer within {timeout} s"), timeout=timeout)
     if failure:
         raise failure[0]
 
 
-def _reason(exc: BaseException, timeout: float) -> str:
-    """A failure in plain words, without the URL or anything the exception's text may quote."""
+def _reason(exc: BaseException, timeout: float) -> DeliveryError:
+    """A failure in plain words (REASONS), without the URL or anything the exception's text may quote."""
     if isinstance(exc, urllib.error.HTTPError):
-        return f"the receiver answered HTTP {exc.code}"
+        return DeliveryError(N_("the receiver answered HTTP {code}"), code=exc.code)
     if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in str(getattr(exc, "reason", "")):
-        return f"no answer within {timeout} s"
+        return DeliveryError(N_("no answer within {timeout} s"), timeout=timeout)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"the mail server refused the login (SMTP {exc.smtp_code})"
+        return DeliveryError(N_("the mail server refused the login (SMTP {code})"), code=exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the mail server refused the message (SMTP {exc.smtp_code})"
+        return DeliveryError(N_("the mail server refused the message (SMTP {code})"), code=exc.smtp_code)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "the mail server refused every recipient"
+        return DeliveryError(N_("the mail server refused every recipient"))
     if isinstance(exc, smtplib.SMTPException):
-        return f"the mail server failed ({type(exc).__name__})"
+        return DeliveryError(N_("the mail server failed ({kind})"), kind=type(exc).__name__)
     cause = getattr(exc, "reason", exc)
     if isinstance(cause, ConnectionRefusedError):
-        return "the connection was refused"
+        return DeliveryError(N_("the connection was refused"))
     if isinstance(cause, socket.gaierror):
-        return "the host name does not resolve"
+        return DeliveryError(N_("the host name does not resolve"))
     if isinstance(cause, ssl.SSLError):
-        return "the TLS handshake failed"
-    return f"cannot connect ({type(cause).__name__})"
+        return DeliveryError(N_("the TLS handshake failed"))
+    return DeliveryError(N_("cannot connect ({kind})"), kind=type(cause).__name__)
 
 
 def post_webhook(url: str, *, text: str, timeout: float) -> None:
@@ -157,14 +175,14 @@ def post_webhook(url: str, *, text: str, timeout: float) -> None:
     except DeliveryError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a plain reason
-        raise DeliveryError(_reason(exc, timeout)) from None
+        raise _reason(exc, timeout) from None
 
 
 def send_email(settings: Settings, *, to: list[str], subject: str, text: str,
                attachment: tuple[str, str] | None = None) -> None:
     """Send a plain-text e-mail (with a CSV attachment (name, content)) through SMTP_HOST."""
     if not settings.smtp_host:
-        raise DeliveryError("SMTP_HOST is not set: e-mail cannot be sent")
+        raise DeliveryError(N_("SMTP_HOST is not set: e-mail cannot be sent"))
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = subject, settings.smtp_from, ", ".join(to)
     message.set_content(text)
@@ -189,4 +207,4 @@ def send_email(settings: Settings, *, to: list[str], subject: str, text: str,
     except DeliveryError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a plain reason (never the password)
-        raise DeliveryError(_reason(exc, timeout)) from None
+        raise _reason(exc, timeout) from None

@@ -21,8 +21,10 @@ rollups that the indicators read (per polo and day, or per angel and month of ru
 by triggers). The rollups know by deadline day whether a service is on time, late or unvisited *now*,
 and by visit day how many visits were on time; "open on D" is derived from them:
 - due D and open on D = due D and not on time (a visit on or before D would be on time).
-- overdue and open on D = late or unvisited among those due before D, minus the late visits dated on or
-  before D (a late visit dated on or before D is of a service due before D).
+- overdue and open on D = the unvisited services due before D, plus the late ones due before D and
+  visited after D; those are the late visits dated after D minus the late services due from D on
+  (each of which was visited after its deadline, so after D). Only the first sum reads every day
+  before D: the rest reads the days from the first of D's month (deadlines) or from D (visits) on.
 - due after D and visited on or before D = visited (now) minus visited after D. The last term is the
   one read from `services`: visits dated after D of services due from D+1 to the end of the month (or
   D+1). For today there are none, and the visit index answers that at once.

@@ -5,11 +5,11 @@ from datetime import time
 import pandas as pd
 import streamlit as st
 
-from core import alerts, indicators
+from core import alerts, indicators, notifications
 from core.accounts import PermissionDenied
 from dashboard.common import engine, read, read_fresh, settings, write
 from dashboard.auth import require_role
-from dashboard.i18n import N_, _, error_text, number, percent
+from dashboard.i18n import N_, _, error_text, number, percent, stored_text
 from dashboard.ui import done, flash, md, table, word
 
 actor = require_role("admin")
@@ -119,7 +119,8 @@ for rule in rules:
                     if o.delivered:
                         st.success(_("Test delivered to {to}.").format(to=md(o.target)))
                     else:
-                        st.error(_("Test to {to} failed: {reason}").format(to=md(o.target), reason=md(o.error)))
+                        st.error(_("Test to {to} failed: {reason}").format(
+                            to=md(o.target), reason=md(stored_text(o.error, notifications.REASONS))))
         if c2.button(_("Switch off") if rule.active else _("Switch on"), key=f"alerts_switch_{rule.id}"):
             save(alerts.set_active, _("Rule {name} saved."), id=rule.id, active=not rule.active)
         with st.form(f"alerts_edit_{rule.id}"):
@@ -152,7 +153,7 @@ if not firings:
 else:
     rows = [{"fired": f.fired_at.replace(tzinfo=None), "rule": f.rule_name, "subject": f.subject, "by": f.triggered_by,
              "test": f.test, "channel": d.channel, "to": d.target, "status": d.status, "attempts": d.attempts,
-             "error": d.last_error or "", "message": f.message}
+             "error": stored_text(d.last_error, notifications.REASONS) or "", "message": f.message}
             for f in firings for d in f.deliveries]
     df = pd.DataFrame(rows)
     table(df, seconds=("fired",), words={"status": STATUSES},

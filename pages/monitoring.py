@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from core import alerts, operations
+from core import alerts, notifications, operations
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings
-from dashboard.i18n import N_, _, decimal, moment, number, percent
+from dashboard.i18n import N_, _, decimal, moment, number, percent, stored_text
 from dashboard.ui import loads_table, md, table
 
 actor = require_role("admin")
@@ -44,7 +44,8 @@ def failing_alerts(admin) -> None:
         return
     table(pd.DataFrame([{
         "when": d.fired_at.replace(tzinfo=None), "rule": d.rule_name, "subject": d.subject, "channel": d.channel,
-        "to": d.target, "status": d.status, "attempts": d.attempts, "error": d.last_error,
+        "to": d.target, "status": d.status, "attempts": d.attempts,
+        "error": stored_text(d.last_error, notifications.REASONS),
         "next": d.next_attempt_at.replace(tzinfo=None) if d.status == "pending" else None} for d in failing]),
         seconds=("when", "next"), words={"status": {"pending": N_("waiting to retry"), "failed": N_("failed")}},
         column_config={"rule": _("Rule"), "subject": _("Polo or load"), "channel": _("Channel"), "to": _("To"),
