@@ -26,10 +26,11 @@ locale/%/LC_MESSAGES/messages.mo: locale/%/LC_MESSAGES/messages.po $(VENV)/.runt
 	$(VENV)/bin/pybabel compile --statistics -l $* -i $< -o $@
 
 ## run: set up the virtualenv, migrate the database, serve the dashboard on http://localhost:$(PORT)
-##      and the HTTP API on http://localhost:8502 (API_PORT); Ctrl-C stops both
+##      and the HTTP API on http://localhost:8502 (API_PORT), and run the alerts worker; Ctrl-C stops all
 run: $(VENV)/.runtime $(MO)
 	$(PY) -m core db upgrade
-	$(PY) -m api --host $(ADDRESS) & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m api --host $(ADDRESS) & api=$$!; $(PY) -m core alerts run & alerts=$$!; \
+	trap 'kill $$api $$alerts 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 ## test: set up the virtualenv and a browser for end-to-end tests, run every test

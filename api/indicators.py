@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 
 from api import deps
 from api.deps import errors
-from api.schemas import AngelSearch, Day, PoloSearch, Productivity, SlaAngel, SlaPolo
-from core import indicators
+from api.schemas import AngelSearch, Day, PoloSearch, Productivity, SlaAngel, SlaPolo, Today
+from core import indicators, operation_day
 from core.accounts import Actor
 from core.definitions import Period
 
@@ -116,3 +116,28 @@ def productivity(q: Question = Depends(), sort_field: ProductivitySort = Query(P
         "produtividade": _round(r.productivity), "polo": r.polo, "visits": r.visits,
         "business_days": r.business_days, "worked_days": r.worked_days,
         "visits_per_worked_day": r.visits_per_worked_day, "avg_slack_days": r.avg_slack_days} for r in rows]}
+
+
+# --- the operation's day (issue 22) ------------------------------------------------------------------
+
+def _numbers(row: operation_day.DayRow) -> dict:
+    return {"polo": row.polo, **({"angel": row.angel} if row.angel else {}),
+            **{name: getattr(row, name) for name in operation_day.NUMBERS}}
+
+
+@router.get("/today", summary="The operation's day", response_model=Today, response_model_exclude_unset=True,
+            responses=errors(401, 422))
+def today(day: Day | None = Query(None, alias="date", description="The day, YYYY-MM-DD (default: today in "
+                                                                     "TIMEZONE, the operation's time zone).",
+                                   examples=["2026-12-07"]),
+          polo: PoloSearch | None = Query(None, description="Only this polo, and its angels.", examples=["RJ - SAO GONÇALO"]),
+          actor: Actor = Depends(deps.viewer)):
+    """What is still open on the day, where, and what each polo needs to reach the month's SLA target
+    (SLA_TARGET): per polo, most at risk first (due today and open, then due tomorrow, then overdue)."""
+    cfg = deps.settings()
+    report = deps.read(operation_day.operation_day, day=day or operation_day.today(cfg), target=cfg.sla_target,
+                       polo=polo)
+    answer = {"date": report.day, "polos": [_numbers(r) for r in report.polos]}
+    if report.angels is not None:
+        answer["angels"] = [_numbers(r) for r in report.angels]
+    return Today(**answer)

@@ -493,6 +493,54 @@ class Job(BaseModel):
         started_at="2026-12-01T18:00:00Z", finished_at="2026-12-01T18:00:11Z", rejects_url="/v1/jobs/12/rejects")
 
 
+# --- the operation's day (issue 22) ------------------------------------------------------------------
+
+class _Polo(BaseModel):
+    polo: str
+
+
+class _Angel(_Polo):
+    angel: str
+
+
+class _Numbers(BaseModel):
+    due_today_open: int = Field(description="Deadline on the day, no visit dated on or before it.")
+    due_tomorrow_open: int = Field(description="Deadline the day after, no visit dated on or before the day.")
+    overdue_open: int = Field(description="Deadline before the day, no visit dated on or before it.")
+    visited_today: int = Field(description="Visits dated on the day.")
+    visited_today_on_time: int = Field(description="Of those, visits on or before their deadline.")
+    month_to_date_sla: float | None = Field(description="SLA (0..1) of the services due from the first of the "
+                                                        "month to the day, as the SLA routes give it; null: none.")
+    month_due: int = Field(description="Services due in the day's month.")
+    on_time_so_far: int = Field(description="Of those, visited on time on or before the day.")
+    remaining_open: int = Field(description="Due in the month on the day or later, and open on the day.")
+    needed_on_time: int = Field(description="max(0, ceil(SLA_TARGET x month_due) - on_time_so_far).")
+    target_reachable: bool = Field(description="needed_on_time <= remaining_open.")
+
+
+class DayNumbers(_Numbers, _Polo):
+    """A polo's numbers for the day (core/operation_day.py states each definition)."""
+
+
+class AngelDayNumbers(_Numbers, _Angel):
+    """An angel's numbers for the day, in the asked polo."""
+
+
+_POLO_EXAMPLE = dict(polo="RJ - SAO GONÇALO", due_today_open=12, due_tomorrow_open=9, overdue_open=4,
+                     visited_today=31, visited_today_on_time=27, month_to_date_sla=0.874, month_due=310,
+                     on_time_so_far=240, remaining_open=52, needed_on_time=39, target_reachable=True)
+
+
+class Today(BaseModel):
+    """The day's numbers per polo, most at risk first; per angel of the polo when one is asked."""
+    date: date
+    polos: list[DayNumbers]
+    angels: list[AngelDayNumbers] | None = Field(None, description="Only when `polo` is given.")
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "date": "2026-12-07", "polos": [_POLO_EXAMPLE],
+        "angels": [{**_POLO_EXAMPLE, "angel": "Pedro Wanderley de", "due_today_open": 1, "month_due": 12}]}]})
+
+
 class Reject(BaseModel):
     line: int
     reason: str

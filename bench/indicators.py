@@ -12,6 +12,13 @@ month end, one calendar month, a 30-day window that is not a calendar month, and
 and prints median and p95; beside each, in the same run, the median of the original system's way
 of answering it: one GROUP BY over the services table (with the product's definitions, so both give
 the same numbers), and the ratio.
+
+The operation's day (issue 22): the Today page's refresh (core.operation_day for every polo, and with
+one polo's angels) and GET /v1/indicators/today through FastAPI's TestClient (the route, its
+authentication by API key and the JSON, in this process), for a day inside the data whose later
+visits exist (2022-03-15), the last day with data, and a day after the data; and a live day: the
+same 2022-03-15 with every visit dated after it removed, in a transaction rolled back at the end
+(`--today-only` times just these).
 """
 from __future__ import annotations
 
@@ -19,15 +26,15 @@ import argparse
 import os
 import statistics
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from bench.common import bench_engine
-from core import indicators
+from core import indicators, operation_day
 from core.config import load_settings
 from core.definitions import Period
-from core.demo import FIRST_DEADLINE, FULL_ROWS, LAST_DEADLINE, POLOS
+from core.demo import FULL_ROWS, HISTORICAL, POLOS
 
 CHUNK = 200_000
 ANGELS_PER_POLO = 26
@@ -94,7 +101,7 @@ def build(engine: sa.Engine) -> float:
     """Replace the services with FULL_ROWS generated ones; return the seconds the inserts took."""
     from core.indicators import national_holidays
 
-    holidays = sorted(national_holidays(Period(FIRST_DEADLINE, LAST_DEADLINE), country="BR"))  # as core.demo
+    holidays = sorted(national_holidays(Period(HISTORICAL.first, HISTORICAL.last), country="BR"))  # as core.demo
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE services, customers CASCADE"))
         conn.execute(sa.text("INSERT INTO customers (id) SELECT g FROM generate_series(1, 573670) g"))
@@ -103,7 +110,7 @@ def build(engine: sa.Engine) -> float:
             "CREATE TABLE bench_days AS SELECT row_number() OVER (ORDER BY d) - 1 AS i, d::date AS d "
             "FROM generate_series(CAST(:a AS date), CAST(:b AS date), interval '1 day') d "
             "WHERE NOT d::date = ANY(CAST(:h AS date[]))"),
-            {"a": FIRST_DEADLINE, "b": LAST_DEADLINE, "h": holidays})
+            {"a": HISTORICAL.first, "b": HISTORICAL.last, "h": holidays})
         conn.execute(sa.text("DROP TABLE IF EXISTS bench_polos"))
         conn.execute(sa.text("CREATE TABLE bench_polos AS SELECT i - 1 AS i, p FROM "
                              "unnest(CAST(:p AS text[])) WITH ORDINALITY AS t(p, i)"), {"p": POLOS})
@@ -181,6 +188,97 @@ def measure(engine: sa.Engine, repeat: int, original_repeat: int) -> list[tuple]
     return results
 
 
+# --- the operation's day -------------------------------------------------------------------------
+
+TARGET = load_settings().sla_target
+TODAY_DAYS = {"2022-03-15, later visits": date(2022, 3, 15), "2022-06-10, last day": date(2022, 6, 10),
+              "after the data": date(2026, 12, 7)}
+TODAY_POLO = "RJ - RIO DE JANEIRO"
+# What the Today page reads on each refresh: every polo, and with a polo open its angels too.
+TODAY_QUESTIONS = {
+    "Today page: the polos": lambda c, d: operation_day.operation_day(c, day=d, target=TARGET),
+    "Today page: + a polo's angels": lambda c, d: (
+        operation_day.day_by_angel(c, day=d, polo=TODAY_POLO, target=TARGET),
+        operation_day.operation_day(c, day=d, target=TARGET))[1],
+}
+LIVE = "bench-today"
+
+
+def live_engine(rebuild: bool) -> tuple[sa.Engine, date]:
+    """The live-day database (.data/bench-today): the full demo files written for a live day (core.demo.live:
+    deadlines up to four days ahead, no visit after the day), loaded by the product's loader; rebuilt when
+    asked or empty. Returns it and its live day."""
+    from bench.common import load_full_demo
+    from core import demo
+
+    engine = bench_engine(LIVE)
+    with engine.connect() as conn:
+        known = indicators.data_range(conn)
+    if rebuild or known.empty:
+        day = operation_day.today(load_settings())
+        print(f"writing and loading the full demo files for the live day {day}...", flush=True)
+        print(load_full_demo(engine, LIVE, dates=demo.live(day)), flush=True)
+        # as autovacuum would soon: a first load leaves the rollups without statistics, and the
+        # planner then reads every day of the polo rollups (21.8 ms against 8.0, measured)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE sla_polo_daily, visits_polo_daily, sla_angel_months, visits_angel_months"))
+        return engine, day
+    return engine, known.last - timedelta(days=demo.DAYS_AHEAD)
+
+
+def measure_today(engine: sa.Engine, days: dict[str, date], repeat: int) -> list[tuple]:
+    """(question, day, median ms, p95 ms, polos) of the Today page's reads on each day."""
+    results = []
+    with engine.connect() as conn:
+        for label, day in days.items():
+            for name, query in TODAY_QUESTIONS.items():
+                median, p95, report = _time(conn, query, day, repeat)
+                conn.rollback()
+                results.append((name, label, median, p95, len(report.polos)))
+    return results
+
+
+def measure_today_api(engine: sa.Engine, days: dict[str, date], repeat: int) -> list[tuple]:
+    """(route, day, median ms, p95 ms, polos) of GET /v1/indicators/today in this process (FastAPI's
+    TestClient, an API key), next to SLA by polo for the first day's month so far, the reference of the
+    same path."""
+    import secrets
+
+    from fastapi.testclient import TestClient
+
+    from core import accounts
+
+    os.environ.update({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                       "AUTH_COOKIE_KEY": secrets.token_urlsafe(32), "API_TOKEN_KEY": secrets.token_urlsafe(32),
+                       "ADMIN_PASSWORD": secrets.token_urlsafe(16), "LOG_LEVEL": "WARNING"})
+    from api.main import app
+
+    with engine.begin() as conn:
+        key, plain = accounts.create_api_key(conn, actor=accounts.CLI_ACTOR, name=f"bench-{secrets.token_hex(4)}",
+                                             role="viewer")
+    first = next(iter(days.values()))
+    calls = [("GET /v1/indicators/sla/polo", "its month so far (reference)", "/v1/indicators/sla/polo",
+              {"start_date": first.replace(day=1).isoformat(), "end_date": first.isoformat()})]
+    for label, day in days.items():
+        calls += [("GET /v1/indicators/today", label, "/v1/indicators/today", {"date": day.isoformat()}),
+                  ("  ... &polo=P (angels)", label, "/v1/indicators/today", {"date": day.isoformat(), "polo": TODAY_POLO})]
+    results = []
+    try:
+        with TestClient(app) as client:
+            headers = {"Authorization": f"Bearer {plain}"}
+            for name, label, path, params in calls:
+                def call(_conn, _day, path=path, params=params):
+                    answer = client.get(path, params=params, headers=headers)
+                    assert answer.status_code == 200, answer.text
+                    return answer.json()
+                median, p95, body = _time(None, call, None, repeat)
+                results.append((name, label, median, p95, len(body.get("polos", body.get("sla_polo", [])))))
+    finally:
+        with engine.begin() as conn:
+            accounts.revoke_api_key(conn, actor=accounts.CLI_ACTOR, id=key.id)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.indicators", description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="timed calls per query and period (default 30)")
@@ -189,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the 1,048,575 services")
     parser.add_argument("--trigger-cost", action="store_true",
                         help="also time inserting 200,000 rows with and without the rollup triggers")
+    parser.add_argument("--today-only", action="store_true",
+                        help="time only the operation's day: the Today page's reads and GET /v1/indicators/today")
+    parser.add_argument("--rebuild-live", action="store_true",
+                        help="reload the live-day database (.data/bench-today) for today's date")
     args = parser.parse_args(argv)
 
     engine = _engine()
@@ -210,10 +312,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.repeat} calls each after a warm-up ({args.original_repeat} of the original's GROUP BY over "
           f"services); cpu count {os.cpu_count()}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
-    print(f"{'query':<22} {'period':<22} {'original ms':>11} {'median ms':>10} {'p95 ms':>8} {'ratio':>7} {'rows':>6}")
-    for name, label, before, median, p95, size in measure(engine, args.repeat, args.original_repeat):
-        ratio = f"{before / median:.1f}x" if before else "-"
-        print(f"{name:<22} {label:<22} {before or 0:>11.1f} {median:>10.1f} {p95:>8.1f} {ratio:>7} {size:>6}")
+    if not args.today_only:
+        print(f"{'query':<22} {'period':<22} {'original ms':>11} {'median ms':>10} {'p95 ms':>8} {'ratio':>7} {'rows':>6}")
+        for name, label, before, median, p95, size in measure(engine, args.repeat, args.original_repeat):
+            ratio = f"{before / median:.1f}x" if before else "-"
+            print(f"{name:<22} {label:<22} {before or 0:>11.1f} {median:>10.1f} {p95:>8.1f} {ratio:>7} {size:>6}")
+        print()
+    live, day = live_engine(args.rebuild_live)
+    live_days = {f"{day}, a live day": day}
+    print(f"{'the operation day':<30} {'day':<27} {'median ms':>10} {'p95 ms':>8} {'polos':>6}   "
+          f"(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    for name, label, median, p95, size in (measure_today(engine, TODAY_DAYS, args.repeat)
+                                           + measure_today(live, live_days, args.repeat)
+                                           + measure_today_api(live, live_days, args.repeat)):
+        print(f"{name:<30} {label:<27} {median:>10.1f} {p95:>8.1f} {size:>6}")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

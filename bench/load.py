@@ -127,7 +127,7 @@ def _generate(rows: int, out: Path) -> None:
     marker = out / f".rows-{rows}"
     if marker.exists():
         return
-    subprocess.run([sys.executable, "-c", f"from core.demo import write_demo; write_demo({str(out)!r}, rows={rows})"],
+    subprocess.run([sys.executable, "-c", f"from core.demo import HISTORICAL, write_demo; write_demo({str(out)!r}, rows={rows}, dates=HISTORICAL)"],
                    check=True, cwd=ROOT)
     marker.touch()
 

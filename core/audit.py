@@ -48,7 +48,8 @@ ACTION_LABELS = {"create": N_("create"), "update": N_("update"), "delete": N_("d
                  "logout": N_("logout")}
 ENTITY_LABELS = {"customer": N_("customer"), "service": N_("service"), "user": N_("user"), "api_key": N_("API key"),
                  "non_working_day": N_("non-working day"), "database": N_("database"),
-                 "services": N_("services file"), "customers": N_("customers file")}
+                 "services": N_("services file"), "customers": N_("customers file"),
+                 "alert_rule": N_("alert rule"), "alert_test": N_("alert test")}
 
 
 @dataclass(frozen=True)

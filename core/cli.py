@@ -26,13 +26,14 @@ class Refused(Exception):
 
 def _refusals() -> tuple[type[Exception], ...]:
     """Every error whose message is for the user (imported only when an error happened)."""
+    from core.alerts import AlertError
     from core.backup import BackupError
     from core.indicators import CalendarError
     from core.loading import LoadError
     from core.records import RecordError
 
     return (Refused, ConfigError, accounts.AccountError, accounts.PermissionDenied, LoadError, RecordError,
-            CalendarError, BackupError)
+            CalendarError, BackupError, AlertError)
 
 
 def _read_password(prompt: str) -> str:
@@ -439,9 +440,13 @@ def cmd_load_rejects(args) -> int:
 def cmd_demo(args) -> int:
     from core import demo
 
-    files = demo.write_demo(args.out, rows=args.rows, seed=args.seed)
+    from core.operation_day import today
+
+    dates = demo.HISTORICAL if args.historical else demo.live(args.today or today(load_settings()))
+    files = demo.write_demo(args.out, dates=dates, rows=args.rows, seed=args.seed)
     print(f"wrote {files.services} ({files.services_rows:,} services) and {files.customers} "
-          f"({files.customers_rows:,} customers)")
+          f"({files.customers_rows:,} customers); deadlines {dates.first}..{dates.last}"
+          + (f", visits up to {dates.today} (its morning)" if dates.today else ", every visit done"))
     print(f"load them with:\n  python -m core load services {files.services}\n"
           f"  python -m core load customers {files.customers}")
     return 0
@@ -471,7 +476,12 @@ def _add_loading_parsers(sub) -> None:
     demo.add_argument("--out", required=True, help="directory to write bd_desafio.csv and customers_data.csv to")
     demo.add_argument("--rows", type=int, default=20_000, help="services rows (default 20000; the real "
                       "export has 1048575)")
-    demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed writes the same files")
+    demo.add_argument("--seed", type=int, default=42, help="random seed: the same seed (and dates) writes the same files")
+    when = demo.add_mutually_exclusive_group()
+    when.add_argument("--today", type=_day, help="the live day, YYYY-MM-DD (default: today in TIMEZONE): deadlines end a few "
+                      "days after it, no visit after it, its own visits only in the morning")
+    when.add_argument("--historical", action="store_true",
+                      help="the real export's deadlines, 2021-06-30..2022-06-03, every visit done (the benchmarks' data)")
     demo.set_defaults(func=cmd_demo)
 
 
@@ -554,6 +564,115 @@ def _add_records_parsers(sub) -> None:
     aud.set_defaults(func=cmd_records)
 
 
+# --- alerts (issue 22) -------------------------------------------------------------------------
+
+def _webhook(value: str | None) -> str | None:
+    """`-` reads the webhook's URL from stdin, so it stays out of the shell history and the process list."""
+    return sys.stdin.readline().strip() if value == "-" else value
+
+
+def _print_outcomes(outcomes) -> None:
+    for o in outcomes:
+        print(f"  {o.channel} {o.target}: " + ("delivered" if o.delivered else f"failed: {o.error}"))
+
+
+def cmd_alerts(args) -> int:
+    import logging
+
+    from core import alerts, telemetry
+
+    settings = load_settings()
+    engine = get_engine(settings)
+    actor = accounts.CLI_ACTOR
+    if args.alerts_command == "run":
+        import signal
+        import threading
+
+        telemetry.configure_logging(settings.log_level)
+        logging.getLogger(__name__).info("alerts worker started (every %s s)", args.interval)
+        stop = threading.Event()  # SIGTERM (docker stop) and Ctrl-C end the round in progress, then stop
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            alerts.Worker(engine, settings=settings, interval=args.interval).run(stop=stop, once=args.once)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    elif args.alerts_command == "add":
+        with engine.begin() as conn:
+            rule = alerts.create_rule(conn, actor=actor, name=args.name, kind=args.kind, polo=args.polo,
+                                      threshold=args.threshold, open_limit=args.open_limit, at_time=args.at,
+                                      webhook_url=_webhook(args.webhook), emails=args.email or ())
+        print(f"created alert rule {rule.id} {rule.name!r} ({rule.kind})")
+    elif args.alerts_command in ("enable", "disable"):
+        with engine.begin() as conn:
+            rule = alerts.set_active(conn, actor=actor, id=args.id, active=args.alerts_command == "enable")
+        print(f"alert rule {rule.id} {rule.name!r} is now {'on' if rule.active else 'off'}")
+    elif args.alerts_command == "remove":
+        with engine.begin() as conn:
+            alerts.delete_rule(conn, actor=actor, id=args.id)
+        print(f"removed alert rule {args.id} (its history stays)")
+    elif args.alerts_command == "test":
+        outcomes = alerts.send_test(engine, settings=settings, actor=actor, id=args.id)
+        print(f"test of alert rule {args.id}:")
+        _print_outcomes(outcomes)
+        return 0 if all(o.delivered for o in outcomes) else CHECK_FAILED
+    elif args.alerts_command == "history":
+        with engine.connect() as conn:
+            firings = alerts.list_firings(conn, actor=actor, limit=args.limit)
+        for f in firings:
+            print(f"{f.fired_at:%Y-%m-%d %H:%M} {'test ' if f.test else ''}{f.rule_name!r} {f.subject or '-'} "
+                  f"by {f.triggered_by}" + (f" (cleared {f.cleared_at:%H:%M})" if f.cleared_at else ""))
+            for d in f.deliveries:
+                print(f"  {d.channel} {d.target}: {d.status}, {d.attempts} attempt(s)"
+                      + (f", last error: {d.last_error}" if d.last_error else ""))
+    else:
+        with engine.connect() as conn:
+            rules = alerts.list_rules(conn, actor=actor)
+        for r in rules:
+            what = {"sla_below": f"SLA < {r.threshold if r.threshold is not None else settings.sla_target}",
+                    "open_due_today": f"> {r.open_limit} open due today from {r.at_time}",
+                    "load_failed": "a load failed or was interrupted",
+                    "daily_summary": f"daily at {settings.daily_summary_time:%H:%M}"}[r.kind]
+            to = ", ".join(filter(None, [r.webhook_host, *r.emails]))
+            print(f"{r.id:>4}  {'on ' if r.active else 'off'}  {r.name!r}  {what}  polo {r.polo or 'every'}  -> {to}")
+        if not rules:
+            print("No alert rules yet: python -m core alerts add NAME --kind KIND ...")
+    return 0
+
+
+def _add_alerts_parsers(sub) -> None:
+    from core.alerts import KINDS
+
+    al = sub.add_parser("alerts", help="alert rules, their history, and the worker that sends them"
+                        ).add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    run = al.add_parser("run", help="the worker: evaluate the rules every minute and send what is due "
+                                    "(one active among replicas: a PostgreSQL advisory lock)")
+    run.add_argument("--once", action="store_true", help="one round, then exit (e.g. from cron)")
+    run.add_argument("--interval", type=float, default=60, help="seconds between rounds (default 60)")
+    al.add_parser("list", help="the rules (webhooks shown by their host only)")
+    add = al.add_parser("add", help="create a rule")
+    add.add_argument("name", help="what the rule is called in its messages, e.g. 'SLA RJ'")
+    add.add_argument("--kind", required=True, choices=KINDS, help="sla_below: month-to-date SLA under --threshold; "
+                     "open_due_today: more than --open-limit services due today still open from --at; "
+                     "load_failed: a load failed or was interrupted; daily_summary: at DAILY_SUMMARY_TIME")
+    add.add_argument("--polo", help="only this polo (sla_below, open_due_today; default every polo)")
+    add.add_argument("--threshold", type=float, help="sla_below: a ratio, 0.85 = 85%% (default SLA_TARGET)")
+    add.add_argument("--open-limit", type=int, help="open_due_today: fires above this many open services due today")
+    add.add_argument("--at", help="open_due_today: from this time of day, HH:MM in TIMEZONE")
+    add.add_argument("--webhook", help="a Slack or Teams incoming webhook URL (- reads it from stdin)")
+    add.add_argument("--email", action="append", help="an address to e-mail (repeat for several; needs SMTP_HOST)")
+    for name, text in (("enable", "switch a rule on"), ("disable", "switch a rule off"),
+                       ("remove", "delete a rule (its history stays)"),
+                       ("test", "send a test message through the rule's channels now (exit 1 if one fails)")):
+        p = al.add_parser(name, help=text)
+        p.add_argument("id", type=int, help="the rule's id (see `alerts list`)")
+    history = al.add_parser("history", help="the latest firings and their deliveries")
+    history.add_argument("--limit", type=int, default=30, help="how many firings (default 30)")
+    for parser in al.choices.values():
+        parser.set_defaults(func=cmd_alerts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core",
                                      description="Logistics indicators: database, users, loads and reports.")
@@ -625,6 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_indicator_parsers(sub)
     _add_loading_parsers(sub)
     _add_records_parsers(sub)
+    _add_alerts_parsers(sub)
     return parser
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, make_dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -86,6 +88,24 @@ def upper(name: str, raw: str) -> str:
 def memory_mb(name: str, raw: str) -> int | None:
     """Megabytes in [32, 65536], or None for `auto` (sized from the machine: core.db.embedded_memory)."""
     return None if raw.strip().lower() == "auto" else integer(32, 65536)(name, raw)
+
+
+def time_zone(name: str, raw: str) -> str:
+    """An IANA time zone name (America/Sao_Paulo), checked against the system's zone data."""
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be a time zone name such as America/Sao_Paulo, not {value!r}") from None
+    return value
+
+
+def time_of_day(name: str, raw: str) -> time:
+    """HH:MM, 00:00-23:59."""
+    try:
+        return time.fromisoformat(raw.strip()).replace(second=0, microsecond=0)
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day as HH:MM (e.g. 07:30), not {raw.strip()!r}") from None
 
 
 # The dashboard's languages (gettext catalogs in locale/), each named in its own language.
@@ -176,6 +196,21 @@ SETTINGS: list[Setting] = [
     Setting("EMBEDDED_MEMORY_MB", "auto", "shared_buffers of the embedded PostgreSQL, in MB (32-65536); auto: "
             "1/32 of the machine's memory, 128-512. Its work_mem is 1/32 of that (4-16 MB). Taken at the "
             "server's next start; not used with DATABASE_URL.", memory_mb),
+    Setting("TIMEZONE", "America/Sao_Paulo", "The operation's time zone (an IANA name): what \"today\" is on the "
+            "Today page, in the API's today, in alerts and in the daily summary.", time_zone),
+    Setting("DAILY_SUMMARY_TIME", "07:00", "Time of day (HH:MM, in TIMEZONE) at which the alerts worker sends the "
+            "daily summary rules (yesterday's SLA and visits per polo, today's open services).", time_of_day),
+    Setting("NOTIFY_TIMEOUT_SECONDS", "5", "Seconds an alert delivery (webhook or e-mail) may take before it "
+            "counts as failed and is retried later (1-30): a slow receiver never holds the worker longer.",
+            integer(1, 30)),
+    Setting("SMTP_HOST", None, "Mail server for alert e-mails. Unset: rules send to their webhooks only."),
+    Setting("SMTP_PORT", "587", "Port of SMTP_HOST (1-65535; 587 with STARTTLS, 465 with SSL).",
+            integer(1, 65535)),
+    Setting("SMTP_TLS", "STARTTLS", "How the mail connection is encrypted: STARTTLS, SSL or NONE (NONE only for a "
+            "relay on the same host or network).", one_of("STARTTLS", "SSL", "NONE")),
+    Setting("SMTP_FROM", None, "Sender address of alert e-mails (required with SMTP_HOST)."),
+    Setting("SMTP_USERNAME", None, "Login on SMTP_HOST; unset: no login."),
+    Setting("SMTP_PASSWORD", None, "Password of SMTP_USERNAME; never logged nor shown."),
 ]
 
 # Values that appear in docs and examples: a secret equal to one of them is no secret.
@@ -233,6 +268,8 @@ def _check(settings: Settings) -> None:
         _check_secret("API_TOKEN_KEY", settings.api_token_key)
     if settings.auth_cookie_key is not None or not settings.embedded:
         _check_secret("AUTH_COOKIE_KEY", settings.auth_cookie_key)
+    if settings.smtp_host and not settings.smtp_from:
+        raise ConfigError("SMTP_FROM must be set with SMTP_HOST: the sender address of alert e-mails")
     if not settings.embedded:
         # The placeholders of .env.example must not reach production (an empty password is
         # fine: local socket connections may use trust or peer authentication).

@@ -2,9 +2,15 @@
 
 `python -m core demo --out DIR --rows N` writes DIR/bd_desafio.csv (services, `;`, header) and
 DIR/customers_data.csv (customers, `;`, no header): 70 polos `UF - CITY`, 26 Green Angels per polo,
-deadlines 2021-06-30..2022-06-03 that are never national holidays, visits mostly ISO timestamps
-and the other forms the real file has, `-` for a visit that never happened, ~0.55 customers per
-service. Most visits are on time, some late, a few never happen, so the charts look real.
+deadlines that are never national holidays, visits mostly ISO timestamps and the other forms the real
+file has, `-` for a visit that never happened, ~0.55 customers per service. Most visits are on time,
+some late, a few never happen, so the charts look real.
+
+Where the deadlines fall (DemoDates): by default a live day (`live(today)`): the 339 days of deadlines
+end DAYS_AHEAD days after today, no visit is dated after today and today's visits are done only in the
+morning, so a fresh install opens on a real "Today". HISTORICAL is the real export's range
+(2021-06-30..2022-06-03, every visit done): the benchmarks and the tests that use fixed periods such as
+March 2022 ask for it, and for a seed it writes the same bytes as before the live day existed.
 """
 from __future__ import annotations
 
@@ -18,8 +24,28 @@ import holidays
 SERVICES_FILE = "bd_desafio.csv"
 CUSTOMERS_FILE = "customers_data.csv"
 SERVICES_HEADER = "id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento"
-FIRST_DEADLINE = date(2021, 6, 30)
-LAST_DEADLINE = date(2022, 6, 3)
+
+
+@dataclass(frozen=True)
+class DemoDates:
+    """The first and last deadline of the demo data, and the day its visits stop (None: every visit
+    happened); deterministic: the same dates and seed write the same bytes."""
+    first: date
+    last: date
+    today: date | None = None
+
+
+HISTORICAL = DemoDates(date(2021, 6, 30), date(2022, 6, 3))  # the real export's deadlines, every visit done
+DAYS_AHEAD = 4          # a live demo's last deadline is this many days after today
+MORNING_ENDS = 12       # of today's visits, those before this hour are done
+
+
+def live(today: date) -> DemoDates:
+    """The historical span of deadlines moved to end DAYS_AHEAD days after `today`; visits after today
+    not done yet, today's done only in the morning."""
+    last = today + timedelta(days=DAYS_AHEAD)
+    return DemoDates(last - (HISTORICAL.last - HISTORICAL.first), last, today)
+
 FULL_ROWS = 1_048_575  # the real export: 2**20 - 1 data rows
 
 POLOS = [
@@ -82,11 +108,11 @@ def angels_by_polo(rng: random.Random) -> dict[str, list[str]]:
     return {polo: chosen[i * ANGELS_PER_POLO:(i + 1) * ANGELS_PER_POLO] for i, polo in enumerate(POLOS)}
 
 
-def deadline_days() -> list[date]:
+def deadline_days(dates: DemoDates) -> list[date]:
     """Every day of the deadline range that is not a national holiday (weekends do occur)."""
-    br = holidays.country_holidays("BR", years=range(FIRST_DEADLINE.year, LAST_DEADLINE.year + 1))
-    days, day = [], FIRST_DEADLINE
-    while day <= LAST_DEADLINE:
+    br = holidays.country_holidays("BR", years=range(dates.first.year, dates.last.year + 1))
+    days, day = [], dates.first
+    while day <= dates.last:
         if day not in br:
             days.append(day)
         day += timedelta(days=1)
@@ -115,14 +141,19 @@ def _customer_line(rng: random.Random, customer_id: int) -> str:
     return f"{customer_id};{first} {last};{plain}{customer_id}@example.com;{ddd}{number}"
 
 
-def write_demo(out_dir: Path | str, *, rows: int = 20_000, seed: int = 42) -> DemoFiles:
-    """Write the services and customers demo files into out_dir; same seed, same bytes."""
+def _done_by(when: datetime, today: date | None) -> bool:
+    """Whether a visit planned at `when` has happened in data as of `today` (None: all have)."""
+    return today is None or when.date() < today or (when.date() == today and when.hour < MORNING_ENDS)
+
+
+def write_demo(out_dir: Path | str, *, dates: DemoDates, rows: int = 20_000, seed: int = 42) -> DemoFiles:
+    """Write the services and customers demo files into out_dir; same dates and seed, same bytes."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     angels = angels_by_polo(rng)
     staff = [(polo, angel) for polo, names in angels.items() for angel in names]
-    days = deadline_days()
+    days = deadline_days(dates)
     customers: list[int] = []
     known: set[int] = set()
     service_id = 1_000_000 + rng.randrange(1000)
@@ -149,8 +180,8 @@ def write_demo(out_dir: Path | str, *, rows: int = 20_000, seed: int = 42) -> De
                 # 85% on time (up to 4 days early), the rest late by 1-6 days.
                 offset = -rng.randrange(0, 5) if r < 0.89 else rng.randrange(1, 7)
                 when = datetime(deadline.year, deadline.month, deadline.day,
-                                rng.randrange(7, 20), rng.randrange(60), rng.randrange(60))
-                visit = _visit_text(rng, when + timedelta(days=offset))
+                                rng.randrange(7, 20), rng.randrange(60), rng.randrange(60)) + timedelta(days=offset)
+                visit = _visit_text(rng, when) if _done_by(when, dates.today) else "-"
             lines.append(f"{service_id};{customer};{angel};{polo};{deadline:%d/%m/%Y};{visit}\n")
             if len(lines) >= 50_000:
                 f.writelines(lines)
@@ -163,11 +194,13 @@ def write_demo(out_dir: Path | str, *, rows: int = 20_000, seed: int = 42) -> De
 
 
 def load_demo(engine, *, actor, settings, rows: int = 20_000, seed: int = 42) -> list:
-    """Write demo files into the data directory and load them (services, then customers)."""
+    """Write demo files of a live day (today in TIMEZONE) into the data directory and load them
+    (services, then customers)."""
     from core import loading
     from core.accounts import require
+    from core.operation_day import today
 
     require(actor, "analyst")
-    files = write_demo(settings.data_dir / "demo", rows=rows, seed=seed)
+    files = write_demo(settings.data_dir / "demo", dates=live(today(settings)), rows=rows, seed=seed)
     return [loading.load_file(engine, path=files.services, kind="services", actor=actor, settings=settings),
             loading.load_file(engine, path=files.customers, kind="customers", actor=actor, settings=settings)]

@@ -135,6 +135,7 @@ class ServiceFilter:
     visit_to: date | None = None
     visit_at: datetime | None = None  # exactly this visit timestamp
     status: str | None = None  # on_time | late | not_visited | open
+    open_on: date | None = None  # no visit dated on or before this day (the operation's day, core.operation_day)
 
     def __post_init__(self):
         _checked(self.angel, N_("angel"), text.LIMITS["angel"])
@@ -733,6 +734,9 @@ def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
         params["f_v_at"] = f.visit_at
     if f.status:
         where.append(status_condition(f.status))
+    if f.open_on:
+        where.append("(data_de_atendimento IS NULL OR data_de_atendimento >= :f_open_after)")
+        params["f_open_after"] = f.open_on + timedelta(days=1)
     return where, params
 
 

@@ -28,6 +28,7 @@ from dashboard.i18n import N_, _  # noqa: E402
 PAGES = [
     ("home.py", N_("Home"), ":material/home:", "viewer", N_("Dashboard")),
     ("upload.py", N_("Upload"), ":material/upload_file:", "analyst", N_("Data")),
+    ("today.py", N_("Today"), ":material/today:", "viewer", N_("Indicators")),
     ("overview.py", N_("Overview"), ":material/dashboard:", "viewer", N_("Indicators")),
     ("sla_polo.py", N_("SLA by polo"), ":material/location_city:", "viewer", N_("Indicators")),
     ("sla_angel.py", N_("SLA by angel"), ":material/person_pin_circle:", "viewer", N_("Indicators")),
@@ -38,6 +39,7 @@ PAGES = [
     ("calendar.py", N_("Calendar"), ":material/event_busy:", "admin", N_("Admin")),
     ("audit.py", N_("Audit log"), ":material/history:", "admin", N_("Admin")),
     ("monitoring.py", N_("Monitoring"), ":material/monitor_heart:", "admin", N_("Admin")),
+    ("alerts.py", N_("Alerts"), ":material/notifications:", "admin", N_("Admin")),
 ]
 
 if not st.session_state.get("authentication_status"):

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import indicators, text
 from core.definitions import Period
+from core.records import ServiceFilter
 from dashboard import i18n
 from dashboard.common import page_sidebar, read
 from dashboard.ui import md
@@ -205,6 +206,15 @@ def services_link(flt: IndicatorFilters, *, status: str | None = None, polo: str
     if status:
         params["status"] = status
     return params
+
+
+def service_filter_link(flt: ServiceFilter) -> dict[str, str]:
+    """Query parameters of the Services page listing the services of a core filter (its fields that the
+    page's filter bar has)."""
+    values = {"polo": flt.polo, "angel": flt.angel, "status": flt.status, "deadline_from": flt.deadline_from,
+              "deadline_to": flt.deadline_to, "visit_from": flt.visit_from, "visit_to": flt.visit_to,
+              "open_on": flt.open_on}
+    return {k: v.isoformat() if isinstance(v, date) else str(v) for k, v in values.items() if v}
 
 
 def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, str, bool, int]:

@@ -29,6 +29,8 @@ if summary.services == 0:
         st.write(_("Or try the dashboard with realistic demo data ({n} services and their customers, "
                    "shaped like the operation's export). Load your own files later on the Upload page: "
                    "they update the same records.").format(n=number(20_000)))
+        st.caption(_("The demo is a live day: its deadlines end a few days after today, today's morning visits "
+                     "are done and the rest of the day is still open, as the Today page shows."))
         if st.button(_("Load the demo data"), icon=":material/dataset:", type="primary"):
             with st.spinner(_("Writing and loading the demo files...")):
                 reports = demo.load_demo(engine(), actor=actor, settings=settings())
@@ -36,6 +38,7 @@ if summary.services == 0:
                 file=r.file_name, lines=number(r.rows), inserted=number(r.inserted)) for r in reports)
             done("home", _("Demo data loaded. {loaded}.").format(loaded=loaded))
 else:
+    st.page_link("../pages/today.py", label=_("Today: what is still open, where"), icon=":material/today:")
     deadlines = date_range(summary.first_deadline, summary.last_deadline)
     st.write(_("Deadlines **{deadlines}**; visits **{visits}**.").format(
         deadlines=deadlines, visits=date_range(summary.first_visit, summary.last_visit))

@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from core import operations
+from core import alerts, notifications, operations
 from dashboard.auth import recheck_role, require_role
-from dashboard.common import engine, settings
-from dashboard.i18n import N_, _, decimal, moment, number, percent
+from dashboard.common import engine, read_fresh, settings
+from dashboard.i18n import N_, _, decimal, moment, number, percent, stored_text
 from dashboard.ui import loads_table, md, table
 
-require_role("admin")
+actor = require_role("admin")
 
 REFRESH = {"5 s": 5, "15 s": 15, "1 min": 60, N_("Off"): None}
 
@@ -33,6 +33,24 @@ st.title(_("Monitoring"))
 refresh = st.segmented_control(_("Refresh by itself every"), list(REFRESH), default="15 s",
                                format_func={k: _(k) for k in REFRESH}.get,
                                help=_("How often the panel below updates without a click."))
+
+
+def failing_alerts(admin) -> None:
+    """Alert deliveries that failed for good or wait for a retry (core.alerts; the Alerts page has them all)."""
+    st.subheader(_("Alert deliveries failing"))
+    failing = read_fresh(alerts.failing_deliveries, actor=admin)
+    if not failing:
+        st.caption(_("Every alert sent was delivered."))
+        return
+    table(pd.DataFrame([{
+        "when": d.fired_at.replace(tzinfo=None), "rule": d.rule_name, "subject": d.subject, "channel": d.channel,
+        "to": d.target, "status": d.status, "attempts": d.attempts,
+        "error": stored_text(d.last_error, notifications.REASONS),
+        "next": d.next_attempt_at.replace(tzinfo=None) if d.status == "pending" else None} for d in failing]),
+        seconds=("when", "next"), words={"status": {"pending": N_("waiting to retry"), "failed": N_("failed")}},
+        column_config={"rule": _("Rule"), "subject": _("Polo or load"), "channel": _("Channel"), "to": _("To"),
+                       "status": _("Delivery"), "attempts": _("Attempts"), "error": _("Last error"),
+                       "next": _("Next attempt (UTC)")})
 
 
 @st.fragment(run_every=REFRESH.get(refresh or "Off"))
@@ -67,6 +85,9 @@ def panel() -> None:
             loads_table(report.loads, live=True)
         else:
             st.info(_("No file has been loaded yet."))
+
+    if report.database is not None:
+        failing_alerts(actor)
 
     if report.timings is not None:
         st.subheader(_("Slowest operations (last {hours} h)").format(hours=operations.TIMINGS_HOURS))

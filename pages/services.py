@@ -2,7 +2,8 @@
 
 Indicator pages open the services behind a number with query parameters, e.g.
 `services?polo=RJ - SAO GONÇALO&deadline_from=2022-03-01&deadline_to=2022-03-31&status=late`
-(also angel, visit_from, visit_to, id_cliente). The filter bar starts from them and writes back to
+(also angel, visit_from, visit_to, id_cliente, and open_on: no visit dated on or before that day, the
+Today page's "open"). The filter bar starts from them and writes back to
 the URL, so a link reproduces the view.
 """
 from datetime import date, datetime, time
@@ -36,7 +37,7 @@ def known_status(text: str) -> str:
 # The filter bar starts from a followed link's parameters and writes itself back to the URL.
 URL = UrlFilters("services_f", (
     UrlParam("polo"), UrlParam("angel"), UrlParam("id_cliente"), UrlParam("status", known_status),
-    *(UrlParam(name, url_date, None) for name in ("deadline_from", "deadline_to", "visit_from", "visit_to"))))
+    *(UrlParam(name, url_date, None) for name in ("deadline_from", "deadline_to", "visit_from", "visit_to", "open_on"))))
 
 st.title(_("Services"))
 definitions("on_time", "late", "not_visited", "open")
@@ -60,16 +61,19 @@ with st.container(border=True):
     angel = row1[3].selectbox("Angel", angels, key="services_f_angel", format_func=lambda v, any_label=_("(any)"): v or any_label)
     status = row1[4].selectbox(_("Status"), [ANY, *STATUSES], key="services_f_status",
                                format_func={ANY: _("(any)"), **{s: _(STATUS_LABELS[s]) for s in STATUSES}}.get)
-    row2 = st.columns(4)
+    row2 = st.columns(5)
     deadline_from = row2[0].date_input(_("Deadline from"), key="services_f_deadline_from", format=date_input_format())
     deadline_to = row2[1].date_input(_("Deadline to"), key="services_f_deadline_to", format=date_input_format())
     visit_from = row2[2].date_input(_("Visit from"), key="services_f_visit_from", format=date_input_format())
     visit_to = row2[3].date_input(_("Visit to"), key="services_f_visit_to", format=date_input_format())
+    open_on = row2[4].date_input(_("Open on"), key="services_f_open_on", format=date_input_format(),
+                                 help=_("Services with no visit dated on or before this day (never visited, or "
+                                        "visited after it): the Today page's open services."))
 
 try:
     filters = records.ServiceFilter(id=f_id, id_cliente=f_cliente, polo=polo or None, angel=angel or None,
                                     status=status or None, deadline_from=deadline_from, deadline_to=deadline_to,
-                                    visit_from=visit_from, visit_to=visit_to)
+                                    visit_from=visit_from, visit_to=visit_to, open_on=open_on)
     total = read(records.count_services, filters=filters, as_of=today)
 except records.RecordError as exc:
     st.error(md(error_text(exc)))
@@ -77,7 +81,7 @@ except records.RecordError as exc:
 
 URL.mirror({"polo": polo, "angel": angel, "status": status, "id_cliente": f_cliente,
             "deadline_from": deadline_from, "deadline_to": deadline_to, "visit_from": visit_from,
-            "visit_to": visit_to})
+            "visit_to": visit_to, "open_on": open_on})
 
 request = ui.page_request(KEY, signature=(filters, today), total=total)
 rows = read(records.list_services, filters=filters, as_of=today, **request.kwargs()) if total else []

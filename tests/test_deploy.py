@@ -116,3 +116,13 @@ def test_the_documented_proxy_sends_the_security_headers_and_the_upload_size():
     assert f"client_max_body_size {upload_mb}m;" in nginx
     assert Settings.from_env({}).upload_max_mb == int(upload_mb)
     assert re.search(r"^disableDataExport = true", streamlit, re.M)  # no raw CSV from the tables' toolbar
+
+
+def test_the_alerts_worker_runs_beside_the_app_with_its_settings():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app, alerts = compose["services"]["app"], compose["services"]["alerts"]
+    assert alerts["build"] == app["build"] and "python -m core alerts run" in " ".join(alerts["command"])
+    assert app["environment"].items() <= alerts["environment"].items()  # the app's settings, and SMTP_*
+    assert {"SMTP_HOST", "SMTP_PASSWORD", "TIMEZONE"} <= alerts["environment"].keys()
+    assert "ports" not in alerts and alerts["read_only"] is True
+    assert "core alerts run" in (ROOT / "Makefile").read_text()

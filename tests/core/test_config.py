@@ -119,3 +119,27 @@ def test_the_cookie_expiry_is_capped_at_30_days(tmp_path, days, ok):
     else:
         with pytest.raises(ConfigError, match="AUTH_COOKIE_EXPIRY_DAYS must be between 0 and 30"):
             Settings.from_env(env)
+
+
+def test_the_operations_time_zone_and_the_summary_time_are_checked(tmp_path):
+    base = {"LOGISTICS_DATA_DIR": str(tmp_path)}
+    s = Settings.from_env(base)
+    assert (s.timezone, s.daily_summary_time.isoformat(), s.notify_timeout_seconds) == ("America/Sao_Paulo", "07:00:00", 5)
+    assert Settings.from_env({**base, "TIMEZONE": "Europe/Lisbon"}).timezone == "Europe/Lisbon"
+    for bad in ("Sao Paulo", "America/Nowhere", "../etc/passwd"):
+        with pytest.raises(ConfigError, match="TIMEZONE must be a time zone name such as America/Sao_Paulo"):
+            Settings.from_env({**base, "TIMEZONE": bad})
+    assert Settings.from_env({**base, "DAILY_SUMMARY_TIME": "18:45"}).daily_summary_time.isoformat() == "18:45:00"
+    for bad in ("25:00", "7h", "noon"):
+        with pytest.raises(ConfigError, match="DAILY_SUMMARY_TIME must be a time of day as HH:MM"):
+            Settings.from_env({**base, "DAILY_SUMMARY_TIME": bad})
+
+
+def test_alert_e_mail_needs_a_sender_and_a_known_encryption(tmp_path):
+    base = {"LOGISTICS_DATA_DIR": str(tmp_path), "SMTP_HOST": "mail.example.com"}
+    with pytest.raises(ConfigError, match="SMTP_FROM must be set with SMTP_HOST"):
+        Settings.from_env(base)
+    s = Settings.from_env({**base, "SMTP_FROM": "alerts@example.com", "SMTP_TLS": "ssl", "SMTP_PORT": "465"})
+    assert (s.smtp_tls, s.smtp_port) == ("SSL", 465)
+    with pytest.raises(ConfigError, match="SMTP_TLS must be STARTTLS, SSL or NONE"):
+        Settings.from_env({**base, "SMTP_FROM": "a@example.com", "SMTP_TLS": "tls1.3"})

@@ -33,13 +33,14 @@ SERVICES = [  # id, angel, polo, deadline, visit
 ]
 
 
-def insert_services(conn) -> None:
-    """The services above, for one customer (also used by the CLI, page and browser tests)."""
+def insert_services(conn, services=SERVICES) -> None:
+    """The services above (or others of the same shape), for one customer (also used by the CLI, page,
+    browser and operation's day tests)."""
     conn.execute(sa.text("INSERT INTO customers (id) VALUES (1)"))
     conn.execute(sa.text(
         "INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
         "VALUES (:id, 1, :angel, :polo, CAST(:deadline AS date), CAST(:visit AS timestamp))"),
-        [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in SERVICES])
+        [dict(zip(("id", "angel", "polo", "deadline", "visit"), s)) for s in services])
 
 
 @pytest.fixture

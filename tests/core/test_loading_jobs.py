@@ -26,7 +26,7 @@ def small_chunks(settings):
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory):
-    return demo.write_demo(tmp_path_factory.mktemp("demo"), rows=6000, seed=7)
+    return demo.write_demo(tmp_path_factory.mktemp("demo"), rows=6000, seed=7, dates=demo.HISTORICAL)
 
 
 def table(db, sql: str) -> list[tuple]:

@@ -6,7 +6,7 @@ from tests.e2e.conftest import login, wait_idle
 
 
 def test_drop_a_demo_file_and_see_it_loaded(db, app_url, browser_page, tmp_path):
-    files = demo.write_demo(tmp_path, rows=30_000, seed=11)
+    files = demo.write_demo(tmp_path, rows=30_000, seed=11, dates=demo.HISTORICAL)
     page = browser_page
     login(page, app_url, path="upload")
     page.get_by_role("heading", name="Upload").first.wait_for()

@@ -15,8 +15,8 @@ from tests.core.test_indicators import insert_services
 from tests.pages.apptest import by_label, logged_in, open_page
 from tests.test_i18n import catalog
 
-PAGES = ("home.py", "upload.py", "overview.py", "sla_polo.py", "sla_angel.py", "productivity.py",
-         "customers.py", "services.py", "users.py", "calendar.py", "audit.py", "monitoring.py")
+PAGES = ("home.py", "upload.py", "today.py", "overview.py", "sla_polo.py", "sla_angel.py", "productivity.py",
+         "customers.py", "services.py", "users.py", "calendar.py", "audit.py", "monitoring.py", "alerts.py")
 
 
 def shown(at) -> list[str]:
