@@ -25,7 +25,7 @@ import core
 from api import auth, customers, deps, indicators, loads, monitoring, services
 from api.bodies import UNREADABLE_BODY, BodyLimit
 from core import accounts, loading, records, telemetry, text, throttle, tokens
-from core.indicators import CalendarError
+from core.calendar import CalendarError
 
 log = logging.getLogger("core.api")
 

@@ -99,7 +99,7 @@ def _engine() -> sa.Engine:
 
 def build(engine: sa.Engine) -> float:
     """Replace the services with FULL_ROWS generated ones; return the seconds the inserts took."""
-    from core.indicators import national_holidays
+    from core.calendar import national_holidays
 
     holidays = sorted(national_holidays(Period(HISTORICAL.first, HISTORICAL.last), country="BR"))  # as core.demo
     with engine.begin() as conn:

@@ -28,7 +28,7 @@ def _refusals() -> tuple[type[Exception], ...]:
     """Every error whose message is for the user (imported only when an error happened)."""
     from core.alerts import AlertError
     from core.backup import BackupError
-    from core.indicators import CalendarError
+    from core.calendar import CalendarError
     from core.loading import LoadError
     from core.records import RecordError
 
@@ -287,25 +287,25 @@ def cmd_indicators(args) -> int:
 
 
 def cmd_calendar(args) -> int:
-    from core import indicators
+    from core import calendar
     from core.definitions import Period
 
     settings = load_settings()
     if args.calendar_command == "add":
         with get_engine(settings).begin() as conn:
-            day = indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
-                                                 reason=args.reason)
+            day = calendar.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
+                                               reason=args.reason)
         print(f"{day.day.isoformat()} is now a non-working day ({day.reason})")
     elif args.calendar_command == "remove":
         with get_engine(settings).begin() as conn:
-            indicators.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
+            calendar.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
         print(f"{args.day} is a business day again (unless a weekend or a national holiday)")
     else:
         with get_engine(settings).connect() as conn:
-            added = indicators.non_working_days(conn)
+            added = calendar.non_working_days(conn)
         if args.year:
             year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
-            for day, name in sorted(indicators.national_holidays(year, country=settings.holiday_country).items()):
+            for day, name in sorted(calendar.national_holidays(year, country=settings.holiday_country).items()):
                 print(f"{day.isoformat()}  national holiday ({settings.holiday_country})  {name}")
         for d in added:
             print(f"{d.day.isoformat()}  non-working day, added by {d.added_by}  {d.reason}")

@@ -1,17 +1,7 @@
-"""Indicators: SLA by polo and by angel, productivity, overall KPIs, trends; business days.
+"""Indicators: SLA by polo and by angel, productivity, overall KPIs, trends.
 
-On time, service status and the SLA cohort are defined in core/definitions.py. Defined here:
-
-- Business day: Monday to Friday, not a national holiday of the configured country (`holidays`
-  package, HOLIDAY_COUNTRY, default BR) and not a non-working day an admin added (table
-  non_working_days, e.g. Carnival Tuesday and Ash Wednesday). Weekend visits still count as visits.
-- Productivity for a period = visits whose DATE falls in the period / business days of the period
-  up to `as_of` (days not yet begun cannot be worked). No business day: no productivity (None).
-  Worked days = days with at least one visit; visits per worked day = visits / worked days.
-- Average slack (the original's `avg_time`) = mean of (deadline - visit date) in days over visited
-  services; positive = early. SLA rows average the services due in the period, productivity rows
-  the visits made in the period. No visits: None.
-- Overall productivity (Overview) = visits / business days / angels with at least one visit.
+What each counts (on time, SLA, business day, productivity, average slack) is defined in
+core/definitions.py, once; business days are counted by core/calendar.py.
 
 Every function reads the rollups (core/sql/rollups.sql, kept exact by triggers on `services`), never
 the 1M-row table: per angel, one row per angel and month whose running sums give any part of the
@@ -23,24 +13,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Container, Iterable, Literal, NamedTuple
+from typing import Iterable, Literal, NamedTuple
 
-import holidays as holidays_package
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core import audit, text
-from core.accounts import Actor, require
-from core.definitions import N_, Period, TextError
+from core import text
+from core.calendar import business_days_begun, count_business_days, days_off
+from core.definitions import Period
 from core.telemetry import timed
 
 Grain = Literal["day", "week", "month"]
 GRAINS = ("day", "week", "month")
-
-
-class CalendarError(TextError, ValueError):
-    """A calendar change that cannot be made; the message is for the user (str() English, `text` in
-    the user's language: core.definitions.TextError)."""
 
 
 # --- result rows -----------------------------------------------------------------------------
@@ -129,105 +113,6 @@ def _order_by(sorts: dict[str, str], sort: str, descending: bool, tie: str) -> s
         raise ValueError(f"cannot sort by {sort!r}; choose one of {', '.join(sorts)}")
     # Identifiers come from the whitelist above, never from the caller. No SLA sorts last.
     return f"{sorts[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, {tie}"
-
-
-# --- business days ---------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=64)
-def _national_holidays(country: str, year: int) -> dict[date, str]:
-    return dict(holidays_package.country_holidays(country, years=year))
-
-
-def national_holidays(period: Period, *, country: str) -> dict[date, str]:
-    """National holidays of `country` inside the period: {date: name}."""
-    found: dict[date, str] = {}
-    for year in range(period.start.year, period.end.year + 1):
-        found.update({d: n for d, n in _national_holidays(country, year).items()
-                      if period.start <= d <= period.end})
-    return found
-
-
-@dataclass(frozen=True)
-class NonWorkingDay:
-    day: date
-    reason: str
-    added_by: str
-
-
-def non_working_days(conn: Connection, *, period: Period | None = None) -> list[NonWorkingDay]:
-    """Non-working days an admin added, oldest first (optionally only those in the period)."""
-    rows = conn.execute(sa.text(
-        "SELECT day, reason, added_by FROM non_working_days "
-        "WHERE (CAST(:start AS date) IS NULL OR day BETWEEN :start AND :end) ORDER BY day"),
-        {"start": period.start if period else None, "end": period.end if period else None})
-    return [NonWorkingDay(**r) for r in rows.mappings()]
-
-
-def days_off(conn: Connection, *, period: Period, country: str) -> dict[date, str]:
-    """Weekdays in the period that are not business days: {date: reason} (holidays and admin days)."""
-    off = {d: n for d, n in national_holidays(period, country=country).items() if d.weekday() < 5}
-    off.update({d.day: d.reason for d in non_working_days(conn, period=period) if d.day.weekday() < 5})
-    return off
-
-
-def business_days(conn: Connection, *, period: Period, country: str) -> int:
-    """Monday-Friday days of the period that are neither holidays nor admin non-working days."""
-    return _count_business_days(period, days_off(conn, period=period, country=country))
-
-
-def _count_business_days(period: Period, off: Container[date]) -> int:
-    """The business days of the period, given the weekdays `off` (days_off of a period covering it)."""
-    return sum(1 for i in range(period.days)
-               if (day := period.start + timedelta(i)).weekday() < 5 and day not in off)
-
-
-def _business_days_until(conn: Connection, period: Period, as_of: date, country: str) -> int:
-    """Business days of the period that have begun by as_of (inclusive)."""
-    return _business_days_begun(period, as_of, days_off(conn, period=period, country=country))
-
-
-def _business_days_begun(period: Period, as_of: date, off: Container[date]) -> int:
-    """_business_days_until, given the weekdays `off` (days_off of a period covering it)."""
-    return _count_business_days(Period(period.start, min(period.end, as_of)), off) if as_of >= period.start else 0
-
-
-def _parse_day(value: date | str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise CalendarError(N_("{value!r} is not a date; write it as YYYY-MM-DD."), value=value) from None
-
-
-def add_non_working_day(conn: Connection, *, actor: Actor, day: date | str, reason: str) -> NonWorkingDay:
-    """Mark a day as non-working (admin); audited."""
-    require(actor, "admin")
-    day = _parse_day(day)
-    reason = (reason or "").strip()
-    if not reason:
-        raise CalendarError(N_("Say why the operation stops that day (e.g. Carnival)."))
-    exists = conn.scalar(sa.text("SELECT 1 FROM non_working_days WHERE day = :d"), {"d": day})
-    if exists:
-        raise CalendarError(N_("{day} is already a non-working day."), day=day)
-    conn.execute(sa.text("INSERT INTO non_working_days (day, reason, added_by) VALUES (:d, :r, :u)"),
-                 {"d": day, "r": reason, "u": actor.username})
-    added = NonWorkingDay(day, reason, actor.username)
-    audit.record(conn, username=actor.username, action="create", entity="non_working_day",
-                 entity_id=day.isoformat(), after={"day": day, "reason": reason})
-    return added
-
-
-def remove_non_working_day(conn: Connection, *, actor: Actor, day: date | str) -> None:
-    """Make a non-working day a business day again (admin); audited."""
-    require(actor, "admin")
-    day = _parse_day(day)
-    row = conn.execute(sa.text("DELETE FROM non_working_days WHERE day = :d RETURNING reason"),
-                       {"d": day}).first()
-    if row is None:
-        raise CalendarError(N_("{day} is not in the list of non-working days."), day=day)
-    audit.record(conn, username=actor.username, action="delete", entity="non_working_day",
-                 entity_id=day.isoformat(), before={"day": day, "reason": row.reason})
 
 
 # --- reading the rollups ---------------------------------------------------------------------
@@ -437,7 +322,7 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
     """Productivity per angel with at least one visit in the period, sorted."""
     as_of = as_of or date.today()
     with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
-        days = _business_days_until(conn, period, as_of, country)
+        days = business_days_begun(period, as_of, days_off(conn, period=period, country=country))
         sql = f"""
             SELECT angel, polo, visits, on_time, worked_days, slack FROM (
                 SELECT angel, polo, visits, on_time,
@@ -498,8 +383,8 @@ def overview(conn: Connection, *, period: Period, polo: str | None = None, angel
     with timed("indicators.overview", days=period.days, polo=bool(polo)):
         current, before = _fetch(conn, sql, params)
         off = days_off(conn, period=Period(previous.start, period.end), country=country)
-    return Overview(current=_kpis(period, current, _business_days_begun(period, as_of, off)),
-                    previous=_kpis(previous, before, _business_days_begun(previous, as_of, off)))
+    return Overview(current=_kpis(period, current, business_days_begun(period, as_of, off)),
+                    previous=_kpis(previous, before, business_days_begun(previous, as_of, off)))
 
 
 def _buckets(period: Period, grain: str) -> list[Period]:
@@ -550,7 +435,7 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
         total, on_time, late, not_visited, sla, visits = rows.get(b.start, (None,) * 6)
         points.append(TrendPoint(start=b.start, end=b.end, total=total or 0, on_time=on_time or 0,
                                  late=late or 0, not_visited=not_visited or 0, sla=sla, visits=visits or 0,
-                                 business_days=_count_business_days(b, off)))
+                                 business_days=count_business_days(b, off)))
     return points
 
 

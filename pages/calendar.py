@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 from babel.dates import format_date
 
-from core import indicators
+from core import calendar
 from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
@@ -23,12 +23,12 @@ st.caption(_("Business days are Monday to Friday, except the national holidays o
 
 flash("calendar")
 
-added = read_fresh(indicators.non_working_days)
+added = read_fresh(calendar.non_working_days)
 year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
 rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": _("national holiday"),
          "reason": name, "added by": ""}
-        for d, name in indicators.national_holidays(period, country=cfg.holiday_country).items()]
+        for d, name in calendar.national_holidays(period, country=cfg.holiday_country).items()]
 rows += [{"day": d.day, "weekday": format_date(d.day, "EEEE", locale=current()), "kind": _("non-working day"),
           "reason": d.reason, "added by": d.added_by} for d in added if d.day.year == year]
 days = pd.DataFrame(sorted(rows, key=lambda r: r["day"]))
@@ -45,8 +45,8 @@ with add_col, st.form("add_day", clear_on_submit=True):
             st.error(_("Pick the day."))
         else:
             try:
-                write(indicators.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
-            except (indicators.CalendarError, PermissionDenied) as exc:
+                write(calendar.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
+            except (calendar.CalendarError, PermissionDenied) as exc:
                 st.error(md(error_text(exc)))
             else:
                 done("calendar", _("{day} is now a non-working day.").format(day=day(chosen_day)))
@@ -60,8 +60,8 @@ with remove_col:
                              format_func=lambda d: f"{day(d)} · " + next(a.reason for a in added if a.day == d))
         if st.button(_("Remove"), key="calendar_remove_button"):
             try:
-                write(indicators.remove_non_working_day, actor=actor, day=which)
-            except (indicators.CalendarError, PermissionDenied) as exc:
+                write(calendar.remove_non_working_day, actor=actor, day=which)
+            except (calendar.CalendarError, PermissionDenied) as exc:
                 st.error(md(error_text(exc)))
             else:
                 done("calendar", _("{day} is a business day again.").format(day=day(which)))

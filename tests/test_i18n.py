@@ -136,7 +136,7 @@ def refusal(raise_it) -> Exception:
 
 
 def test_core_errors_in_the_users_language_and_english_in_core(language, tmp_path):
-    from core import accounts, indicators, loading
+    from core import accounts, calendar, loading
 
     short = refusal(lambda: accounts.check_password_rules("short"))
     denied = refusal(lambda: accounts.require(None, "admin"))
@@ -144,7 +144,7 @@ def test_core_errors_in_the_users_language_and_english_in_core(language, tmp_pat
     path = tmp_path / "c.csv"
     path.write_text("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n1;2;a;b;01/01/2022;-\n")
     refused = refusal(lambda: loading.inspect_file(path, kind="customers"))
-    day_off = indicators.CalendarError(indicators.N_("{day} is already a non-working day."), day=date(2022, 3, 1))
+    day_off = calendar.CalendarError(calendar.N_("{day} is already a non-working day."), day=date(2022, 3, 1))
     language("pt_BR")
     assert [i18n.error_text(e) for e in (short, denied, username, refused, day_off)] == [
         "A senha precisa de pelo menos 8 caracteres.",

@@ -8,10 +8,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from core import indicators
-from core.accounts import Actor, PermissionDenied
+from core import calendar, indicators
+from core.accounts import Actor
 from core.definitions import Period
-from core.indicators import CalendarError
 
 ADMIN = Actor("admin", "admin")
 MARCH = Period(date(2022, 3, 1), date(2022, 3, 31))
@@ -97,19 +96,11 @@ def test_productivity_counts_visits_by_visit_date_over_business_days(data):
 
 
 def test_admin_non_working_day_removes_a_business_day(data):
-    indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="Carnaval")
+    calendar.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="Carnaval")
     ana = indicators.productivity(data, period=MARCH, as_of=AS_OF, angel=ANA, country="BR")[0]
     assert ana.business_days == 22 and ana.productivity == pytest.approx(3 / 22)
-    indicators.remove_non_working_day(data, actor=ADMIN, day=date(2022, 3, 1))
-    assert indicators.business_days(data, period=MARCH, country="BR") == 23
-
-
-def test_holidays_and_weekends_are_not_business_days(conn):
-    april = Period(date(2022, 4, 1), date(2022, 4, 30))
-    assert indicators.business_days(conn, period=april, country="BR") == 19
-    assert set(indicators.national_holidays(april, country="BR")) == {date(2022, 4, 15), date(2022, 4, 21)}
-    weekend = Period(date(2022, 3, 19), date(2022, 3, 20))
-    assert indicators.business_days(conn, period=weekend, country="BR") == 0
+    calendar.remove_non_working_day(data, actor=ADMIN, day=date(2022, 3, 1))
+    assert calendar.business_days(data, period=MARCH, country="BR") == 23
 
 
 def test_business_days_not_yet_begun_do_not_count(data):
@@ -176,42 +167,15 @@ def test_trend_by_day_and_week(data):
 
 
 def test_trend_buckets_count_business_days_as_business_days_does(data):
-    indicators.add_non_working_day(data, actor=ADMIN, day=date(2022, 4, 12), reason="Carnaval")
+    calendar.add_non_working_day(data, actor=ADMIN, day=date(2022, 4, 12), reason="Carnaval")
     april = Period(date(2022, 4, 1), date(2022, 4, 30))
     weeks = indicators.trend(data, period=april, grain="week", as_of=AS_OF, country="BR")
     # 21 weekdays, minus Good Friday (15th), Tiradentes (21st) and the added Tuesday 12th
     assert [p.business_days for p in weeks] == [1, 5, 3, 4, 5]
     assert [p.business_days for p in weeks] == [
-        indicators.business_days(data, period=Period(p.start, p.end), country="BR") for p in weeks]
+        calendar.business_days(data, period=Period(p.start, p.end), country="BR") for p in weeks]
 
 
 def test_bad_sort_field_is_refused_in_plain_words(data):
     with pytest.raises(ValueError, match="cannot sort by 'speed'"):
         indicators.sla_by_polo(data, period=MARCH, sort="speed")
-
-
-def test_calendar_changes_are_admin_only_audited_and_validated(data):
-    with pytest.raises(PermissionDenied):
-        indicators.add_non_working_day(data, actor=Actor("ana", "analyst"), day="2022-03-01", reason="x")
-    with pytest.raises(CalendarError, match="YYYY-MM-DD"):
-        indicators.add_non_working_day(data, actor=ADMIN, day="01/03/2022", reason="Carnaval")
-    with pytest.raises(CalendarError, match="why"):
-        indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="  ")
-    indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="Carnaval")
-    with pytest.raises(CalendarError, match="already"):
-        indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="again")
-    with pytest.raises(CalendarError, match="not in the list"):
-        indicators.remove_non_working_day(data, actor=ADMIN, day="2022-03-02")
-    assert [(d.day, d.reason, d.added_by) for d in indicators.non_working_days(data)] == [
-        (date(2022, 3, 1), "Carnaval", "admin")]
-    audit = data.execute(sa.text("SELECT action, entity, entity_id FROM audit_log "
-                                 "WHERE entity = 'non_working_day'")).all()
-    assert audit == [("create", "non_working_day", "2022-03-01")]
-
-
-def test_a_calendar_change_bumps_the_data_version(data):
-    from core.db import data_version
-
-    before = data_version(data)
-    indicators.add_non_working_day(data, actor=ADMIN, day="2022-03-01", reason="Carnaval")
-    assert data_version(data) > before

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from core import indicators
+from core import calendar, indicators
 from core.definitions import Period, status_condition
 
 FIRST = date(2022, 1, 20)  # random days fall in 20/01..19/04: partial and whole months
@@ -242,7 +242,7 @@ def test_rollups_equal_the_raw_table_after_any_writes(clean_engine, ops, period,
                     assert (kpis.visits, kpis.worked_days, kpis.angels) == (
                         sum(r[2] for r in visits if named(r[0])), sum(r[4] for r in visits if named(r[0])),
                         len({r[0] for r in visits if named(r[0])}))
-                    assert kpis.business_days == (indicators.business_days(
+                    assert kpis.business_days == (calendar.business_days(
                         conn, period=Period(kpis.period.start, min(kpis.period.end, as_of)), country="BR")
                         if as_of >= kpis.period.start else 0)
             total = overview.current
@@ -333,7 +333,7 @@ def test_rows_come_in_the_order_sql_would_sort_them(clean_engine, rows, period, 
                     FROM services WHERE data_de_atendimento >= :s AND data_de_atendimento < :e GROUP BY 1, 2) q
                 ORDER BY {PRODUCTIVITY_ORDER[productivity_sort]} {direction} NULLS LAST,
                          angel COLLATE "C", polo COLLATE "C" """),
-                {"s": period.start, "e": period.end_exclusive, "days": indicators.business_days(
+                {"s": period.start, "e": period.end_exclusive, "days": calendar.business_days(
                     conn, period=Period(period.start, min(period.end, as_of)), country="BR") if as_of >= period.start else 0}
             ).all()
             got = indicators.productivity(conn, period=period, as_of=as_of, sort=productivity_sort,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from core import accounts, contact, indicators, loading, parsing, throttle
+from core import accounts, calendar, contact, loading, parsing, throttle
 from core.definitions import Count, Text, TextError
 
 
@@ -23,7 +23,7 @@ def test_a_text_is_english_with_its_values_and_nested_texts():
     (lambda: accounts.check_password_rules("short", username="ana"), "The password needs at least 8 characters."),
     (lambda: accounts.require(None, "admin"), "This action needs the admin role."),
     (lambda: accounts._normalise_username("Root"), "The username 'root' is reserved for the system; choose another."),
-    (lambda: indicators._parse_day("31/02"), "'31/02' is not a date; write it as YYYY-MM-DD."),
+    (lambda: calendar._parse_day("31/02"), "'31/02' is not a date; write it as YYYY-MM-DD."),
     (lambda: contact.clean_email("ana@"), "The email 'ana@' is not a valid address."),
 ])
 def test_errors_a_user_reads_keep_their_english_message_and_their_text(raise_it, english):
@@ -35,7 +35,7 @@ def test_errors_a_user_reads_keep_their_english_message_and_their_text(raise_it,
 
 
 def test_every_error_class_a_user_reads_is_a_text_error():
-    for cls in (accounts.AccountError, accounts.UsernameTaken, accounts.PermissionDenied, indicators.CalendarError,
+    for cls in (accounts.AccountError, accounts.UsernameTaken, accounts.PermissionDenied, calendar.CalendarError,
                 loading.LoadError, loading.FileRefused, contact.ContactError, throttle.Throttled):
         assert issubclass(cls, TextError), cls
     assert issubclass(accounts.PermissionDenied, PermissionError)  # callers catching PermissionError still do
@@ -44,9 +44,9 @@ def test_every_error_class_a_user_reads_is_a_text_error():
 
 def test_calendar_error_keeps_the_day_as_a_date(db):
     with db.begin() as conn:
-        indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day="2022-03-01", reason="Carnaval")
-        with pytest.raises(indicators.CalendarError) as raised:
-            indicators.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day="2022-03-01", reason="again")
+        calendar.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day="2022-03-01", reason="Carnaval")
+        with pytest.raises(calendar.CalendarError) as raised:
+            calendar.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day="2022-03-01", reason="again")
     assert str(raised.value) == "2022-03-01 is already a non-working day."
     assert raised.value.text.values == {"day": date(2022, 3, 1)}
 
