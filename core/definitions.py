@@ -1,7 +1,9 @@
-"""The product's definitions, stated once: period, service status, on time, SLA cohort.
+"""The product's definitions, stated once for the code: period, service status, SLA, business day,
+productivity, worked days, average slack. For people they are stated in docs/indicators.md
+("Definitions"); the pages show EXPLAINED (below), in the user's language.
+tests/core/test_rule_statements.py checks that the three say the same things.
 
-Every query that classifies services uses these SQL fragments, so the indicator pages, the record
-filters and the rollup cannot disagree. (Business days and productivity: core/indicators.py.)
+Period: a date range, inclusive at both ends (2022-03-01..2022-03-31 includes 2022-03-31 23:59).
 
 Status of a service, as of a date (`as_of`, default today), four exclusive values:
 - on_time:     visited, and the visit's DATE is on or before the deadline
@@ -10,11 +12,31 @@ Status of a service, as of a date (`as_of`, default today), four exclusive value
 - late:        visited after the deadline day.
 - not_visited: never visited and the deadline has passed (`data_limite < as_of`): a miss, and it
                counts against the SLA so misses cannot vanish.
-- open:        never visited and the deadline is today or later: it can still be met, so it is
-               left out of the SLA until its deadline passes.
+- open:        never visited, deadline today or later (`data_limite >= as_of`): it can still be met,
+               so it is left out of the SLA until the deadline passes.
+In SQL, on time and late are the functions is_on_time(visit, deadline) and is_late(visit, deadline)
+of core/sql/rollups.sql: the rollups' triggers and rebuilds call them, and so do ON_TIME_SQL and
+LATE_SQL below (the record filters), so no query can count otherwise.
 
 SLA for a period = on_time / (on_time + late + not_visited) over the services whose deadline falls
-in the period (inclusive). No such services: no SLA (None, shown as "-"), never 0%.
+in the period, both ends included. Nothing due: no SLA (None, shown as "-"), never 0%.
+
+Business day: Monday to Friday, not a national holiday of the configured country (HOLIDAY_COUNTRY,
+default BR, from the `holidays` package) and not a non-working day an admin added (e.g. Carnival
+Tuesday and Ash Wednesday). Counted by core/calendar.py.
+
+Productivity for a period = visits whose visit date falls in the period / business days of the
+period up to today (`as_of`: a day not yet begun cannot be worked). Weekend visits still count as
+visits. No business day: no productivity (None). The Overview's productivity = visits / business
+days / angels with at least one visit.
+Worked days = days with at least one visit; visits per worked day = visits / worked days.
+
+Average slack (the original's `avg_time`) = mean of (deadline - visit date) in days over the visited
+services, positive = early (slack_days(visit, deadline) in SQL). SLA rows average the services due in
+the period, productivity rows the visits made in the period. No visits: None.
+
+Indicators (core/indicators.py) compute these over the rollups; the record filters (core/records.py)
+select services by status with status_condition.
 """
 from __future__ import annotations
 
@@ -140,8 +162,10 @@ EXPLAINED = {
 }
 
 # SQL fragments over a row of `services` (optionally aliased); `:as_of` is a bound date parameter.
-ON_TIME_SQL = "({t}data_de_atendimento IS NOT NULL AND {t}data_de_atendimento::date <= {t}data_limite)"
-LATE_SQL = "({t}data_de_atendimento IS NOT NULL AND {t}data_de_atendimento::date > {t}data_limite)"
+# The planner inlines is_on_time and is_late (core/sql/rollups.sql), so a status filter's plan is the
+# one of the expression they hold: the late filter still reads the partial index services_late_idx.
+ON_TIME_SQL = "is_on_time({t}data_de_atendimento, {t}data_limite)"
+LATE_SQL = "is_late({t}data_de_atendimento, {t}data_limite)"
 NOT_VISITED_SQL = "({t}data_de_atendimento IS NULL AND {t}data_limite < :as_of)"
 OPEN_SQL = "({t}data_de_atendimento IS NULL AND {t}data_limite >= :as_of)"
 

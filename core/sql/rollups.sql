@@ -11,8 +11,28 @@
 -- arrays of 31 running sums: element k = the sum over days 1..k of that month (days after the
 -- month's last carry its total). Any period is then two subscripts per angel and month (0016).
 -- Per polo and day (no angel), plain counts: *_polo_daily.
--- The on-time rule is core/definitions.py's: visit DATE <= deadline. tests/core/test_rollup.py
--- checks the triggers and both rebuilds against a fresh aggregation of services.
+-- Every path classifies a service with the three functions below, the rules of
+-- core/definitions.py in SQL. tests/core/test_rollup.py checks the triggers and both rebuilds
+-- against a fresh aggregation of services.
+
+-- On time, late, slack: core/definitions.py states them; these are their one SQL statement, for
+-- the three write paths below and the record filters (core/definitions.py's ON_TIME_SQL and
+-- LATE_SQL). Never visited: neither on time nor late, no slack (NULL). LANGUAGE sql, IMMUTABLE
+-- and not STRICT, so the planner inlines them where they are called (EXPLAIN VERBOSE shows the
+-- expression, not the call): they cost what the expression costs, and the partial index
+-- services_late_idx (0004) still matches a filter on is_late.
+CREATE OR REPLACE FUNCTION is_on_time(visit timestamp, deadline date) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN visit IS NOT NULL AND visit::date <= deadline;
+
+CREATE OR REPLACE FUNCTION is_late(visit timestamp, deadline date) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN visit IS NOT NULL AND visit::date > deadline;
+
+-- Days between the visit's date and the deadline; positive = early.
+CREATE OR REPLACE FUNCTION slack_days(visit timestamp, deadline date) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN deadline - visit::date;
 
 -- The rollup tables: the one list (core.loading.bulk reads it too).
 CREATE OR REPLACE FUNCTION rollup_tables() RETURNS text[]
@@ -113,10 +133,10 @@ RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
     m date := date_trunc('month', deadline::timestamp)::date;
     d integer := date_part('day', deadline)::int;
-    on_time integer := sign * (visit IS NOT NULL AND visit::date <= deadline)::int;
-    late integer := sign * (visit IS NOT NULL AND visit::date > deadline)::int;
+    on_time integer := sign * is_on_time(visit, deadline)::int;
+    late integer := sign * is_late(visit, deadline)::int;
     unvisited integer := sign * (visit IS NULL)::int;
-    slack integer := sign * coalesce(deadline - visit::date, 0);
+    slack integer := sign * coalesce(slack_days(visit, deadline), 0);
     zeros integer[] := array_fill(0, ARRAY[31]);
     remaining integer;
 BEGIN
@@ -141,9 +161,8 @@ DECLARE
     remaining integer;
 BEGIN
     INSERT INTO sla_polo_daily AS r
-    VALUES (deadline, polo, sign, sign * (visit IS NOT NULL AND visit::date <= deadline)::int,
-            sign * (visit IS NOT NULL AND visit::date > deadline)::int, sign * (visit IS NULL)::int,
-            sign * coalesce(deadline - visit::date, 0))
+    VALUES (deadline, polo, sign, sign * is_on_time(visit, deadline)::int, sign * is_late(visit, deadline)::int,
+            sign * (visit IS NULL)::int, sign * coalesce(slack_days(visit, deadline), 0))
     ON CONFLICT ON CONSTRAINT sla_polo_daily_pkey DO UPDATE SET
         total = r.total + excluded.total, on_time = r.on_time + excluded.on_time,
         late = r.late + excluded.late, unvisited = r.unvisited + excluded.unvisited,
@@ -162,8 +181,8 @@ RETURNS integer LANGUAGE plpgsql AS $fn$
 DECLARE
     m date := date_trunc('month', visit)::date;
     d integer := date_part('day', visit)::int;
-    on_time integer := sign * (visit::date <= deadline)::int;
-    slack integer := sign * (deadline - visit::date);
+    on_time integer := sign * is_on_time(visit, deadline)::int;
+    slack integer := sign * slack_days(visit, deadline);
     zeros integer[] := array_fill(0, ARRAY[31]);
     remaining integer;
     worked integer;
@@ -195,7 +214,8 @@ DECLARE
     remaining integer;
 BEGIN
     INSERT INTO visits_polo_daily AS r (day, polo, visits, on_time, slack_days, worked_days)
-    VALUES (visit::date, polo, sign, sign * (visit::date <= deadline)::int, sign * (deadline - visit::date), worked)
+    VALUES (visit::date, polo, sign, sign * is_on_time(visit, deadline)::int, sign * slack_days(visit, deadline),
+            worked)
     ON CONFLICT ON CONSTRAINT visits_polo_daily_pkey DO UPDATE SET
         visits = r.visits + excluded.visits, on_time = r.on_time + excluded.on_time,
         slack_days = r.slack_days + excluded.slack_days, worked_days = r.worked_days + excluded.worked_days
@@ -309,10 +329,10 @@ BEGIN
         SELECT date_trunc('month', data_limite::timestamp)::date AS month, angel_id,
                date_part('day', data_limite)::int AS dom, data_limite AS day, polo,
                sum(sign) AS total,
-               sum(sign * (visit IS NOT NULL AND visit::date <= data_limite)::int) AS on_time,
-               sum(sign * (visit IS NOT NULL AND visit::date > data_limite)::int) AS late,
+               sum(sign * is_on_time(visit, data_limite)::int) AS on_time,
+               sum(sign * is_late(visit, data_limite)::int) AS late,
                sum(sign * (visit IS NULL)::int) AS unvisited,
-               sum(sign * coalesce(data_limite - visit::date, 0)) AS slack_days
+               sum(sign * coalesce(slack_days(visit, data_limite), 0)) AS slack_days
         FROM (%s) k GROUP BY 1, 2, 3, 4, 5$q$, keyed);
     EXECUTE format($q$
         WITH changed AS MATERIALIZED (
@@ -356,8 +376,8 @@ BEGIN
         SELECT date_trunc('month', visit)::date AS month, angel_id, date_part('day', visit)::int AS dom,
                visit::date AS day, polo,
                sum(sign) AS visits,
-               sum(sign * (visit::date <= data_limite)::int) AS on_time,
-               sum(sign * (data_limite - visit::date)) AS slack_days
+               sum(sign * is_on_time(visit, data_limite)::int) AS on_time,
+               sum(sign * slack_days(visit, data_limite)) AS slack_days
         FROM (%s) k WHERE visit IS NOT NULL GROUP BY 1, 2, 3, 4, 5$q$, keyed);
     EXECUTE format($q$
         WITH changed AS MATERIALIZED (
@@ -431,17 +451,17 @@ BEGIN
             SELECT date_trunc('month', data_limite::timestamp)::date AS month, angel_id,
                    date_part('day', data_limite)::int AS dom, min(data_limite) AS day, min(polo) AS polo,
                    count(*)::int AS total,
-                   count(*) FILTER (WHERE visit::date <= data_limite)::int AS on_time,
-                   count(*) FILTER (WHERE visit::date > data_limite)::int AS late,
+                   count(*) FILTER (WHERE is_on_time(visit, data_limite))::int AS on_time,
+                   count(*) FILTER (WHERE is_late(visit, data_limite))::int AS late,
                    count(*) FILTER (WHERE visit IS NULL)::int AS unvisited,
-                   coalesce(sum(data_limite - visit::date), 0)::int AS slack_days
+                   coalesce(sum(slack_days(visit, data_limite)), 0)::int AS slack_days
             FROM keyed GROUP BY 1, 2, 3),
         visit_days AS MATERIALIZED (
             SELECT date_trunc('month', visit::date::timestamp)::date AS month, angel_id,
                    date_part('day', visit::date)::int AS dom, min(visit::date) AS day, min(polo) AS polo,
                    count(*)::int AS visits,
-                   count(*) FILTER (WHERE visit::date <= data_limite)::int AS on_time,
-                   sum(data_limite - visit::date)::int AS slack_days, 1 AS worked_days
+                   count(*) FILTER (WHERE is_on_time(visit, data_limite))::int AS on_time,
+                   sum(slack_days(visit, data_limite))::int AS slack_days, 1 AS worked_days
             FROM keyed WHERE visit IS NOT NULL GROUP BY 1, 2, 3),
         sla_polo AS (
             INSERT INTO %I
