@@ -1,8 +1,8 @@
 """/v1/indicators: SLA by polo, SLA by angel, productivity, with the original's keys and the product's.
 
-Definitions are the product's (core/definitions.py, core/indicators.py): an SLA row counts the
-services whose deadline falls in the period; productivity counts the visits made in the period
-over its business days.
+Definitions are the product's (core/definitions.py; for people docs/indicators.md): an SLA row
+counts the services whose deadline falls in the period; productivity counts the visits made in the
+period over its business days.
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def _sla_route(by: str, answer_key: str, doc: str):
 
 
 router.get("/sla/polo", summary="SLA by polo", response_model=SlaPolo, responses=errors(401, 422))(_sla_route(
-    "polo", "sla_polo", "SLA per polo over the services due in the period: on time / (on time + late + not visited)."))
+    "polo", "sla_polo", "SLA per polo over the services due in the period (definitions: docs/indicators.md)."))
 router.get("/sla/angel", summary="SLA by Green Angel", response_model=SlaAngel, responses=errors(401, 422))(
     _sla_route("angel", "sla_angel", "SLA per Green Angel over the services due in the period."))
 
@@ -108,8 +108,8 @@ def _productivity(conn: Connection, *, q: Question, sort: str, country: str) -> 
 def productivity(q: Question = Depends(), sort_field: ProductivitySort = Query(ProductivitySort.total, description=(
         "total (visits), total_sla (visits on time), avg_time (average slack), or the product's keys.")),
         actor: Actor = Depends(deps.viewer)):
-    """Visits made in the period per Green Angel over the period's business days (Monday-Friday,
-    minus national holidays and the non-working days an admin added)."""
+    """Visits made in the period per Green Angel, per business day of the period up to today
+    (definitions: docs/indicators.md)."""
     rows = deps.read(_productivity, q=q, sort=sort_field.value, country=deps.settings().holiday_country)
     return {"produtividade": [{
         "angel": r.angel, "total_de_atendimentos": r.visits, "tempo_medio_atendimento": _round(r.avg_slack_days),

@@ -387,15 +387,16 @@ class Deleted(BaseModel):
 # --- indicators -----------------------------------------------------------------------------------
 
 class _SlaCounts(BaseModel):
-    total_de_atendimentos: int = Field(description="Services due in the period: on time + late + not visited.")
-    total_de_atendimentos_no_prazo: int = Field(description="Of those, visited on or before the deadline day.")
-    sla: str | None = Field(description="On time / due, as the original's text, e.g. '85.23%'; null when nothing is due.")
+    total_de_atendimentos: int = Field(description="The SLA's cohort: services due in the period, on time + late + "
+                                                   "not visited (definitions: docs/indicators.md).")
+    total_de_atendimentos_no_prazo: int = Field(description="Of those, on time.")
+    sla: str | None = Field(description="The SLA as the original's text, e.g. '85.23%'; null when nothing is due.")
     on_time: int
     late: int
     not_visited: int
-    open: int = Field(description="Due in the period, not visited, deadline not passed yet: outside the SLA.")
-    sla_ratio: float | None = Field(description="on_time / (on_time + late + not_visited); null when nothing is due.")
-    avg_slack_days: float | None = Field(description="Mean of (deadline - visit date) in days; positive = early.")
+    open: int = Field(description="Due in the period and still open: outside the SLA.")
+    sla_ratio: float | None = Field(description="The SLA, 0..1; null when nothing is due.")
+    avg_slack_days: float | None = Field(description="The average slack in days; positive = early.")
 
 
 class SlaPoloRow(_SlaCounts):
@@ -427,8 +428,9 @@ class ProductivityRowOut(BaseModel):
     angel: str
     total_de_atendimentos: int = Field(description="Visits made in the period.")
     tempo_medio_atendimento: float | None = Field(
-        description="The original's avg_time: mean slack (deadline - visit date) in days, 2 decimals.")
-    produtividade: float | None = Field(description="Visits / business days of the period, 2 decimals.")
+        description="The original's avg_time: the average slack in days, 2 decimals.")
+    produtividade: float | None = Field(description="Productivity: visits per business day of the period up to "
+                                                    "today, 2 decimals (definitions: docs/indicators.md).")
     polo: str
     visits: int
     business_days: int
@@ -508,7 +510,7 @@ class _Numbers(BaseModel):
     due_tomorrow_open: int = Field(description="Deadline the day after, no visit dated on or before the day.")
     overdue_open: int = Field(description="Deadline before the day, no visit dated on or before it.")
     visited_today: int = Field(description="Visits dated on the day.")
-    visited_today_on_time: int = Field(description="Of those, visits on or before their deadline.")
+    visited_today_on_time: int = Field(description="Of those, the visits on time.")
     month_to_date_sla: float | None = Field(description="SLA (0..1) of the services due from the first of the "
                                                         "month to the day, as the SLA routes give it; null: none.")
     month_due: int = Field(description="Services due in the day's month.")
@@ -519,7 +521,7 @@ class _Numbers(BaseModel):
 
 
 class DayNumbers(_Numbers, _Polo):
-    """A polo's numbers for the day (core/operation_day.py states each definition)."""
+    """A polo's numbers for the day (definitions: docs/today.md)."""
 
 
 class AngelDayNumbers(_Numbers, _Angel):
