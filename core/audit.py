@@ -81,27 +81,20 @@ class AuditFilter:
     until: date | None = None
 
 
+# The condition of each filter field, on its parameter of the same name.
+_AUDIT_CONDITIONS = {"username": "username = :username", "entity": "entity = :entity",
+                     "entity_id": "entity_id = :entity_id", "action": "action = :action",
+                     "since": "at >= :since", "until": "at < :until"}
+
+
 def _audit_where(f: AuditFilter) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
-    if f.username:
-        where.append("username = :username")
-        params["username"] = f.username
-    if f.entity:
-        where.append("entity = :entity")
-        params["entity"] = f.entity
-    if f.entity_id not in (None, ""):
-        where.append("entity_id = :entity_id")
-        params["entity_id"] = str(f.entity_id).strip()
-    if f.action:
-        where.append("action = :action")
-        params["action"] = f.action
-    if f.since:
-        where.append("at >= :since")
-        params["since"] = f.since
-    if f.until:
-        where.append("at < :until")
-        params["until"] = f.until + timedelta(days=1)
-    return where, params
+    """The conditions of the fields `f` gives (an empty text gives none) and their parameters."""
+    given = {"username": f.username or None, "entity": f.entity or None,
+             "entity_id": None if f.entity_id in (None, "") else str(f.entity_id).strip(),
+             "action": f.action or None, "since": f.since,
+             "until": f.until + timedelta(days=1) if f.until else None}  # `until` is a whole day
+    params = {name: value for name, value in given.items() if value is not None}
+    return [_AUDIT_CONDITIONS[name] for name in params], params
 
 
 def list_audit(conn: Connection, *, filters: AuditFilter = AuditFilter(), after: int | None = None,
