@@ -124,37 +124,45 @@ def _next_month(d: date) -> date:
 def _params(period: Period, as_of: date | None, polo: str | None, angel: str | None,
             search: str | None, previous: Period | None = None) -> dict:
     """The statement parameters of a question about `period`, and with `previous` (the period
-    just before it, for the Overview) about both at once: rows of the period carry k = 0, rows of
-    `previous` k = 1 (table b per angel month, the :split day per polo day)."""
-    months, parts, before, last, cut = [], [], [], [], []
-    for k, part in enumerate((period, previous) if previous else (period,)):
-        month = part.start.replace(day=1)
-        while month <= part.end:  # the part's first and last day in each month it touches
+    just before it, for the Overview) about both at once: rows of the period are part 0, rows of
+    `previous` part 1 (the bounds table per angel month, the :split day per polo day)."""
+    months, parts, days_before, last_days, last_past_days = [], [], [], [], []
+    for part, days in enumerate((period, previous) if previous else (period,)):
+        month = days.start.replace(day=1)
+        while month <= days.end:  # the part's days in each month it touches
             months.append(month)
-            parts.append(k)
-            before.append(max((part.start - month).days, 0))
-            last.append(min((part.end - month).days + 1, 31))
-            cut.append(min(max((as_of - month).days, before[-1]), last[-1]) if as_of else last[-1])
+            parts.append(part)
+            days_before.append(max((days.start - month).days, 0))
+            last_days.append(min((days.end - month).days + 1, 31))
+            last_past_days.append(min(max((as_of - month).days, days_before[-1]), last_days[-1])
+                                  if as_of else last_days[-1])
             month = _next_month(month)
     start = previous.start if previous else period.start
     return {"start": start, "end": period.end, "split": period.start, "m_first": start.replace(day=1),
             "as_of": as_of, "polo": polo or None, "angel": angel or None,
             "search": text.like_pattern(search.strip()) if search and search.strip() else None,
-            "b_months": months, "b_k": parts, "b_before": before, "b_last": last, "b_cut": cut}
+            "bound_months": months, "bound_parts": parts, "bound_days_before": days_before,
+            "bound_last_days": last_days, "bound_last_past_days": last_past_days}
 
 
 # Per angel (sla_angel_months, visits_angel_months: one row per angel and month, each measure an
 # array of running sums over the month's days): the part of month m inside the period is
-# measure[last] - measure[before], `last` the period's last day in m and `before` the day before
-# its first (0 when the period starts before m), clipped to 0..31; `cut` is the last day before
-# as_of, for the services still open. These bounds come per month from _params (table b): a
-# 30-day window reads 2 rows per angel, whatever its alignment.
-_MONTHS = ("m.month >= :m_first AND m.month <= :end AND b.month = m.month")
-_BOUNDS = ("CROSS JOIN unnest(CAST(:b_months AS date[]), CAST(:b_k AS int[]), CAST(:b_before AS int[]), "
-           "CAST(:b_last AS int[]), CAST(:b_cut AS int[])) b(month, k, before, last, cut)")
+# measure[last_day] - measure[day_before], `last_day` the period's last day in m and `day_before`
+# the day before its first (0 when the period starts before m), clipped to 0..31; `last_past_day`
+# is the last day before as_of, which splits the unvisited services into not visited and open.
+# These bounds come per month from _params, as the table `bounds`: a 30-day window reads 2 rows
+# per angel, whatever its alignment. Computing them in SQL from :start, :end and :as_of for each
+# month row instead measured the same (2026-12-07 00:39 UTC, load 1.5-1.7, medians of 30 calls,
+# here / in SQL: SLA by angel over a month 5.9 / 6.2 ms, 30 days 7.5 / 7.9, all data 28.6 / 28.1;
+# productivity 5.8 / 5.8, 6.8 / 6.9, 23.4 / 21.1); the table gives the Overview both of its
+# periods in one scan.
+_BOUNDS = ("CROSS JOIN unnest(CAST(:bound_months AS date[]), CAST(:bound_parts AS int[]), "
+           "CAST(:bound_days_before AS int[]), CAST(:bound_last_days AS int[]), "
+           "CAST(:bound_last_past_days AS int[])) bounds(month, part, day_before, last_day, last_past_day)")
+_BOUNDED_MONTHS = "m.month >= :m_first AND m.month <= :end AND bounds.month = m.month"
 
 
-def _span(measure: str, before: str = "b.before", last: str = "b.last") -> str:
+def _span(measure: str, before: str = "bounds.day_before", last: str = "bounds.last_day") -> str:
     """SQL: the sum of `measure` over the days after `before` up to `last` of the month row m."""
     return f"(coalesce(m.{measure}[{last}], 0) - coalesce(m.{measure}[{before}], 0))"
 
@@ -165,7 +173,13 @@ def _day(measure: str) -> str:
 
 
 def _angel_filter(polo: str | None, angel: str | None, search: str | None) -> str:
-    """SQL restricting the month rows m to the angels the filters name ('' without filters)."""
+    """SQL restricting the month rows m to the angels the filters name ('' without filters).
+
+    Written in only when a filter asks for it, so each set of filters is a statement of its own:
+    one generic condition instead (`CAST(:polo AS text) IS NULL OR p.name = :polo`...) measured
+    slower with a polo (2026-12-07 00:40 UTC, load 1.7, medians of 30 calls, here / generic: SLA by
+    angel over a month 1.1 / 1.7 ms, 30 days 1.2 / 2.3, all data 2.3 / 6.7; productivity 1.4 / 1.8,
+    1.5 / 2.4, 2.5 / 5.9) and the same without filters."""
     conditions = [sql for value, sql in ((polo, "p.name = :polo"), (angel, "a.name = :angel"),
                                          (search and search.strip(), 'a.name COLLATE "default" ILIKE :search')) if value]
     if not conditions:
@@ -176,57 +190,72 @@ def _angel_filter(polo: str | None, angel: str | None, search: str | None) -> st
 
 _NAMES = "JOIN angels a ON a.id = s.angel_id JOIN polos p ON p.id = a.polo_id"
 
-# Services due in the period, per angel; unvisited split by the deadline vs as_of.
-_SLA_ANGELS = f"""
+
+def _sla_angels(angels: str) -> str:
+    """SQL: the services due in the period per angel (and part), the unvisited split by their
+    deadline against as_of; `angels` is _angel_filter's condition."""
+    return f"""
     SELECT p.name AS polo, a.name AS angel, s.* FROM (
-        SELECT m.angel_id, b.k, sum({_span('on_time')})::int AS on_time, sum({_span('late')})::int AS late,
-               sum({_span('unvisited', last='b.cut')})::int AS not_visited,
-               sum({_span('unvisited', before='b.cut')})::int AS open,
+        SELECT m.angel_id, bounds.part, sum({_span('on_time')})::int AS on_time, sum({_span('late')})::int AS late,
+               sum({_span('unvisited', last='bounds.last_past_day')})::int AS not_visited,
+               sum({_span('unvisited', before='bounds.last_past_day')})::int AS open,
                sum({_span('slack_days')})::int AS slack_days
-        FROM sla_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id, b.k) s {_NAMES}
+        FROM sla_angel_months m {_BOUNDS} WHERE {_BOUNDED_MONTHS} {angels}
+        GROUP BY m.angel_id, bounds.part) s {_NAMES}
 """
 
-# Visits made in the period, per angel.
-_VISITS_ANGELS = f"""
+
+def _visits_angels(angels: str) -> str:
+    """SQL: the visits made in the period per angel (and part); `angels` as in _sla_angels."""
+    return f"""
     SELECT p.name AS polo, a.name AS angel, s.* FROM (
-        SELECT m.angel_id, b.k, sum({_span('visits')})::int AS visits, sum({_span('on_time')})::int AS on_time,
-               sum({_span('slack_days')})::int AS slack_days, sum({_span('worked_days')})::int AS worked_days
-        FROM visits_angel_months m {_BOUNDS} WHERE {_MONTHS} {{angels}} GROUP BY m.angel_id, b.k) s {_NAMES}
+        SELECT m.angel_id, bounds.part, sum({_span('visits')})::int AS visits,
+               sum({_span('on_time')})::int AS on_time, sum({_span('slack_days')})::int AS slack_days,
+               sum({_span('worked_days')})::int AS worked_days
+        FROM visits_angel_months m {_BOUNDS} WHERE {_BOUNDED_MONTHS} {angels}
+        GROUP BY m.angel_id, bounds.part) s {_NAMES}
 """
 
-# The same day by day (trends of the angels a filter names: a few rows each).
-_IN_PERIOD = (f"CROSS JOIN generate_series(1, 31) i WHERE m.month >= :m_first AND m.month <= :end {{angels}} "
-              "AND m.month + i - 1 BETWEEN :start AND :end "
-              "AND extract(month FROM m.month + i - 1) = extract(month FROM m.month)")
-_SLA_ANGEL_DAYS = f"""
+
+def _days_in_period(angels: str) -> str:
+    """SQL: the days i of the month rows m that fall in the period, for the angels `angels` admits."""
+    return (f"CROSS JOIN generate_series(1, 31) i WHERE m.month >= :m_first AND m.month <= :end {angels} "
+            "AND m.month + i - 1 BETWEEN :start AND :end "
+            "AND extract(month FROM m.month + i - 1) = extract(month FROM m.month)")
+
+
+def _sla_angel_days(angels: str) -> str:
+    """SQL: _sla_angels day by day (the trends of the angels a filter names: a few rows each)."""
+    return f"""
     SELECT m.month + i - 1 AS day, {_day('on_time')} AS on_time, {_day('late')} AS late,
            CASE WHEN m.month + i - 1 < :as_of THEN {_day('unvisited')} ELSE 0 END AS not_visited,
            CASE WHEN m.month + i - 1 >= :as_of THEN {_day('unvisited')} ELSE 0 END AS open,
            {_day('slack_days')} AS slack_days
-    FROM sla_angel_months m {_IN_PERIOD}
+    FROM sla_angel_months m {_days_in_period(angels)}
 """
-_VISITS_ANGEL_DAYS = f"""
+
+
+def _visits_angel_days(angels: str) -> str:
+    """SQL: the visits of _visits_angels day by day."""
+    return f"""
     SELECT m.month + i - 1 AS day, {_day('visits')} AS visits
-    FROM visits_angel_months m {_IN_PERIOD}
+    FROM visits_angel_months m {_days_in_period(angels)}
 """
+
 
 # Per polo and day, for questions that do not name angels (much smaller tables).
 _POLO_FILTER = "(CAST(:polo AS text) IS NULL OR polo = :polo)"
-_PART = "CASE WHEN day < :split THEN 1 ELSE 0 END"  # k as in _params
-_SLA_POLO_SOURCE = f"""
-    SELECT polo, NULL::text AS angel, day, {_PART} AS k, on_time, late,
+_POLO_PART = "CASE WHEN day < :split THEN 1 ELSE 0 END"  # the part, as in _params
+_SLA_POLO_DAYS = f"""
+    SELECT polo, NULL::text AS angel, day, {_POLO_PART} AS part, on_time, late,
            CASE WHEN day < :as_of THEN unvisited ELSE 0 END AS not_visited,
            CASE WHEN day >= :as_of THEN unvisited ELSE 0 END AS open, slack_days
     FROM sla_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
 """
-_VISITS_POLO_SOURCE = f"""
-    SELECT polo, NULL::text AS angel, day, {_PART} AS k, visits, on_time, slack_days, worked_days
+_VISITS_POLO_DAYS = f"""
+    SELECT polo, NULL::text AS angel, day, {_POLO_PART} AS part, visits, on_time, slack_days, worked_days
     FROM visits_polo_daily WHERE day >= :start AND day <= :end AND {_POLO_FILTER}
 """
-
-
-def _with_angels(source: str, polo: str | None, angel: str | None, search: str | None) -> str:
-    return source.format(angels=_angel_filter(polo, angel, search))
 
 
 _SLA_AGGREGATES = """
@@ -246,8 +275,10 @@ def _fetch(conn: Connection, sql: str, params: dict) -> list[tuple]:
     """The rows of `sql` as plain tuples, without parallel workers (starting them, ~5 ms measured,
     costs more than these rollup reads, and a 2-core box has no idle core to give them), through the
     driver's cursor on the connection's transaction: SQLAlchemy's result rows for 1,820 answers
-    cost 2-4 ms more than the driver's tuples (measured with SQLAlchemy 2.1.9), a third of a
-    30-day answer. Still one parameterised statement (the text compiled once per dialect)."""
+    cost more than the driver's tuples (2026-12-07 00:41 UTC, load 1.2, SQLAlchemy 2.1.9, medians of
+    30 calls, here / through SQLAlchemy's execute: SLA by angel over a month 6.0 / 6.8 ms, 30 days
+    7.1 / 7.9, all data 24.7 / 26.1; SLA by polo 1.2 / 1.5, 1.1 / 1.4, 7.2 / 7.8). Still one
+    parameterised statement (the text compiled once per dialect)."""
     if not conn.in_transaction():
         conn.begin()  # as the first execute would: the caller's commit or rollback ends it
     compiled = _compiled(sql, conn.dialect)
@@ -266,23 +297,24 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
     as_of = as_of or date.today()
     by_angel = group == "angel"
     order = _order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')
-    # The ratios sort in SQL but travel as their integer parts: sending 1,820 rows of floats cost
-    # more than the query (measured); Python's float division gives the same values.
+    # The ratios sort in SQL but travel as their integer parts, and Python's float division gives
+    # the same values: sending the ratios too cost 0.9-2.1 ms more (2026-12-07 00:39 UTC, load 1.5,
+    # medians of 30 calls, SLA by angel here / ratios sent: a month 5.8 / 7.2 ms, 30 days 7.6 / 9.7,
+    # all data 29.1 / 30.0).
     if by_angel:  # one row per angel already
         sql = (f"SELECT polo, angel, on_time, late, not_visited, open, slack_days FROM ("
                f"SELECT *, on_time::float8 / nullif(on_time + late + not_visited, 0) AS sla, "
                f"slack_days::float8 / nullif(on_time + late, 0) AS avg_slack_days, "
                f"on_time + late + not_visited AS total "
-               f"FROM ({_with_angels(_SLA_ANGELS, polo, angel, search)}) s "
+               f"FROM ({_sla_angels(_angel_filter(polo, angel, search))}) s "
                f"WHERE on_time + late + not_visited + open > 0) q ORDER BY {order}")
     else:
-        source = _with_angels(_SLA_ANGELS, polo, angel, search) if angel or search else _SLA_POLO_SOURCE
+        source = _sla_angels(_angel_filter(polo, angel, search)) if angel or search else _SLA_POLO_DAYS
         sql = (f"SELECT polo, angel, on_time, late, not_visited, open, slack FROM ("
                f"SELECT polo, NULL::text AS angel, {_SLA_AGGREGATES}, sum(slack_days)::bigint AS slack "
                f"FROM ({source}) s GROUP BY polo HAVING sum(on_time + late + not_visited + open) > 0) q "
                f"ORDER BY {order}")
     with timed(f"indicators.sla_by_{group}", days=period.days, polo=bool(polo)) as info:
-        # positional rows: building 1,820 rows from mappings cost more than the query itself
         rows = _fetch(conn, sql, _params(period, as_of, polo, angel, search))
         info["rows"] = len(rows)
     return _sla_result(rows)
@@ -290,12 +322,12 @@ def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None,
 
 def _sla_result(rows) -> list[SlaRow]:
     """SlaRows from (polo, angel, on_time, late, not_visited, open, slack) rows: the ratios are
-    computed here (tuple.__new__ skips NamedTuple's argument parsing: 1,820 rows in 0.4 ms)."""
-    out, new = [], tuple.__new__
+    computed here."""
+    out = []
     for polo, angel, on_time, late, missed, still_open, slack in rows:
         total, visited = on_time + late + missed, on_time + late
-        out.append(new(SlaRow, (polo, angel, total, on_time, late, missed, still_open,
-                                on_time / total if total else None, slack / visited if visited else None)))
+        out.append(SlaRow(polo, angel, total, on_time, late, missed, still_open,
+                          on_time / total if total else None, slack / visited if visited else None))
     return out
 
 
@@ -329,19 +361,18 @@ def productivity(conn: Connection, *, period: Period, polo: str | None = None,
                        visits::float8 / nullif(CAST(:business_days AS int), 0) AS productivity,
                        worked_days, visits::float8 / nullif(worked_days, 0) AS visits_per_worked_day,
                        slack_days::float8 / nullif(visits, 0) AS avg_slack_days, slack_days AS slack
-                FROM ({_with_angels(_VISITS_ANGELS, polo, angel, search)}) v WHERE visits > 0) q
+                FROM ({_visits_angels(_angel_filter(polo, angel, search))}) v WHERE visits > 0) q
             ORDER BY {_order_by(PRODUCTIVITY_SORTS, sort, descending, 'angel, polo')}"""
         params = {**_params(period, None, polo, angel, search), "business_days": days}
         rows = _fetch(conn, sql, params)  # ratios computed here, as in _sla_rows
         info["rows"] = len(rows)
-    new = tuple.__new__  # as in _sla_result
-    return [new(ProductivityRow, (a, p, visits, on_time, days, visits / days if days else None, worked,
-                                  visits / worked if worked else None, slack / visits))
+    return [ProductivityRow(a, p, visits, on_time, days, visits / days if days else None, worked,
+                            visits / worked if worked else None, slack / visits)
             for a, p, visits, on_time, worked, slack in rows]
 
 
 def _kpis(period: Period, row, business_days: int) -> Kpis:
-    """Kpis of `period` from its row of _OVERVIEW."""
+    """Kpis of `period` from its row of _overview_sql."""
     sla, counts = row[0], (value or 0 for value in row[1:])  # None: nothing in the period
     total, on_time, late, not_visited, still_open, visits, worked_days, angels = counts
     per_angel_day = business_days * angels
@@ -352,20 +383,22 @@ def _kpis(period: Period, row, business_days: int) -> Kpis:
                 visits_per_worked_day=visits / worked_days if worked_days else None)
 
 
-# Both periods of the Overview in one statement (k = 0 the period, 1 the one before; see _params):
-# the SLA and the visits summed from the per-polo days (or the named angel's months), and the
-# angels with a visit counted from the months of every angel, each read once for both periods.
-_OVERVIEW = f"""
+def _overview_sql(sla: str, visits: str, angels: str) -> str:
+    """SQL: both periods of the Overview in one statement (part 0 the period, 1 the one before; see
+    _params): the SLA and the visits summed from `sla` and `visits` (the per-polo days, or the named
+    angel's months), and the angels with a visit counted from the months of every angel `angels`
+    (_angel_filter's condition) admits, each read once for both periods."""
+    return f"""
     SELECT s.sla, s.total, s.on_time, s.late, s.not_visited, s.open, v.visits, v.worked_days, n.angels
-    FROM (VALUES (0), (1)) part(k)
-    LEFT JOIN (SELECT k, {_SLA_AGGREGATES} FROM ({{sla}}) s GROUP BY k) s USING (k)
-    LEFT JOIN (SELECT k, sum(visits)::int AS visits, sum(worked_days)::int AS worked_days
-               FROM ({{visits}}) v GROUP BY k) v USING (k)
-    LEFT JOIN (SELECT d.k, count(DISTINCT a.name)::int AS angels
-               FROM (SELECT DISTINCT b.k, m.angel_id FROM visits_angel_months m {_BOUNDS}
-                     WHERE {_MONTHS} {{angels}} AND {_span('visits')} > 0) d
-               JOIN angels a ON a.id = d.angel_id GROUP BY d.k) n USING (k)
-    ORDER BY part.k
+    FROM (VALUES (0), (1)) parts(part)
+    LEFT JOIN (SELECT part, {_SLA_AGGREGATES} FROM ({sla}) s GROUP BY part) s USING (part)
+    LEFT JOIN (SELECT part, sum(visits)::int AS visits, sum(worked_days)::int AS worked_days
+               FROM ({visits}) v GROUP BY part) v USING (part)
+    LEFT JOIN (SELECT d.part, count(DISTINCT a.name)::int AS angels
+               FROM (SELECT DISTINCT bounds.part, m.angel_id FROM visits_angel_months m {_BOUNDS}
+                     WHERE {_BOUNDED_MONTHS} {angels} AND {_span('visits')} > 0) d
+               JOIN angels a ON a.id = d.angel_id GROUP BY d.part) n USING (part)
+    ORDER BY parts.part
 """
 
 
@@ -375,11 +408,12 @@ def overview(conn: Connection, *, period: Period, polo: str | None = None, angel
     as_of = as_of or date.today()
     previous = period.previous()
     params = _params(period, as_of, polo, angel, None, previous=previous)
+    angels = _angel_filter(polo, angel, None)
     if angel:
-        sla, visits = (_with_angels(s, polo, angel, None) for s in (_SLA_ANGELS, _VISITS_ANGELS))
+        sla, visits = _sla_angels(angels), _visits_angels(angels)
     else:
-        sla, visits = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
-    sql = _OVERVIEW.format(sla=sla, visits=visits, angels=_angel_filter(polo, angel, None))
+        sla, visits = _SLA_POLO_DAYS, _VISITS_POLO_DAYS
+    sql = _overview_sql(sla, visits, angels)
     with timed("indicators.overview", days=period.days, polo=bool(polo)):
         current, before = _fetch(conn, sql, params)
         off = days_off(conn, period=Period(previous.start, period.end), country=country)
@@ -417,10 +451,10 @@ def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo:
     buckets = _buckets(period, grain)
     bucket_sql = "day" if grain == "day" else f"date_trunc('{grain}', day::timestamp)::date"
     if angel:
-        sla_source, visits_source = (_with_angels(s, polo, angel, None)
-                                     for s in (_SLA_ANGEL_DAYS, _VISITS_ANGEL_DAYS))
+        angels = _angel_filter(polo, angel, None)
+        sla_source, visits_source = _sla_angel_days(angels), _visits_angel_days(angels)
     else:
-        sla_source, visits_source = _SLA_POLO_SOURCE, _VISITS_POLO_SOURCE
+        sla_source, visits_source = _SLA_POLO_DAYS, _VISITS_POLO_DAYS
     params = _params(period, as_of, polo, angel, None)
     bucket = f"greatest({bucket_sql}, CAST(:start AS date)) AS bucket"
     sql = (f"SELECT bucket, s.total, s.on_time, s.late, s.not_visited, s.sla, v.visits "
