@@ -141,9 +141,10 @@ class TextError(Exception):
 STATUS_LABELS = {"on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"),
                  "open": N_("open")}
 
-# The definitions every page shows under its charts, stated once beside the rules below (the
-# Portuguese of each is its entry in locale/pt_BR/LC_MESSAGES/messages.po). Pages pick the ones
-# they need with dashboard.ui.definitions(...).
+# The definitions every page shows under its charts: the rules of the module's docstring in a
+# reader's words (the Portuguese of each is its entry in locale/pt_BR/LC_MESSAGES/messages.po;
+# tests/core/test_rule_statements.py checks they say what the docstring and docs/indicators.md say).
+# Pages pick the ones they need with dashboard.ui.definitions(...).
 EXPLAINED = {
     "on_time": N_("**On time**: visited, and the visit's date is on or before the deadline day (a visit "
                   "at 23:59 on that day counts)."),
