@@ -23,9 +23,10 @@ def bench_engine(name: str) -> sa.Engine:
     return engine
 
 
-def load_full_demo(engine: sa.Engine, name: str) -> str:
-    """Empty the bench database `name`, write the full demo files (seed 42) and load them with
-    core.loading, as `python -m core demo` + `load` would; returns a one-line report."""
+def load_full_demo(engine: sa.Engine, name: str, rows: int | None = None) -> str:
+    """Empty the bench database `name`, write the full demo files (seed 42; `rows` services, the
+    real export's 1,048,575 by default) and load them with core.loading, as `python -m core demo` +
+    `load` would; returns a one-line report."""
     from core import demo, loading
     from core.accounts import CLI_ACTOR
     from core.config import load_settings
@@ -35,7 +36,7 @@ def load_full_demo(engine: sa.Engine, name: str) -> str:
     settings = dataclasses.replace(load_settings(), data_dir=ROOT / ".data" / name)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42)
+        files = demo.write_demo(tmp, rows=rows or demo.FULL_ROWS, seed=42)
         written = time.perf_counter() - started
         started = time.perf_counter()
         loading.load_file(engine, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)
