@@ -13,8 +13,9 @@ e2e tests' set-up; one process per user), each logged in as its own viewer. Toge
 
 1. each user opens Visão geral, SLA por polo, SLA por angel and Produtividade in turn through the
    sidebar's links (a "page switch"), then
-2. changes the sidebar's Polo --changes times on that page (every user a polo of its own, every
-   phase other polos, so no answer comes from the dashboard's cache of an earlier change).
+2. changes the sidebar's Polo --changes times on that page: a polo of its own (every user and
+   every phase other polos, so their answers never come from the dashboard's cache of an earlier
+   change), then back to every polo (Todos os polos: the full tables, 1,820 angels), in turn.
 
 Each wait is timed in the page: from the Enter that picks the polo (the click, for a page switch)
 to the end of the run the change started (the first `notRunning` of `data-test-script-state` on
@@ -68,8 +69,8 @@ STEP_TIMEOUT_S = 120
 # `notRunning` of the app's script state after it left `notRunning`, plus two animation frames.
 _TIMER = """(() => {
     if (window.__bench) return;
-    const b = window.__bench = {armed: null, start: null, end: null, busy: false, ending: false};
-    b.arm = (kind) => { b.armed = kind; b.start = null; b.end = null; b.busy = false; b.ending = false; };
+    const b = window.__bench = {armed: null, start: null, end: null, busy: false, ending: false, idle: null};
+    b.arm = (kind) => { b.armed = kind; b.start = null; b.end = null; b.busy = false; b.ending = false; b.idle = null; };
     const go = (kind) => { if (b.armed === kind) { b.armed = null; b.start = performance.now(); } };
     document.addEventListener("keydown", (e) => { if (e.key === "Enter") go("enter"); }, true);
     document.addEventListener("click", () => go("click"), true);
@@ -80,14 +81,20 @@ _TIMER = """(() => {
         if (state !== "notRunning") { b.busy = true; return; }
         if (!b.busy) return;
         b.ending = true;
+        b.idle = performance.now();
         requestAnimationFrame(() => requestAnimationFrame(() => { b.end = performance.now(); }));
     }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
 })()"""
 
 
+ALL = ""  # the Polo box's "Todos os polos"
+ALL_LABEL = "Todos os polos"
+
+
 @dataclass(frozen=True)
 class Step:
-    """One timed wait of a user: a page switch to `page`, or a Polo change to `polo` on `page`."""
+    """One timed wait of a user: a page switch to `page`, or a Polo change to `polo` (ALL: every
+    polo) on `page`."""
     page: str
     polo: str | None = None
 
@@ -97,10 +104,13 @@ class Step:
 
 
 def plan(pages: list[str], polos: list[str], users: int, changes: int, offset: int) -> list[list[Step]]:
-    """Every user's steps, in step with the others: per page a switch, then `changes` polos of its
-    own (user u's i-th change on a page is polo offset + u * changes + i, modulo the polos)."""
-    return [[step for page in pages for step in
-             [Step(page)] + [Step(page, polos[(offset + u * changes + i) % len(polos)]) for i in range(changes)]]
+    """Every user's steps, in step with the others: per page a switch, then `changes` Polo changes,
+    one polo of its own (user u's i-th change on a page is polo offset + u * changes + i, modulo
+    the polos) and back to every polo (1,820 angels, 70 polos) in turn."""
+    def polo(u: int, i: int) -> str:
+        return ALL if i % 2 else polos[(offset + u * changes + i) % len(polos)]
+
+    return [[step for page in pages for step in [Step(page)] + [Step(page, polo(u, i)) for i in range(changes)]]
             for u in range(users)]
 
 
@@ -205,14 +215,15 @@ class Dashboard:
 
 # --- one user: its own Chromium ---------------------------------------------------------------------
 
-def _timed(page, kind: str, act) -> tuple[float, float, float]:
-    """Arm the page's timer, act, wait for the end: (wait ms, websocket run ms, time.time() of the end)."""
+def _timed(page, kind: str, act) -> tuple[float, float, float, float]:
+    """Arm the page's timer, act, wait for the end: (wait ms, websocket run ms, ms from the page's
+    idle state to the end, time.time() of the end)."""
     page.evaluate("(kind) => window.__bench.arm(kind)", kind)
     act()
     page.wait_for_function("window.__bench.end !== null", timeout=STEP_TIMEOUT_S * 1000)
-    wait, run = page.evaluate(
-        "[window.__bench.end - window.__bench.start, window.__idleSince - window.__runStarted]")
-    return wait, run, time.time()
+    wait, run, drawn = page.evaluate("[window.__bench.end - window.__bench.start, "
+                                     "window.__idleSince - window.__runStarted, window.__bench.end - window.__bench.idle]")
+    return wait, run, drawn, time.time()
 
 
 def _user(n: int, url: str, username: str, password: str, steps: list[Step], barrier, results) -> None:
@@ -237,21 +248,22 @@ def _user(n: int, url: str, username: str, password: str, steps: list[Step], bar
                     link = sidebar.locator(f'a[href$="{step.page}"]')
                     barrier.wait(STEP_TIMEOUT_S)
                     started = time.time()
-                    wait, run, ended = _timed(page, "click", link.click)
+                    wait, run, drawn, ended = _timed(page, "click", link.click)
                     page.get_by_role("heading", name=PAGES[step.page]).first.wait_for()
                 else:
                     box = sidebar.get_by_test_id("stSelectbox").filter(has_text="Polo")
                     box.get_by_role("combobox").click()
-                    page.keyboard.type(step.polo)
-                    page.get_by_role("option", name=step.polo, exact=True).first.wait_for()
+                    label = step.polo or ALL_LABEL
+                    page.keyboard.type(label)
+                    page.get_by_role("option", name=label, exact=True).first.wait_for()
                     barrier.wait(STEP_TIMEOUT_S)
                     started = time.time()
-                    wait, run, ended = _timed(page, "enter", lambda: page.keyboard.press("Enter"))
-                    param = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query).get("polo", [None])[0]
+                    wait, run, drawn, ended = _timed(page, "enter", lambda: page.keyboard.press("Enter"))
+                    param = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query).get("polo", [ALL])[0]
                     if param != step.polo:
                         raise RuntimeError(f"user {n} asked for polo {step.polo!r}, the page shows {param!r}")
                 wait_idle(page)
-                results.put({"user": n, "page": step.page, "kind": step.kind, "wait": wait, "run": run,
+                results.put({"user": n, "page": step.page, "kind": step.kind, "polo": step.polo, "wait": wait, "run": run, "drawn": drawn,
                              "started": started, "ended": ended})
             browser.close()
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
@@ -329,20 +341,24 @@ def time_sql(engine: sa.Engine, steps: list[list[Step]], repeat: int) -> dict[st
                     continue
                 for _ in range(repeat):
                     started = time.perf_counter()
-                    questions(conn, step.page, step.polo, country)
+                    questions(conn, step.page, step.polo or None, country)
                     times.setdefault(step.page, []).append((time.perf_counter() - started) * 1000)
     return times
 
 
 def report(timings: list[dict], runs: dict[str, list[float]], sql: dict[str, list[float]], pages: list[str]) -> None:
-    print(f"{'page':<15} {'changes':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'run p50':>8} "
-          f"{'ws run p50':>10} {'SQL p50':>8} {'SQL p95':>8}")
+    print(f"{'page':<15} {'changes':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'polo p50':>8} {'all p50':>7} "
+          f"{'run p50':>8} {'ws run p50':>10} {'draw p50':>8} {'SQL p50':>8} {'SQL p95':>8}")
     for page in pages:
         waits = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change"]
         wire = [t["run"] for t in timings if t["page"] == page and t["kind"] == "change"]
+        drawn = [t["drawn"] for t in timings if t["page"] == page and t["kind"] == "change"]
+        one = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change" and t["polo"]]
+        every = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change" and not t["polo"]]
         p50, p95, top = _stats(waits)
         print(f"{PAGES[page]:<15} {len(waits):>7} {p50:>7.0f} {p95:>7.0f} {top:>7.0f} "
-              f"{_stats(runs.get(page, []))[0]:>8.0f} {_stats(wire)[0]:>10.0f} "
+              f"{_stats(one)[0]:>8.0f} {_stats(every)[0]:>7.0f} "
+              f"{_stats(runs.get(page, []))[0]:>8.0f} {_stats(wire)[0]:>10.0f} {_stats(drawn)[0]:>8.0f} "
               f"{_stats(sql.get(page, []))[0]:>8.1f} {_stats(sql.get(page, []))[1]:>8.1f}")
     waits = [t["wait"] for t in timings if t["kind"] == "change"]
     p50, p95, top = _stats(waits)
@@ -389,8 +405,8 @@ def profile(engine: sa.Engine, page: str, polos: list[str], changes: int) -> Non
     local_script_runner.LocalScriptRunner._run_script = profiled
     times = []
     try:
-        for polo in polos[:changes]:
-            at.selectbox(key="filters_polo").set_value(polo)
+        for i in range(changes):
+            at.selectbox(key="filters_polo").set_value(ALL if i % 2 else polos[i])
             started = time.perf_counter()
             at.run()
             times.append((time.perf_counter() - started) * 1000)
@@ -450,9 +466,10 @@ def main(argv: list[str] | None = None) -> int:
             runs = {p: dashboard.page_runs(*window[p]).get(p, []) for p in args.pages}
             load_after = _load()
             sql = time_sql(engine, steps, args.sql_repeat)
-            print(f"load average after the browsers {load_after}; wait = keypress to chart drawn; "
-                  f"run p50 = the page's run in the server log; SQL = the same questions from core, "
-                  f"{args.sql_repeat} calls per change")
+            print(f"load average after the browsers {load_after}; wait = keypress to chart drawn "
+                  f"(polo: to one polo, all: back to every polo); run = the page's run in the server log; ws run = "
+                  f"the run on the websocket; draw = from the idle state to the end; SQL = the same questions "
+                  f"from core, {args.sql_repeat} calls per change")
             report(timings, runs, sql, args.pages)
     finally:
         dashboard.stop()
