@@ -66,24 +66,38 @@ STEP_TIMEOUT_S = 120
 
 # Installed in every document before the app's scripts: times a wait in the page. `arm(kind)` makes
 # the next Enter key (kind "enter") or click (kind "click") the start; the end is the first
-# `notRunning` of the app's script state after it left `notRunning`, plus two animation frames.
+# `notRunning` of the app's script state after it left `notRunning` (or, for a run so short that
+# the page never showed it running, the first frame after the server's idle message, which the
+# e2e tests' websocket watch notes in __idleSince), plus two animation frames.
 _TIMER = """(() => {
     if (window.__bench) return;
     const b = window.__bench = {armed: null, start: null, end: null, busy: false, ending: false, idle: null};
     b.arm = (kind) => { b.armed = kind; b.start = null; b.end = null; b.busy = false; b.ending = false; b.idle = null; };
-    const go = (kind) => { if (b.armed === kind) { b.armed = null; b.start = performance.now(); } };
-    document.addEventListener("keydown", (e) => { if (e.key === "Enter") go("enter"); }, true);
-    document.addEventListener("click", () => go("click"), true);
-    new MutationObserver(() => {
-        if (b.start === null || b.end !== null || b.ending) return;
+    const state = () => {
         const app = document.querySelector('[data-testid="stApp"]');
-        const state = app && app.getAttribute("data-test-script-state");
-        if (state !== "notRunning") { b.busy = true; return; }
-        if (!b.busy) return;
+        return app && app.getAttribute("data-test-script-state");
+    };
+    const finish = () => {
         b.ending = true;
         b.idle = performance.now();
         requestAnimationFrame(() => requestAnimationFrame(() => { b.end = performance.now(); }));
-    }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+    };
+    const check = () => {
+        if (b.start === null || b.end !== null || b.ending) return;
+        if (state() !== "notRunning") { b.busy = true; return; }
+        if (b.busy || (window.__idleSince || 0) > b.start) finish();
+    };
+    const poll = () => { check(); if (b.start !== null && !b.ending) requestAnimationFrame(poll); };
+    const go = (kind) => {
+        if (b.armed !== kind) return;
+        b.armed = null;
+        b.start = performance.now();
+        requestAnimationFrame(poll);
+    };
+    document.addEventListener("keydown", (e) => { if (e.key === "Enter") go("enter"); }, true);
+    document.addEventListener("click", () => go("click"), true);
+    new MutationObserver(check).observe(document, {subtree: true, attributes: true,
+                                                   attributeFilter: ["data-test-script-state"]});
 })()"""
 
 
@@ -181,13 +195,14 @@ class Dashboard:
                "LANGUAGE": "pt_BR", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
         self._log = open(self.log_path, "wb")
         try:
-            self.process, self.url = start_dashboard(env, self._log)
+            self.process, self.url = start_dashboard(env, self._log, module="bench.streamlit_timed")
         except RuntimeError:
             self._log.close()
             raise RuntimeError(f"the dashboard did not start: see {self.log_path}") from None
 
     def page_runs(self, since: float, until: float) -> dict[str, list[float]]:
-        """The page runs the dashboard logged between two times (time.time()): {page: [ms]}."""
+        """The runs logged between two times (time.time()), in ms: {page: [its page script's runs]}
+        as the dashboard logs them, and {"script": [every whole run]} (bench.streamlit_timed)."""
         runs: dict[str, list[float]] = {}
         for line in self.log_path.read_text(errors="replace").splitlines():
             if not line.startswith("{"):
@@ -197,11 +212,12 @@ class Dashboard:
             except ValueError:
                 continue
             op = str(entry.get("op", ""))
-            if not op.startswith("page.") or entry.get("outcome") != "ok":
+            if not op.startswith(("page.", "script.")) or entry.get("outcome") != "ok":
                 continue
             at = datetime.fromisoformat(entry["ts"]).timestamp()
             if since <= at <= until:
-                runs.setdefault(op[5:], []).append(float(entry["duration_ms"]))
+                runs.setdefault(op.partition(".")[2] if op.startswith("page.") else "script", []).append(
+                    float(entry["duration_ms"]))
         return runs
 
     def stop(self) -> None:
@@ -346,26 +362,28 @@ def time_sql(engine: sa.Engine, steps: list[list[Step]], repeat: int) -> dict[st
     return times
 
 
-def report(timings: list[dict], runs: dict[str, list[float]], sql: dict[str, list[float]], pages: list[str]) -> None:
-    print(f"{'page':<15} {'changes':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'polo p50':>8} {'all p50':>7} "
-          f"{'run p50':>8} {'ws run p50':>10} {'draw p50':>8} {'SQL p50':>8} {'SQL p95':>8}")
+def report(timings: list[dict], runs: dict[str, dict[str, list[float]]], sql: dict[str, list[float]],
+           pages: list[str]) -> None:
+    """The table of a phase: per page, the waits, the server's runs and the SQL, in ms."""
+    print(f"{'page':<15} {'changes':>7} {'p50':>5} {'p95':>5} {'max':>5} {'polo p50':>8} {'all p50':>7} "
+          f"{'server p50':>10} {'p95':>5} {'page p50':>8} {'ws p50':>6} {'draw':>4} {'SQL p50':>7} {'p95':>5}")
     for page in pages:
-        waits = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change"]
-        wire = [t["run"] for t in timings if t["page"] == page and t["kind"] == "change"]
-        drawn = [t["drawn"] for t in timings if t["page"] == page and t["kind"] == "change"]
-        one = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change" and t["polo"]]
-        every = [t["wait"] for t in timings if t["page"] == page and t["kind"] == "change" and not t["polo"]]
-        p50, p95, top = _stats(waits)
-        print(f"{PAGES[page]:<15} {len(waits):>7} {p50:>7.0f} {p95:>7.0f} {top:>7.0f} "
-              f"{_stats(one)[0]:>8.0f} {_stats(every)[0]:>7.0f} "
-              f"{_stats(runs.get(page, []))[0]:>8.0f} {_stats(wire)[0]:>10.0f} {_stats(drawn)[0]:>8.0f} "
-              f"{_stats(sql.get(page, []))[0]:>8.1f} {_stats(sql.get(page, []))[1]:>8.1f}")
-    waits = [t["wait"] for t in timings if t["kind"] == "change"]
-    p50, p95, top = _stats(waits)
-    print(f"{'every change':<15} {len(waits):>7} {p50:>7.0f} {p95:>7.0f} {top:>7.0f}")
+        mine = [t for t in timings if t["page"] == page and t["kind"] == "change"]
+        p50, p95, top = _stats([t["wait"] for t in mine])
+        server = _stats(runs[page].get("script", []))
+        print(f"{PAGES[page]:<15} {len(mine):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f} "
+              f"{_stats([t['wait'] for t in mine if t['polo']])[0]:>8.0f} "
+              f"{_stats([t['wait'] for t in mine if not t['polo']])[0]:>7.0f} {server[0]:>10.0f} {server[1]:>5.0f} "
+              f"{_stats(runs[page].get(page, []))[0]:>8.0f} {_stats([t['run'] for t in mine])[0]:>6.0f} "
+              f"{_stats([t['drawn'] for t in mine])[0]:>4.0f} {_stats(sql.get(page, []))[0]:>7.1f} "
+              f"{_stats(sql.get(page, []))[1]:>5.1f}")
+    p50, p95, top = _stats([t["wait"] for t in timings if t["kind"] == "change"])
+    server = _stats([ms for page in pages for ms in runs[page].get("script", [])])
+    print(f"{'every change':<15} {sum(t['kind'] == 'change' for t in timings):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f} "
+          f"{'':>8} {'':>7} {server[0]:>10.0f} {server[1]:>5.0f}")
     switches = [t["wait"] for t in timings if t["kind"] == "switch"]
     p50, p95, top = _stats(switches)
-    print(f"{'page switches':<15} {len(switches):>7} {p50:>7.0f} {p95:>7.0f} {top:>7.0f}  "
+    print(f"{'page switches':<15} {len(switches):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f}  "
           + ", ".join(f"{PAGES[p]} {_stats([t['wait'] for t in timings if t['kind'] == 'switch' and t['page'] == p])[0]:.0f}"
                       for p in pages))
 
@@ -415,7 +433,7 @@ def profile(engine: sa.Engine, page: str, polos: list[str], changes: int) -> Non
     finally:
         local_script_runner.LocalScriptRunner._run_script = original
     out = ROOT / ".data" / f"{NAME}-profile-{page}"
-    out.with_suffix(".txt").write_text(profiler.output_text(unicode=True, show_all=False))
+    out.with_suffix(".txt").write_text(profiler.output_text(unicode=True, show_all=True))
     out.with_suffix(".html").write_text(profiler.output_html())
     p50, p95, top = _stats(times)
     print(f"{PAGES[page]}: {len(times)} reruns in AppTest, p50 {p50:.0f} ms, max {top:.0f} ms; load {_load()}")
@@ -463,13 +481,14 @@ def main(argv: list[str] | None = None) -> int:
             window = {p: (min(t["started"] for t in timings if t["page"] == p and t["kind"] == "change"),
                           max(t["ended"] for t in timings if t["page"] == p and t["kind"] == "change"))
                       for p in args.pages}
-            runs = {p: dashboard.page_runs(*window[p]).get(p, []) for p in args.pages}
+            runs = {p: dashboard.page_runs(*window[p]) for p in args.pages}
             load_after = _load()
             sql = time_sql(engine, steps, args.sql_repeat)
-            print(f"load average after the browsers {load_after}; wait = keypress to chart drawn "
-                  f"(polo: to one polo, all: back to every polo); run = the page's run in the server log; ws run = "
-                  f"the run on the websocket; draw = from the idle state to the end; SQL = the same questions "
-                  f"from core, {args.sql_repeat} calls per change")
+            print(f"load average after the browsers {load_after}. Waits in ms from the keypress to the charts "
+                  f"drawn (polo: to one polo, all: back to every polo); server = the server's whole run; page = "
+                  f"the page script's run; ws = the run as the browser's websocket saw it; draw = from the "
+                  f"page's idle state to the end; SQL = the same questions from core, {args.sql_repeat} calls "
+                  f"per change")
             report(timings, runs, sql, args.pages)
     finally:
         dashboard.stop()

@@ -41,13 +41,14 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-def start_dashboard(env: dict, log) -> tuple[subprocess.Popen, str]:
-    """`streamlit run dashboard/app.py` with `env`, its output to the open file `log`, on a free
-    port of 127.0.0.1: the process and its base URL once it answers its health check (RuntimeError,
-    the process killed, if it does not within 60 s). The browser tests and bench.dashboard use it."""
+def start_dashboard(env: dict, log, module: str = "streamlit") -> tuple[subprocess.Popen, str]:
+    """`python -m <module> run dashboard/app.py` (Streamlit's command, or bench.streamlit_timed) with
+    `env`, its output to the open file `log`, on a free port of 127.0.0.1: the process and its base
+    URL once it answers its health check (RuntimeError, the process killed, if it does not within
+    60 s). The browser tests and bench.dashboard use it."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        [sys.executable, "-m", module, "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
