@@ -46,3 +46,24 @@ def load_full_demo(engine: sa.Engine, name: str, rows: int | None = None) -> str
         conn.execute(sa.text("VACUUM ANALYZE services"))
         conn.execute(sa.text("VACUUM ANALYZE customers"))
     return f"demo files written in {written:.1f} s, loaded in {loaded:.1f} s"
+
+
+def bench_user(engine: sa.Engine, username: str, role: str) -> str:
+    """A user of the bench database with a fresh password (created, or its password reset and its
+    language the default): returns the password."""
+    import secrets
+
+    from core import accounts
+
+    password = secrets.token_urlsafe(18)
+    with engine.begin() as conn:
+        user = accounts.get_user(conn, username=username)
+        if user is None:
+            accounts.create_user(conn, actor=accounts.CLI_ACTOR, username=username, password=password, role=role,
+                                 rounds=4)
+        else:
+            accounts.reset_password(conn, actor=accounts.CLI_ACTOR, username=username, password=password, rounds=4)
+            if user.role != role:
+                accounts.set_role(conn, actor=accounts.CLI_ACTOR, username=username, role=role)
+            accounts.set_language(conn, actor=accounts.Actor(username, role), language=None)
+    return password

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import ROOT, bench_engine, load_full_demo
+from bench.common import ROOT, bench_engine, bench_user, load_full_demo
 
 NAME = "bench-dashboard"
 # url path -> the Portuguese title of the page (what the sidebar shows)
@@ -161,22 +161,8 @@ def _full_rows() -> int:
 
 
 def bench_users(engine: sa.Engine, count: int) -> list[tuple[str, str]]:
-    """`count` viewers with fresh passwords (created or reset), their stored language the default."""
-    from core import accounts
-
-    users = []
-    with engine.begin() as conn:
-        for n in range(1, count + 1):
-            username, password = USERNAME.format(n=n), secrets.token_urlsafe(18)
-            if accounts.get_user(conn, username=username) is None:
-                accounts.create_user(conn, actor=accounts.CLI_ACTOR, username=username, password=password,
-                                     role="viewer", rounds=4)
-            else:
-                accounts.reset_password(conn, actor=accounts.CLI_ACTOR, username=username, password=password,
-                                        rounds=4)
-                accounts.set_language(conn, actor=accounts.Actor(username, "viewer"), language=None)
-            users.append((username, password))
-    return users
+    """`count` viewers with fresh passwords, their stored language the default (Portuguese here)."""
+    return [(name, bench_user(engine, name, "viewer")) for name in (USERNAME.format(n=n) for n in range(1, count + 1))]
 
 
 # --- the dashboard --------------------------------------------------------------------------------
