@@ -419,7 +419,7 @@ def profile(engine: sa.Engine, page: str, polos: list[str], changes: int) -> Non
     finally:
         local_script_runner.LocalScriptRunner._run_script = original
     out = ROOT / ".data" / f"{NAME}-profile-{page}"
-    out.with_suffix(".txt").write_text(profiler.output_text(unicode=True, show_all=True))
+    out.with_suffix(".txt").write_text(profiler.output_text(unicode=True, show_all=False))
     out.with_suffix(".html").write_text(profiler.output_html())
     p50, p95, top = _stats(times)
     print(f"{PAGES[page]}: {len(times)} reruns in AppTest, p50 {p50:.0f} ms, max {top:.0f} ms; load {_load()}")
