@@ -105,27 +105,41 @@ ALL = ""  # the Polo box's "Todos os polos"
 ALL_LABEL = "Todos os polos"
 
 
+# The page's own sort box (inside its fragment): its label and the two options the bench picks in
+# turn, in Portuguese.
+SORT_BOXES = {"sla_polo": ("Ordenar por", ("Atendimentos vencendo (total)", "Nome do polo")),
+              "sla_angel": ("Ordenar a tabela por", ("Atendimentos vencendo (total)", "Nome do angel")),
+              "productivity": ("Ordenar a tabela por", ("Atendimentos (total)", "Nome do angel"))}
+
+
 @dataclass(frozen=True)
 class Step:
-    """One timed wait of a user: a page switch to `page`, or a Polo change to `polo` (ALL: every
-    polo) on `page`."""
+    """One timed wait of a user on `page`: a switch to it (kind "switch"), a change of the sidebar's
+    Polo to `value` (kind "change"; ALL: every polo), or of the page's sort box to `value` ("sort")."""
     page: str
-    polo: str | None = None
+    kind: str = "switch"
+    value: str | None = None
 
     @property
-    def kind(self) -> str:
-        return "switch" if self.polo is None else "change"
+    def polo(self) -> str | None:
+        return self.value if self.kind == "change" else None
 
 
-def plan(pages: list[str], polos: list[str], users: int, changes: int, offset: int) -> list[list[Step]]:
+def plan(pages: list[str], polos: list[str], users: int, changes: int, sorts: int, offset: int) -> list[list[Step]]:
     """Every user's steps, in step with the others: per page a switch, then `changes` Polo changes,
     one polo of its own (user u's i-th change on a page is polo offset + u * changes + i, modulo
-    the polos) and back to every polo (1,820 angels, 70 polos) in turn."""
+    the polos) and back to every polo (1,820 angels, 70 polos) in turn, then `sorts` changes of
+    the page's sort box, when it has one."""
     def polo(u: int, i: int) -> str:
         return ALL if i % 2 else polos[(offset + u * changes + i) % len(polos)]
 
-    return [[step for page in pages for step in [Step(page)] + [Step(page, polo(u, i)) for i in range(changes)]]
-            for u in range(users)]
+    def page_steps(page: str, u: int) -> list[Step]:
+        steps = [Step(page)] + [Step(page, "change", polo(u, i)) for i in range(changes)]
+        if page in SORT_BOXES:
+            steps += [Step(page, "sort", SORT_BOXES[page][1][i % 2]) for i in range(sorts)]
+        return steps
+
+    return [[step for page in pages for step in page_steps(page, u)] for u in range(users)]
 
 
 def _stats(values: list[float]) -> tuple[float, float, float]:
@@ -246,12 +260,20 @@ def _user(n: int, url: str, username: str, password: str, steps: list[Step], bar
             login(page, url, username, password, signed_in="Conectado como")
             sidebar = page.get_by_test_id("stSidebar")
             for step in steps:
-                if step.polo is None:
+                if step.kind == "switch":
                     link = sidebar.locator(f'a[href$="{step.page}"]')
                     barrier.wait(STEP_TIMEOUT_S)
                     started = time.time()
                     wait, run, drawn, ended = _timed(page, "click", link.click)
                     page.get_by_role("heading", name=PAGES[step.page]).first.wait_for()
+                elif step.kind == "sort":
+                    box = page.get_by_test_id("stSelectbox").filter(has_text=SORT_BOXES[step.page][0])
+                    box.get_by_role("combobox").click()
+                    page.keyboard.type(step.value)
+                    page.get_by_role("option", name=step.value, exact=True).first.wait_for()
+                    barrier.wait(STEP_TIMEOUT_S)
+                    started = time.time()
+                    wait, run, drawn, ended = _timed(page, "enter", lambda: page.keyboard.press("Enter"))
                 else:
                     box = sidebar.get_by_test_id("stSelectbox").filter(has_text="Polo")
                     box.get_by_role("combobox").click()
@@ -265,8 +287,8 @@ def _user(n: int, url: str, username: str, password: str, steps: list[Step], bar
                     if param != step.polo:
                         raise RuntimeError(f"user {n} asked for polo {step.polo!r}, the page shows {param!r}")
                 wait_idle(page)
-                results.put({"user": n, "page": step.page, "kind": step.kind, "polo": step.polo, "wait": wait, "run": run, "drawn": drawn,
-                             "started": started, "ended": ended})
+                results.put({"user": n, "page": step.page, "kind": step.kind, "polo": step.polo, "wait": wait,
+                             "run": run, "drawn": drawn, "started": started, "ended": ended})
             browser.close()
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the run
         barrier.abort()
@@ -339,7 +361,7 @@ def time_sql(engine: sa.Engine, steps: list[list[Step]], repeat: int) -> dict[st
     with engine.connect() as conn:
         for user in steps:
             for step in user:
-                if step.polo is None:
+                if step.kind != "change":
                     continue
                 for _ in range(repeat):
                     started = time.perf_counter()
@@ -348,28 +370,44 @@ def time_sql(engine: sa.Engine, steps: list[list[Step]], repeat: int) -> dict[st
     return times
 
 
-def report(timings: list[dict], runs: dict[str, dict[str, list[float]]], sql: dict[str, list[float]],
+def report(timings: list[dict], runs: dict[tuple[str, str], dict[str, list[float]]], sql: dict[str, list[float]],
            pages: list[str]) -> None:
     """The table of a phase: per page, the waits, the server's runs and the SQL, in ms."""
-    print(f"{'page':<15} {'changes':>7} {'p50':>5} {'p95':>5} {'max':>5} {'polo p50':>8} {'all p50':>7} "
+    print(f"{'page':<21} {'n':>3} {'p50':>5} {'p95':>5} {'max':>5} {'polo p50':>8} {'all p50':>7} "
           f"{'server p50':>10} {'p95':>5} {'page p50':>8} {'ws p50':>6} {'draw':>4} {'SQL p50':>7} {'p95':>5}")
     for page in pages:
-        mine = [t for t in timings if t["page"] == page and t["kind"] == "change"]
-        p50, p95, top = _stats([t["wait"] for t in mine])
-        server = _stats(runs[page].get("script", []))
-        print(f"{PAGES[page]:<15} {len(mine):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f} "
-              f"{_stats([t['wait'] for t in mine if t['polo']])[0]:>8.0f} "
-              f"{_stats([t['wait'] for t in mine if not t['polo']])[0]:>7.0f} {server[0]:>10.0f} {server[1]:>5.0f} "
-              f"{_stats(runs[page].get(page, []))[0]:>8.0f} {_stats([t['run'] for t in mine])[0]:>6.0f} "
-              f"{_stats([t['drawn'] for t in mine])[0]:>4.0f} {_stats(sql.get(page, []))[0]:>7.1f} "
-              f"{_stats(sql.get(page, []))[1]:>5.1f}")
-    p50, p95, top = _stats([t["wait"] for t in timings if t["kind"] == "change"])
-    server = _stats([ms for page in pages for ms in runs[page].get("script", [])])
-    print(f"{'every change':<15} {sum(t['kind'] == 'change' for t in timings):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f} "
-          f"{'':>8} {'':>7} {server[0]:>10.0f} {server[1]:>5.0f}")
+        for kind in ("change", "sort"):
+            mine = [t for t in timings if t["page"] == page and t["kind"] == kind]
+            if not mine:
+                continue
+            p50, p95, top = _stats([t["wait"] for t in mine])
+            server = _stats(runs[page, kind].get("script", []))
+            line = (f"{PAGES[page] + (' (sort)' if kind == 'sort' else ''):<21} {len(mine):>3} {p50:>5.0f} {p95:>5.0f} "
+                    f"{top:>5.0f} ")
+            if kind == "change":
+                line += (f"{_stats([t['wait'] for t in mine if t['polo']])[0]:>8.0f} "
+                         f"{_stats([t['wait'] for t in mine if not t['polo']])[0]:>7.0f} ")
+            else:
+                line += f"{'':>8} {'':>7} "
+            line += f"{server[0]:>10.0f} {server[1]:>5.0f} "
+            if kind == "change":  # a sort reruns the page's fragment alone: no page run, no new question
+                line += (f"{_stats(runs[page, kind].get(page, []))[0]:>8.0f} ")
+            else:
+                line += f"{'':>8} "
+            line += f"{_stats([t['run'] for t in mine])[0]:>6.0f} {_stats([t['drawn'] for t in mine])[0]:>4.0f}"
+            if kind == "change":
+                line += f" {_stats(sql.get(page, []))[0]:>7.1f} {_stats(sql.get(page, []))[1]:>5.1f}"
+            print(line)
+    for kind, label in (("change", "every Polo change"), ("sort", "every sort")):
+        mine = [t for t in timings if t["kind"] == kind]
+        if mine:
+            p50, p95, top = _stats([t["wait"] for t in mine])
+            server = _stats([ms for (page, k), found in runs.items() if k == kind for ms in found.get("script", [])])
+            print(f"{label:<21} {len(mine):>3} {p50:>5.0f} {p95:>5.0f} {top:>5.0f} {'':>8} {'':>7} {server[0]:>10.0f} "
+                  f"{server[1]:>5.0f}")
     switches = [t["wait"] for t in timings if t["kind"] == "switch"]
     p50, p95, top = _stats(switches)
-    print(f"{'page switches':<15} {len(switches):>7} {p50:>5.0f} {p95:>5.0f} {top:>5.0f}  "
+    print(f"{'page switches':<21} {len(switches):>3} {p50:>5.0f} {p95:>5.0f} {top:>5.0f}  "
           + ", ".join(f"{PAGES[p]} {_stats([t['wait'] for t in timings if t['kind'] == 'switch' and t['page'] == p])[0]:.0f}"
                       for p in pages))
 
@@ -433,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4],
                         help="numbers of users at once, one phase each (default: 1 4)")
     parser.add_argument("--changes", type=int, default=8, help="Polo changes per page and user (default 8)")
+    parser.add_argument("--sorts", type=int, default=2,
+                        help="changes of the page's sort box per page and user, after the Polo changes (default 2)")
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES),
                         help="indicator pages, in the order visited (default: all four)")
     parser.add_argument("--rows", type=int, default=None,
@@ -458,16 +498,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.cpu_count()} cpus; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", flush=True)
         offset = 0
         for count in args.users:
-            steps = plan(args.pages, polos, count, args.changes, offset)
+            steps = plan(args.pages, polos, count, args.changes, args.sorts, offset)
             offset += count * args.changes
             print(f"\n{count} user(s) at once, {args.changes} Polo changes per page each; load average "
                   f"{_load()}", flush=True)
             timings = run_phase(dashboard, users, steps)
             # page runs of the changes only: each page's window from its first change to its last
-            window = {p: (min(t["started"] for t in timings if t["page"] == p and t["kind"] == "change"),
-                          max(t["ended"] for t in timings if t["page"] == p and t["kind"] == "change"))
-                      for p in args.pages}
-            runs = {p: dashboard.page_runs(*window[p]) for p in args.pages}
+            # the server's runs of each page's Polo changes, and of its sorts: from the first to the last
+            runs = {(p, kind): dashboard.page_runs(min(t["started"] for t in mine), max(t["ended"] for t in mine))
+                    for p in args.pages for kind in ("change", "sort")
+                    if (mine := [t for t in timings if t["page"] == p and t["kind"] == kind])}
             load_after = _load()
             sql = time_sql(engine, steps, args.sql_repeat)
             print(f"load average after the browsers {load_after}. Waits in ms from the keypress to the charts "
