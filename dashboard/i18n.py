@@ -163,12 +163,30 @@ def _number_symbols(language: str) -> tuple[str, str, str, str]:
     return get_group_symbol(language), get_decimal_symbol(language), symbols["minusSign"], symbols["percentSign"]
 
 
+_WRITTEN: dict[tuple, str] = {}  # fixed()'s texts, by (value, digits, language, percent)
+_WRITTEN_MAX = 200_000
+
+
 def fixed(value: int | float, digits: int, language: str, *, percent: bool = False) -> str:
     """`value` grouped by thousands with `digits` decimals (`percent`: times 100, then the percent
     sign) in `language`: exactly what Babel's format_decimal (format_percent) writes with the
     pattern #,##0.00 (#,##0.0%), without its per-call parsing. Like Babel, the value's shortest
     text is rounded half to even (0.125 -> 0,12; 2.675 -> 2,68), and a negative value that rounds
-    to zero keeps its sign (-0,00)."""
+    to zero keeps its sign (-0,00). Texts are remembered (the same ratios and counts come back run
+    after run), except zero's (0.0 and -0.0 are equal keys but not the same text) and NaN's."""
+    key = (value, digits, language, percent)
+    kept = bool(value) and value == value  # not zero, not NaN (NaN is no key)
+    found = _WRITTEN.get(key) if kept else None
+    if found is None:
+        found = _fixed(value, digits, language, percent)
+        if kept:
+            if len(_WRITTEN) >= _WRITTEN_MAX:
+                _WRITTEN.clear()
+            _WRITTEN[key] = found
+    return found
+
+
+def _fixed(value: int | float, digits: int, language: str, percent: bool) -> str:
     number = Decimal(str(value))
     if not number.is_finite():  # NaN, inf: Babel's words for them
         pattern = "#,##0" + ("." + "0" * digits if digits else "") + ("%" if percent else "")
