@@ -1,40 +1,50 @@
 """Benchmark: what a manager waits for on the indicator pages, in a real browser, at 1,048,575 services.
 
-    .venv/bin/python -m bench.dashboard [--users 1 4] [--changes 8] [--pages overview sla_polo ...]
+    .venv/bin/python -m bench.dashboard [--users 1 4] [--changes 8] [--sorts 2] [--pages ...]
                                         [--rows 1048575] [--rebuild] [--sql-repeat 3] [--profile PAGE]
 
-Uses its own embedded database in .data/bench-dashboard (or BENCH_DATABASE_URL; with --rows other
-than the export's 1,048,575, .data/bench-dashboard-<rows>). On first run (or --rebuild, or when the
-row count differs) it writes the demo files (seed 42, deadlines 2021-06-30..2022-06-03) and loads
-them with the product's loader, as bench.api does. It then starts the dashboard
-(`streamlit run dashboard/app.py`, Portuguese interface, LOG_LEVEL=INFO) and, for each number of
-users in --users, starts that many headless Chromium processes (Debian's /usr/bin/chromium, the
-e2e tests' set-up; one process per user), each logged in as its own viewer. Together, in step:
+Needs the dev requirements (Playwright, pyinstrument) and Debian's chromium (/usr/bin/chromium,
+`make browser`; never `playwright install`). It takes 4-8 minutes with the defaults; the first run
+also writes and loads the demo (about a minute at 1M, 7 minutes at 10M).
 
-1. each user opens Visão geral, SLA por polo, SLA por angel and Produtividade in turn through the
-   sidebar's links (a "page switch"), then
-2. changes the sidebar's Polo --changes times on that page: a polo of its own (every user and
-   every phase other polos, so their answers never come from the dashboard's cache of an earlier
-   change), then back to every polo (Todos os polos: the full tables, 1,820 angels), in turn.
+The database: its own embedded one in .data/bench-dashboard (or BENCH_DATABASE_URL; with --rows
+other than the export's 1,048,575, .data/bench-dashboard-<rows>). When it does not hold exactly
+--rows services (or with --rebuild) the demo files are written (seed 42, deadlines
+2021-06-30..2022-06-03, core.demo as bench.api uses it) and loaded with the product's loader. Each
+run makes its users (viewers bench-manager-N, fresh passwords).
 
-Each wait is timed in the page: from the Enter that picks the polo (the click, for a page switch)
-to the end of the run the change started (the first `notRunning` of `data-test-script-state` on
-`[data-testid="stApp"]` after it changed), plus two animation frames for the charts to draw. The
-users start each change together (a barrier). Printed per page: p50 / p95 / max of that wait, the
-server's run of the page (p50 of the `page.<name>` durations the dashboard logs, the entrypoint's
-login check not included), the run as seen on the websocket (from the run's first message to the
-idle status: the whole script, plus the browser's delay in reading the last message), and the
-SQL of the same questions (core.indicators, the calls the page makes, no cache) timed right after
-in this process. The load average is printed before and after each phase: on a shared 2-core
-machine, compare figures only from the same sitting.
+The run: it starts the dashboard (`streamlit run dashboard/app.py` through bench.streamlit_timed,
+Portuguese, LOG_LEVEL=INFO, its log in .data/bench-dashboard-app/streamlit.log) and, for each
+number in --users, that many headless Chromium processes (one per user, the e2e tests' set-up and
+login), which together, in step (a barrier before every change):
+
+1. open Visão geral, SLA por polo, SLA por angel and Produtividade in turn through the sidebar's
+   links (a "page switch");
+2. on each, change the sidebar's Polo --changes times: a polo of their own (every user and every
+   phase other polos, so no answer comes from the dashboard's cache of an earlier change), then
+   back to every polo (Todos os polos: the full tables, 1,820 angels), in turn;
+3. on the pages with a sort box, change it --sorts times (it reruns the page's fragment alone).
+
+Each wait is timed in the page: from the Enter that picks the option (the click, for a page
+switch) to the end of the run it started (the first `notRunning` of `data-test-script-state` on
+`[data-testid="stApp"]` after it left `notRunning`, or the server's idle message for a run too
+short to show), plus two animation frames for the charts to draw. Printed per page and phase, in
+ms: p50 / p95 / max of the waits (and p50 to one polo, to every polo); the server's whole run
+(p50 / p95, timed in the server by bench.streamlit_timed: the entrypoint, the page and Streamlit's
+clean-up); the page script's run (the `page.<name>` lines the dashboard logs); the run as the
+browser's websocket saw it; the time from the page's idle state to the end; and the SQL of the same
+questions (core.indicators, the calls the page makes, no cache) timed in this process right after,
+--sql-repeat calls per change. Then every change, every sort, and the page switches. The load
+average is printed before and after each phase: on a shared 2-core machine compare figures only
+from the same sitting (docs/performance.md shows how: alternate the code before and after).
 
 --profile PAGE runs that page in-process instead (Streamlit's AppTest on the same database, logged
-in as the bench viewer), changes the Polo --changes times under pyinstrument, and writes the
-profile of those reruns to .data/bench-dashboard-profile-PAGE.txt (and .html).
+in as a bench viewer), changes the Polo --changes times (one polo, every polo, in turn) under
+pyinstrument, prints the profile and writes it to .data/bench-dashboard-profile-PAGE.txt (and .html).
 
-Targets (issue 19), one manager: p50 <= 200 ms, p95 <= 400 ms per change, server run <= 60 ms p50,
-page switch <= 400 ms p50; four managers at once: p50 <= 500 ms, p95 <= 1 s; at 10,485,750
-services within 1.5x of the 1M figures.
+Targets (issue 19), one manager: p50 <= 200 ms, p95 <= 400 ms per change, the server's run <= 60 ms
+p50, a page switch <= 400 ms p50; four managers at once: p50 <= 500 ms, p95 <= 1 s; at 10,485,750
+services (--rows 10485750) within 1.5x of the 1M figures.
 """
 from __future__ import annotations
 
@@ -466,8 +476,8 @@ def profile(engine: sa.Engine, page: str, polos: list[str], changes: int) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__.split("\n")[0],
-                                     epilog="Targets and method: see the module's docstring (and docs/performance.md).")
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[1, 4],
                         help="numbers of users at once, one phase each (default: 1 4)")
     parser.add_argument("--changes", type=int, default=8, help="Polo changes per page and user (default 8)")
