@@ -189,14 +189,15 @@ def localized(df: pd.DataFrame, *, percent: tuple[str, ...] = (), seconds: tuple
     format overrides these.)
 
     The texts are Babel's (i18n.fixed writes numbers exactly as Babel does; dates go through Babel
-    once per distinct date), written once per (rows, language) and cached; the Styler is handed
-    them ready, instead of formatting every cell of every run through pandas (1,820 x 9 cells took
-    0.3-0.5 s a run)."""
+    once per distinct date), written once per (rows, language) and cached; st.dataframe is handed
+    them ready, instead of pandas formatting every cell of every run (1,820 x 9 cells took 0.3-0.5 s
+    a run). It is for st.dataframe only: pandas' own rendering (to_string, to_html) copies the
+    Styler without these texts and shows the plain values."""
     cells, texts = _texts(df, i18n.current(), tuple(percent), tuple(seconds), words or {})
     body = [[{"id": f"row{r}_col{c}", "display_value": text} for (r, c), text in zip(cells, texts)]]
     styler = df.style
-    # What Streamlit reads of a Styler (streamlit.elements.lib.pandas_styler_utils): its translated
-    # body's cells {"id": "row<r>_col<c>", "display_value": ...}; the other cells show str(value).
+    # What Streamlit's marshall_styler reads of a Styler: its translated body's cells {"id":
+    # "row<r>_col<c>", "display_value": ...}; a cell it is not given shows str(value).
     styler._translate = lambda *args, **kwargs: {"body": body, "cellstyle": [], "table_styles": []}
     return styler
 
