@@ -10,11 +10,16 @@ its own process (uvicorn, one worker), logs in, and measures over HTTP with keep
 2. `--clients` concurrent clients creating services without ids for `--seconds` (each client an
    angel of its own polo, deadlines spread over a month, as field apps would): creates/s, errors,
    and afterwards whether every created id is in the table exactly once;
-3. the API process's peak RSS (sampled every 20 ms throughout).
+3. the API process's peak RSS (sampled every 20 ms throughout);
+4. the big answers (SLA by angel and productivity for March 2022, ~1,820 rows, ~450 KB) beside the
+   same core call made in this process (core.indicators, its own connection, `--repeat` calls,
+   interleaved with the HTTP calls): what the HTTP layer adds to the core's answer.
 
 Targets (issue 10): one service and a list page (first, and past row 1,000,000 via the cursor)
 within 10 ms p50; SLA by polo for a month within 15 ms p50 and the whole range within 50 ms;
 16 clients for 20 s with zero errors, every row present once, at least 250 creates/s.
+Issue 19: the big answers within 8 ms of the core call at p50 and 15 ms at p95.
+`--big-only` measures just (4), for comparing two versions of the API quickly.
 """
 from __future__ import annotations
 
@@ -27,16 +32,20 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 
 import httpx
 import psutil
 import sqlalchemy as sa
 
-from bench.common import ROOT, bench_engine, load_full_demo
+from bench.common import ROOT, bench_engine, bench_user, load_full_demo
+from core import indicators
+from core.definitions import Period
 
 NAME = "bench-api"
 BENCH_ANGEL = "Bench Angel"  # the services the create phase writes, deleted at the next run
 ADMIN_PASSWORD = "bench admin passphrase"
+BENCH_USER = "bench-api"  # an analyst (reads and creates), its password set anew by each run
 
 
 def _free_port() -> int:
@@ -130,6 +139,46 @@ def measure_reads(server: ApiServer, headers: dict, routes, repeat: int) -> list
     return results
 
 
+# The big answers: (label, path, the same question asked of core).
+BIG = [
+    ("SLA by angel, March 2022", "/v1/indicators/sla/angel?start_date=2022-03-01&end_date=2022-03-31",
+     lambda conn, period, country: indicators.sla_by_angel(conn, period=period, sort="total", descending=True)),
+    ("productivity, March 2022", "/v1/indicators/productivity?start_date=2022-03-01&end_date=2022-03-31",
+     lambda conn, period, country: indicators.productivity(conn, period=period, sort="total", descending=True,
+                                                           country=country)),
+]
+
+
+def measure_big(server: ApiServer, headers: dict, engine: sa.Engine, repeat: int) -> list[tuple]:
+    """Each big answer over HTTP and the same core call, alternating: (label, HTTP p50, p95, core
+    p50, p95, rows, bytes)."""
+    from core.config import load_settings
+
+    period, country = Period(date(2022, 3, 1), date(2022, 3, 31)), load_settings().holiday_country
+    results = []
+    with httpx.Client(base_url=server.base, headers=headers, timeout=30) as client, engine.connect() as conn:
+        for label, path, ask in BIG:
+            size, rows = len(client.get(path).raise_for_status().content), len(ask(conn, period, country))
+            http, core = [], []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                client.get(path).raise_for_status()
+                http.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                ask(conn, period, country)
+                core.append((time.perf_counter() - started) * 1000)
+            results.append((label, *_stats(http), *_stats(core), rows, size))
+    return results
+
+
+def print_big(results: list[tuple]) -> None:
+    print(f"\n{'big answer':<28} {'HTTP p50':>8} {'p95':>6} {'core p50':>8} {'p95':>6} {'+p50':>6} {'+p95':>6} "
+          f"{'rows':>6} {'bytes':>9}")
+    for label, http50, http95, core50, core95, rows, size in results:
+        print(f"{label:<28} {http50:>8.1f} {http95:>6.1f} {core50:>8.1f} {core95:>6.1f} {http50 - core50:>6.1f} "
+              f"{http95 - core95:>6.1f} {rows:>6,} {size:>9,}")
+
+
 def measure_creates(server: ApiServer, headers: dict, clients: int, seconds: float, polos: list[str]) -> dict:
     created: list[int] = []
     errors: list[str] = []
@@ -176,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent creating clients (default 16)")
     parser.add_argument("--seconds", type=float, default=20, help="how long they create (default 20)")
     parser.add_argument("--rebuild", action="store_true", help="reload the full demo files")
+    parser.add_argument("--big-only", action="store_true",
+                        help="only the big answers beside the core call (no other route, no creates)")
     args = parser.parse_args(argv)
 
     from core.demo import FULL_ROWS
@@ -193,16 +244,22 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(sa.text("VACUUM ANALYZE services"))
         routes = read_routes(conn)
         polos = list(conn.scalars(sa.text("SELECT DISTINCT polo FROM sla_polo_daily ORDER BY polo")))
+    password = bench_user(engine, BENCH_USER, "analyst")
     server = ApiServer(engine.url.render_as_string(hide_password=False))
     try:
-        tokens = httpx.post(f"{server.base}/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD},
+        tokens = httpx.post(f"{server.base}/v1/auth/login", json={"username": BENCH_USER, "password": password},
                             timeout=30).json()
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         print(f"API on {server.base}, one uvicorn worker; {FULL_ROWS:,} services; load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cpus\n")
+        if args.big_only:
+            print_big(measure_big(server, headers, engine, args.repeat))
+            print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            return 0
         print(f"{'read route':<46} {'p50 ms':>7} {'p95 ms':>7} {'bytes':>9}")
         for label, p50, p95, size in measure_reads(server, headers, routes, args.repeat):
             print(f"{label:<46} {p50:>7.1f} {p95:>7.1f} {size:>9,}")
+        print_big(measure_big(server, headers, engine, args.repeat))
         rss_reads = server.peak_rss
         print(f"\n{args.clients} clients creating services for {args.seconds:.0f} s...", flush=True)
         run = measure_creates(server, headers, args.clients, args.seconds, polos)

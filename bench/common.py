@@ -23,11 +23,12 @@ def bench_engine(name: str) -> sa.Engine:
     return engine
 
 
-def load_full_demo(engine: sa.Engine, name: str, dates=None) -> str:
-    """Empty the bench database `name`, write the full demo files (seed 42; by default the historical
-    deadlines 2021-06-30..2022-06-03, so the figures stay comparable between runs and days; `dates`:
-    other core.demo.DemoDates, e.g. a live day) and load them with core.loading, as
-    `python -m core demo --historical` + `load` would; returns a one-line report."""
+def load_full_demo(engine: sa.Engine, name: str, dates=None, rows: int | None = None) -> str:
+    """Empty the bench database `name`, write the full demo files (seed 42; `rows` services, the
+    real export's 1,048,575 by default; by default the historical deadlines 2021-06-30..2022-06-03,
+    so the figures stay comparable between runs and days; `dates`: other core.demo.DemoDates, e.g. a
+    live day) and load them with core.loading, as `python -m core demo --historical` + `load` would;
+    returns a one-line report."""
     from core import demo, loading
     from core.accounts import CLI_ACTOR
     from core.config import load_settings
@@ -37,7 +38,7 @@ def load_full_demo(engine: sa.Engine, name: str, dates=None) -> str:
     settings = dataclasses.replace(load_settings(), data_dir=ROOT / ".data" / name)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        files = demo.write_demo(tmp, rows=demo.FULL_ROWS, seed=42, dates=dates or demo.HISTORICAL)
+        files = demo.write_demo(tmp, rows=rows or demo.FULL_ROWS, seed=42, dates=dates or demo.HISTORICAL)
         written = time.perf_counter() - started
         started = time.perf_counter()
         loading.load_file(engine, path=files.services, kind="services", actor=CLI_ACTOR, settings=settings)
@@ -47,3 +48,24 @@ def load_full_demo(engine: sa.Engine, name: str, dates=None) -> str:
         conn.execute(sa.text("VACUUM ANALYZE services"))
         conn.execute(sa.text("VACUUM ANALYZE customers"))
     return f"demo files written in {written:.1f} s, loaded in {loaded:.1f} s"
+
+
+def bench_user(engine: sa.Engine, username: str, role: str) -> str:
+    """A user of the bench database with a fresh password (created, or its password reset and its
+    language the default): returns the password."""
+    import secrets
+
+    from core import accounts
+
+    password = secrets.token_urlsafe(18)
+    with engine.begin() as conn:
+        user = accounts.get_user(conn, username=username)
+        if user is None:
+            accounts.create_user(conn, actor=accounts.CLI_ACTOR, username=username, password=password, role=role,
+                                 rounds=4)
+        else:
+            accounts.reset_password(conn, actor=accounts.CLI_ACTOR, username=username, password=password, rounds=4)
+            if user.role != role:
+                accounts.set_role(conn, actor=accounts.CLI_ACTOR, username=username, role=role)
+            accounts.set_language(conn, actor=accounts.Actor(username, role), language=None)
+    return password

@@ -217,6 +217,14 @@ def service_filter_link(flt: ServiceFilter) -> dict[str, str]:
     return {k: v.isoformat() if isinstance(v, date) else str(v) for k, v in values.items() if v}
 
 
+def empty_list_notice(nothing: str, flt: IndicatorFilters, search: str | None) -> None:
+    """Why an angel list is empty (`nothing`: what the period lacks), with the polo and the search
+    asked, and what to try."""
+    st.info(nothing + (" " + _("Polo: {polo}.").format(polo=md(flt.polo)) if flt.polo else "")
+            + (" " + _("Search: “{search}”.").format(search=md(search)) if search else "")
+            + " " + _("Pick another period or clear the search."))
+
+
 def angel_list_controls(sorts: dict[str, str], key: str) -> tuple[str | None, str, bool, int]:
     """The row above an angel ranking: name search, sort field, direction, top/bottom N."""
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])

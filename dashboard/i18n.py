@@ -11,9 +11,10 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import streamlit as st
 from babel import Locale
@@ -24,6 +25,9 @@ from babel.numbers import format_decimal, format_percent, get_decimal_symbol, ge
 
 from core.config import LANGUAGES
 from core.definitions import Count, Text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
@@ -152,11 +156,54 @@ def stored_text(stored: str | None, templates: Iterable[str]) -> str | None:
 
 # --- formats ------------------------------------------------------------------------------------
 
+@cache
+def _number_symbols(language: str) -> tuple[str, str, str, str]:
+    """The locale's (group, decimal, minus, percent) signs, as Babel writes numbers with them."""
+    symbols = Locale.parse(language).number_symbols["latn"]
+    return get_group_symbol(language), get_decimal_symbol(language), symbols["minusSign"], symbols["percentSign"]
+
+
+_WRITTEN: dict[tuple, str] = {}  # fixed()'s texts, by (value, digits, language, percent)
+_WRITTEN_MAX = 200_000
+
+
+def fixed(value: int | float, digits: int, language: str, *, percent: bool = False) -> str:
+    """`value` grouped by thousands with `digits` decimals (`percent`: times 100, then the percent
+    sign) in `language`: exactly what Babel's format_decimal (format_percent) writes with the
+    pattern #,##0.00 (#,##0.0%), without its per-call parsing. Like Babel, the value's shortest
+    text is rounded half to even (0.125 -> 0,12; 2.675 -> 2,68), and a negative value that rounds
+    to zero keeps its sign (-0,00). Texts are remembered (the same ratios and counts come back run
+    after run), except zero's (0.0 and -0.0 are equal keys but not the same text) and NaN's."""
+    key = (value, digits, language, percent)
+    kept = bool(value) and value == value  # not zero, not NaN (NaN is no key)
+    found = _WRITTEN.get(key) if kept else None
+    if found is None:
+        found = _fixed(value, digits, language, percent)
+        if kept:
+            if len(_WRITTEN) >= _WRITTEN_MAX:
+                _WRITTEN.clear()
+            _WRITTEN[key] = found
+    return found
+
+
+def _fixed(value: int | float, digits: int, language: str, percent: bool) -> str:
+    number = Decimal(str(value))
+    if not number.is_finite():  # NaN, inf: Babel's words for them
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + ("%" if percent else "")
+        return (format_percent if percent else format_decimal)(value, pattern, locale=language)
+    if percent:
+        number = number.scaleb(2)
+    group, point, minus, percent_sign = _number_symbols(language)
+    text = format(abs(number).quantize(Decimal(1).scaleb(-digits)), ",f")
+    return ((minus if number.is_signed() else "") + text.translate({ord(","): group, ord("."): point})
+            + (percent_sign if percent else ""))
+
+
 def number(value: int | float | None, *, signed: bool = False) -> str:
     """A whole number with the locale's grouping: 1.048.575 (pt_BR), 1,048,575 (en)."""
     if value is None:
         return "-"
-    text = format_decimal(value, "#,##0", locale=current())
+    text = fixed(value, 0, current())
     return ("+" + text) if signed and value >= 0 else text
 
 
@@ -164,7 +211,7 @@ def decimal(value: float | None, digits: int = 2, *, signed: bool = False) -> st
     """A decimal number: 0,65 (pt_BR), 0.65 (en)."""
     if value is None:
         return "-"
-    text = format_decimal(value, "#,##0." + "0" * digits, locale=current())
+    text = fixed(value, digits, current())
     return ("+" + text) if signed and value >= 0 else text
 
 
@@ -172,7 +219,18 @@ def percent(value: float | None, digits: int = 1) -> str:
     """A ratio as a percentage: 85,0% (pt_BR), 85.0% (en); None (no SLA) is `-`."""
     if value is None:
         return "-"
-    return format_percent(value, "#,##0" + ("." + "0" * digits if digits else "") + "%", locale=current())
+    return fixed(value, digits, current(), percent=True)
+
+
+def column_texts(values: "pd.Series", write: Callable[[object], str]) -> "pd.Series":
+    """`write` of every value of a column, called once per distinct value (a column of counts or
+    dates has few), a missing value written `-`."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([write(v) for v in distinct] + ["-"], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
 def day(value: date | None) -> str:

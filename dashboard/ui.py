@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import NoReturn
+from typing import Callable, NoReturn
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -80,10 +81,18 @@ def definitions(*keys: str) -> None:
     st.caption(" ".join(_(EXPLAINED[key]) for key in keys))
 
 
+def csv_file(df: pd.DataFrame) -> Callable[[], bytes]:
+    """The CSV of a table, built when called: in the user's convention (pt_BR: ';' and decimal
+    comma, for Excel in Brazil), translated header, UTF-8 with BOM so spreadsheets show accents; no
+    cell becomes a formula (core.exports). The language is the run's that asks (a download builds
+    it later, outside any run)."""
+    headings, options = {c: heading(c) for c in df.columns}, i18n.csv_options()
+    return lambda: exports.frame_csv(df.rename(columns=headings), **options)
+
+
 def to_csv(df: pd.DataFrame) -> bytes:
-    """CSV in the user's convention (pt_BR: ';' and decimal comma, for Excel in Brazil), translated
-    header, UTF-8 with BOM so spreadsheets show accents; no cell becomes a formula (core.exports)."""
-    return exports.frame_csv(df.rename(columns=heading), **i18n.csv_options())
+    """The CSV of a table now (csv_file)."""
+    return csv_file(df)()
 
 
 def flash(page: str) -> None:
@@ -103,24 +112,31 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "data"
 
 
+def excel_file(df: pd.DataFrame, sheet: str = "data") -> Callable[[], bytes]:
+    """The Excel workbook of a table, built when called: real numbers and dates, headings
+    translated (in the language of the run that asks), every text a string (core.exports)."""
+    headings = {c: heading(c) for c in df.columns}
+    return lambda: exports.frame_xlsx(df.rename(columns=headings), sheet)
+
+
 def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    """Excel with real numbers and dates, headings translated, every text a string (core.exports)."""
-    return exports.frame_xlsx(df.rename(columns=heading), sheet)
+    """The Excel workbook of a table now (excel_file)."""
+    return excel_file(df, sheet)()
 
 
 def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
-    """CSV (in the user's convention, see to_csv) and Excel (real numbers and dates: Excel formats
-    them) downloads of a table."""
+    """CSV (in the user's convention, see csv_file) and Excel (real numbers and dates: Excel formats
+    them) downloads of a table, each built only when clicked (a run costs nothing for them; the
+    click does not rerun the page)."""
     slug = _slug(name)
     key = key or slug.replace("-", "_")
     cols = st.columns([1, 1, 6]) if excel else st.columns([1, 7])
-    cols[0].download_button(_("Download CSV"), to_csv(df),
-                            file_name=f"{slug}.csv", mime="text/csv", key=f"{key}_csv",
-                            icon=":material/download:")
+    cols[0].download_button(_("Download CSV"), csv_file(df), file_name=f"{slug}.csv", mime="text/csv",
+                            key=f"{key}_csv", icon=":material/download:", on_click="ignore")
     if excel:
-        cols[1].download_button(_("Download Excel"), to_excel(df, name), file_name=f"{slug}.xlsx",
+        cols[1].download_button(_("Download Excel"), excel_file(df, name), file_name=f"{slug}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                key=f"{key}_xlsx", icon=":material/table:")
+                                key=f"{key}_xlsx", icon=":material/table:", on_click="ignore")
 
 
 def word(labels: dict[str, str]):
@@ -131,34 +147,59 @@ def word(labels: dict[str, str]):
     return lambda value: translated.get(value, value)
 
 
+def _writer(column: pd.Series, language: str, percent: tuple[str, ...], seconds: tuple[str, ...],
+            words: dict[str, dict[str, str]]) -> Callable[[object], str]:
+    """How a value of the column is written in `language`, the run's (see localized)."""
+    if column.name in words:
+        return word(words[column.name])
+    if column.name in percent:
+        return lambda value: i18n.fixed(value, 1, language, percent=True)
+    if pd.api.types.is_bool_dtype(column):
+        return str
+    if pd.api.types.is_integer_dtype(column):
+        return lambda value: i18n.fixed(value, 0, language)
+    if pd.api.types.is_float_dtype(column):
+        return lambda value: i18n.fixed(value, 2, language)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return lambda value: i18n.moment(value, seconds=column.name in seconds)
+    if pd.api.types.infer_dtype(column, skipna=True) == "date":
+        return i18n.day
+    return str
+
+
+@st.cache_data(max_entries=300, show_spinner=False)
+def _texts(df: pd.DataFrame, language: str, percent: tuple[str, ...], seconds: tuple[str, ...],
+           words: dict[str, dict[str, str]]) -> tuple[list[tuple[int, int]], list[str]]:
+    """The cells of `df` whose text in `language`, the run's (see localized), is not what Streamlit
+    writes by itself (`str` of the value): their (row, column) and text. Cached by the table's
+    content and the language, so the same rows in the same language are written once."""
+    shown = np.column_stack([i18n.column_texts(df[name], _writer(df[name], language, percent, seconds, words))
+                             .to_numpy() for name in df.columns]) if len(df) else np.empty((0, len(df.columns)))
+    rows, cols = np.nonzero(shown != df.astype(str).to_numpy())
+    return list(zip(rows.tolist(), cols.tolist())), shown[rows, cols].tolist()
+
+
 def localized(df: pd.DataFrame, *, percent: tuple[str, ...] = (), seconds: tuple[str, ...] = (),
               words: dict[str, dict[str, str]] | None = None):
     """The table for st.dataframe with its numbers and dates written in the user's language (a
     pandas Styler: the values stay numbers, so sorting and downloads see numbers): whole numbers
     grouped (1.048.575), decimals with two digits (0,65), the `percent` columns as 85,0%, dates as
-    26/06/2021, dates with a time to the minute (the `seconds` columns to the second); the `words` columns' values through their
-    {value: N_ label} map; a missing value is `-`. (A column_config format overrides these.)"""
-    words = words or {}
+    26/06/2021, dates with a time to the minute (the `seconds` columns to the second); the `words`
+    columns' values through their {value: N_ label} map; a missing value is `-`. (A column_config
+    format overrides these.)
 
-    def writer(column: pd.Series):
-        if column.name in words:
-            return word(words[column.name])
-        if column.name in percent:
-            return i18n.percent
-        if pd.api.types.is_bool_dtype(column):
-            return None
-        if pd.api.types.is_integer_dtype(column):
-            return i18n.number
-        if pd.api.types.is_float_dtype(column):
-            return i18n.decimal
-        if pd.api.types.is_datetime64_any_dtype(column):
-            return (lambda v: i18n.moment(v, seconds=True)) if column.name in seconds else i18n.moment
-        if pd.api.types.infer_dtype(column, skipna=True) == "date":
-            return i18n.day
-        return None
-
-    formats = {name: writer(df[name]) for name in df.columns}
-    return df.style.format({name: f for name, f in formats.items() if f}, na_rep="-")
+    The texts are Babel's (i18n.fixed writes numbers exactly as Babel does; dates go through Babel
+    once per distinct date), written once per (rows, language) and cached; st.dataframe is handed
+    them ready, instead of pandas formatting every cell of every run (1,820 x 9 cells took 0.3-0.5 s
+    a run). It is for st.dataframe only: pandas' own rendering (to_string, to_html) copies the
+    Styler without these texts and shows the plain values."""
+    cells, texts = _texts(df, i18n.current(), tuple(percent), tuple(seconds), words or {})
+    body = [[{"id": f"row{r}_col{c}", "display_value": text} for (r, c), text in zip(cells, texts)]]
+    styler = df.style
+    # What Streamlit's marshall_styler reads of a Styler: its translated body's cells {"id":
+    # "row<r>_col<c>", "display_value": ...}; a cell it is not given shows str(value).
+    styler._translate = lambda *args, **kwargs: {"body": body, "cellstyle": [], "table_styles": []}
+    return styler
 
 
 def table(df: pd.DataFrame, *, percent: tuple[str, ...] = (), seconds: tuple[str, ...] = (),

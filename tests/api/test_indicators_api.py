@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from core import indicators
 from core.definitions import Period
@@ -76,6 +77,28 @@ def test_without_dates_the_period_is_all_data(client, viewer, data):
     rows = client.get("/v1/indicators/sla/polo", headers=viewer).json()["sla_polo"]
     assert [(r["polo"], r["total_de_atendimentos"]) for r in rows] == [(r.polo, r.total) for r in everything]
     assert sum(r["total_de_atendimentos"] for r in rows) == 10  # every service is due in the data's range
+
+
+@pytest.mark.parametrize("path, model", [
+    ("/v1/indicators/sla/polo", "SlaPolo"), ("/v1/indicators/sla/angel", "SlaAngel"),
+    ("/v1/indicators/productivity", "Productivity")])
+@pytest.mark.parametrize("query", [Q, "", "start_date=2022-03-31&end_date=2030-01-31"])
+def test_an_answer_is_the_bytes_its_response_model_writes(client, viewer, data, path, model, query):
+    """The big answers are written without validating every row through their response_model
+    (api/indicators.py): the bytes must still be exactly those the model writes for the same values
+    (an int in a float field, a Decimal, a field out of order would differ)."""
+    from api import schemas
+
+    with data.begin() as conn:  # open, due later: a row with no SLA and no slack (nulls)
+        conn.execute(sa.text("INSERT INTO services (id, id_cliente, angel, polo, data_limite) "
+                             "VALUES (11, 1, 'Dora Luz', :polo, DATE '2029-12-31')"), {"polo": SP})
+    answer = client.get(f"{path}?{query}", headers=viewer)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    assert len(next(iter(answer.json().values()))) > 0
+    written = getattr(schemas, model).model_validate_json(answer.content).model_dump_json().encode()
+    assert answer.content == written
+    if path.endswith("angel") and query.startswith("start_date=2022-03-31"):
+        assert b'"sla":null' in answer.content and b'"avg_slack_days":null' in answer.content
 
 
 def test_an_empty_database_answers_empty_lists(client, viewer):

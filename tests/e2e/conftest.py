@@ -41,16 +41,14 @@ def _require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def app_url(test_env, engine):
-    """Base URL of a dashboard server running against the test database."""
-    _require_chromium()
+def start_dashboard(env: dict, log, module: str = "streamlit") -> tuple[subprocess.Popen, str]:
+    """`python -m <module> run dashboard/app.py` (Streamlit's command, or bench.streamlit_timed) with
+    `env`, its output to the open file `log`, on a free port of 127.0.0.1: the process and its base
+    URL once it answers its health check (RuntimeError, the process killed, if it does not within
+    60 s). The browser tests and bench.dashboard use it."""
     port = _free_port()
-    env = {**os.environ, **test_env, "PYTHONUNBUFFERED": "1"}
-    log_path = Path(test_env["LOGISTICS_DATA_DIR"]).parent / "streamlit.log"
-    log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        [sys.executable, "-m", module, "run", str(ROOT / "dashboard" / "app.py"),
          "--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -60,13 +58,26 @@ def app_url(test_env, engine):
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return proc, url
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"the dashboard did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError("the dashboard did not start")
         time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def app_url(test_env, engine):
+    """Base URL of a dashboard server running against the test database."""
+    _require_chromium()
+    env = {**os.environ, **test_env, "PYTHONUNBUFFERED": "1"}
+    log_path = Path(test_env["LOGISTICS_DATA_DIR"]).parent / "streamlit.log"
+    log = open(log_path, "wb")
+    try:
+        proc, url = start_dashboard(env, log)
+    except RuntimeError:
+        pytest.fail(f"the dashboard did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
     yield url
     proc.terminate()
     try:
@@ -162,12 +173,13 @@ def settle(page) -> None:
 
 
 def login(page, app_url: str, username: str = "admin", password: str = "admin-test-pass",
-          path: str = "") -> None:
-    """Log in through the real form and wait until the app has settled (see settle)."""
+          path: str = "", signed_in: str = "Signed in as") -> None:
+    """Log in through the real form (its English labels: the browser's language) and wait until the
+    app has settled (see settle); `signed_in` is the account box's text in the user's language."""
     watch(page)
     page.goto(f"{app_url}/{path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Signed in as").wait_for()
+    page.get_by_text(signed_in).wait_for()
     settle(page)
