@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import BinaryIO, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,9 +21,7 @@ from sqlalchemy.engine import Engine
 from core import text
 from core.config import Settings
 from core.definitions import N_, Text, TextError
-
-if TYPE_CHECKING:
-    from core.loading.jobs import LoadJob
+from core.loading.job import LoadJob
 
 log = logging.getLogger(__name__)
 
