@@ -35,21 +35,29 @@ def engine() -> Engine:
 
 
 @contextmanager
-def connection() -> Iterator[Connection]:
-    with engine().connect() as conn:
+def connection(*, write: bool = False) -> Iterator[Connection]:
+    """A connection to the database, in one transaction when `write`."""
+    with (engine().begin() if write else engine().connect()) as conn:
         yield conn
 
 
 def read(fn: Callable[..., T], **kwargs: Any) -> T:
     """Call a core read function `fn(conn, **kwargs)`."""
-    with engine().connect() as conn:
+    with connection() as conn:
         return fn(conn, **kwargs)
 
 
 def write(fn: Callable[..., T], **kwargs: Any) -> T:
     """Call a core write function `fn(conn, **kwargs)` in one transaction."""
-    with engine().begin() as conn:
+    with connection(write=True) as conn:
         return fn(conn, **kwargs)
+
+
+def found(record: T | None, missing: str, id: int) -> T:
+    """`record`, or core's NotFound (404) with core's text for it: records.NO_CUSTOMER, NO_SERVICE."""
+    if record is None:
+        raise records.NotFound(missing, id=id)
+    return record
 
 
 def client_address(request: Request) -> str:
@@ -149,7 +157,7 @@ class Paging:
 
     def read(self, list_rows: Callable[..., list], filters) -> tuple[list, bool]:
         """One page of `list_rows(conn, filters=..., after=..., limit=...)` and whether more follow."""
-        with engine().connect() as conn:
+        with connection() as conn:
             rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit)
             more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1))
         return rows, more

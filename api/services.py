@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.engine import Connection
 
 from api import deps
@@ -83,18 +83,17 @@ def total_services(filters: records.ServiceFilter | None = Depends(service_filte
 
 @router.get("/{id:record}", summary="Get one service", response_model=ServiceOut, responses=errors(401, 404, 422))
 def get_service(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
-    service = deps.read(records.get_service, id=id)
-    if service is None:
-        raise HTTPException(404, f"There is no service {id}.")
-    return service_out(service)
+    return service_out(deps.found(deps.read(records.get_service, id=id), records.NO_SERVICE, id))
 
 
 def _create(conn: Connection, *, actor: Actor, body: ServiceIn) -> tuple[records.Service, bool]:
+    # An unknown id_cliente gets a stub customer here (True when this request created it), so the
+    # service finds its customer.
     stub = records.ensure_customer(conn, actor=actor, id=body.id_cliente)
     service = records.create_service(
         conn, actor=actor, id=body.id, id_cliente=body.id_cliente, angel=body.angel, polo=body.polo,
         data_limite=body.data_limite, data_de_atendimento=body.data_de_atendimento,
-        confirm_far_visit=body.confirm_far_visit, create_missing_customer=True)
+        confirm_far_visit=body.confirm_far_visit)
     return service, stub
 
 
@@ -110,9 +109,7 @@ def create_service(body: ServiceIn, actor: Actor = Depends(deps.analyst)):
 
 
 def _update(conn: Connection, *, actor: Actor, id: int, body: ServiceUpdate) -> records.Service:
-    current = records.get_service(conn, id=id)
-    if current is None:
-        raise records.NotFound(f"There is no service {id}.")
+    current = deps.found(records.get_service(conn, id=id), records.NO_SERVICE, id)
     values = {"id_cliente": current.id_cliente, "angel": current.angel, "polo": current.polo,
               "data_limite": current.data_limite, "data_de_atendimento": current.data_de_atendimento,
               **body.model_dump(exclude_unset=True, exclude={"confirm_far_visit"})}

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import keyset_page
+from core.db import conditions, keyset_page
 from core.definitions import N_
 
 
@@ -82,26 +82,14 @@ class AuditFilter:
 
 
 def _audit_where(f: AuditFilter) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
-    if f.username:
-        where.append("username = :username")
-        params["username"] = f.username
-    if f.entity:
-        where.append("entity = :entity")
-        params["entity"] = f.entity
-    if f.entity_id not in (None, ""):
-        where.append("entity_id = :entity_id")
-        params["entity_id"] = str(f.entity_id).strip()
-    if f.action:
-        where.append("action = :action")
-        params["action"] = f.action
-    if f.since:
-        where.append("at >= :since")
-        params["since"] = f.since
-    if f.until:
-        where.append("at < :until")
-        params["until"] = f.until + timedelta(days=1)
-    return where, params
+    return conditions([
+        ("username = :username", "username", f.username),
+        ("entity = :entity", "entity", f.entity),
+        ("entity_id = :entity_id", "entity_id", None if f.entity_id is None else str(f.entity_id).strip()),
+        ("action = :action", "action", f.action),
+        ("at >= :since", "since", f.since),
+        ("at < :until", "until", f.until and f.until + timedelta(days=1)),
+    ])
 
 
 def list_audit(conn: Connection, *, filters: AuditFilter = AuditFilter(), after: int | None = None,

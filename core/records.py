@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from core import audit, contact, text
 from core.accounts import Actor, require
-from core.db import keyset_page
+from core.db import conditions, keyset_page
 from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
 from core.telemetry import timed
 
@@ -41,15 +41,26 @@ class RecordError(TextError, ValueError):
 
 
 class NotFound(RecordError):
-    """The customer or service does not exist (any more)."""
+    """The customer or service does not exist (any more): raised as NotFound(NO_CUSTOMER, id=...)
+    or NotFound(NO_SERVICE, id=...)."""
+
+    http_status = 404
+
+
+NO_CUSTOMER = N_("There is no customer {id}.")
+NO_SERVICE = N_("There is no service {id}.")
 
 
 class IdTaken(RecordError):
     """A create names an id that another customer or service already has."""
 
+    http_status = 409
+
 
 class EmailTaken(RecordError):
     """Another customer already has this email (compared ignoring case)."""
+
+    http_status = 409
 
 
 class UnknownCustomer(RecordError):
@@ -62,7 +73,10 @@ class UnknownCustomer(RecordError):
 
 
 class FarVisit(RecordError):
-    """The visit is more than FAR_VISIT_DAYS from the deadline: repeat with confirm_far_visit."""
+    """The visit is more than FAR_VISIT_DAYS from the deadline: repeat with confirm_far_visit (valid,
+    but needs that confirmation: a conflict, not bad input)."""
+
+    http_status = 409
 
     def __init__(self, days: int):
         self.days = days
@@ -75,10 +89,23 @@ class FarVisit(RecordError):
 class CustomerHasServices(RecordError):
     """Deleting a customer who still has services, without with_services=True."""
 
+    http_status = 409
+
     def __init__(self, id: int, count: int):
         self.count = count
         super().__init__(f"Customer {id} has {count} service{'s' if count != 1 else ''}. "
                          "Delete those services too (admin), or keep the customer.")
+
+
+class StubNeedsName(RecordError):
+    """A correction of a stub customer (known only by a service's id_cliente) that gives no name: the
+    request is valid, the customer's state needs more of it (a conflict)."""
+
+    http_status = 409
+
+    def __init__(self, id: int):
+        super().__init__(N_("Customer {id} is a stub (known only by a service's id_cliente): send its nome to "
+                            "complete it."), id=id)
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -332,7 +359,7 @@ def _customer_for_update(conn: Connection, id: Any) -> Customer:
     row = conn.execute(sa.text(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id FOR UPDATE"),
                        {"id": id}).mappings().first()
     if row is None:
-        raise NotFound(N_("There is no customer {id}."), id=id)
+        raise NotFound(NO_CUSTOMER, id=id)
     return Customer(**row)
 
 
@@ -570,7 +597,7 @@ def _service_for_update(conn: Connection, id: Any) -> Service:
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id FOR UPDATE"),
                        {"id": id, "as_of": date.today()}).mappings().first()
     if row is None:
-        raise NotFound(N_("There is no service {id}."), id=id)
+        raise NotFound(NO_SERVICE, id=id)
     return Service(**row)
 
 
@@ -655,7 +682,8 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
               "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
     params = {**values, "as_of": date.today()}
     with timed("records.create_service"):
-        ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        if create_missing_customer:  # else _service_values found the customer
+            ensure_customer(conn, actor=actor, id=values["id_cliente"])
         # The new row comes back from the INSERT: the rollup and data version rows it locks are
         # held until the commit, so the fewer round trips after it, the more creates run at once.
         if id is None:
@@ -680,7 +708,8 @@ def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, 
     if all(getattr(before, k) == v for k, v in values.items()):
         return before
     with timed("records.update_service"):
-        ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        if create_missing_customer:  # else _service_values found the customer
+            ensure_customer(conn, actor=actor, id=values["id_cliente"])
         _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
                      "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
                      "updated_at = now() WHERE id = :id", {"id": before.id, **values})
@@ -702,41 +731,25 @@ def delete_service(conn: Connection, *, actor: Actor, id: Any) -> Service:
 
 
 def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
-    if f.id is not None:
-        where.append("id = :f_id")
-        params["f_id"] = _positive_id(f.id, N_("service id"))
-    if f.id_cliente is not None:
-        where.append("id_cliente = :f_cliente")
-        params["f_cliente"] = _positive_id(f.id_cliente, N_("customer id"))
-    # angel and polo are chosen from existing values: exact match, which the (polo, id) and
-    # (angel, id) indexes serve in id order.
-    if _text(f.angel):
-        where.append("angel = :f_angel")
-        params["f_angel"] = _text(f.angel)
-    if _text(f.polo):
-        where.append("polo = :f_polo")
-        params["f_polo"] = _text(f.polo)
-    if f.deadline_from:
-        where.append("data_limite >= :f_dl_from")
-        params["f_dl_from"] = f.deadline_from
-    if f.deadline_to:
-        where.append("data_limite <= :f_dl_to")
-        params["f_dl_to"] = f.deadline_to
-    if f.visit_from:
-        where.append("data_de_atendimento >= :f_v_from")
-        params["f_v_from"] = f.visit_from
-    if f.visit_to:  # inclusive: a visit at 23:59 on visit_to is in
-        where.append("data_de_atendimento < :f_v_to")
-        params["f_v_to"] = f.visit_to + timedelta(days=1)
-    if f.visit_at is not None:
-        where.append("data_de_atendimento = :f_v_at")
-        params["f_v_at"] = f.visit_at
+    where, params = conditions([
+        ("id = :f_id", "f_id", None if f.id is None else _positive_id(f.id, N_("service id"))),
+        ("id_cliente = :f_cliente", "f_cliente",
+         None if f.id_cliente is None else _positive_id(f.id_cliente, N_("customer id"))),
+        # angel and polo are chosen from existing values: exact match, which the (polo, id) and
+        # (angel, id) indexes serve in id order.
+        ("angel = :f_angel", "f_angel", _text(f.angel)),
+        ("polo = :f_polo", "f_polo", _text(f.polo)),
+        ("data_limite >= :f_dl_from", "f_dl_from", f.deadline_from),
+        ("data_limite <= :f_dl_to", "f_dl_to", f.deadline_to),
+        ("data_de_atendimento >= :f_v_from", "f_v_from", f.visit_from),
+        # inclusive: a visit at 23:59 on visit_to is in
+        ("data_de_atendimento < :f_v_to", "f_v_to", f.visit_to and f.visit_to + timedelta(days=1)),
+        ("data_de_atendimento = :f_v_at", "f_v_at", f.visit_at),
+        ("(data_de_atendimento IS NULL OR data_de_atendimento >= :f_open_after)", "f_open_after",
+         f.open_on and f.open_on + timedelta(days=1)),
+    ])
     if f.status:
         where.append(status_condition(f.status))
-    if f.open_on:
-        where.append("(data_de_atendimento IS NULL OR data_de_atendimento >= :f_open_after)")
-        params["f_open_after"] = f.open_on + timedelta(days=1)
     return where, params
 
 

@@ -22,9 +22,10 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core import accounts, throttle
 from core.accounts import Actor
+from core.definitions import TextError
 from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.ui import md
+from dashboard.ui import md, refusals_shown
 from dashboard.i18n import N_, _, error_text
 
 ACTOR_KEY = "auth_actor"
@@ -63,7 +64,7 @@ def build_authenticator() -> stauth.Authenticate:
         try:
             session = accounts.log_in(engine(), username=username, password=password, address=client_address(),
                                       settings=cfg)
-        except (accounts.AccountError, throttle.Throttled) as exc:  # LoginFailed is an AccountError
+        except TextError as exc:  # LoginFailed, Throttled...: said under the library's form, drawn after this
             st.session_state[LOGIN_ERROR_KEY] = error_text(exc)
             return False
         st.session_state[SID_KEY] = session.sid
@@ -183,16 +184,14 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
     if new != repeat:
         st.error(_("The two new passwords differ."))
         return False
-    try:
+    with refusals_shown():
         session = accounts.change_own_password(engine(), username=actor.username, current=current, new=new,
                                                address=client_address(), settings=settings())
-    except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
-        st.error(md(error_text(exc)))
-        return False
-    # Every session ended with the old password; this browser gets the new one (and a new cookie).
-    st.session_state[SID_KEY] = session.sid
-    authenticator.cookie_controller.set_cookie()
-    return True
+        # Every session ended with the old password; this browser gets the new one (and a new cookie).
+        st.session_state[SID_KEY] = session.sid
+        authenticator.cookie_controller.set_cookie()
+        return True
+    return False
 
 
 def first_password_form(authenticator: stauth.Authenticate, user: accounts.User) -> None:
@@ -260,12 +259,9 @@ def signup_form() -> None:
                 if password != repeat:
                     st.error(_("The two passwords differ."))
                     return
-                try:
+                with refusals_shown():
                     accounts.register(engine(), username=username, password=password, name=name, email=email,
                                       address=client_address(), settings=settings())
-                except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
-                    st.error(md(error_text(exc)))
-                else:
                     st.success(_("Account created. Log in above."))
 
 

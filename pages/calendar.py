@@ -6,12 +6,11 @@ import streamlit as st
 from babel.dates import format_date
 
 from core import indicators
-from core.accounts import PermissionDenied
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, current, date_input_format, day, error_text
-from dashboard.ui import done, download_buttons, flash, md, table
+from dashboard.i18n import _, current, date_input_format, day
+from dashboard.ui import done, download_buttons, flash, refusals_shown, table
 
 actor = require_role("admin")
 cfg = settings()
@@ -44,11 +43,8 @@ with add_col, st.form("add_day", clear_on_submit=True):
         if chosen_day is None:
             st.error(_("Pick the day."))
         else:
-            try:
+            with refusals_shown():
                 write(indicators.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
-            except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("calendar", _("{day} is now a non-working day.").format(day=day(chosen_day)))
 
 with remove_col:
@@ -59,9 +55,6 @@ with remove_col:
         which = st.selectbox(_("Day"), [d.day for d in added], key="calendar_remove",
                              format_func=lambda d: f"{day(d)} · " + next(a.reason for a in added if a.day == d))
         if st.button(_("Remove"), key="calendar_remove_button"):
-            try:
+            with refusals_shown():
                 write(indicators.remove_non_working_day, actor=actor, day=which)
-            except (indicators.CalendarError, PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("calendar", _("{day} is a business day again.").format(day=day(which)))

@@ -1,6 +1,7 @@
-"""The life of a load job (table load_jobs): create, run, resume, heartbeat, progress, report.
+"""The life of a load job (table load_jobs): accept a file, run, resume, heartbeat, progress, report.
 
-`create_job` records a queued load of an inspected file; `run_job` stages it (core.loading.staging)
+`accept_file` is the one way a file comes in (the Upload page, the API's batch routes, the CLI through
+`load_file`): inspected, recorded as a queued job (`create_job`), started. `run_job` stages it (core.loading.staging)
 and merges it (core.loading.merge) in one transaction with the job's figures and the audit row, so
 a job is either done or not loaded. A job cut short keeps its staged blocks and resumes from them.
 While it runs, the job row says how far it is (bytes read, then the merge's step), for the Upload
@@ -39,6 +40,15 @@ _JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
 FILE_GONE = N_("The file of this load is no longer on the server; load it again.")
 STOPPED = N_("The load stopped: {error}")
 JOB_MESSAGES = (FILE_GONE, STOPPED)
+
+
+class LoadNotFound(LoadError):
+    """There is no load with this id."""
+
+    http_status = 404
+
+    def __init__(self, job_id: int):
+        super().__init__(N_("There is no load {id}."), id=job_id)
 
 
 @dataclass
@@ -239,7 +249,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     with engine.begin() as conn:
         job = get_job(conn, job_id=job_id)
         if job is None:
-            raise LoadError(N_("There is no load {id}."), id=job_id)
+            raise LoadNotFound(job_id)
         if job.status == "done":
             raise LoadError(N_("Load {id} is already done."), id=job_id)
         gone = not Path(job.source_path).exists()
@@ -291,14 +301,35 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     return report
 
 
+def accept_file(engine: Engine, *, path: Path | str, kind: str | None = None, file_name: str | None = None,
+                actor: Actor, settings: Settings, spooled: bool = False, start: bool = True) -> LoadJob:
+    """Take a file to load: the one way in of the Upload page, the API's batch routes and the CLI
+    (through load_file). It is inspected first: a file that is not a services or customers file (or
+    no file at all) raises FileRefused and nothing is recorded. Then its job is recorded, queued,
+    and started in a background thread of this process (start=False leaves it for run_job).
+    `spooled`: the file is an upload in the spool (core.loading.files.new_spool_file); the job owns
+    it and deletes it when it ends, and a refusal deletes it at once. Returns the job as recorded."""
+    require(actor, "analyst")
+    try:
+        info = inspect_file(path, kind=kind, file_name=file_name)
+        with engine.begin() as conn:
+            job = get_job(conn, job_id=create_job(conn, actor=actor, info=info, file_name=file_name,
+                                                 owns_source=spooled, settings=settings))
+    except BaseException:
+        if spooled:
+            Path(path).unlink(missing_ok=True)  # refused: nothing written, nothing kept
+        raise
+    if start:
+        start_in_background(engine, job_id=job.id, actor=actor, settings=settings)
+    return job
+
+
 def load_file(engine: Engine, *, path: Path | str, kind: str | None = None, actor: Actor, settings: Settings,
               on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
-    """Inspect, record and run a load of a file on the server (CLI, demo, tests)."""
-    require(actor, "analyst")
-    info = inspect_file(path, kind=kind)
-    with engine.begin() as conn:
-        job_id = create_job(conn, actor=actor, info=info, settings=settings)
-    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
+    """Load a file on the server and wait for it (the CLI, the demo, tests): accept_file, then
+    run_job here, with `on_progress` told of each step."""
+    job = accept_file(engine, path=path, kind=kind, actor=actor, settings=settings, start=False)
+    return run_job(engine, job_id=job.id, settings=settings, on_progress=on_progress)
 
 
 def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
@@ -308,7 +339,7 @@ def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
     with engine.connect() as conn:
         job = get_job(conn, job_id=job_id)
     if job is None:
-        raise LoadError(N_("There is no load {id}."), id=job_id)
+        raise LoadNotFound(job_id)
     if job.status not in ("interrupted", "failed", "queued"):
         raise LoadError(N_("Load {id} is {status}; only an interrupted or failed load can be resumed."), id=job_id,
                         status=job.status)
