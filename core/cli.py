@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from core import accounts, exports
 from core.config import SETTINGS, ConfigError, load_settings
 from core.db import describe_url, get_engine, migrate, pending_migrations
-from core.definitions import STATUSES, TextError
+from core.definitions import N_, STATUSES, TextError
 
 
 CHECK_FAILED = 1
@@ -75,7 +75,7 @@ def _read_password(prompt: str) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass(prompt)
     if getpass.getpass("Repeat it: ") != first:
-        raise accounts.AccountError("The two passwords differ.")
+        raise accounts.AccountError(N_("The two passwords differ."))
     return first
 
 

@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from core import audit, contact, text
 from core.accounts import Actor, require
 from core.db import conditions, keyset_page
-from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
+from core.definitions import (FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUS_LABELS, STATUSES, Count, TextError, status_case,
+                              status_condition)
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,10 @@ class CustomerHasServices(RecordError):
 
     def __init__(self, id: int, count: int):
         self.count = count
-        super().__init__(f"Customer {id} has {count} service{'s' if count != 1 else ''}. "
-                         "Delete those services too (admin), or keep the customer.")
+        super().__init__(N_("Customer {id} has {count} services. Delete those services too (admin), or keep the "
+                            "customer.") if count != 1 else
+                         N_("Customer {id} has 1 service. Delete that service too (admin), or keep the customer."),
+                         id=id, count=Count(count))
 
 
 class StubNeedsName(RecordError):
@@ -168,8 +171,8 @@ class ServiceFilter:
         _checked(self.angel, N_("angel"), text.LIMITS["angel"])
         _checked(self.polo, N_("polo"), text.LIMITS["polo"])
         if self.status is not None and self.status not in STATUSES:
-            raise RecordError(f"Unknown status {self.status!r}: choose one of "
-                              + ", ".join(STATUS_LABELS[s] for s in STATUSES) + ".")
+            raise RecordError(N_("Unknown status {status!r}: choose one of on time, late, not visited, open."),
+                              status=self.status)  # core.definitions.STATUSES and STATUS_LABELS
         for start, end, what in ((self.deadline_from, self.deadline_to, N_("deadline")),
                                  (self.visit_from, self.visit_to, N_("visit"))):
             if start and end and start > end:
@@ -331,15 +334,16 @@ def _write(conn: Connection, statement: str, params: dict[str, Any]) -> sa.Row |
     except sa.exc.IntegrityError as exc:
         detail = str(exc.orig)
         if "customers_email_key" in detail:
-            raise EmailTaken(f"The email {params.get('email')} is already used by another customer.") from None
+            raise EmailTaken(N_("The email {email} is already used by another customer."),
+                             email=params.get("email")) from None
         if "_pkey" in detail:
-            raise IdTaken(f"The id {params.get('id')} is already taken.") from None
+            raise IdTaken(N_("The id {id} is already taken."), id=params.get("id")) from None
         if "foreign key" in detail:
-            raise RecordError("The record is still referenced by another record.") from None
+            raise RecordError(N_("The record is still referenced by another record.")) from None
         # The driver's text names the values (DETAIL: Key (...)=(...)): logged, never shown.
         log.warning("a write was refused by a constraint: %s", type(exc.orig).__name__)
-        raise RecordError("The database refused the change (a rule on the data was broken); nothing was "
-                          "saved.") from None
+        raise RecordError(N_("The database refused the change (a rule on the data was broken); nothing was "
+                             "saved.")) from None
 
 
 # --- customers ----------------------------------------------------------------------------------
@@ -470,7 +474,7 @@ def _customer_where(conn: Connection, f: CustomerFilter) -> tuple[list[str], dic
     if _text(f.telefone):
         digits = re.sub(r"\D", "", f.telefone)
         if not digits:
-            raise RecordError("Search the phone by its digits.")
+            raise RecordError(N_("Search the phone by its digits."))
         where.append("telefone LIKE :f_tel")
         params["f_tel"] = f"%{digits}%"
     if f.stubs is not None:
@@ -497,9 +501,9 @@ def _page_sql(select: str, where: list[str], *, after: int | None, before: int |
     `offset` skips rows first (the original API's paging): every skipped row is read, so it is
     for old clients only; a keyset cursor costs the same at any depth."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise RecordError(f"The page size must be between 1 and {MAX_PAGE_SIZE}.")
+        raise RecordError(N_("The page size must be between 1 and {max}."), max=MAX_PAGE_SIZE)
     if offset < 0:
-        raise RecordError("The offset cannot be negative.")
+        raise RecordError(N_("The offset cannot be negative."))
     return keyset_page(select, where, after=after, before=before, from_end=from_end, limit=limit, offset=offset)
 
 
@@ -623,6 +627,7 @@ def ensure_customer(conn: Connection, *, actor: Actor, id: Any) -> bool:
 # Sequences that hand out the ids of records created without one (migration 0011).
 _NEXT_ID_SEQUENCES = {"services": "services_next_id_seq", "customers": "customers_next_id_seq"}
 _NEXT_ID_ATTEMPTS = 100
+_RECORD = {"services": N_("service"), "customers": N_("customer")}  # a table's record, in words
 
 
 def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict[str, Any],
@@ -642,7 +647,7 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
             f"SELECT nextval('{sequence}'), (SELECT max(id) FROM {table})")).one()
         if (top or 0) >= ID_MAX:  # a valid request, but no id is left above the highest: a conflict
             raise IdTaken(N_("No {what} id is free above the highest, {id}, the largest an id can be; give the id."),
-                          what=N_("customer") if table == "customers" else N_("service"), id=top)
+                          what=_RECORD[table], id=top)
         if top is not None and id <= top:
             # greatest(): never move the sequence back below what other creates already took
             conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),
@@ -651,7 +656,8 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
         row = _write(conn, f"{insert} ON CONFLICT (id) DO NOTHING RETURNING {returning}", {**params, "id": id})
         if row is not None:
             return row
-    raise RecordError(f"No free {table[:-1]} id found after {_NEXT_ID_ATTEMPTS} attempts; try again.")
+    raise RecordError(N_("No free {what} id found after {attempts} attempts; try again."), what=_RECORD[table],
+                      attempts=_NEXT_ID_ATTEMPTS)
 
 
 def next_service_id(conn: Connection) -> int:

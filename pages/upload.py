@@ -7,7 +7,8 @@ from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings
 from core.parsing import REASONS
 from dashboard.i18n import N_, _, decimal, number, percent, stored_text, text
-from dashboard.ui import download_buttons, heading, loads_table, md, refusals_shown, show_refusal, table
+from dashboard.ui import (LOAD_STATUSES, download_buttons, heading, loads_table, md, refusals_shown, show_refusal,
+                          table, word)
 
 actor = require_role("analyst")
 
@@ -146,8 +147,8 @@ if finished:
     resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:
         choice = st.selectbox(_("Interrupted or failed loads"), list(resumable),
-                              format_func=lambda i, label=_("Load {id}: {file}"): label.format(id=i, file=resumable[i].file_name)
-                              + f" · {resumable[i].status}")
+                              format_func=lambda i, label=_("Load {id}: {file} · {status}"), status=word(LOAD_STATUSES):
+                              label.format(id=i, file=resumable[i].file_name, status=status(resumable[i].status)))
         if st.button(_("Resume"), icon=":material/play_arrow:"):
             loading.start_in_background(engine(), job_id=choice, actor=actor, settings=settings())
             st.session_state["upload_watched_job"] = choice
