@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, Callable, Iterator, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -10,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
 from api.schemas import MAX_ID, Error
-from core import accounts, records, tokens
+from core import accounts, operation_day, records, tokens
 from core.accounts import Actor
 from core.config import Settings, load_settings
 from core.prestart import prestart
@@ -32,6 +33,11 @@ def settings() -> Settings:
 def engine() -> Engine:
     """The process-wide engine: database reached, schema migrated, first admin present."""
     return prestart(settings())
+
+
+def today() -> date:
+    """The operation's today (core.operation_day.today, in TIMEZONE): what statuses are as of."""
+    return operation_day.today(settings())
 
 
 @contextmanager
@@ -155,11 +161,14 @@ class Paging:
     ):
         self.limit, self.after, self.offset = limit, after, offset
 
-    def read(self, list_rows: Callable[..., list], filters) -> tuple[list, bool]:
-        """One page of `list_rows(conn, filters=..., after=..., limit=...)` and whether more follow."""
+    def read(self, list_rows: Callable[..., list], filters, **more_kwargs) -> tuple[list, bool]:
+        """One page of `list_rows(conn, filters=..., after=..., limit=..., **more_kwargs)` and whether
+        more follow."""
         with connection() as conn:
-            rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit)
-            more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1))
+            rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit,
+                             **more_kwargs)
+            more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1,
+                                                             **more_kwargs))
         return rows, more
 
 

@@ -263,16 +263,18 @@ def _indicator_rows(conn, args) -> tuple[list[dict], tuple[str, ...]] | None:
     """Run the requested indicator; None when the database holds no services."""
     from core import indicators
     from core.definitions import Period
+    from core.operation_day import today
 
     known = indicators.data_range(conn)
     if known.empty and not (args.start and args.end):
         return None
+    settings = load_settings()
     period = Period(args.start or known.first, args.end or known.last)
     common = dict(period=period, polo=args.polo, angel=args.angel, descending=not args.asc,
-                  as_of=args.as_of)
+                  as_of=args.as_of or today(settings))
     if args.indicator == "productivity":
-        rows = indicators.productivity(conn, sort=args.sort or "productivity",
-                                       country=load_settings().holiday_country, **common)
+        rows = indicators.productivity(conn, sort=args.sort or "productivity", country=settings.holiday_country,
+                                       **common)
         fields = _PRODUCTIVITY_FIELDS
     elif args.indicator == "sla-angel":
         rows, fields = indicators.sla_by_angel(conn, sort=args.sort or "sla", **common), _SLA_ANGEL_FIELDS
@@ -348,7 +350,7 @@ def _add_indicator_parsers(sub) -> None:
                      "the indicator itself (sla / productivity, the default) or any output column")
     ind.add_argument("--asc", action="store_true", help="ascending order (default: descending)")
     ind.add_argument("--as-of", type=_day, default=None,
-                     help="judge open vs not visited as of this day (default: today)")
+                     help="judge open vs not visited as of this day (default: today in TIMEZONE)")
     fmt = ind.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true",
                      help="print a JSON list of objects (locale-neutral: decimal point, ISO dates)")
@@ -513,7 +515,9 @@ def cmd_records(args) -> int:
     from dataclasses import asdict
 
     from core import audit, records
+    from core.operation_day import today
 
+    as_of = today(load_settings())
     with _database() as conn:
         if args.command == "audit":
             entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
@@ -528,9 +532,10 @@ def cmd_records(args) -> int:
                 id=args.id, id_cliente=args.customer, polo=args.polo, angel=args.angel, status=args.status,
                 deadline_from=args.deadline_from, deadline_to=args.deadline_to,
                 visit_from=args.visit_from, visit_to=args.visit_to)
-            found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit)
+            found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit,
+                                                 as_of=as_of)
             more = bool(found) and bool(records.list_services(conn, filters=filters, after=found[-1].id,
-                                                               limit=1))
+                                                               limit=1, as_of=as_of))
             rows, fields = [asdict(r) for r in found], ("id", "id_cliente", "angel", "polo", "data_limite",
                                                         "data_de_atendimento", "status")
         else:
@@ -556,7 +561,7 @@ def _add_records_parsers(sub) -> None:
     svc.add_argument("--customer", type=int, help="the services of one customer (id_cliente)")
     svc.add_argument("--polo", help="exact polo, e.g. 'RJ - SAO GONÇALO'")
     svc.add_argument("--angel", help="exact angel name")
-    svc.add_argument("--status", choices=STATUSES, help="status as of today")
+    svc.add_argument("--status", choices=STATUSES, help="status as of today (in TIMEZONE)")
     for name, text in (("deadline-from", "deadline on or after"), ("deadline-to", "deadline on or before"),
                        ("visit-from", "visited on or after"), ("visit-to", "visited on or before")):
         svc.add_argument(f"--{name}", type=_day, help=f"{text} this day (YYYY-MM-DD)")

@@ -25,8 +25,7 @@ from sqlalchemy.engine import Connection
 from core import audit, contact, text
 from core.accounts import Actor, require
 from core.db import conditions, keyset_page
-from core.definitions import (FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUS_LABELS, STATUSES, Count, TextError, status_case,
-                              status_condition)
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, Count, TextError, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -132,7 +131,7 @@ class Service:
     polo: str
     data_limite: date
     data_de_atendimento: datetime | None
-    status: str  # core.definitions.STATUSES, as of the day of the query
+    status: str  # core.definitions.STATUSES, as of the day the caller asked (as_of)
     created_at: datetime
     updated_at: datetime
 
@@ -154,7 +153,8 @@ class CustomerFilter:
 
 @dataclass(frozen=True)
 class ServiceFilter:
-    """Services matching every given field; ranges inclusive at both ends."""
+    """Services matching every given field; ranges inclusive at both ends. A status is judged as of
+    the day the reading function is given (`as_of`: the operation's today)."""
     id: int | None = None
     id_cliente: int | None = None
     angel: str | None = None
@@ -417,17 +417,15 @@ def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: b
     which deletes those services too (each audited). Returns the number of services deleted."""
     require(actor, "admin")
     before = _customer_for_update(conn, id)
-    services = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services s WHERE id_cliente = :id "
-                                    "ORDER BY id FOR UPDATE"),
-                            {"id": before.id, "as_of": date.today()}).mappings().all()
+    services = conn.execute(sa.text(f"SELECT {_SERVICE_AUDITED} FROM services WHERE id_cliente = :id "
+                                    "ORDER BY id FOR UPDATE"), {"id": before.id}).mappings().all()
     if services and not with_services:
         raise CustomerHasServices(before.id, len(services))
     with timed("records.delete_customer", services=len(services)):
-        for row in services:
-            service = Service(**row)
-            _write(conn, "DELETE FROM services WHERE id = :id", {"id": service.id})
+        for service in services:
+            _write(conn, "DELETE FROM services WHERE id = :id", {"id": service["id"]})
             audit.record(conn, username=actor.username, action="delete", entity="service",
-                         entity_id=service.id, before=_audit_values(service))
+                         entity_id=service["id"], before=dict(service))
         _write(conn, "DELETE FROM customers WHERE id = :id", {"id": before.id})
     audit.record(conn, username=actor.username, action="delete", entity="customer", entity_id=before.id,
                  before=_audit_values(before))
@@ -585,21 +583,24 @@ def compact_search_blocks(conn: Connection, *, actor: Actor) -> SearchCompaction
 
 # --- services -----------------------------------------------------------------------------------
 
-_SERVICE_COLUMNS = ("id, id_cliente, angel, polo, data_limite, data_de_atendimento, "
-                    f"{status_case()} AS status, created_at, updated_at")
+# What the audit log keeps of a service (_audit_values): its fields, without bookkeeping.
+_SERVICE_AUDITED = "id, id_cliente, angel, polo, data_limite, data_de_atendimento"
+# Statuses are as of :as_of, the day the caller asks about: the operation's today
+# (core.operation_day.today, in TIMEZONE) for every front end; never the server's date.
+_SERVICE_COLUMNS = f"{_SERVICE_AUDITED}, {status_case()} AS status, created_at, updated_at"
 
 
-def get_service(conn: Connection, *, id: int, as_of: date | None = None) -> Service | None:
-    """One service (its status as of `as_of`, default today), or None."""
+def get_service(conn: Connection, *, id: int, as_of: date) -> Service | None:
+    """One service (its status as of `as_of`), or None."""
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id"),
-                       {"id": id, "as_of": as_of or date.today()}).mappings().first()
+                       {"id": id, "as_of": as_of}).mappings().first()
     return Service(**row) if row else None
 
 
-def _service_for_update(conn: Connection, id: Any) -> Service:
+def _service_for_update(conn: Connection, id: Any, as_of: date) -> Service:
     id = _positive_id(id, N_("service id"))
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id FOR UPDATE"),
-                       {"id": id, "as_of": date.today()}).mappings().first()
+                       {"id": id, "as_of": as_of}).mappings().first()
     if row is None:
         raise NotFound(NO_SERVICE, id=id)
     return Service(**row)
@@ -667,9 +668,10 @@ def next_service_id(conn: Connection) -> int:
 
 def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente: Any, angel: Any, polo: Any,
                    data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
-                   create_missing_customer: bool = False) -> Service:
-    """Register a service (analyst). Its id is the operation's id_atendimento: given, or None for
-    the next free id (above every existing one). A given id that exists raises IdTaken.
+                   create_missing_customer: bool = False, as_of: date) -> Service:
+    """Register a service (analyst); returns it with its status as of `as_of`. Its id is the
+    operation's id_atendimento: given, or None for the next free id (above every existing one). A
+    given id that exists raises IdTaken.
 
     An unknown id_cliente raises UnknownCustomer unless create_missing_customer, which creates a
     stub customer (audited) to fill in later. A visit more than FAR_VISIT_DAYS from the deadline
@@ -686,7 +688,7 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
                       next=next_service_id(conn))
     insert = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
               "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
-    params = {**values, "as_of": date.today()}
+    params = {**values, "as_of": as_of}
     with timed("records.create_service"):
         if create_missing_customer:  # else _service_values found the customer
             ensure_customer(conn, actor=actor, id=values["id_cliente"])
@@ -704,10 +706,11 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
 
 def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, angel: Any, polo: Any,
                    data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
-                   create_missing_customer: bool = False) -> Service:
-    """Correct a service (analyst): every field but its id. Same checks as create_service."""
+                   create_missing_customer: bool = False, as_of: date) -> Service:
+    """Correct a service (analyst): every field but its id. Same checks as create_service; returns it
+    with its status as of `as_of`."""
     require(actor, "analyst")
-    before = _service_for_update(conn, id)
+    before = _service_for_update(conn, id, as_of)
     values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
                              data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
                              create_missing_customer=create_missing_customer)
@@ -719,16 +722,16 @@ def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, 
         _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
                      "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
                      "updated_at = now() WHERE id = :id", {"id": before.id, **values})
-    after = get_service(conn, id=before.id)
+    after = get_service(conn, id=before.id, as_of=as_of)
     audit.record(conn, username=actor.username, action="update", entity="service", entity_id=before.id,
                  before=_audit_values(before), after=_audit_values(after))
     return after
 
 
-def delete_service(conn: Connection, *, actor: Actor, id: Any) -> Service:
-    """Delete a service (admin); returns what was deleted."""
+def delete_service(conn: Connection, *, actor: Actor, id: Any, as_of: date) -> Service:
+    """Delete a service (admin); returns what was deleted (its status as of `as_of`)."""
     require(actor, "admin")
-    before = _service_for_update(conn, id)
+    before = _service_for_update(conn, id, as_of)
     with timed("records.delete_service"):
         _write(conn, "DELETE FROM services WHERE id = :id", {"id": before.id})
     audit.record(conn, username=actor.username, action="delete", entity="service", entity_id=before.id,
@@ -761,42 +764,40 @@ def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
 
 def list_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
                   before: int | None = None, from_end: bool = False, limit: int = 50, offset: int = 0,
-                  as_of: date | None = None) -> list[Service]:
+                  as_of: date) -> list[Service]:
     """One page of services in id order: after `after`, before `before`, or the last `limit`
     (`offset` rows skipped first: see _page_sql).
 
-    Statuses are as of `as_of` (default today)."""
+    Statuses (and the status filter) are as of `as_of`."""
     where, params = _service_where(filters)
     sql, page_params = _page_sql(f"SELECT {_SERVICE_COLUMNS} FROM services", where, after=after,
                                  before=before, from_end=from_end, limit=limit, offset=offset)
     with timed("records.list_services", limit=limit) as info:
         rows = conn.execute(sa.text(sql), {**params, **page_params,
-                                           "as_of": as_of or date.today()}).mappings().all()
+                                           "as_of": as_of}).mappings().all()
         info["rows"] = len(rows)
     return [Service(**r) for r in rows]
 
 
-def count_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(),
-                   as_of: date | None = None) -> int:
-    """How many services match the filters (statuses as of `as_of`, default today)."""
+def count_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date) -> int:
+    """How many services match the filters (the status filter as of `as_of`)."""
     where, params = _service_where(filters)
     with timed("records.count_services"):
         return conn.scalar(sa.text("SELECT count(*) FROM services"
                                    + (" WHERE " + " AND ".join(where) if where else "")),
-                           {**params, "as_of": as_of or date.today()})
+                           {**params, "as_of": as_of})
 
 
 def find_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
                   before: int | None = None, from_end: bool = False, limit: int = 50,
-                  as_of: date | None = None) -> tuple[list[Service], int]:
+                  as_of: date) -> tuple[list[Service], int]:
     """A page of services and the total count of the filter."""
     return (list_services(conn, filters=filters, after=after, before=before, from_end=from_end,
                           limit=limit, as_of=as_of),
             count_services(conn, filters=filters, as_of=as_of))
 
 
-def iter_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date | None = None,
-                  batch: int = 1000):
+def iter_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date, batch: int = 1000):
     """Every matching service in id order, read page by page (for downloads)."""
     after = None
     while True:
@@ -856,7 +857,7 @@ def as_dict(record) -> dict[str, Any]:
 EXPORT_MAX_ROWS = 1_048_576  # the whole services file fits; a spreadsheet holds no more anyway
 
 
-def export_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date | None = None,
+def export_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date,
                     max_rows: int = EXPORT_MAX_ROWS) -> list[Service]:
     """The matching services in id order (at most max_rows), for a download."""
     with timed("records.export_services") as info:

@@ -13,7 +13,8 @@ other tabs and in any copy of the cookie, at once.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import streamlit as st
@@ -83,7 +84,7 @@ def build_authenticator() -> stauth.Authenticate:
         if model.cookie_expiry_days != 0:
             model.exp_date = model._set_exp_date()
             model.cookie_manager.set(model.cookie_name, token_encode(), secure=cfg.auth_cookie_secure,
-                                     expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days))
+                                     expires_at=datetime.now(timezone.utc) + timedelta(days=model.cookie_expiry_days))
 
     def get_cookie():
         """The cookie's claims when it names a live session of its user; None otherwise."""
@@ -98,7 +99,7 @@ def build_authenticator() -> stauth.Authenticate:
             return None
         if (not isinstance(claims.get("username"), str) or not isinstance(claims.get("sid"), str)
                 or not isinstance(claims.get("exp_date"), (int, float))
-                or claims["exp_date"] <= datetime.now().timestamp()):
+                or claims["exp_date"] <= time.time()):
             return None
         if read_fresh(accounts.session_user, sid=claims["sid"], username=claims["username"],
                       idle_minutes=cfg.auth_idle_minutes) is None:

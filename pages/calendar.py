@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 from babel.dates import format_date
 
-from core import indicators
+from core import indicators, operation_day
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
@@ -23,7 +23,7 @@ st.caption(_("Business days are Monday to Friday, except the national holidays o
 flash("calendar")
 
 added = read_fresh(indicators.non_working_days)
-year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
+year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=operation_day.today(cfg).year, step=1, key="calendar_year")
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
 rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": _("national holiday"),
          "reason": name, "added by": ""}

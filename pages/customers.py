@@ -1,14 +1,13 @@
 """Customers: find, register, correct, delete (admin). A customer shows their services."""
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
-from core import records
+from core import operation_day, records
 from core.accounts import can
+from core.definitions import STATUS_LABELS
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
-from dashboard.common import read, read_fresh, write
+from dashboard.common import read, read_fresh, settings, write
 from dashboard.filters import UrlFilters, UrlParam
 from dashboard.i18n import N_, _, moment, ngettext, number
 from dashboard.ui import done, flash, md, refusals_shown, table
@@ -84,13 +83,14 @@ if customer is not None:
         email=md(customer.email or "-"), phone=md(customer.telefone or "-"), created=moment(customer.created_at),
         changed=moment(customer.updated_at)))
     service_filter = records.ServiceFilter(id_cliente=customer.id)
-    n_services = read(records.count_services, filters=service_filter)
-    services = read(records.list_services, filters=service_filter, limit=200, as_of=date.today())
+    today = operation_day.today(settings())
+    n_services = read(records.count_services, filters=service_filter, as_of=today)
+    services = read(records.list_services, filters=service_filter, limit=200, as_of=today)
     st.markdown(ngettext("**{n} service**", "**{n} services**", n_services).format(n=number(n_services)))
     if services:
         table(pd.DataFrame([{
             "id": s.id, "angel": s.angel, "polo": s.polo, "deadline": s.data_limite,
-            "visit": s.data_de_atendimento, "status": _(records.STATUS_LABELS[s.status])} for s in services]),
+            "visit": s.data_de_atendimento, "status": _(STATUS_LABELS[s.status])} for s in services]),
             column_config={"id": st.column_config.NumberColumn("Id", format="%d")})
         st.page_link("../pages/services.py", label=_("Open these services"), icon=":material/assignment:",
                      query_params={"id_cliente": str(customer.id)})

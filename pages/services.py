@@ -6,17 +6,17 @@ Indicator pages open the services behind a number with query parameters, e.g.
 Today page's "open"). The filter bar starts from them and writes back to
 the URL, so a link reproduces the view.
 """
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 import pandas as pd
 import streamlit as st
 
-from core import records
+from core import operation_day, records
 from core.accounts import can
 from core.definitions import STATUS_LABELS, STATUSES
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
-from dashboard.common import read, read_fresh, write
+from dashboard.common import read, read_fresh, settings, write
 from dashboard.filters import UrlFilters, UrlParam, url_date
 from dashboard.i18n import N_, _, date_input_format, day, error_text, moment, ngettext
 from dashboard.ui import definitions, done, flash, md, refusals_shown
@@ -24,7 +24,7 @@ from dashboard.ui import definitions, done, flash, md, refusals_shown
 actor = require_role("viewer")
 KEY = "services"
 ANY = ""
-today = date.today()
+today = operation_day.today(settings())  # statuses are as of the operation's day (TIMEZONE)
 
 
 def known_status(text: str) -> str:
@@ -110,7 +110,7 @@ def save(fn, message: str, **kwargs) -> None:
     question, in the user's language, shown with its buttons below)."""
     with refusals_shown():
         try:
-            saved = write(fn, actor=actor, **kwargs)
+            saved = write(fn, actor=actor, as_of=today, **kwargs)
         except (records.FarVisit, records.UnknownCustomer) as exc:  # a question, asked below with its buttons
             st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": error_text(exc),
                                                     "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
@@ -186,7 +186,7 @@ if service is not None:
             sure = st.checkbox(_("Yes, delete service {id}").format(id=service.id), key=f"services_delete_{service.id}")
             if st.button(_("Delete service"), type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
                 with refusals_shown():
-                    write(records.delete_service, actor=actor, id=service.id)
+                    write(records.delete_service, actor=actor, id=service.id, as_of=today)
                     st.session_state.pop("services_table", None)
                     done(KEY, _("Service {id} deleted.").format(id=service.id))
 elif total:
