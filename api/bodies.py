@@ -39,7 +39,7 @@ def body_limit(scope, settings: Settings) -> tuple[int, str]:
     """(bytes, the 413's message) a request may send."""
     if scope["method"] == "POST" and BATCH_ROUTE.match(scope["path"]):
         return (settings.upload_max_mb * 1_000_000 + MULTIPART_FRAMING_BYTES,
-                f"The file is larger than {settings.upload_max_mb} MB (UPLOAD_MAX_MB).")
+                str(loading.FileTooLarge(settings.upload_max_mb)))
     return JSON_MAX_BYTES, f"The body is larger than {JSON_MAX_BYTES // 1024} KB."
 
 
@@ -184,7 +184,7 @@ async def receive_upload(request: Request, *, kind: str, settings: Settings) -> 
                                      "named `file`; send the file as that field.")
     except _FileTooLarge:
         _discard(upload)
-        raise HTTPException(413, f"The file is larger than {settings.upload_max_mb} MB (UPLOAD_MAX_MB).") from None
+        raise loading.FileTooLarge(settings.upload_max_mb) from None
     except HTTPException:
         _discard(upload)
         raise

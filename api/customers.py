@@ -1,7 +1,7 @@
 """/v1/customers: find, register, correct and delete customers."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.engine import Connection
 
 from api import deps
@@ -56,10 +56,7 @@ def total_customers(filters: records.CustomerFilter = Depends(customer_filter),
 
 @router.get("/{id:record}", summary="Get one customer", response_model=CustomerOut, responses=errors(401, 404, 422))
 def get_customer(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
-    customer = deps.read(records.get_customer, id=id)
-    if customer is None:
-        raise HTTPException(404, f"There is no customer {id}.")
-    return customer_out(customer)
+    return customer_out(deps.found(deps.read(records.get_customer, id=id), records.NO_CUSTOMER, id))
 
 
 @router.post("", status_code=201, summary="Register a customer", response_model=CustomerOut,
@@ -71,14 +68,11 @@ def create_customer(body: CustomerIn, actor: Actor = Depends(deps.analyst)):
 
 
 def _update(conn: Connection, *, actor: Actor, id: int, body: CustomerUpdate) -> records.Customer:
-    current = records.get_customer(conn, id=id)
-    if current is None:
-        raise records.NotFound(f"There is no customer {id}.")
+    current = deps.found(records.get_customer(conn, id=id), records.NO_CUSTOMER, id)
     values = {"nome": current.nome, "email": current.email, "telefone": current.telefone,
               **body.model_dump(exclude_unset=True)}
     if values["nome"] is None:  # a valid body, but this customer's state needs more of it: 409
-        raise HTTPException(409, f"Customer {id} is a stub (known only by a service's id_cliente): send its nome "
-                                 "to complete it.")
+        raise records.StubNeedsName(id)
     return records.update_customer(conn, actor=actor, id=id, **values)
 
 

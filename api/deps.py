@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, Callable, Iterator, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -10,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
 from api.schemas import MAX_ID, Error
-from core import accounts, records, tokens
+from core import accounts, operation_day, records, tokens
 from core.accounts import Actor
 from core.config import Settings, load_settings
 from core.prestart import prestart
@@ -34,22 +35,35 @@ def engine() -> Engine:
     return prestart(settings())
 
 
+def today() -> date:
+    """The operation's today (core.operation_day.today, in TIMEZONE): what statuses are as of."""
+    return operation_day.today(settings())
+
+
 @contextmanager
-def connection() -> Iterator[Connection]:
-    with engine().connect() as conn:
+def connection(*, write: bool = False) -> Iterator[Connection]:
+    """A connection to the database, in one transaction when `write`."""
+    with (engine().begin() if write else engine().connect()) as conn:
         yield conn
 
 
 def read(fn: Callable[..., T], **kwargs: Any) -> T:
     """Call a core read function `fn(conn, **kwargs)`."""
-    with engine().connect() as conn:
+    with connection() as conn:
         return fn(conn, **kwargs)
 
 
 def write(fn: Callable[..., T], **kwargs: Any) -> T:
     """Call a core write function `fn(conn, **kwargs)` in one transaction."""
-    with engine().begin() as conn:
+    with connection(write=True) as conn:
         return fn(conn, **kwargs)
+
+
+def found(record: T | None, missing: str, id: int) -> T:
+    """`record`, or core's NotFound (404) with core's text for it: records.NO_CUSTOMER, NO_SERVICE."""
+    if record is None:
+        raise records.NotFound(missing, id=id)
+    return record
 
 
 def client_address(request: Request) -> str:
@@ -147,11 +161,14 @@ class Paging:
     ):
         self.limit, self.after, self.offset = limit, after, offset
 
-    def read(self, list_rows: Callable[..., list], filters) -> tuple[list, bool]:
-        """One page of `list_rows(conn, filters=..., after=..., limit=...)` and whether more follow."""
-        with engine().connect() as conn:
-            rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit)
-            more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1))
+    def read(self, list_rows: Callable[..., list], filters, **more_kwargs) -> tuple[list, bool]:
+        """One page of `list_rows(conn, filters=..., after=..., limit=..., **more_kwargs)` and whether
+        more follow."""
+        with connection() as conn:
+            rows = list_rows(conn, filters=filters, after=self.after, offset=self.offset, limit=self.limit,
+                             **more_kwargs)
+            more = len(rows) == self.limit and bool(list_rows(conn, filters=filters, after=rows[-1].id, limit=1,
+                                                             **more_kwargs))
         return rows, more
 
 

@@ -87,7 +87,7 @@ def _sla(conn: Connection, *, q: Question, by: str, sort: str) -> list[indicator
     if period is None:
         return []
     fn = indicators.sla_by_polo if by == "polo" else indicators.sla_by_angel
-    return fn(conn, period=period, polo=q.polo, angel=q.angel, sort=sort, descending=q.desc)
+    return fn(conn, period=period, polo=q.polo, angel=q.angel, sort=sort, descending=q.desc, as_of=deps.today())
 
 
 def _sla_route(by: str, answer_key: str, doc: str):
@@ -114,7 +114,7 @@ def _productivity(conn: Connection, *, q: Question, sort: str, country: str) -> 
     if period is None:
         return []
     return indicators.productivity(conn, period=period, polo=q.polo, angel=q.angel, sort=sort,
-                                   descending=q.desc, country=country)
+                                   descending=q.desc, as_of=deps.today(), country=country)
 
 
 @router.get("/productivity", summary="Productivity by Green Angel", response_model=Productivity,

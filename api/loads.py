@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api import deps
@@ -24,18 +24,10 @@ _UPLOAD = {"requestBody": {"required": True, "content": {"multipart/form-data": 
 
 
 def _start(kind: str, name: str, path, actor: Actor) -> dict:
-    settings = deps.settings()
-    shown = loading.display_name(name, default=f"{kind}.csv")  # as the load keeps it
-    try:
-        info = loading.inspect_file(path, kind=kind, file_name=shown)
-        job_id = deps.write(loading.create_job, actor=actor, info=info, file_name=shown, owns_source=True,
-                            settings=settings)
-    except BaseException:
-        path.unlink(missing_ok=True)  # refused: nothing written, nothing kept
-        raise
-    loading.start_in_background(deps.engine(), job_id=job_id, actor=actor, settings=settings)
-    return {"message": f"{shown} is loading as job {job_id}; follow it at its status_url.",
-            "job_id": job_id, "status_url": f"/v1/jobs/{job_id}"}
+    job = loading.accept_file(deps.engine(), path=path, kind=kind, actor=actor, settings=deps.settings(), spooled=True,
+                              file_name=loading.display_name(name, default=f"{kind}.csv"))
+    return {"message": f"{job.file_name} is loading as job {job.id}; follow it at its status_url.",
+            "job_id": job.id, "status_url": f"/v1/jobs/{job.id}"}
 
 
 async def _accept(kind: str, request: Request, actor: Actor) -> dict:
@@ -64,7 +56,7 @@ async def load_customers(request: Request, actor: Actor = Depends(deps.analyst))
 def _job(job_id: int) -> loading.LoadJob:
     job = deps.read(loading.get_job, job_id=job_id)
     if job is None:
-        raise HTTPException(404, f"There is no load {job_id}.")
+        raise loading.LoadNotFound(job_id)
     return job
 
 

@@ -24,8 +24,8 @@ from starlette.routing import Match
 import core
 from api import auth, customers, deps, indicators, loads, monitoring, services
 from api.bodies import UNREADABLE_BODY, BodyLimit
-from core import accounts, loading, records, telemetry, text, throttle, tokens
-from core.calendar import CalendarError
+from core import loading, telemetry, throttle
+from core.definitions import TextError
 
 log = logging.getLogger("core.api")
 
@@ -105,38 +105,12 @@ async def invalid_request(request: Request, exc: RequestValidationError):
     return error(422, "; ".join(problems) or "The request is not valid.")
 
 
-# Core's plain-language errors, most specific first: (exception, status).
-_CORE_ERRORS = [
-    (accounts.LoginFailed, 401),
-    (accounts.PermissionDenied, 403),
-    (records.NotFound, 404),
-    (records.FarVisit, 409),  # valid, but needs confirm_far_visit: the schema cannot say so (409, not 422)
-    (records.IdTaken, 409),
-    (records.EmailTaken, 409),
-    (records.CustomerHasServices, 409),
-    (accounts.UsernameTaken, 409),
-    (records.RecordError, 422),
-    (accounts.AccountError, 422),
-    (loading.LoadError, 422),
-    (text.TextRefused, 422),
-    (CalendarError, 422),
-    (tokens.TokenError, 401),
-]
-
-
-def _core_handler(status: int):
-    async def handle(request: Request, exc: Exception):
-        return error(status, str(exc))
-    return handle
-
-
-for exc_type, status in _CORE_ERRORS:
-    app.add_exception_handler(exc_type, _core_handler(status))
-
-
-@app.exception_handler(throttle.Throttled)
-async def throttled(request: Request, exc: throttle.Throttled):
-    return error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+@app.exception_handler(TextError)
+async def refused(request: Request, exc: TextError):
+    """Core's refusals: each error class says its answer's status (http_status: 404 a missing record,
+    409 a conflict, 403 a role, 429 too many attempts with Retry-After... else 422) and its message."""
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, throttle.Throttled) else None
+    return error(exc.http_status, str(exc), headers)
 
 
 @app.exception_handler(Exception)

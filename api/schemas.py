@@ -128,6 +128,9 @@ DAY_PATTERN = f"^{DAY}$"
 # A visit: its day, optionally with the time (HH:MM or HH:MM:SS).
 VISIT_PATTERN = f"^{DAY}(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
 _DAY_WORDS = f"a day written YYYY-MM-DD between {FIRST_DAY} and {LAST_DAY}"
+# What the two validators below answer (fixed texts: the days are the product's constants).
+_NOT_A_DAY = f"must be {_DAY_WORDS}."
+_NOT_A_VISIT = f"must be {_DAY_WORDS}, optionally with the time (HH:MM or HH:MM:SS)."
 
 
 def _day(value: Any) -> date:
@@ -135,12 +138,12 @@ def _day(value: Any) -> date:
         return value
     if isinstance(value, str) and re.fullmatch(DAY_PATTERN, value):
         return date.fromisoformat(value)
-    raise ValueError(f"must be {_DAY_WORDS}.")
+    raise ValueError(_NOT_A_DAY)
 
 
 def _visit(value: str) -> str:
     if not re.fullmatch(VISIT_PATTERN, value):
-        raise ValueError(f"must be {_DAY_WORDS}, optionally with the time (HH:MM or HH:MM:SS).")
+        raise ValueError(_NOT_A_VISIT)
     return value
 
 

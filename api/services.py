@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.engine import Connection
 
 from api import deps
@@ -70,7 +70,7 @@ def list_services(
 ):
     """Services matching every given filter, in id order. `proxima_pagina` is the next page's URL with
     the same filters and a keyset cursor, so following it costs the same at any depth."""
-    rows, more = paging.read(records.list_services, filters) if filters else ([], False)
+    rows, more = paging.read(records.list_services, filters, as_of=deps.today()) if filters else ([], False)
     return list_answer("atendimentos", [service_out(s) for s in rows], deps.next_page(request, rows, more))
 
 
@@ -78,23 +78,22 @@ def list_services(
 def total_services(filters: records.ServiceFilter | None = Depends(service_filter),
                    actor: Actor = Depends(deps.viewer)):
     """How many services match the filters (all of them without filters)."""
-    return {"total": deps.read(records.count_services, filters=filters) if filters else 0}
+    return {"total": deps.read(records.count_services, filters=filters, as_of=deps.today()) if filters else 0}
 
 
 @router.get("/{id:record}", summary="Get one service", response_model=ServiceOut, responses=errors(401, 404, 422))
 def get_service(id: deps.RecordId, actor: Actor = Depends(deps.viewer)):
-    service = deps.read(records.get_service, id=id)
-    if service is None:
-        raise HTTPException(404, f"There is no service {id}.")
-    return service_out(service)
+    return service_out(deps.found(deps.read(records.get_service, id=id, as_of=deps.today()), records.NO_SERVICE, id))
 
 
 def _create(conn: Connection, *, actor: Actor, body: ServiceIn) -> tuple[records.Service, bool]:
+    # An unknown id_cliente gets a stub customer here (True when this request created it), so the
+    # service finds its customer.
     stub = records.ensure_customer(conn, actor=actor, id=body.id_cliente)
     service = records.create_service(
         conn, actor=actor, id=body.id, id_cliente=body.id_cliente, angel=body.angel, polo=body.polo,
         data_limite=body.data_limite, data_de_atendimento=body.data_de_atendimento,
-        confirm_far_visit=body.confirm_far_visit, create_missing_customer=True)
+        confirm_far_visit=body.confirm_far_visit, as_of=deps.today())
     return service, stub
 
 
@@ -110,14 +109,12 @@ def create_service(body: ServiceIn, actor: Actor = Depends(deps.analyst)):
 
 
 def _update(conn: Connection, *, actor: Actor, id: int, body: ServiceUpdate) -> records.Service:
-    current = records.get_service(conn, id=id)
-    if current is None:
-        raise records.NotFound(f"There is no service {id}.")
+    current = deps.found(records.get_service(conn, id=id, as_of=deps.today()), records.NO_SERVICE, id)
     values = {"id_cliente": current.id_cliente, "angel": current.angel, "polo": current.polo,
               "data_limite": current.data_limite, "data_de_atendimento": current.data_de_atendimento,
               **body.model_dump(exclude_unset=True, exclude={"confirm_far_visit"})}
     return records.update_service(conn, actor=actor, id=id, confirm_far_visit=body.confirm_far_visit,
-                                  create_missing_customer=True, **values)
+                                  create_missing_customer=True, as_of=deps.today(), **values)
 
 
 @router.put("/{id:record}", summary="Correct a service", response_model=ServiceOut,
@@ -131,5 +128,5 @@ def update_service(id: deps.RecordId, body: ServiceUpdate, actor: Actor = Depend
 @router.delete("/{id:record}", summary="Delete a service", response_model=Deleted, responses=errors(401, 403, 404, 422))
 def delete_service(id: deps.RecordId, actor: Actor = Depends(deps.admin)):
     """Delete a service (admin); audited with what it held."""
-    deps.write(records.delete_service, actor=actor, id=id)
+    deps.write(records.delete_service, actor=actor, id=id, as_of=deps.today())
     return {"message": f"Service {id} deleted."}

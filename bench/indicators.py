@@ -47,12 +47,13 @@ PERIODS = {
     "whole range": Period(date(2021, 6, 29), date(2022, 6, 10)),
 }
 COUNTRY = load_settings().holiday_country  # as the dashboard reads it
+TODAY = operation_day.today(load_settings())  # what the pages judge open vs not visited by
 QUERIES = {
-    "sla_by_polo": lambda c, p: indicators.sla_by_polo(c, period=p),
-    "sla_by_angel": lambda c, p: indicators.sla_by_angel(c, period=p),
-    "productivity": lambda c, p: indicators.productivity(c, period=p, country=COUNTRY),
-    "overview (2 periods)": lambda c, p: indicators.overview(c, period=p, country=COUNTRY),
-    "trend (auto grain)": lambda c, p: indicators.trend(c, period=p, country=COUNTRY),
+    "sla_by_polo": lambda c, p: indicators.sla_by_polo(c, period=p, as_of=TODAY),
+    "sla_by_angel": lambda c, p: indicators.sla_by_angel(c, period=p, as_of=TODAY),
+    "productivity": lambda c, p: indicators.productivity(c, period=p, as_of=TODAY, country=COUNTRY),
+    "overview (2 periods)": lambda c, p: indicators.overview(c, period=p, as_of=TODAY, country=COUNTRY),
+    "trend (auto grain)": lambda c, p: indicators.trend(c, period=p, as_of=TODAY, country=COUNTRY),
 }
 
 
@@ -83,7 +84,7 @@ def original(name: str):
     """The original's way of answering QUERIES[name]: its statements, run one after another."""
     def run(conn, period):
         params = {"start": period.start, "end": period.end, "after": period.end_exclusive,
-                  "as_of": date.today(), "grain": indicators.auto_grain(period)}
+                  "as_of": TODAY, "grain": indicators.auto_grain(period)}
         previous = period.previous()
         for i, sql in enumerate(ORIGINAL_SQL[name]):
             if name.startswith("overview") and i >= 2:  # the period before, as the product does

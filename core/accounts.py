@@ -75,14 +75,20 @@ class AccountError(TextError, ValueError):
 class UsernameTaken(AccountError):
     """Another account has this username."""
 
+    http_status = 409
+
 
 class PermissionDenied(TextError, PermissionError):
     """The actor's role does not allow this action (a TextError, as AccountError)."""
+
+    http_status = 403
 
 
 class LoginFailed(AccountError):
     """A password that did not prove who the user is: wrong, or an unknown name, or an account that is
     locked or deactivated (one answer for all, so nothing tells them apart)."""
+
+    http_status = 401
 
 
 class PasswordChangeRequired(PermissionDenied):

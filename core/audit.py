@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import keyset_page
+from core.db import conditions, keyset_page
 from core.definitions import N_
 
 
@@ -81,20 +81,15 @@ class AuditFilter:
     until: date | None = None
 
 
-# The condition of each filter field, on its parameter of the same name.
-_AUDIT_CONDITIONS = {"username": "username = :username", "entity": "entity = :entity",
-                     "entity_id": "entity_id = :entity_id", "action": "action = :action",
-                     "since": "at >= :since", "until": "at < :until"}
-
-
 def _audit_where(f: AuditFilter) -> tuple[list[str], dict[str, Any]]:
-    """The conditions of the fields `f` gives (an empty text gives none) and their parameters."""
-    given = {"username": f.username or None, "entity": f.entity or None,
-             "entity_id": None if f.entity_id in (None, "") else str(f.entity_id).strip(),
-             "action": f.action or None, "since": f.since,
-             "until": f.until + timedelta(days=1) if f.until else None}  # `until` is a whole day
-    params = {name: value for name, value in given.items() if value is not None}
-    return [_AUDIT_CONDITIONS[name] for name in params], params
+    return conditions([
+        ("username = :username", "username", f.username),
+        ("entity = :entity", "entity", f.entity),
+        ("entity_id = :entity_id", "entity_id", None if f.entity_id is None else str(f.entity_id).strip()),
+        ("action = :action", "action", f.action),
+        ("at >= :since", "since", f.since),
+        ("at < :until", "until", f.until and f.until + timedelta(days=1)),
+    ])
 
 
 def list_audit(conn: Connection, *, filters: AuditFilter = AuditFilter(), after: int | None = None,

@@ -37,7 +37,9 @@ LOCK_TIMEOUT = "30s"  # a restore waits this long for other sessions' locks, the
 
 
 class BackupError(RuntimeError):
-    """A backup or restore that cannot be done; the message is for the user."""
+    """A backup or restore that cannot be done; the message is for the user of the CLI."""
+
+    exit_code = 2  # refused (core.cli)
 
 
 @dataclass(frozen=True)

@@ -2,38 +2,71 @@
 
 Exit codes: 0 done; 1 a check failed (doctor, db status); 2 the request was refused (a bad value,
 a missing file, a rule of core): `error: <why>` on stderr, nothing on stdout. Commands raise the
-refusal; main() prints it.
+refusal; main() prints it and exits with the code the error's class says (`exit_code`, e.g.
+core.definitions.TextError's).
 """
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Iterator
+
+from sqlalchemy.engine import Connection
 
 from core import accounts, exports
 from core.config import SETTINGS, ConfigError, load_settings
 from core.db import describe_url, get_engine, migrate, pending_migrations
+from core.definitions import N_, STATUSES, TextError
 
 
 CHECK_FAILED = 1
-REFUSED = 2
+REFUSED = TextError.exit_code  # every error whose message is for the user says its exit code
 
 
 class Refused(Exception):
-    """A request the CLI itself refuses (e.g. a file that does not exist); the message is for the user."""
+    """A request the CLI itself refuses (a value core's checks reject with a plain ValueError); the
+    message is for the user."""
+
+    exit_code = REFUSED
 
 
 def _refusals() -> tuple[type[Exception], ...]:
-    """Every error whose message is for the user (imported only when an error happened)."""
-    from core.alerts import AlertError
+    """The errors whose message is for the user, each with its `exit_code`: core's (TextError), the
+    settings' and a backup's (imported only when an error happened)."""
     from core.backup import BackupError
-    from core.calendar import CalendarError
-    from core.loading import LoadError
-    from core.records import RecordError
 
-    return (Refused, ConfigError, accounts.AccountError, accounts.PermissionDenied, LoadError, RecordError,
-            CalendarError, BackupError, AlertError)
+    return TextError, ConfigError, BackupError, Refused
+
+
+@contextmanager
+def _database(*, write: bool = False) -> Iterator[Connection]:
+    """A connection to this run's database (its settings from the environment; core.db.get_engine
+    keeps one engine per database, the schema migrated), in one transaction when `write`."""
+    engine = get_engine(load_settings())
+    with (engine.begin() if write else engine.connect()) as conn:
+        yield conn
+
+
+def _print_table(rows: list[dict], columns: dict[str, str]) -> None:
+    """Rows as a plain-text table: a line of headings (`columns`: key -> heading), then a line per
+    row, each column as wide as its widest value, `-` for a missing one."""
+    cells = [[_cell(row[key]) for key in columns] for row in rows]
+    widths = [max(len(heading), *(len(line[i]) for line in cells)) for i, heading in enumerate(columns.values())]
+    for line in [list(columns.values()), *cells]:
+        print("  ".join(f"{cell:<{width}}" for cell, width in zip(line, widths)).rstrip())
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _read_password(prompt: str) -> str:
@@ -42,7 +75,7 @@ def _read_password(prompt: str) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass(prompt)
     if getpass.getpass("Repeat it: ") != first:
-        raise accounts.AccountError("The two passwords differ.")
+        raise accounts.AccountError(N_("The two passwords differ."))
     return first
 
 
@@ -74,7 +107,7 @@ def cmd_db_compact_search(args) -> int:
 
     from core import records
 
-    with get_engine(load_settings()).begin() as conn:
+    with _database(write=True) as conn:
         done = records.compact_search_blocks(conn, actor=accounts.CLI_ACTOR)
     if args.json:
         print(json.dumps(asdict(done)))
@@ -91,7 +124,7 @@ def cmd_db_compact_search(args) -> int:
 def cmd_users_add(args) -> int:
     settings = load_settings()
     password = _read_password(f"Password for {args.username}: ")
-    with get_engine(settings).begin() as conn:
+    with _database(write=True) as conn:
         user = accounts.create_user(conn, actor=accounts.CLI_ACTOR, username=args.username,
                                     password=password, role=args.role, name=args.name,
                                     email=args.email, rounds=settings.password_hash_rounds)
@@ -100,19 +133,17 @@ def cmd_users_add(args) -> int:
 
 
 def cmd_users_list(args) -> int:
-    with get_engine(load_settings()).connect() as conn:
+    with _database() as conn:
         users = accounts.list_users(conn)
-    print(f"{'username':<20} {'role':<8} {'active':<6} {'last login':<19} name")
-    for u in users:
-        last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-"
-        print(f"{u.username:<20} {u.role:<8} {'yes' if u.active else 'no':<6} {last:<19} {u.name}")
+    _print_table([vars(u) for u in users], {"username": "username", "role": "role", "active": "active",
+                                            "last_login_at": "last login", "name": "name"})
     return 0
 
 
 def cmd_users_passwd(args) -> int:
     settings = load_settings()
     password = _read_password(f"New password for {args.username}: ")
-    with get_engine(settings).begin() as conn:
+    with _database(write=True) as conn:
         accounts.reset_password(conn, actor=accounts.CLI_ACTOR, username=args.username,
                                 password=password, rounds=settings.password_hash_rounds)
     print(f"password changed for {args.username}; lockout cleared")
@@ -120,7 +151,7 @@ def cmd_users_passwd(args) -> int:
 
 
 def cmd_users_role(args) -> int:
-    with get_engine(load_settings()).begin() as conn:
+    with _database(write=True) as conn:
         user = accounts.set_role(conn, actor=accounts.CLI_ACTOR, username=args.username, role=args.role)
     print(f"{user.username} is now {user.role}")
     return 0
@@ -128,19 +159,15 @@ def cmd_users_role(args) -> int:
 
 def cmd_users_active(args) -> int:
     active = args.command_name == "activate"
-    with get_engine(load_settings()).begin() as conn:
+    with _database(write=True) as conn:
         user = accounts.set_active(conn, actor=accounts.CLI_ACTOR, username=args.username, active=active)
     print(f"{user.username} is now {'active' if user.active else 'deactivated'}")
     return 0
 
 
-def _when(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
 def cmd_users_key(args) -> int:
     if args.key_command == "create":
-        with get_engine(load_settings()).begin() as conn:
+        with _database(write=True) as conn:
             key, plain = accounts.create_api_key(conn, actor=accounts.CLI_ACTOR, name=args.name, role=args.role,
                                                  expires_days=args.expires_days)
         # The key alone on stdout (KEY=$(python -m core users key create ...)); the rest on stderr.
@@ -148,17 +175,15 @@ def cmd_users_key(args) -> int:
         print(plain)
         print("It is not shown again (only its hash is stored): keep it now.", file=sys.stderr)
     elif args.key_command == "revoke":
-        with get_engine(load_settings()).begin() as conn:
+        with _database(write=True) as conn:
             key = accounts.revoke_api_key(conn, actor=accounts.CLI_ACTOR, id=args.id)
         print(f"revoked API key {key.id} {key.name!r}; it stops working at once")
     else:
-        with get_engine(load_settings()).connect() as conn:
+        with _database() as conn:
             keys = accounts.list_api_keys(conn)
-        print(f"{'id':>4}  {'role':<8} {'prefix':<12} {'created by':<16} {'created at':<16} "
-              f"{'last used':<16} {'revoked':<16} name")
-        for k in keys:
-            print(f"{k.id:>4}  {k.role:<8} {k.prefix:<12} {k.created_by:<16} {_when(k.created_at):<16} "
-                  f"{_when(k.last_used_at):<16} {_when(k.revoked_at):<16} {k.name}")
+        _print_table([vars(k) for k in keys], {"id": "id", "role": "role", "prefix": "prefix", "created_by": "created by",
+                                               "created_at": "created at", "last_used_at": "last used",
+                                               "revoked_at": "revoked", "name": "name"})
     return 0
 
 
@@ -238,16 +263,18 @@ def _indicator_rows(conn, args) -> tuple[list[dict], tuple[str, ...]] | None:
     """Run the requested indicator; None when the database holds no services."""
     from core import indicators
     from core.definitions import Period
+    from core.operation_day import today
 
     known = indicators.data_range(conn)
     if known.empty and not (args.start and args.end):
         return None
+    settings = load_settings()
     period = Period(args.start or known.first, args.end or known.last)
     common = dict(period=period, polo=args.polo, angel=args.angel, descending=not args.asc,
-                  as_of=args.as_of)
+                  as_of=args.as_of or today(settings))
     if args.indicator == "productivity":
-        rows = indicators.productivity(conn, sort=args.sort or "productivity",
-                                       country=load_settings().holiday_country, **common)
+        rows = indicators.productivity(conn, sort=args.sort or "productivity", country=settings.holiday_country,
+                                       **common)
         fields = _PRODUCTIVITY_FIELDS
     elif args.indicator == "sla-angel":
         rows, fields = indicators.sla_by_angel(conn, sort=args.sort or "sla", **common), _SLA_ANGEL_FIELDS
@@ -262,7 +289,7 @@ def cmd_indicators(args) -> int:
     import json
 
     try:
-        with get_engine(load_settings()).connect() as conn:
+        with _database() as conn:
             result = _indicator_rows(conn, args)
     except ValueError as exc:  # bad sort field, start after end
         raise Refused(str(exc)) from None
@@ -277,10 +304,7 @@ def cmd_indicators(args) -> int:
         if fields:
             exports.write_csv(sys.stdout, rows, fields)
     elif rows:
-        widths = {f: max(len(f), *(len("-" if r[f] is None else str(r[f])) for r in rows)) for f in fields}
-        print("  ".join(f"{f:<{widths[f]}}" for f in fields).rstrip())
-        for r in rows:
-            print("  ".join(f"{'-' if r[f] is None else r[f]!s:<{widths[f]}}" for f in fields).rstrip())
+        _print_table(rows, {f: f for f in fields})
     elif result is not None:
         print("No services in this period.")
     return 0
@@ -292,16 +316,16 @@ def cmd_calendar(args) -> int:
 
     settings = load_settings()
     if args.calendar_command == "add":
-        with get_engine(settings).begin() as conn:
+        with _database(write=True) as conn:
             day = calendar.add_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day,
-                                               reason=args.reason)
+                                                 reason=args.reason)
         print(f"{day.day.isoformat()} is now a non-working day ({day.reason})")
     elif args.calendar_command == "remove":
-        with get_engine(settings).begin() as conn:
+        with _database(write=True) as conn:
             calendar.remove_non_working_day(conn, actor=accounts.CLI_ACTOR, day=args.day)
         print(f"{args.day} is a business day again (unless a weekend or a national holiday)")
     else:
-        with get_engine(settings).connect() as conn:
+        with _database() as conn:
             added = calendar.non_working_days(conn)
         if args.year:
             year = Period(date(args.year, 1, 1), date(args.year, 12, 31))
@@ -326,7 +350,7 @@ def _add_indicator_parsers(sub) -> None:
                      "the indicator itself (sla / productivity, the default) or any output column")
     ind.add_argument("--asc", action="store_true", help="ascending order (default: descending)")
     ind.add_argument("--as-of", type=_day, default=None,
-                     help="judge open vs not visited as of this day (default: today)")
+                     help="judge open vs not visited as of this day (default: today in TIMEZONE)")
     fmt = ind.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true",
                      help="print a JSON list of objects (locale-neutral: decimal point, ISO dates)")
@@ -407,11 +431,8 @@ def cmd_load(args) -> int:
         report = loading.resume_job(engine, job_id=args.job_id, actor=accounts.CLI_ACTOR, settings=settings,
                                     on_progress=_progress_printer())
     else:
-        try:
-            report = loading.load_file(engine, path=args.path, kind=args.load_command, actor=accounts.CLI_ACTOR,
-                                       settings=settings, on_progress=_progress_printer())
-        except FileNotFoundError:
-            raise Refused(f"no such file: {args.path}") from None
+        report = loading.load_file(engine, path=args.path, kind=args.load_command, actor=accounts.CLI_ACTOR,
+                                   settings=settings, on_progress=_progress_printer())
     _print_report(report, args.json)
     return 0
 
@@ -419,20 +440,18 @@ def cmd_load(args) -> int:
 def cmd_load_jobs(args) -> int:
     from core import loading
 
-    with get_engine(load_settings()).connect() as conn:
+    with _database() as conn:
         jobs = loading.list_jobs(conn, limit=args.limit)
-    print(f"{'id':>5} {'kind':<9} {'status':<11} {'rows':>10} {'inserted':>9} {'updated':>9} {'rejected':>9} "
-          f"{'seconds':>8}  file")
-    for j in jobs:
-        print(f"{j.id:>5} {j.kind:<9} {j.status:<11} {j.rows_read:>10,} {j.inserted or 0:>9,} "
-              f"{j.updated or 0:>9,} {j.rejected:>9,} {j.speed.seconds or 0:>8.2f}  {j.file_name}")
+    _print_table([{**vars(j), "seconds": round(j.speed.seconds or 0, 2)} for j in jobs], {
+        "id": "id", "kind": "kind", "status": "status", "rows_read": "rows", "inserted": "inserted",
+        "updated": "updated", "rejected": "rejected", "seconds": "seconds", "file_name": "file"})
     return 0
 
 
 def cmd_load_rejects(args) -> int:
     from core import loading
 
-    with get_engine(load_settings()).connect() as conn:
+    with _database() as conn:
         sys.stdout.write(loading.rejects_csv(conn, job_id=args.job_id))
     return 0
 
@@ -496,8 +515,10 @@ def cmd_records(args) -> int:
     from dataclasses import asdict
 
     from core import audit, records
+    from core.operation_day import today
 
-    with get_engine(load_settings()).connect() as conn:
+    as_of = today(load_settings())
+    with _database() as conn:
         if args.command == "audit":
             entries, total = audit.find_audit(conn, filters=audit.AuditFilter(
                 username=args.user, entity=args.entity, entity_id=args.id, since=args.since,
@@ -511,9 +532,10 @@ def cmd_records(args) -> int:
                 id=args.id, id_cliente=args.customer, polo=args.polo, angel=args.angel, status=args.status,
                 deadline_from=args.deadline_from, deadline_to=args.deadline_to,
                 visit_from=args.visit_from, visit_to=args.visit_to)
-            found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit)
+            found, total = records.find_services(conn, filters=filters, after=args.after, limit=args.limit,
+                                                 as_of=as_of)
             more = bool(found) and bool(records.list_services(conn, filters=filters, after=found[-1].id,
-                                                               limit=1))
+                                                               limit=1, as_of=as_of))
             rows, fields = [asdict(r) for r in found], ("id", "id_cliente", "angel", "polo", "data_limite",
                                                         "data_de_atendimento", "status")
         else:
@@ -539,7 +561,7 @@ def _add_records_parsers(sub) -> None:
     svc.add_argument("--customer", type=int, help="the services of one customer (id_cliente)")
     svc.add_argument("--polo", help="exact polo, e.g. 'RJ - SAO GONÇALO'")
     svc.add_argument("--angel", help="exact angel name")
-    svc.add_argument("--status", choices=("on_time", "late", "not_visited", "open"), help="status as of today")
+    svc.add_argument("--status", choices=STATUSES, help="status as of today (in TIMEZONE)")
     for name, text in (("deadline-from", "deadline on or after"), ("deadline-to", "deadline on or before"),
                        ("visit-from", "visited on or after"), ("visit-to", "visited on or before")):
         svc.add_argument(f"--{name}", type=_day, help=f"{text} this day (YYYY-MM-DD)")
@@ -757,7 +779,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(exc, _refusals()):
             raise
         print(f"error: {exc}", file=sys.stderr)
-        return REFUSED
+        return exc.exit_code
     finally:
         from core.telemetry import flush_timings
 

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 class ConfigError(ValueError):
     """A setting has a value the product refuses to start with."""
 
+    exit_code = 2  # refused (core.cli)
+
 
 # --- how a setting's text is read: (setting name, text) -> value, or ConfigError naming the setting ---
 

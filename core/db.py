@@ -14,7 +14,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -277,6 +277,17 @@ def keyset_page(select: str, where: list[str], *, after: int | None = None, befo
     if backwards:
         sql = f"SELECT * FROM ({sql}) AS page ORDER BY id {order}"
     return sql, params
+
+
+def conditions(checks: Iterable[tuple[str, str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE conditions of a filter and their parameters, from (condition, its parameter, the
+    value) triples: a triple whose value is None or empty text (a field not given) is left out."""
+    where, params = [], {}
+    for condition, name, value in checks:
+        if value is not None and value != "":
+            where.append(condition)
+            params[name] = value
+    return where, params
 
 
 def data_version(conn: Connection) -> int:

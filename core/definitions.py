@@ -130,7 +130,14 @@ class Count(int):
 class TextError(Exception):
     """An error whose message is for the user: raised as SomeError(N_(template), **values), str() is
     the English message (logs, the API, the audit) and `text` (a Text) lets the dashboard say it in
-    the user's language (dashboard.i18n.error_text)."""
+    the user's language (dashboard.i18n.error_text).
+
+    Each error class also says what it means to the other front ends: the API's answer
+    (`http_status`) and the CLI's exit code (`exit_code`); by default a refused request (422; 2).
+    A subclass that means something else (a missing record, a role...) says so once."""
+
+    http_status = 422
+    exit_code = 2
 
     def __init__(self, template: str, /, **values: Any):
         self.text = Text(template, **values)

@@ -293,8 +293,7 @@ def _fetch(conn: Connection, sql: str, params: dict) -> list[tuple]:
 
 
 def _sla_rows(conn: Connection, group: str, *, period: Period, polo: str | None, angel: str | None,
-              search: str | None, sort: str, descending: bool, as_of: date | None) -> list[SlaRow]:
-    as_of = as_of or date.today()
+              search: str | None, sort: str, descending: bool, as_of: date) -> list[SlaRow]:
     by_angel = group == "angel"
     order = _order_by(SLA_SORTS, sort, descending, 'polo, angel' if by_angel else 'polo')
     # The ratios sort in SQL but travel as their integer parts, and Python's float division gives
@@ -333,7 +332,7 @@ def _sla_result(rows) -> list[SlaRow]:
 
 def sla_by_polo(conn: Connection, *, period: Period, polo: str | None = None,
                 angel: str | None = None, sort: str = "sla", descending: bool = True,
-                as_of: date | None = None) -> list[SlaRow]:
+                as_of: date) -> list[SlaRow]:
     """SLA per polo of the services due in the period (see core/definitions.py), sorted."""
     return _sla_rows(conn, "polo", period=period, polo=polo, angel=angel, search=None, sort=sort,
                      descending=descending, as_of=as_of)
@@ -341,7 +340,7 @@ def sla_by_polo(conn: Connection, *, period: Period, polo: str | None = None,
 
 def sla_by_angel(conn: Connection, *, period: Period, polo: str | None = None,
                  angel: str | None = None, search: str | None = None, sort: str = "sla",
-                 descending: bool = True, as_of: date | None = None) -> list[SlaRow]:
+                 descending: bool = True, as_of: date) -> list[SlaRow]:
     """SLA per angel of the services due in the period; `search` matches part of the name."""
     return _sla_rows(conn, "angel", period=period, polo=polo, angel=angel, search=search, sort=sort,
                      descending=descending, as_of=as_of)
@@ -349,10 +348,9 @@ def sla_by_angel(conn: Connection, *, period: Period, polo: str | None = None,
 
 def productivity(conn: Connection, *, period: Period, polo: str | None = None,
                  angel: str | None = None, search: str | None = None,
-                 sort: str = "productivity", descending: bool = True, as_of: date | None = None,
+                 sort: str = "productivity", descending: bool = True, as_of: date,
                  country: str) -> list[ProductivityRow]:
     """Productivity per angel with at least one visit in the period, sorted."""
-    as_of = as_of or date.today()
     with timed("indicators.productivity", days=period.days, polo=bool(polo)) as info:
         days = business_days_begun(period, as_of, days_off(conn, period=period, country=country))
         sql = f"""
@@ -403,9 +401,8 @@ def _overview_sql(sla: str, visits: str, angels: str) -> str:
 
 
 def overview(conn: Connection, *, period: Period, polo: str | None = None, angel: str | None = None,
-             as_of: date | None = None, country: str) -> Overview:
+             as_of: date, country: str) -> Overview:
     """Overall KPIs of the period and of the period of equal length just before it."""
-    as_of = as_of or date.today()
     previous = period.previous()
     params = _params(period, as_of, polo, angel, None, previous=previous)
     angels = _angel_filter(polo, angel, None)
@@ -444,9 +441,8 @@ def auto_grain(period: Period) -> Grain:
 
 
 def trend(conn: Connection, *, period: Period, grain: Grain | None = None, polo: str | None = None,
-          angel: str | None = None, as_of: date | None = None, country: str) -> list[TrendPoint]:
+          angel: str | None = None, as_of: date, country: str) -> list[TrendPoint]:
     """SLA (by deadline) and visits (by visit day) per day, week or month of the period."""
-    as_of = as_of or date.today()
     grain = grain or auto_grain(period)
     buckets = _buckets(period, grain)
     bucket_sql = "day" if grain == "day" else f"date_trunc('{grain}', day::timestamp)::date"

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 
 from core import audit, contact, text
 from core.accounts import Actor, require
-from core.db import keyset_page
-from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, TextError, STATUS_LABELS, status_case, status_condition
+from core.db import conditions, keyset_page
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, Count, TextError, status_case, status_condition
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -41,15 +41,26 @@ class RecordError(TextError, ValueError):
 
 
 class NotFound(RecordError):
-    """The customer or service does not exist (any more)."""
+    """The customer or service does not exist (any more): raised as NotFound(NO_CUSTOMER, id=...)
+    or NotFound(NO_SERVICE, id=...)."""
+
+    http_status = 404
+
+
+NO_CUSTOMER = N_("There is no customer {id}.")
+NO_SERVICE = N_("There is no service {id}.")
 
 
 class IdTaken(RecordError):
     """A create names an id that another customer or service already has."""
 
+    http_status = 409
+
 
 class EmailTaken(RecordError):
     """Another customer already has this email (compared ignoring case)."""
+
+    http_status = 409
 
 
 class UnknownCustomer(RecordError):
@@ -62,7 +73,10 @@ class UnknownCustomer(RecordError):
 
 
 class FarVisit(RecordError):
-    """The visit is more than FAR_VISIT_DAYS from the deadline: repeat with confirm_far_visit."""
+    """The visit is more than FAR_VISIT_DAYS from the deadline: repeat with confirm_far_visit (valid,
+    but needs that confirmation: a conflict, not bad input)."""
+
+    http_status = 409
 
     def __init__(self, days: int):
         self.days = days
@@ -75,10 +89,25 @@ class FarVisit(RecordError):
 class CustomerHasServices(RecordError):
     """Deleting a customer who still has services, without with_services=True."""
 
+    http_status = 409
+
     def __init__(self, id: int, count: int):
         self.count = count
-        super().__init__(f"Customer {id} has {count} service{'s' if count != 1 else ''}. "
-                         "Delete those services too (admin), or keep the customer.")
+        super().__init__(N_("Customer {id} has {count} services. Delete those services too (admin), or keep the "
+                            "customer.") if count != 1 else
+                         N_("Customer {id} has 1 service. Delete that service too (admin), or keep the customer."),
+                         id=id, count=Count(count))
+
+
+class StubNeedsName(RecordError):
+    """A correction of a stub customer (known only by a service's id_cliente) that gives no name: the
+    request is valid, the customer's state needs more of it (a conflict)."""
+
+    http_status = 409
+
+    def __init__(self, id: int):
+        super().__init__(N_("Customer {id} is a stub (known only by a service's id_cliente): send its nome to "
+                            "complete it."), id=id)
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -102,7 +131,7 @@ class Service:
     polo: str
     data_limite: date
     data_de_atendimento: datetime | None
-    status: str  # core.definitions.STATUSES, as of the day of the query
+    status: str  # core.definitions.STATUSES, as of the day the caller asked (as_of)
     created_at: datetime
     updated_at: datetime
 
@@ -124,7 +153,8 @@ class CustomerFilter:
 
 @dataclass(frozen=True)
 class ServiceFilter:
-    """Services matching every given field; ranges inclusive at both ends."""
+    """Services matching every given field; ranges inclusive at both ends. A status is judged as of
+    the day the reading function is given (`as_of`: the operation's today)."""
     id: int | None = None
     id_cliente: int | None = None
     angel: str | None = None
@@ -141,8 +171,8 @@ class ServiceFilter:
         _checked(self.angel, N_("angel"), text.LIMITS["angel"])
         _checked(self.polo, N_("polo"), text.LIMITS["polo"])
         if self.status is not None and self.status not in STATUSES:
-            raise RecordError(f"Unknown status {self.status!r}: choose one of "
-                              + ", ".join(STATUS_LABELS[s] for s in STATUSES) + ".")
+            raise RecordError(N_("Unknown status {status!r}: choose one of on time, late, not visited, open."),
+                              status=self.status)  # core.definitions.STATUSES and STATUS_LABELS
         for start, end, what in ((self.deadline_from, self.deadline_to, N_("deadline")),
                                  (self.visit_from, self.visit_to, N_("visit"))):
             if start and end and start > end:
@@ -304,15 +334,16 @@ def _write(conn: Connection, statement: str, params: dict[str, Any]) -> sa.Row |
     except sa.exc.IntegrityError as exc:
         detail = str(exc.orig)
         if "customers_email_key" in detail:
-            raise EmailTaken(f"The email {params.get('email')} is already used by another customer.") from None
+            raise EmailTaken(N_("The email {email} is already used by another customer."),
+                             email=params.get("email")) from None
         if "_pkey" in detail:
-            raise IdTaken(f"The id {params.get('id')} is already taken.") from None
+            raise IdTaken(N_("The id {id} is already taken."), id=params.get("id")) from None
         if "foreign key" in detail:
-            raise RecordError("The record is still referenced by another record.") from None
+            raise RecordError(N_("The record is still referenced by another record.")) from None
         # The driver's text names the values (DETAIL: Key (...)=(...)): logged, never shown.
         log.warning("a write was refused by a constraint: %s", type(exc.orig).__name__)
-        raise RecordError("The database refused the change (a rule on the data was broken); nothing was "
-                          "saved.") from None
+        raise RecordError(N_("The database refused the change (a rule on the data was broken); nothing was "
+                             "saved.")) from None
 
 
 # --- customers ----------------------------------------------------------------------------------
@@ -332,7 +363,7 @@ def _customer_for_update(conn: Connection, id: Any) -> Customer:
     row = conn.execute(sa.text(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = :id FOR UPDATE"),
                        {"id": id}).mappings().first()
     if row is None:
-        raise NotFound(N_("There is no customer {id}."), id=id)
+        raise NotFound(NO_CUSTOMER, id=id)
     return Customer(**row)
 
 
@@ -386,17 +417,15 @@ def delete_customer(conn: Connection, *, actor: Actor, id: Any, with_services: b
     which deletes those services too (each audited). Returns the number of services deleted."""
     require(actor, "admin")
     before = _customer_for_update(conn, id)
-    services = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services s WHERE id_cliente = :id "
-                                    "ORDER BY id FOR UPDATE"),
-                            {"id": before.id, "as_of": date.today()}).mappings().all()
+    services = conn.execute(sa.text(f"SELECT {_SERVICE_AUDITED} FROM services WHERE id_cliente = :id "
+                                    "ORDER BY id FOR UPDATE"), {"id": before.id}).mappings().all()
     if services and not with_services:
         raise CustomerHasServices(before.id, len(services))
     with timed("records.delete_customer", services=len(services)):
-        for row in services:
-            service = Service(**row)
-            _write(conn, "DELETE FROM services WHERE id = :id", {"id": service.id})
+        for service in services:
+            _write(conn, "DELETE FROM services WHERE id = :id", {"id": service["id"]})
             audit.record(conn, username=actor.username, action="delete", entity="service",
-                         entity_id=service.id, before=_audit_values(service))
+                         entity_id=service["id"], before=dict(service))
         _write(conn, "DELETE FROM customers WHERE id = :id", {"id": before.id})
     audit.record(conn, username=actor.username, action="delete", entity="customer", entity_id=before.id,
                  before=_audit_values(before))
@@ -443,7 +472,7 @@ def _customer_where(conn: Connection, f: CustomerFilter) -> tuple[list[str], dic
     if _text(f.telefone):
         digits = re.sub(r"\D", "", f.telefone)
         if not digits:
-            raise RecordError("Search the phone by its digits.")
+            raise RecordError(N_("Search the phone by its digits."))
         where.append("telefone LIKE :f_tel")
         params["f_tel"] = f"%{digits}%"
     if f.stubs is not None:
@@ -470,9 +499,9 @@ def _page_sql(select: str, where: list[str], *, after: int | None, before: int |
     `offset` skips rows first (the original API's paging): every skipped row is read, so it is
     for old clients only; a keyset cursor costs the same at any depth."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise RecordError(f"The page size must be between 1 and {MAX_PAGE_SIZE}.")
+        raise RecordError(N_("The page size must be between 1 and {max}."), max=MAX_PAGE_SIZE)
     if offset < 0:
-        raise RecordError("The offset cannot be negative.")
+        raise RecordError(N_("The offset cannot be negative."))
     return keyset_page(select, where, after=after, before=before, from_end=from_end, limit=limit, offset=offset)
 
 
@@ -554,23 +583,26 @@ def compact_search_blocks(conn: Connection, *, actor: Actor) -> SearchCompaction
 
 # --- services -----------------------------------------------------------------------------------
 
-_SERVICE_COLUMNS = ("id, id_cliente, angel, polo, data_limite, data_de_atendimento, "
-                    f"{status_case()} AS status, created_at, updated_at")
+# What the audit log keeps of a service (_audit_values): its fields, without bookkeeping.
+_SERVICE_AUDITED = "id, id_cliente, angel, polo, data_limite, data_de_atendimento"
+# Statuses are as of :as_of, the day the caller asks about: the operation's today
+# (core.operation_day.today, in TIMEZONE) for every front end; never the server's date.
+_SERVICE_COLUMNS = f"{_SERVICE_AUDITED}, {status_case()} AS status, created_at, updated_at"
 
 
-def get_service(conn: Connection, *, id: int, as_of: date | None = None) -> Service | None:
-    """One service (its status as of `as_of`, default today), or None."""
+def get_service(conn: Connection, *, id: int, as_of: date) -> Service | None:
+    """One service (its status as of `as_of`), or None."""
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id"),
-                       {"id": id, "as_of": as_of or date.today()}).mappings().first()
+                       {"id": id, "as_of": as_of}).mappings().first()
     return Service(**row) if row else None
 
 
-def _service_for_update(conn: Connection, id: Any) -> Service:
+def _service_for_update(conn: Connection, id: Any, as_of: date) -> Service:
     id = _positive_id(id, N_("service id"))
     row = conn.execute(sa.text(f"SELECT {_SERVICE_COLUMNS} FROM services WHERE id = :id FOR UPDATE"),
-                       {"id": id, "as_of": date.today()}).mappings().first()
+                       {"id": id, "as_of": as_of}).mappings().first()
     if row is None:
-        raise NotFound(N_("There is no service {id}."), id=id)
+        raise NotFound(NO_SERVICE, id=id)
     return Service(**row)
 
 
@@ -596,6 +628,7 @@ def ensure_customer(conn: Connection, *, actor: Actor, id: Any) -> bool:
 # Sequences that hand out the ids of records created without one (migration 0011).
 _NEXT_ID_SEQUENCES = {"services": "services_next_id_seq", "customers": "customers_next_id_seq"}
 _NEXT_ID_ATTEMPTS = 100
+_RECORD = {"services": N_("service"), "customers": N_("customer")}  # a table's record, in words
 
 
 def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict[str, Any],
@@ -615,7 +648,7 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
             f"SELECT nextval('{sequence}'), (SELECT max(id) FROM {table})")).one()
         if (top or 0) >= ID_MAX:  # a valid request, but no id is left above the highest: a conflict
             raise IdTaken(N_("No {what} id is free above the highest, {id}, the largest an id can be; give the id."),
-                          what=N_("customer") if table == "customers" else N_("service"), id=top)
+                          what=_RECORD[table], id=top)
         if top is not None and id <= top:
             # greatest(): never move the sequence back below what other creates already took
             conn.execute(sa.text(f"SELECT setval('{sequence}', greatest(:top, last_value)) FROM {sequence}"),
@@ -624,7 +657,8 @@ def _insert_with_next_id(conn: Connection, table: str, insert: str, params: dict
         row = _write(conn, f"{insert} ON CONFLICT (id) DO NOTHING RETURNING {returning}", {**params, "id": id})
         if row is not None:
             return row
-    raise RecordError(f"No free {table[:-1]} id found after {_NEXT_ID_ATTEMPTS} attempts; try again.")
+    raise RecordError(N_("No free {what} id found after {attempts} attempts; try again."), what=_RECORD[table],
+                      attempts=_NEXT_ID_ATTEMPTS)
 
 
 def next_service_id(conn: Connection) -> int:
@@ -634,9 +668,10 @@ def next_service_id(conn: Connection) -> int:
 
 def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente: Any, angel: Any, polo: Any,
                    data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
-                   create_missing_customer: bool = False) -> Service:
-    """Register a service (analyst). Its id is the operation's id_atendimento: given, or None for
-    the next free id (above every existing one). A given id that exists raises IdTaken.
+                   create_missing_customer: bool = False, as_of: date) -> Service:
+    """Register a service (analyst); returns it with its status as of `as_of`. Its id is the
+    operation's id_atendimento: given, or None for the next free id (above every existing one). A
+    given id that exists raises IdTaken.
 
     An unknown id_cliente raises UnknownCustomer unless create_missing_customer, which creates a
     stub customer (audited) to fill in later. A visit more than FAR_VISIT_DAYS from the deadline
@@ -653,9 +688,10 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
                       next=next_service_id(conn))
     insert = ("INSERT INTO services (id, id_cliente, angel, polo, data_limite, data_de_atendimento) "
               "VALUES (:id, :id_cliente, :angel, :polo, :data_limite, :data_de_atendimento)")
-    params = {**values, "as_of": date.today()}
+    params = {**values, "as_of": as_of}
     with timed("records.create_service"):
-        ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        if create_missing_customer:  # else _service_values found the customer
+            ensure_customer(conn, actor=actor, id=values["id_cliente"])
         # The new row comes back from the INSERT: the rollup and data version rows it locks are
         # held until the commit, so the fewer round trips after it, the more creates run at once.
         if id is None:
@@ -670,30 +706,32 @@ def create_service(conn: Connection, *, actor: Actor, id: Any = None, id_cliente
 
 def update_service(conn: Connection, *, actor: Actor, id: Any, id_cliente: Any, angel: Any, polo: Any,
                    data_limite: Any, data_de_atendimento: Any = None, confirm_far_visit: bool = False,
-                   create_missing_customer: bool = False) -> Service:
-    """Correct a service (analyst): every field but its id. Same checks as create_service."""
+                   create_missing_customer: bool = False, as_of: date) -> Service:
+    """Correct a service (analyst): every field but its id. Same checks as create_service; returns it
+    with its status as of `as_of`."""
     require(actor, "analyst")
-    before = _service_for_update(conn, id)
+    before = _service_for_update(conn, id, as_of)
     values = _service_values(conn, id_cliente=id_cliente, angel=angel, polo=polo, data_limite=data_limite,
                              data_de_atendimento=data_de_atendimento, confirm_far_visit=confirm_far_visit,
                              create_missing_customer=create_missing_customer)
     if all(getattr(before, k) == v for k, v in values.items()):
         return before
     with timed("records.update_service"):
-        ensure_customer(conn, actor=actor, id=values["id_cliente"])
+        if create_missing_customer:  # else _service_values found the customer
+            ensure_customer(conn, actor=actor, id=values["id_cliente"])
         _write(conn, "UPDATE services SET id_cliente = :id_cliente, angel = :angel, polo = :polo, "
                      "data_limite = :data_limite, data_de_atendimento = :data_de_atendimento, "
                      "updated_at = now() WHERE id = :id", {"id": before.id, **values})
-    after = get_service(conn, id=before.id)
+    after = get_service(conn, id=before.id, as_of=as_of)
     audit.record(conn, username=actor.username, action="update", entity="service", entity_id=before.id,
                  before=_audit_values(before), after=_audit_values(after))
     return after
 
 
-def delete_service(conn: Connection, *, actor: Actor, id: Any) -> Service:
-    """Delete a service (admin); returns what was deleted."""
+def delete_service(conn: Connection, *, actor: Actor, id: Any, as_of: date) -> Service:
+    """Delete a service (admin); returns what was deleted (its status as of `as_of`)."""
     require(actor, "admin")
-    before = _service_for_update(conn, id)
+    before = _service_for_update(conn, id, as_of)
     with timed("records.delete_service"):
         _write(conn, "DELETE FROM services WHERE id = :id", {"id": before.id})
     audit.record(conn, username=actor.username, action="delete", entity="service", entity_id=before.id,
@@ -702,82 +740,64 @@ def delete_service(conn: Connection, *, actor: Actor, id: Any) -> Service:
 
 
 def _service_where(f: ServiceFilter) -> tuple[list[str], dict[str, Any]]:
-    where, params = [], {}
-    if f.id is not None:
-        where.append("id = :f_id")
-        params["f_id"] = _positive_id(f.id, N_("service id"))
-    if f.id_cliente is not None:
-        where.append("id_cliente = :f_cliente")
-        params["f_cliente"] = _positive_id(f.id_cliente, N_("customer id"))
-    # angel and polo are chosen from existing values: exact match, which the (polo, id) and
-    # (angel, id) indexes serve in id order.
-    if _text(f.angel):
-        where.append("angel = :f_angel")
-        params["f_angel"] = _text(f.angel)
-    if _text(f.polo):
-        where.append("polo = :f_polo")
-        params["f_polo"] = _text(f.polo)
-    if f.deadline_from:
-        where.append("data_limite >= :f_dl_from")
-        params["f_dl_from"] = f.deadline_from
-    if f.deadline_to:
-        where.append("data_limite <= :f_dl_to")
-        params["f_dl_to"] = f.deadline_to
-    if f.visit_from:
-        where.append("data_de_atendimento >= :f_v_from")
-        params["f_v_from"] = f.visit_from
-    if f.visit_to:  # inclusive: a visit at 23:59 on visit_to is in
-        where.append("data_de_atendimento < :f_v_to")
-        params["f_v_to"] = f.visit_to + timedelta(days=1)
-    if f.visit_at is not None:
-        where.append("data_de_atendimento = :f_v_at")
-        params["f_v_at"] = f.visit_at
+    where, params = conditions([
+        ("id = :f_id", "f_id", None if f.id is None else _positive_id(f.id, N_("service id"))),
+        ("id_cliente = :f_cliente", "f_cliente",
+         None if f.id_cliente is None else _positive_id(f.id_cliente, N_("customer id"))),
+        # angel and polo are chosen from existing values: exact match, which the (polo, id) and
+        # (angel, id) indexes serve in id order.
+        ("angel = :f_angel", "f_angel", _text(f.angel)),
+        ("polo = :f_polo", "f_polo", _text(f.polo)),
+        ("data_limite >= :f_dl_from", "f_dl_from", f.deadline_from),
+        ("data_limite <= :f_dl_to", "f_dl_to", f.deadline_to),
+        ("data_de_atendimento >= :f_v_from", "f_v_from", f.visit_from),
+        # inclusive: a visit at 23:59 on visit_to is in
+        ("data_de_atendimento < :f_v_to", "f_v_to", f.visit_to and f.visit_to + timedelta(days=1)),
+        ("data_de_atendimento = :f_v_at", "f_v_at", f.visit_at),
+        ("(data_de_atendimento IS NULL OR data_de_atendimento >= :f_open_after)", "f_open_after",
+         f.open_on and f.open_on + timedelta(days=1)),
+    ])
     if f.status:
         where.append(status_condition(f.status))
-    if f.open_on:
-        where.append("(data_de_atendimento IS NULL OR data_de_atendimento >= :f_open_after)")
-        params["f_open_after"] = f.open_on + timedelta(days=1)
     return where, params
 
 
 def list_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
                   before: int | None = None, from_end: bool = False, limit: int = 50, offset: int = 0,
-                  as_of: date | None = None) -> list[Service]:
+                  as_of: date) -> list[Service]:
     """One page of services in id order: after `after`, before `before`, or the last `limit`
     (`offset` rows skipped first: see _page_sql).
 
-    Statuses are as of `as_of` (default today)."""
+    Statuses (and the status filter) are as of `as_of`."""
     where, params = _service_where(filters)
     sql, page_params = _page_sql(f"SELECT {_SERVICE_COLUMNS} FROM services", where, after=after,
                                  before=before, from_end=from_end, limit=limit, offset=offset)
     with timed("records.list_services", limit=limit) as info:
         rows = conn.execute(sa.text(sql), {**params, **page_params,
-                                           "as_of": as_of or date.today()}).mappings().all()
+                                           "as_of": as_of}).mappings().all()
         info["rows"] = len(rows)
     return [Service(**r) for r in rows]
 
 
-def count_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(),
-                   as_of: date | None = None) -> int:
-    """How many services match the filters (statuses as of `as_of`, default today)."""
+def count_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date) -> int:
+    """How many services match the filters (the status filter as of `as_of`)."""
     where, params = _service_where(filters)
     with timed("records.count_services"):
         return conn.scalar(sa.text("SELECT count(*) FROM services"
                                    + (" WHERE " + " AND ".join(where) if where else "")),
-                           {**params, "as_of": as_of or date.today()})
+                           {**params, "as_of": as_of})
 
 
 def find_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), after: int | None = None,
                   before: int | None = None, from_end: bool = False, limit: int = 50,
-                  as_of: date | None = None) -> tuple[list[Service], int]:
+                  as_of: date) -> tuple[list[Service], int]:
     """A page of services and the total count of the filter."""
     return (list_services(conn, filters=filters, after=after, before=before, from_end=from_end,
                           limit=limit, as_of=as_of),
             count_services(conn, filters=filters, as_of=as_of))
 
 
-def iter_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date | None = None,
-                  batch: int = 1000):
+def iter_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date, batch: int = 1000):
     """Every matching service in id order, read page by page (for downloads)."""
     after = None
     while True:
@@ -837,7 +857,7 @@ def as_dict(record) -> dict[str, Any]:
 EXPORT_MAX_ROWS = 1_048_576  # the whole services file fits; a spreadsheet holds no more anyway
 
 
-def export_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date | None = None,
+def export_services(conn: Connection, *, filters: ServiceFilter = ServiceFilter(), as_of: date,
                     max_rows: int = EXPORT_MAX_ROWS) -> list[Service]:
     """The matching services in id order (at most max_rows), for a download."""
     with timed("records.export_services") as info:

@@ -38,6 +38,8 @@ class Throttled(TextError):
     """Too many attempts from this client; `retry_after` seconds to wait. The message is for the user
     (str() English, `text` in the user's language: core.definitions.TextError)."""
 
+    http_status = 429  # with Retry-After: `retry_after`
+
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(N_("Too many attempts from your address; wait {seconds} s and try again."),

@@ -13,7 +13,8 @@ other tabs and in any copy of the cookie, at once.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import streamlit as st
@@ -22,9 +23,10 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core import accounts, throttle
 from core.accounts import Actor
+from core.definitions import TextError
 from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
-from dashboard.ui import md
+from dashboard.ui import md, refusals_shown
 from dashboard.i18n import N_, _, error_text
 
 ACTOR_KEY = "auth_actor"
@@ -63,7 +65,7 @@ def build_authenticator() -> stauth.Authenticate:
         try:
             session = accounts.log_in(engine(), username=username, password=password, address=client_address(),
                                       settings=cfg)
-        except (accounts.AccountError, throttle.Throttled) as exc:  # LoginFailed is an AccountError
+        except TextError as exc:  # LoginFailed, Throttled...: said under the library's form, drawn after this
             st.session_state[LOGIN_ERROR_KEY] = error_text(exc)
             return False
         st.session_state[SID_KEY] = session.sid
@@ -82,7 +84,7 @@ def build_authenticator() -> stauth.Authenticate:
         if model.cookie_expiry_days != 0:
             model.exp_date = model._set_exp_date()
             model.cookie_manager.set(model.cookie_name, token_encode(), secure=cfg.auth_cookie_secure,
-                                     expires_at=datetime.now() + timedelta(days=model.cookie_expiry_days))
+                                     expires_at=datetime.now(timezone.utc) + timedelta(days=model.cookie_expiry_days))
 
     def get_cookie():
         """The cookie's claims when it names a live session of its user; None otherwise."""
@@ -97,7 +99,7 @@ def build_authenticator() -> stauth.Authenticate:
             return None
         if (not isinstance(claims.get("username"), str) or not isinstance(claims.get("sid"), str)
                 or not isinstance(claims.get("exp_date"), (int, float))
-                or claims["exp_date"] <= datetime.now().timestamp()):
+                or claims["exp_date"] <= time.time()):
             return None
         if read_fresh(accounts.session_user, sid=claims["sid"], username=claims["username"],
                       idle_minutes=cfg.auth_idle_minutes) is None:
@@ -183,16 +185,14 @@ def _change_password(authenticator: stauth.Authenticate, actor: Actor, current: 
     if new != repeat:
         st.error(_("The two new passwords differ."))
         return False
-    try:
+    with refusals_shown():
         session = accounts.change_own_password(engine(), username=actor.username, current=current, new=new,
                                                address=client_address(), settings=settings())
-    except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
-        st.error(md(error_text(exc)))
-        return False
-    # Every session ended with the old password; this browser gets the new one (and a new cookie).
-    st.session_state[SID_KEY] = session.sid
-    authenticator.cookie_controller.set_cookie()
-    return True
+        # Every session ended with the old password; this browser gets the new one (and a new cookie).
+        st.session_state[SID_KEY] = session.sid
+        authenticator.cookie_controller.set_cookie()
+        return True
+    return False
 
 
 def first_password_form(authenticator: stauth.Authenticate, user: accounts.User) -> None:
@@ -260,12 +260,9 @@ def signup_form() -> None:
                 if password != repeat:
                     st.error(_("The two passwords differ."))
                     return
-                try:
+                with refusals_shown():
                     accounts.register(engine(), username=username, password=password, name=name, email=email,
                                       address=client_address(), settings=settings())
-                except (accounts.AccountError, accounts.PermissionDenied, throttle.Throttled) as exc:
-                    st.error(md(error_text(exc)))
-                else:
                     st.success(_("Account created. Log in above."))
 
 

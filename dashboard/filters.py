@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core import indicators, text
+from core import indicators, operation_day, text
 from core.definitions import Period
 from core.records import ServiceFilter
 from dashboard import i18n
-from dashboard.common import page_sidebar, read
+from dashboard.common import page_sidebar, read, settings
 from dashboard.ui import md
 from dashboard.i18n import N_, _
 
@@ -104,7 +104,7 @@ def sidebar() -> IndicatorFilters:
         no_data_notice()
         st.stop()
     polos = read(indicators.polos)
-    today = date.today()
+    today = operation_day.today(settings())  # the operation's day (TIMEZONE), not the server's
     anchor = min(today, data.last)
 
     if "filters_period" not in st.session_state:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, NoReturn
+from contextlib import contextmanager
+from typing import Callable, Iterator, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
-from core.definitions import EXPLAINED
+from core.definitions import EXPLAINED, TextError
 from dashboard import i18n
 from dashboard.i18n import N_, _
 
@@ -232,3 +233,22 @@ def loads_table(jobs: list, *, live: bool = False) -> None:
     config = {"progress": st.column_config.ProgressColumn(heading("progress"), min_value=0.0, max_value=1.0)}
     table(df, seconds=("when",), words={"kind": LOAD_KINDS, "status": LOAD_STATUSES},
           column_config=config if live else None)
+
+
+def show_refusal(exc: TextError, *, container=st) -> None:
+    """A refusal core gave (core.definitions.TextError) as an error, in the user's language."""
+    container.error(md(i18n.error_text(exc)))
+
+
+@contextmanager
+def refusals_shown(*, stop: bool = False, container=st) -> Iterator[None]:
+    """Run an action (the block): when core refuses it (core.definitions.TextError: a rule broken, a
+    record gone, a role, too many attempts...), the rest of the block is skipped and the reason is
+    shown in the user's language (show_refusal); with `stop` the page stops there. The block says
+    its success itself (`done`, or st.success), after the action."""
+    try:
+        yield
+    except TextError as exc:
+        show_refusal(exc, container=container)
+        if stop:
+            st.stop()

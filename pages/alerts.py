@@ -6,16 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from core import alerts, indicators, notifications
-from core.accounts import PermissionDenied
 from dashboard.common import engine, read, read_fresh, settings, write
 from dashboard.auth import require_role
-from dashboard.i18n import N_, _, error_text, number, percent, stored_text
-from dashboard.ui import done, flash, md, table, word
+from dashboard.i18n import N_, _, number, percent, stored_text
+from dashboard.ui import done, flash, md, refusals_shown, table, word
 
 actor = require_role("admin")
 cfg = settings()
 KEY = "alerts"
-ERRORS = (alerts.AlertError, PermissionDenied)
 EVERY_POLO = ""
 STATUSES = {"pending": N_("waiting to retry"), "delivered": N_("delivered"), "failed": N_("failed")}
 HEADINGS = {"fired": N_("When (UTC)"), "rule": N_("Rule"), "subject": N_("Polo or load"), "by": N_("By"),
@@ -86,11 +84,8 @@ def rule_fields(prefix: str, kind: str, rule: alerts.Rule | None) -> dict:
 
 
 def save(fn, message: str, **kwargs) -> None:
-    try:
+    with refusals_shown():
         saved = write(fn, actor=actor, **kwargs)
-    except ERRORS as exc:
-        st.error(md(error_text(exc)))
-    else:
         done(KEY, message.format(name=saved.name if saved else kwargs.get("name", "")))
 
 
@@ -110,11 +105,8 @@ for rule in rules:
             st.caption(_("Switched off: the worker skips it."))
         c1, c2, c3 = st.columns([1, 1, 2])
         if c1.button(_("Send a test"), key=f"alerts_test_{rule.id}", icon=":material/send:"):
-            try:
+            with refusals_shown():
                 outcomes = alerts.send_test(engine(), settings=cfg, actor=actor, id=rule.id)
-            except ERRORS as exc:
-                st.error(md(error_text(exc)))
-            else:
                 for o in outcomes:
                     if o.delivered:
                         st.success(_("Test delivered to {to}.").format(to=md(o.target)))
@@ -130,11 +122,8 @@ for rule in rules:
                      keep_webhook=not values["webhook_url"], **values)
         sure = c3.checkbox(_("Yes, delete rule {name}").format(name=md(rule.name)), key=f"alerts_delete_{rule.id}")
         if c3.button(_("Delete rule"), disabled=not sure, key=f"alerts_delete_button_{rule.id}"):
-            try:
+            with refusals_shown():
                 write(alerts.delete_rule, actor=actor, id=rule.id)
-            except ERRORS as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done(KEY, _("Rule {name} deleted; its history stays.").format(name=rule.name))
 
 with st.expander(_("Add a rule"), icon=":material/add_alert:", expanded=not rules):

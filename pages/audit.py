@@ -54,7 +54,7 @@ if rows and rows[0] < len(entries):
     st.subheader(_("{action} {entity} {id} by {username}").format(
         action=word(audit.ACTION_LABELS)(entry.action), entity=word(audit.ENTITY_LABELS)(entry.entity),
         id=md(entry.entity_id or ""), username=md(entry.username)))
-    st.caption(f"{moment(entry.at, seconds=True)} {entry.at:%Z}")
+    st.caption(_("At {moment} {zone}").format(moment=moment(entry.at, seconds=True), zone=entry.at.strftime("%Z")))
     fields = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
     changed = entry.changes()
     table(pd.DataFrame([{

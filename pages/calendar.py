@@ -5,13 +5,12 @@ import pandas as pd
 import streamlit as st
 from babel.dates import format_date
 
-from core import calendar
-from core.accounts import PermissionDenied
+from core import calendar, operation_day
 from core.definitions import Period
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, current, date_input_format, day, error_text
-from dashboard.ui import done, download_buttons, flash, md, table
+from dashboard.i18n import _, current, date_input_format, day
+from dashboard.ui import done, download_buttons, flash, refusals_shown, table
 
 actor = require_role("admin")
 cfg = settings()
@@ -24,7 +23,7 @@ st.caption(_("Business days are Monday to Friday, except the national holidays o
 flash("calendar")
 
 added = read_fresh(calendar.non_working_days)
-year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=date.today().year, step=1, key="calendar_year")
+year = st.number_input(_("Year"), min_value=2000, max_value=2100, value=operation_day.today(cfg).year, step=1, key="calendar_year")
 period = Period(date(int(year), 1, 1), date(int(year), 12, 31))
 rows = [{"day": d, "weekday": format_date(d, "EEEE", locale=current()), "kind": _("national holiday"),
          "reason": name, "added by": ""}
@@ -44,11 +43,8 @@ with add_col, st.form("add_day", clear_on_submit=True):
         if chosen_day is None:
             st.error(_("Pick the day."))
         else:
-            try:
+            with refusals_shown():
                 write(calendar.add_non_working_day, actor=actor, day=chosen_day, reason=reason)
-            except (calendar.CalendarError, PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("calendar", _("{day} is now a non-working day.").format(day=day(chosen_day)))
 
 with remove_col:
@@ -59,9 +55,6 @@ with remove_col:
         which = st.selectbox(_("Day"), [d.day for d in added], key="calendar_remove",
                              format_func=lambda d: f"{day(d)} · " + next(a.reason for a in added if a.day == d))
         if st.button(_("Remove"), key="calendar_remove_button"):
-            try:
+            with refusals_shown():
                 write(calendar.remove_non_working_day, actor=actor, day=which)
-            except (calendar.CalendarError, PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("calendar", _("{day} is a business day again.").format(day=day(which)))

@@ -1,21 +1,19 @@
 """Customers: find, register, correct, delete (admin). A customer shows their services."""
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
-from core import records
-from core.accounts import PermissionDenied, can
+from core import operation_day, records
+from core.accounts import can
+from core.definitions import STATUS_LABELS
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
-from dashboard.common import read, read_fresh, write
+from dashboard.common import read, read_fresh, settings, write
 from dashboard.filters import UrlFilters, UrlParam
-from dashboard.i18n import N_, _, error_text, moment, ngettext, number
-from dashboard.ui import done, flash, md, table
+from dashboard.i18n import N_, _, moment, ngettext, number
+from dashboard.ui import done, flash, md, refusals_shown, table
 
 actor = require_role("viewer")
 KEY = "customers"
-ERRORS = (records.RecordError, PermissionDenied)
 KINDS = {"all": N_("all"), "real": N_("real customers"), "stubs": N_("stubs")}
 
 
@@ -44,13 +42,10 @@ with st.container(border=True):
     telefone = cols[3].text_input(_("Phone contains"), key="customers_f_telefone", help=_("Digits only are compared."))
     kind = cols[4].selectbox(_("Kind"), list(KINDS), format_func={k: _(v) for k, v in KINDS.items()}.get, key="customers_f_kind")
 
-try:
+with refusals_shown(stop=True):
     filters = records.CustomerFilter(id=f_id, nome=nome or None, email=email or None, telefone=telefone or None,
                                      stubs={"all": None, "real": False, "stubs": True}[kind])
     total = read(records.count_customers, filters=filters)
-except records.RecordError as exc:
-    st.error(md(error_text(exc)))
-    st.stop()
 
 URL.mirror({"id": f_id, "nome": nome, "email": email, "telefone": telefone, "kind": "" if kind == "all" else kind})
 
@@ -88,13 +83,14 @@ if customer is not None:
         email=md(customer.email or "-"), phone=md(customer.telefone or "-"), created=moment(customer.created_at),
         changed=moment(customer.updated_at)))
     service_filter = records.ServiceFilter(id_cliente=customer.id)
-    n_services = read(records.count_services, filters=service_filter)
-    services = read(records.list_services, filters=service_filter, limit=200, as_of=date.today())
+    today = operation_day.today(settings())
+    n_services = read(records.count_services, filters=service_filter, as_of=today)
+    services = read(records.list_services, filters=service_filter, limit=200, as_of=today)
     st.markdown(ngettext("**{n} service**", "**{n} services**", n_services).format(n=number(n_services)))
     if services:
         table(pd.DataFrame([{
             "id": s.id, "angel": s.angel, "polo": s.polo, "deadline": s.data_limite,
-            "visit": s.data_de_atendimento, "status": _(records.STATUS_LABELS[s.status])} for s in services]),
+            "visit": s.data_de_atendimento, "status": _(STATUS_LABELS[s.status])} for s in services]),
             column_config={"id": st.column_config.NumberColumn("Id", format="%d")})
         st.page_link("../pages/services.py", label=_("Open these services"), icon=":material/assignment:",
                      query_params={"id_cliente": str(customer.id)})
@@ -104,11 +100,8 @@ if customer is not None:
             with st.form(f"edit_customer_{customer.id}"):
                 values = customer_form(f"customers_edit_{customer.id}", customer)
                 if st.form_submit_button(_("Save changes"), type="primary"):
-                    try:
+                    with refusals_shown():
                         write(records.update_customer, actor=actor, id=customer.id, **values)
-                    except ERRORS as exc:
-                        st.error(md(error_text(exc)))
-                    else:
                         done(KEY, _("Customer {id} saved.").format(id=customer.id))
     if can(actor, "admin"):
         with st.expander(_("Delete this customer")):
@@ -120,11 +113,8 @@ if customer is not None:
                              "Also delete their {n} services (they leave the indicators)", n_services).format(
                         n=number(n_services)), key=f"customers_delete_services_{customer.id}")
             if st.button(_("Delete customer"), type="primary", disabled=not sure, key=f"customers_delete_button_{customer.id}"):
-                try:
+                with refusals_shown():
                     gone = write(records.delete_customer, actor=actor, id=customer.id, with_services=with_services)
-                except ERRORS as exc:
-                    st.error(md(error_text(exc)))
-                else:
                     st.session_state.pop("customers_table", None)
                     done(KEY, ngettext("Customer {id} deleted, with {n} service.",
                                        "Customer {id} deleted, with {n} services.", gone).format(id=customer.id, n=gone)
@@ -136,9 +126,6 @@ if can(actor, "analyst"):
             new_id = st.text_input(_("Customer id"), key="customers_new_id", help=_("The operation's id_cliente."))
             values = customer_form("customers_new", None)
             if st.form_submit_button(_("Register customer"), type="primary"):
-                try:
+                with refusals_shown():
                     created = write(records.create_customer, actor=actor, id=new_id, **values)
-                except ERRORS as exc:
-                    st.error(md(error_text(exc)))
-                else:
                     done(KEY, _("Customer {id} registered.").format(id=created.id))

@@ -11,11 +11,15 @@ from core import alerts, notifications, operations
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import engine, read_fresh, settings
 from dashboard.i18n import N_, _, decimal, moment, number, percent, stored_text
-from dashboard.ui import loads_table, md, table
+from dashboard.ui import loads_table, md, table, word
 
 actor = require_role("admin")
 
 REFRESH = {"5 s": 5, "15 s": 15, "1 min": 60, N_("Off"): None}
+# The health checks by the name core gives them (core.operations.health); their details stay English
+# (paths, versions, the server's own words).
+CHECKS = {"data dir writable": N_("data dir writable"), "embedded server": N_("embedded server"),
+          "database reachable": N_("database reachable"), "migrations current": N_("migrations current")}
 
 
 def size(n: int | float | None) -> str:
@@ -61,11 +65,13 @@ def panel() -> None:
         version=report.version, moment=moment(datetime.now(timezone.utc).replace(tzinfo=None), seconds=True)))
 
     st.subheader(_("Health"))
+    checks = word(CHECKS)
     for check in report.checks:
         if check.ok:
-            st.markdown(f":green[:material/check_circle:] **{check.name}**: {md(check.detail)}")
+            st.markdown(":green[:material/check_circle:] " + _("**{check}**: {detail}").format(
+                check=checks(check.name), detail=md(check.detail)))
         else:
-            st.error(_("**{check}** failed: {detail}").format(check=check.name, detail=md(check.detail)),
+            st.error(_("**{check}** failed: {detail}").format(check=checks(check.name), detail=md(check.detail)),
                      icon=":material/error:")
 
     if report.totals is not None:

@@ -6,26 +6,25 @@ Indicator pages open the services behind a number with query parameters, e.g.
 Today page's "open"). The filter bar starts from them and writes back to
 the URL, so a link reproduces the view.
 """
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 import pandas as pd
 import streamlit as st
 
-from core import records
-from core.accounts import PermissionDenied, can
+from core import operation_day, records
+from core.accounts import can
 from core.definitions import STATUS_LABELS, STATUSES
 from dashboard import records_ui as ui
 from dashboard.auth import require_role
-from dashboard.common import read, read_fresh, write
+from dashboard.common import read, read_fresh, settings, write
 from dashboard.filters import UrlFilters, UrlParam, url_date
 from dashboard.i18n import N_, _, date_input_format, day, error_text, moment, ngettext
-from dashboard.ui import definitions, done, flash, md
+from dashboard.ui import definitions, done, flash, md, refusals_shown
 
 actor = require_role("viewer")
 KEY = "services"
-ERRORS = (records.RecordError, PermissionDenied)
 ANY = ""
-today = date.today()
+today = operation_day.today(settings())  # statuses are as of the operation's day (TIMEZONE)
 
 
 def known_status(text: str) -> str:
@@ -70,14 +69,11 @@ with st.container(border=True):
                                  help=_("Services with no visit dated on or before this day (never visited, or "
                                         "visited after it): the Today page's open services."))
 
-try:
+with refusals_shown(stop=True):
     filters = records.ServiceFilter(id=f_id, id_cliente=f_cliente, polo=polo or None, angel=angel or None,
                                     status=status or None, deadline_from=deadline_from, deadline_to=deadline_to,
                                     visit_from=visit_from, visit_to=visit_to, open_on=open_on)
     total = read(records.count_services, filters=filters, as_of=today)
-except records.RecordError as exc:
-    st.error(md(error_text(exc)))
-    st.stop()
 
 URL.mirror({"polo": polo, "angel": angel, "status": status, "id_cliente": f_cliente,
             "deadline_from": deadline_from, "deadline_to": deadline_to, "visit_from": visit_from,
@@ -110,17 +106,16 @@ if selected is None and total == 1:
 # --- create / correct, with the two confirmations core may ask for ------------------------------
 
 def save(fn, message: str, **kwargs) -> None:
-    """Call a core write; on a far visit or an unknown customer, keep the request to confirm."""
-    try:
-        saved = write(fn, actor=actor, **kwargs)
-    except (records.FarVisit, records.UnknownCustomer) as exc:
-        st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": error_text(exc),
-                                                "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
-                                                else "create_missing_customer", "done": message}
-        st.rerun()
-    except ERRORS as exc:
-        st.error(md(error_text(exc)))
-    else:
+    """Call a core write; on a far visit or an unknown customer, keep the request to confirm (the
+    question, in the user's language, shown with its buttons below)."""
+    with refusals_shown():
+        try:
+            saved = write(fn, actor=actor, as_of=today, **kwargs)
+        except (records.FarVisit, records.UnknownCustomer) as exc:  # a question, asked below with its buttons
+            st.session_state["services_pending"] = {"save": fn, "kwargs": kwargs, "message": error_text(exc),
+                                                    "flag": "confirm_far_visit" if isinstance(exc, records.FarVisit)
+                                                    else "create_missing_customer", "done": message}
+            st.rerun()
         st.session_state.pop("services_pending", None)
         for key in [k for k in st.session_state if str(k).startswith("services_new_")]:
             del st.session_state[key]  # the create form starts empty again, with the next free id
@@ -190,11 +185,8 @@ if service is not None:
         with st.expander(_("Delete this service")):
             sure = st.checkbox(_("Yes, delete service {id}").format(id=service.id), key=f"services_delete_{service.id}")
             if st.button(_("Delete service"), type="primary", disabled=not sure, key=f"services_delete_button_{service.id}"):
-                try:
-                    write(records.delete_service, actor=actor, id=service.id)
-                except ERRORS as exc:
-                    st.error(md(error_text(exc)))
-                else:
+                with refusals_shown():
+                    write(records.delete_service, actor=actor, id=service.id, as_of=today)
                     st.session_state.pop("services_table", None)
                     done(KEY, _("Service {id} deleted.").format(id=service.id))
 elif total:

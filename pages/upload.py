@@ -4,10 +4,11 @@ import streamlit as st
 
 from core import loading
 from dashboard.auth import recheck_role, require_role
-from dashboard.common import engine, read_fresh, settings, write
+from dashboard.common import engine, read_fresh, settings
 from core.parsing import REASONS
-from dashboard.i18n import N_, _, decimal, error_text, number, percent, stored_text, text
-from dashboard.ui import download_buttons, heading, loads_table, md, table
+from dashboard.i18n import N_, _, decimal, number, percent, stored_text, text
+from dashboard.ui import (LOAD_STATUSES, download_buttons, heading, loads_table, md, refusals_shown, show_refusal,
+                          table, word)
 
 actor = require_role("analyst")
 
@@ -23,7 +24,8 @@ running = [j for j in jobs if j.active]
 
 
 def spooled_file(kind: str, uploaded) -> dict:
-    """The upload copied to the data directory and inspected, once per uploaded file."""
+    """The upload copied to the data directory and inspected for its preview, once per uploaded file
+    (loading it: core.loading.accept_file)."""
     key = f"upload_spooled_{kind}"
     entry = st.session_state.get(key)
     if entry is None or entry["file_id"] != uploaded.file_id:
@@ -54,7 +56,7 @@ def upload_box(kind: str, title: str) -> None:
         return
     entry = spooled_file(kind, uploaded)
     if "error" in entry:
-        st.error(md(error_text(entry["error"])))
+        show_refusal(entry["error"])
         return
     info = entry["info"]
     st.caption(_("Detected: {what}; about {lines} lines ({mb} MB).").format(
@@ -63,13 +65,13 @@ def upload_box(kind: str, title: str) -> None:
     preview = [(row + [""] * len(columns))[:len(columns)] for row in info.preview[:5]]
     table(pd.DataFrame(preview, columns=columns))  # the file's text as read, under translated headings
     if st.button(_("Load {file}").format(file=md(uploaded.name)), key=f"upload_start_{kind}", type="primary", icon=":material/upload:"):
-        job_id = write(loading.create_job, actor=actor, info=info, file_name=uploaded.name,
-                       owns_source=True, settings=settings())
-        loading.start_in_background(engine(), job_id=job_id, actor=actor, settings=settings())
         st.session_state.pop(f"upload_spooled_{kind}", None)  # the spooled file now belongs to the job
-        st.session_state[f"upload_started_{kind}"] = (uploaded.file_id, job_id)
-        st.session_state["upload_watched_job"] = job_id
-        st.rerun()
+        with refusals_shown():
+            job = loading.accept_file(engine(), path=entry["path"], kind=kind, file_name=uploaded.name, actor=actor,
+                                      settings=settings(), spooled=True)
+            st.session_state[f"upload_started_{kind}"] = (uploaded.file_id, job.id)
+            st.session_state["upload_watched_job"] = job.id
+            st.rerun()
 
 
 left, right = st.columns(2)
@@ -145,8 +147,8 @@ if finished:
     resumable = {j.id: j for j in finished if j.status in ("interrupted", "failed")}
     if resumable:
         choice = st.selectbox(_("Interrupted or failed loads"), list(resumable),
-                              format_func=lambda i, label=_("Load {id}: {file}"): label.format(id=i, file=resumable[i].file_name)
-                              + f" · {resumable[i].status}")
+                              format_func=lambda i, label=_("Load {id}: {file} · {status}"), status=word(LOAD_STATUSES):
+                              label.format(id=i, file=resumable[i].file_name, status=status(resumable[i].status)))
         if st.button(_("Resume"), icon=":material/play_arrow:"):
             loading.start_in_background(engine(), job_id=choice, actor=actor, settings=settings())
             st.session_state["upload_watched_job"] = choice

@@ -5,8 +5,8 @@ import streamlit as st
 from core import accounts
 from dashboard.auth import require_role
 from dashboard.common import read_fresh, settings, write
-from dashboard.i18n import _, error_text
-from dashboard.ui import done, flash, heading, md, table
+from dashboard.i18n import _
+from dashboard.ui import done, flash, heading, md, refusals_shown, table
 
 actor = require_role("admin")
 rounds = settings().password_hash_rounds
@@ -45,12 +45,9 @@ with create_tab, st.form("create_user", clear_on_submit=True):
                              help=_("At least {n} characters; give it to the user by a safe channel.").format(
                                  n=accounts.MIN_PASSWORD_LENGTH))
     if st.form_submit_button(_("Create user"), type="primary"):
-        try:
+        with refusals_shown():
             write(accounts.create_user, actor=actor, username=username, password=password, role=role,
                   name=name, email=email, rounds=rounds)
-        except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(error_text(exc)))
-        else:
             done("users", _("Created {username} ({role}).").format(username=md(username.strip().lower()), role=role))
 
 names = [u.username for u in users]
@@ -59,22 +56,16 @@ with role_tab, st.form("change_role"):
     who = st.selectbox(_("User"), names, key="users_role_user")
     new_role = st.selectbox(_("New role"), accounts.ROLES, key="users_role_new")
     if st.form_submit_button(_("Change role")):
-        try:
+        with refusals_shown():
             write(accounts.set_role, actor=actor, username=who, role=new_role)
-        except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(error_text(exc)))
-        else:
             done("users", _("{username} is now {role}.").format(username=md(who), role=new_role))
 
 with password_tab, st.form("reset_password", clear_on_submit=True):
     who = st.selectbox(_("User"), names, key="users_password_user")
     new_password = st.text_input(_("New password"), type="password", max_chars=accounts.MAX_PASSWORD_BYTES)
     if st.form_submit_button(_("Reset password"), help=_("Also unlocks a locked account.")):
-        try:
+        with refusals_shown():
             write(accounts.reset_password, actor=actor, username=who, password=new_password, rounds=rounds)
-        except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(error_text(exc)))
-        else:
             done("users", _("Password of {username} changed; the account is unlocked.").format(username=md(who)))
 
 with active_tab:
@@ -87,11 +78,8 @@ with active_tab:
         confirm = st.checkbox((_("Yes, deactivate {username}") if target.active else _("Yes, activate {username}"))
                               .format(username=md(who)), key="users_active_confirm")
         if st.button(verb, disabled=not confirm, key="users_active_button"):
-            try:
+            with refusals_shown():
                 write(accounts.set_active, actor=actor, username=who, active=not target.active)
-            except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("users", (_("{username} is now deactivated.") if target.active
                                else _("{username} is now active.")).format(username=md(who)))
 
@@ -101,11 +89,8 @@ with sessions_tab:
                  "lost laptop or a cookie that may have been copied). Their password stays; API keys are "
                  "not users' and are revoked below."))
     if st.button(_("Log out everywhere"), key="users_sessions_button"):
-        try:
+        with refusals_shown():
             write(accounts.end_sessions, actor=actor, username=who)
-        except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(error_text(exc)))
-        else:
             done("users", _("{username} is logged out everywhere.").format(username=md(who)))
 
 st.subheader(_("API keys"))
@@ -131,12 +116,9 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
     key_days = c1.number_input(_("Expires after (days)"), min_value=0, max_value=accounts.API_KEY_MAX_DAYS, value=0,
                                step=1, help=_("0: never (until revoked)."))
     if st.form_submit_button(_("Create key"), type="primary"):
-        try:
+        with refusals_shown():
             key, plain = write(accounts.create_api_key, actor=actor, name=key_name, role=key_role,
                                expires_days=int(key_days) or None)
-        except (accounts.AccountError, accounts.PermissionDenied) as exc:
-            st.error(md(error_text(exc)))
-        else:
             st.session_state["users_new_key"] = (key.name, plain)
             done("users", _("Created API key {name} ({role}).").format(name=md(key.name), role=key.role))
 
@@ -150,9 +132,6 @@ with revoke_key_tab:
         confirm = st.checkbox(_("Yes, revoke {name}: whatever uses it stops working").format(name=md(chosen.name)),
                               key="users_revoke_key_confirm")
         if st.button(_("Revoke key"), disabled=not confirm, key="users_revoke_key_button"):
-            try:
+            with refusals_shown():
                 write(accounts.revoke_api_key, actor=actor, id=chosen.id)
-            except (accounts.AccountError, accounts.PermissionDenied) as exc:
-                st.error(md(error_text(exc)))
-            else:
                 done("users", _("Revoked API key {name}; it stops working at once.").format(name=md(chosen.name)))

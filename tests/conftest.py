@@ -81,13 +81,20 @@ def engine(settings):
     return get_engine(settings)
 
 
-def _wait_for_background_loads(timeout: float = 60.0) -> None:
-    """Let loads an earlier test started in a background thread of this process (an API batch POST,
-    the Upload page) end first: emptying the tables under a running merge deadlocks (seen)."""
+def wait_for_loads(engine, timeout: float = 60.0) -> list:
+    """Wait until the loads this process runs in background threads (core.loading.start_in_background:
+    an API batch POST, the Upload page) have ended; the jobs then, newest first (core.loading.LoadJob).
+    The one wait for a load in the tests; also before emptying the tables, since emptying them under a
+    running merge deadlocks (seen)."""
+    from core import loading
+
     deadline = time.monotonic() + timeout
     for thread in threading.enumerate():
-        if thread.name.startswith("load-job-"):  # core.loading.start_in_background's threads
+        if thread.name.startswith("load-job-"):
             thread.join(max(0.0, deadline - time.monotonic()))
+            assert not thread.is_alive(), f"{thread.name} still running after {timeout} s"
+    with engine.connect() as conn:
+        return loading.list_jobs(conn)
 
 
 def reset_database(engine) -> None:
@@ -95,7 +102,7 @@ def reset_database(engine) -> None:
     from core import accounts
     from core.config import load_settings
 
-    _wait_for_background_loads()
+    wait_for_loads(engine)
     with engine.begin() as conn:
         tables = [t for t in conn.scalars(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if t not in _KEEP]

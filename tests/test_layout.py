@@ -155,9 +155,10 @@ def test_every_timed_fragment_checks_the_role_again_first():
     assert found >= 2  # Monitoring's panel and Upload's progress
 
 
-# Parameters that carry a setting (HOLIDAY_COUNTRY, PASSWORD_HASH_ROUNDS): a default there would be
-# a second, silent copy of the setting's default.
-_SETTING_PARAMETERS = {"country", "rounds"}
+# Parameters that carry a setting (HOLIDAY_COUNTRY, PASSWORD_HASH_ROUNDS, and `as_of`: the day statuses
+# are judged by, TIMEZONE's today): a default there would be a second, silent copy of the setting's
+# default (for as_of, the server's date instead of the operation's).
+_SETTING_PARAMETERS = {"country", "rounds", "as_of"}
 
 
 def test_no_core_function_defaults_a_setting():
@@ -187,3 +188,31 @@ def test_core_functions_take_their_connection_or_settings_first_and_the_rest_by_
                 if positional and positional[0] in _CONTEXT and len(positional) > 1:
                     offenders.append(f"{path.relative_to(ROOT)}: {node.name}({', '.join(positional)})")
     assert offenders == []
+
+
+# The one source of "today": core.operation_day.today(settings), the date in the operation's time zone
+# (TIMEZONE). The server's clock read as a local date or time would be another day between 21:00 and
+# midnight in Sao Paulo on a server in UTC.
+def _server_today(source: str) -> list[int]:
+    """Lines that read the server's local date or time: date.today(), datetime.today(), utcnow(), and
+    datetime.now() without a time zone (under any module prefix: datetime.date.today()...)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner, name = ast.unparse(node.func.value).split(".")[-1], node.func.attr
+            if ((name == "today" and owner in ("date", "datetime")) or name == "utcnow"
+                    or (name == "now" and owner == "datetime" and not node.args and not node.keywords)):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_today_is_the_operations_day_everywhere():
+    offenders = [f"{p.relative_to(ROOT)}:{line}" for d in ("core", "api", "dashboard", "pages")
+                 for p in (ROOT / d).rglob("*.py") for line in _server_today(p.read_text())]
+    assert offenders == [], "use core.operation_day.today(settings) (or a moment with its time zone)"
+
+
+def test_the_today_check_sees_the_servers_date():
+    assert _server_today("import datetime\nfrom datetime import date, datetime as dt\n"
+                         "a = date.today()\nb = datetime.now()\nc = datetime.now(timezone.utc)\n"
+                         "d = datetime.datetime.utcnow()\ne = _dt.date.today()\n") == [3, 4, 6, 7]

@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.db import run_script
-
-if TYPE_CHECKING:
-    from core.loading.jobs import Steps
+from core.loading.job import Steps
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import BinaryIO, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,9 +21,7 @@ from sqlalchemy.engine import Engine
 from core import text
 from core.config import Settings
 from core.definitions import N_, Text, TextError
-
-if TYPE_CHECKING:
-    from core.loading.jobs import LoadJob
+from core.loading.job import LoadJob
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +46,15 @@ class LoadError(TextError, ValueError):
 
 class FileRefused(LoadError):
     """The file is not a services/customers file; nothing was written."""
+
+
+class FileTooLarge(FileRefused):
+    """An upload larger than UPLOAD_MAX_MB (the API stops reading it there)."""
+
+    http_status = 413
+
+    def __init__(self, mb: int):
+        super().__init__(N_("The file is larger than {mb} MB (UPLOAD_MAX_MB)."), mb=mb)
 
 
 # --- inspecting a file -----------------------------------------------------------------------
@@ -144,7 +151,8 @@ def _split(line: str, delimiter: str) -> list[str]:
 
 
 def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | None = None) -> FileInfo:
-    """Detect encoding, delimiter, header and kind; raise FileRefused if it is no services/customers file.
+    """Detect encoding, delimiter, header and kind; raise FileRefused if it is no services/customers
+    file (or no file at all).
 
     kind None: decided by the header or the column count.
     """
@@ -152,6 +160,8 @@ def inspect_file(path: Path | str, *, kind: str | None = None, file_name: str | 
     name = file_name or path.name
     if kind is not None and kind not in KINDS:
         raise LoadError(N_("Unknown kind of file {kind!r}: expected services or customers."), kind=kind)
+    if not path.is_file():
+        raise FileRefused(N_("There is no file {name}."), name=file_name or str(path))
     expected = (Text(N_("the {kind}: columns {columns}"), kind=Text(KIND_LABELS[kind]), columns=";".join(COLUMNS[kind]))
                 if kind else Text(N_("a services file ({services}) or a customers file ({customers})"),
                                   services=";".join(COLUMNS["services"]), customers=";".join(COLUMNS["customers"])))

@@ -1,6 +1,7 @@
-"""The life of a load job (table load_jobs): create, run, resume, heartbeat, progress, report.
+"""The life of a load job (table load_jobs): accept a file, run, resume, heartbeat, progress, report.
 
-`create_job` records a queued load of an inspected file; `run_job` stages it (core.loading.staging)
+`accept_file` is the one way a file comes in (the Upload page, the API's batch routes, the CLI through
+`load_file`): inspected, recorded as a queued job (`create_job`), started. `run_job` stages it (core.loading.staging)
 and merges it (core.loading.merge) in one transaction with the job's figures and the audit row, so
 a job is either done or not loaded. A job cut short keeps its staged blocks and resumes from them.
 While it runs, the job row says how far it is (bytes read, then the merge's step), for the Upload
@@ -11,11 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -24,8 +23,9 @@ from core import audit, exports
 from core.accounts import Actor, require
 from core.config import Settings
 from core.db import data_version, plain_error
-from core.definitions import N_, Count, Text
+from core.definitions import N_, Text
 from core.loading import bulk, merge, staging
+from core.loading.job import WRITING_STEPS, LoadJob, Steps
 from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, display_name, fingerprint, inspect_file
 from core.telemetry import timed
 
@@ -40,23 +40,15 @@ _JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
 FILE_GONE = N_("The file of this load is no longer on the server; load it again.")
 STOPPED = N_("The load stopped: {error}")
 JOB_MESSAGES = (FILE_GONE, STOPPED)
-JOB_STATUSES = ("queued", "running", "done", "failed", "interrupted")  # load_jobs.status (migration 0002)
 
-STAGING_SHARE = 0.2   # of the progress bar: reading and parsing is 10-50% of a load's time
-# The merge's steps as the progress bar names them, with the share of the writing phase done when
-# each starts (measured with bench/load.py on 1M lines: first load, reload, customers file). The
-# stored share only grows, so a step met in another order never moves the bar back.
-WRITING_STEPS = {
-    "duplicates": (N_("looking for repeated ids"), 0.0),
-    "stub_customers": (N_("creating stub customers"), 0.02),
-    "emails": (N_("checking emails"), 0.04),
-    "upsert": (N_("writing the rows"), 0.15),
-    "compare": (N_("comparing with the database"), 0.25),
-    "rewrite": (N_("rewriting the customers table"), 0.26),
-    "rebuild_services_indexes": (N_("building the record indexes"), 0.27),
-    "rebuild_rollups": (N_("rebuilding the indicator rollups"), 0.7),
-    "foreign_keys_to_customers": (N_("checking customer references"), 0.9),
-}
+
+class LoadNotFound(LoadError):
+    """There is no load with this id."""
+
+    http_status = 404
+
+    def __init__(self, job_id: int):
+        super().__init__(N_("There is no load {id}."), id=job_id)
 
 
 @dataclass
@@ -87,125 +79,7 @@ class LoadReport:
         return asdict(self)
 
 
-class Steps(dict):
-    """Seconds per merge step; `announce(name)` is told when a step of WRITING_STEPS starts."""
-
-    def __init__(self, announce: Callable[[str], None] | None = None):
-        super().__init__()
-        self.announce = announce
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        if self.announce and name in WRITING_STEPS:
-            self.announce(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self[name] = round(self.get(name, 0.0) + time.perf_counter() - start, 3)
-
-
 # --- reading jobs ----------------------------------------------------------------------------
-
-class Speed(NamedTuple):
-    """How fast a job goes: seconds so far (its whole time once done), lines read per second, and
-    the seconds a running job has left (an estimate); None where not known yet."""
-    seconds: float | None
-    rows_per_second: float | None
-    seconds_left: float | None
-
-
-@dataclass(frozen=True)
-class LoadJob:
-    """A load job as read back (list_jobs, get_job): the row of load_jobs, with a running job whose
-    heartbeat stopped shown as interrupted, and what a progress bar needs as properties."""
-    id: int
-    kind: str                     # services or customers
-    file_name: str
-    file_size: int
-    source_path: str              # the spooled upload, or the CLI's own file
-    owns_source: bool             # true: the spooled file is deleted when the job ends
-    username: str
-    status: str                   # queued, running, done, failed or interrupted
-    phase: str | None             # while running: staging, then writing
-    step: str | None              # while writing: the merge step, in plain words (WRITING_STEPS)
-    writing_share: float | None   # share of the writing phase done, 0..1
-    encoding: str                 # see core.loading.files.ENCODING_LABELS
-    delimiter: str
-    has_header: bool
-    data_start: int               # byte offset of the first data line
-    block_bytes: int              # bytes per staged block (fixed: a resume finds the same blocks)
-    bytes_done: int
-    rows_read: int
-    inserted: int | None          # the figures, once done
-    updated: int | None
-    unchanged: int | None
-    rejected: int
-    duplicates: int | None
-    stub_customers: int | None
-    stubs_filled: int | None
-    message: str | None           # why it failed
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
-    seconds: float | None         # of the whole load, once done
-    rows_per_second: float | None
-    fingerprint: str | None = None       # of the file and the loader (files.fingerprint), once read
-    data_version_after: int | None = None  # the data version the job's commit left
-
-    @property
-    def active(self) -> bool:
-        """Queued or running (an interrupted job is not: nothing works on it)."""
-        return self.status in ("queued", "running")
-
-    @property
-    def progress(self) -> float:
-        """Share of the job done, 0..1: reading the file (in bytes) is the first STAGING_SHARE, the
-        merge's steps (WRITING_STEPS) the rest; 1 only once the job is done."""
-        if self.status == "done":
-            return 1.0
-        if not self.file_size:
-            return 0.0
-        if self.phase == "writing":
-            return min(STAGING_SHARE + (1 - STAGING_SHARE) * (self.writing_share or 0.0), 0.99)
-        return STAGING_SHARE * min(self.bytes_done / self.file_size, 1.0)
-
-    @property
-    def doing(self) -> str:
-        """What the job is doing, in plain English words (the CLI's progress bar, the API)."""
-        return str(self.activity)
-
-    @property
-    def activity(self) -> Text:
-        """What the job is doing, as a Text (the progress bars of Upload and Monitoring say it in the
-        user's language)."""
-        if self.status == "done":
-            return Text(N_("done"))
-        if self.phase == "writing":
-            return (Text(N_("writing to the database: {step}"), step=Text(self.step)) if self.step
-                    else Text(N_("writing to the database")))
-        return Text(N_("{n} lines read"), n=Count(self.rows_read))
-
-    @property
-    def speed(self) -> Speed:
-        """Speed as of now (see speed_at)."""
-        return self.speed_at(datetime.now(timezone.utc))
-
-    def speed_at(self, now: datetime) -> Speed:
-        """Seconds, lines per second and, while running, seconds left, as of `now`. A job that
-        stopped (failed, interrupted) is timed to its end or its last heartbeat."""
-        if self.status == "done":
-            return Speed(self.seconds, self.rows_per_second, 0.0)
-        if self.started_at is None:
-            return Speed(None, None, None)
-        end = self.finished_at or (now if self.active else self.heartbeat_at or now)
-        elapsed = (end - self.started_at).total_seconds()
-        rate = self.rows_read / elapsed if elapsed > 0 and self.rows_read else None
-        share = self.progress
-        left = elapsed * (1 - share) / share if self.active and share > 0 else None
-        return Speed(elapsed, rate, left)
-
 
 # The status read back: a queued or running job whose heartbeat stopped is interrupted (its
 # process died); every reader of jobs goes through this.
@@ -375,7 +249,7 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     with engine.begin() as conn:
         job = get_job(conn, job_id=job_id)
         if job is None:
-            raise LoadError(N_("There is no load {id}."), id=job_id)
+            raise LoadNotFound(job_id)
         if job.status == "done":
             raise LoadError(N_("Load {id} is already done."), id=job_id)
         gone = not Path(job.source_path).exists()
@@ -427,14 +301,35 @@ def _run_locked(engine: Engine, job_id: int, settings: Settings, on_progress) ->
     return report
 
 
+def accept_file(engine: Engine, *, path: Path | str, kind: str | None = None, file_name: str | None = None,
+                actor: Actor, settings: Settings, spooled: bool = False, start: bool = True) -> LoadJob:
+    """Take a file to load: the one way in of the Upload page, the API's batch routes and the CLI
+    (through load_file). It is inspected first: a file that is not a services or customers file (or
+    no file at all) raises FileRefused and nothing is recorded. Then its job is recorded, queued,
+    and started in a background thread of this process (start=False leaves it for run_job).
+    `spooled`: the file is an upload in the spool (core.loading.files.new_spool_file); the job owns
+    it and deletes it when it ends, and a refusal deletes it at once. Returns the job as recorded."""
+    require(actor, "analyst")
+    try:
+        info = inspect_file(path, kind=kind, file_name=file_name)
+        with engine.begin() as conn:
+            job = get_job(conn, job_id=create_job(conn, actor=actor, info=info, file_name=file_name,
+                                                 owns_source=spooled, settings=settings))
+    except BaseException:
+        if spooled:
+            Path(path).unlink(missing_ok=True)  # refused: nothing written, nothing kept
+        raise
+    if start:
+        start_in_background(engine, job_id=job.id, actor=actor, settings=settings)
+    return job
+
+
 def load_file(engine: Engine, *, path: Path | str, kind: str | None = None, actor: Actor, settings: Settings,
               on_progress: Callable[[LoadJob], None] | None = None) -> LoadReport:
-    """Inspect, record and run a load of a file on the server (CLI, demo, tests)."""
-    require(actor, "analyst")
-    info = inspect_file(path, kind=kind)
-    with engine.begin() as conn:
-        job_id = create_job(conn, actor=actor, info=info, settings=settings)
-    return run_job(engine, job_id=job_id, settings=settings, on_progress=on_progress)
+    """Load a file on the server and wait for it (the CLI, the demo, tests): accept_file, then
+    run_job here, with `on_progress` told of each step."""
+    job = accept_file(engine, path=path, kind=kind, actor=actor, settings=settings, start=False)
+    return run_job(engine, job_id=job.id, settings=settings, on_progress=on_progress)
 
 
 def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
@@ -444,7 +339,7 @@ def resume_job(engine: Engine, *, job_id: int, actor: Actor, settings: Settings,
     with engine.connect() as conn:
         job = get_job(conn, job_id=job_id)
     if job is None:
-        raise LoadError(N_("There is no load {id}."), id=job_id)
+        raise LoadNotFound(job_id)
     if job.status not in ("interrupted", "failed", "queued"):
         raise LoadError(N_("Load {id} is {status}; only an interrupted or failed load can be resumed."), id=job_id,
                         status=job.status)

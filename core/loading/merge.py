@@ -8,7 +8,6 @@ rollups once instead of row by row (core.loading.bulk).
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,10 +16,8 @@ from core import parsing
 from core.db import data_version, run_script
 from core.loading import bulk
 from core.loading.files import raw_lines
+from core.loading.job import LoadJob, Steps
 from core.loading.staging import stage_table
-
-if TYPE_CHECKING:
-    from core.loading.jobs import LoadJob, Steps
 
 _MERGE_LOCK = 724_150_002   # advisory lock: serialises merges (two loads writing the same rows)
 MERGE_WORK_MEM = "128MB"

@@ -10,7 +10,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -19,9 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from core import parsing
 from core.config import Settings
 from core.loading.files import blocks, new_fingerprint, python_codec
-
-if TYPE_CHECKING:
-    from core.loading.jobs import LoadJob
+from core.loading.job import LoadJob
 
 # Blocks waiting for a worker. Bounded: at most one block waits while each worker holds one, so
 # memory does not grow with the file (the reader is far faster than the workers; a deeper queue

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.api.test_loads_api import wait_done
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, wait_for_loads
 
 ORIGINAL = yaml.safe_load((Path(__file__).with_name("original_openapi.yaml")).read_text())
 OPERATIONS = [(method.upper(), path, spec) for path, methods in ORIGINAL["paths"].items()
@@ -55,7 +54,7 @@ def test_every_original_route_answers_its_example(client, db, method, path, spec
     assert answer.status_code in {200, 201, 202} or f"{method} {path}" in EXPECTED, answer.text
     assert answer.headers["content-type"].startswith("application/json")
     if answer.status_code == 202:  # a batch load runs on in the background: let it end before the next test
-        wait_done(client, headers, answer.json()["status_url"])
+        wait_for_loads(db)
 
 
 def test_every_route_is_documented_with_a_summary_its_errors_and_examples(client):

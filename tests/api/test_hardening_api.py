@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from tests.api.test_loads_api import SERVICES, wait_done
+from tests.api.test_loads_api import SERVICES
+from tests.conftest import wait_for_loads
 
 NUL = "\x00"
 
@@ -271,7 +272,8 @@ def test_a_loads_file_name_is_kept_as_text_without_path_or_control_characters(cl
         accepted = client.post("/v1/services/batch", content=body, headers={
             **analyst, "Content-Type": "multipart/form-data; boundary=b0undary"})
         assert accepted.status_code == 202, accepted.text
-        job = wait_done(client, analyst, accepted.json()["status_url"])
+        wait_for_loads(db)
+        job = client.get(accepted.json()["status_url"], headers=analyst).json()
         assert job["file_name"] == kept
 
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from core import indicators
+from core import indicators, operation_day
 from core.definitions import Period
 from tests.core.test_indicators import ANA, BRUNO, CAIO, MARCH, RJ, SP, insert_services
 
@@ -53,11 +53,12 @@ def test_productivity_rounds_the_originals_fields_and_adds_the_products(client, 
     assert [(r["angel"], r["total_de_atendimentos"]) for r in rows] == [(ANA, 3), (BRUNO, 2), (CAIO, 2)]
 
 
-def test_the_api_answers_what_core_answers(client, viewer, data):
+def test_the_api_answers_what_core_answers(client, viewer, data, settings):
+    today = operation_day.today(settings)  # the API's as_of
     with data.connect() as conn:
-        by_polo = indicators.sla_by_polo(conn, period=MARCH, sort="total")
-        by_angel = indicators.sla_by_angel(conn, period=MARCH, sort="total")
-        productivity = indicators.productivity(conn, period=MARCH, sort="total", country="BR")
+        by_polo = indicators.sla_by_polo(conn, period=MARCH, sort="total", as_of=today)
+        by_angel = indicators.sla_by_angel(conn, period=MARCH, sort="total", as_of=today)
+        productivity = indicators.productivity(conn, period=MARCH, sort="total", country="BR", as_of=today)
     api_polo = client.get(f"/v1/indicators/sla/polo?{Q}", headers=viewer).json()["sla_polo"]
     api_angel = client.get(f"/v1/indicators/sla/angel?{Q}", headers=viewer).json()["sla_angel"]
     api_prod = client.get(f"/v1/indicators/productivity?{Q}", headers=viewer).json()["produtividade"]
@@ -69,10 +70,11 @@ def test_the_api_answers_what_core_answers(client, viewer, data):
         (r.angel, r.visits, r.business_days, r.worked_days, round(r.productivity, 2)) for r in productivity]
 
 
-def test_without_dates_the_period_is_all_data(client, viewer, data):
+def test_without_dates_the_period_is_all_data(client, viewer, data, settings):
     with data.connect() as conn:
         known = indicators.data_range(conn)
-        everything = indicators.sla_by_polo(conn, period=Period(known.first, known.last), sort="total")
+        everything = indicators.sla_by_polo(conn, period=Period(known.first, known.last), sort="total",
+                                            as_of=operation_day.today(settings))
     assert (known.first, known.last) == (date(2022, 2, 28), date(2022, 4, 5))
     rows = client.get("/v1/indicators/sla/polo", headers=viewer).json()["sla_polo"]
     assert [(r["polo"], r["total_de_atendimentos"]) for r in rows] == [(r.polo, r.total) for r in everything]

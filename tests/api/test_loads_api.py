@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 from core import loading
+from tests.conftest import wait_for_loads
 
 SERVICES = (
     "id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
@@ -16,23 +16,14 @@ SERVICES = (
 ).encode()
 
 
-def wait_done(client, headers, status_url: str) -> dict:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = client.get(status_url, headers=headers).json()
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job still {job['status']}")
-
-
 def test_a_services_file_loads_as_a_job_with_the_clis_report(client, analyst, db, tmp_path, monkeypatch, capsys):
     answer = client.post("/v1/services/batch", files={"file": ("bd_desafio.csv", SERVICES, "text/csv")},
                          headers=analyst)
     assert answer.status_code == 202, answer.text
     accepted = answer.json()
     assert accepted["status_url"] == f"/v1/jobs/{accepted['job_id']}"
-    job = wait_done(client, analyst, accepted["status_url"])
+    wait_for_loads(db)
+    job = client.get(accepted["status_url"], headers=analyst).json()
     assert {k: job[k] for k in ("status", "progress", "rows", "inserted", "updated", "unchanged", "rejected",
                                 "stub_customers")} == {
         "status": "done", "progress": 1.0, "rows": 5, "inserted": 3, "updated": 0, "unchanged": 0,
@@ -66,11 +57,12 @@ def test_a_file_that_is_not_a_services_file_is_422_and_writes_nothing(client, an
     assert list(loading.spool_dir(settings).glob("upload-*clientes*")) == []
 
 
-def test_a_customers_file_loads(client, analyst):
+def test_a_customers_file_loads(client, analyst, engine):
     answer = client.post("/v1/customers/batch", files={"file": ("c.csv", b"7;Tara Jones;tara@example.com;"
                                                                          b"21998765432\n", "text/csv")},
                          headers=analyst)
-    job = wait_done(client, analyst, answer.json()["status_url"])
+    wait_for_loads(engine)
+    job = client.get(answer.json()["status_url"], headers=analyst).json()
     assert (job["status"], job["inserted"]) == ("done", 1)
     assert client.get("/v1/customers/7", headers=analyst).json()["nome"] == "Tara Jones"
 

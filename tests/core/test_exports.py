@@ -77,7 +77,8 @@ def test_the_cli_csv_of_records_is_neutralised(db, monkeypatch, capsys):
     with db.begin() as conn:
         records.create_customer(conn, actor=CLI_ACTOR, id=5, nome="+55 Maria")
         records.create_service(conn, actor=CLI_ACTOR, id=1, id_cliente=5, angel="=cmd|' /C calc'!A0",
-                               polo="@RJ", data_limite=date(2022, 3, 1), data_de_atendimento=None)
+                               polo="@RJ", data_limite=date(2022, 3, 1), data_de_atendimento=None,
+                               as_of=date(2022, 3, 10))
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["services"]) == 0
     out = capsys.readouterr().out

@@ -131,7 +131,7 @@ def test_empty_period_has_no_sla_rather_than_zero(data):
 def test_empty_database(conn):
     assert indicators.data_range(conn).empty
     assert indicators.polos(conn) == []
-    assert indicators.sla_by_angel(conn, period=MARCH) == []
+    assert indicators.sla_by_angel(conn, as_of=AS_OF, period=MARCH) == []
 
 
 def test_overview_compares_with_the_previous_period(data):
@@ -178,4 +178,4 @@ def test_trend_buckets_count_business_days_as_business_days_does(data):
 
 def test_bad_sort_field_is_refused_in_plain_words(data):
     with pytest.raises(ValueError, match="cannot sort by 'speed'"):
-        indicators.sla_by_polo(data, period=MARCH, sort="speed")
+        indicators.sla_by_polo(data, as_of=AS_OF, period=MARCH, sort="speed")

@@ -143,7 +143,7 @@ def test_each_number_lists_its_services_on_the_services_page(data):
             for name in ("due_today_open", "due_tomorrow_open", "overdue_open", "visited_today",
                          "visited_today_on_time", "month_due", "on_time_so_far", "remaining_open"):
                 behind = operation_day.services_behind(name, day=day, polo=row.polo, angel=row.angel)
-                assert records.count_services(data, filters=behind) == getattr(row, name), (day, row, name)
+                assert records.count_services(data, filters=behind, as_of=day) == getattr(row, name), (day, row, name)
     assert operation_day.services_behind("needed_on_time", day=D) is None
     behind = operation_day.services_behind("month_to_date_sla", day=D, polo=RJ)
     assert records.count_services(data, filters=behind, as_of=D) == 6  # 1, 2, 3, 7, 8, 9

@@ -27,7 +27,7 @@ def add_customer(conn, id, nome, email=None, telefone=None):
 
 def add_service(conn, id, id_cliente=1, angel="Pedro Wanderley de", polo="RJ - SAO GONÇALO",
                 data_limite=date(2022, 3, 1), visit=None, **kw):
-    return records.create_service(conn, actor=ANALYST, id=id, id_cliente=id_cliente, angel=angel, polo=polo,
+    return records.create_service(conn, as_of=AS_OF, actor=ANALYST, id=id, id_cliente=id_cliente, angel=angel, polo=polo,
                                   data_limite=data_limite, data_de_atendimento=visit, **kw)
 
 
@@ -154,7 +154,7 @@ def test_roles_are_checked_in_core(people):
     with pytest.raises(PermissionDenied):
         records.delete_customer(people, actor=ANALYST, id=3)
     with pytest.raises(PermissionDenied):
-        records.create_service(people, actor=VIEWER, id=50, id_cliente=1, angel="a", polo="p", data_limite=date(2022, 1, 1))
+        records.create_service(people, as_of=AS_OF, actor=VIEWER, id=50, id_cliente=1, angel="a", polo="p", data_limite=date(2022, 1, 1))
 
 
 # --- delete rules ---------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_admin_deletes_customer_with_services_each_audited(five_services):
     n = len(audit_rows(conn))
     assert records.delete_customer(conn, actor=ADMIN, id=1, with_services=True) == 3
     assert records.get_customer(conn, id=1) is None
-    assert records.count_services(conn, filters=ServiceFilter(id_cliente=1)) == 0
+    assert records.count_services(conn, as_of=AS_OF, filters=ServiceFilter(id_cliente=1)) == 0
     new = audit_rows(conn)[n:]
     assert [(r["action"], r["entity"], r["entity_id"]) for r in new] == [
         ("delete", "service", "10"), ("delete", "service", "11"), ("delete", "service", "12"),
@@ -188,11 +188,11 @@ def test_delete_customer_without_services_and_missing_ones(people):
 
 def test_delete_service(five_services):
     conn = five_services
-    deleted = records.delete_service(conn, actor=ADMIN, id=12)
+    deleted = records.delete_service(conn, as_of=AS_OF, actor=ADMIN, id=12)
     assert deleted.status == "not_visited"
-    assert records.get_service(conn, id=12) is None
+    assert records.get_service(conn, as_of=AS_OF, id=12) is None
     with pytest.raises(PermissionDenied):
-        records.delete_service(conn, actor=ANALYST, id=11)
+        records.delete_service(conn, as_of=AS_OF, actor=ANALYST, id=11)
     assert audit_rows(conn)[-1]["action"] == "delete"
 
 
@@ -237,22 +237,22 @@ def test_keyset_paging_boundaries(people):
     conn = people
     for i in range(1, 8):  # ids 2, 4, ..., 14: gaps, like the export
         add_service(conn, i * 2)
-    page1 = records.list_services(conn, limit=3)
+    page1 = records.list_services(conn, as_of=AS_OF, limit=3)
     assert [s.id for s in page1] == [2, 4, 6]
-    page2 = records.list_services(conn, after=6, limit=3)
+    page2 = records.list_services(conn, as_of=AS_OF, after=6, limit=3)
     assert [s.id for s in page2] == [8, 10, 12]
-    page3 = records.list_services(conn, after=12, limit=3)
+    page3 = records.list_services(conn, as_of=AS_OF, after=12, limit=3)
     assert [s.id for s in page3] == [14]                      # a short last page
-    assert records.list_services(conn, after=14, limit=3) == []
-    assert [s.id for s in records.list_services(conn, before=8, limit=3)] == [2, 4, 6]  # back
-    assert [s.id for s in records.list_services(conn, before=6, limit=3)] == [2, 4]
-    assert [s.id for s in records.list_services(conn, from_end=True, limit=1)] == [14]
-    assert [s.id for s in records.list_services(conn, from_end=True, limit=3)] == [10, 12, 14]
-    assert [s.id for s in records.list_services(conn, after=3, before=9, limit=10)] == [4, 6, 8]
-    assert records.count_services(conn) == 7
+    assert records.list_services(conn, as_of=AS_OF, after=14, limit=3) == []
+    assert [s.id for s in records.list_services(conn, as_of=AS_OF, before=8, limit=3)] == [2, 4, 6]  # back
+    assert [s.id for s in records.list_services(conn, as_of=AS_OF, before=6, limit=3)] == [2, 4]
+    assert [s.id for s in records.list_services(conn, as_of=AS_OF, from_end=True, limit=1)] == [14]
+    assert [s.id for s in records.list_services(conn, as_of=AS_OF, from_end=True, limit=3)] == [10, 12, 14]
+    assert [s.id for s in records.list_services(conn, as_of=AS_OF, after=3, before=9, limit=10)] == [4, 6, 8]
+    assert records.count_services(conn, as_of=AS_OF) == 7
     with pytest.raises(records.RecordError, match="page size"):
-        records.list_services(conn, limit=0)
-    all_ids = [s.id for s in records.iter_services(conn, batch=2)]
+        records.list_services(conn, as_of=AS_OF, limit=0)
+    all_ids = [s.id for s in records.iter_services(conn, as_of=AS_OF, batch=2)]
     assert all_ids == [2, 4, 6, 8, 10, 12, 14]
 
 
@@ -277,7 +277,7 @@ def test_service_validation_messages(people, kwargs, message):
     n = len(audit_rows(people))
     with pytest.raises(records.RecordError, match=message):
         add_service(people, **{"id": 20, **kwargs})
-    assert records.count_services(people) == 0
+    assert records.count_services(people, as_of=AS_OF) == 0
     assert len(audit_rows(people)) == n
 
 
@@ -308,16 +308,16 @@ def test_a_far_visit_needs_confirmation(people):
     with pytest.raises(records.FarVisit, match="366 days after the deadline") as exc:
         add_service(people, 20, data_limite=date(2022, 1, 1), visit=datetime(2023, 1, 2, 8, 0))
     assert exc.value.days == 366
-    assert records.count_services(people) == 0
+    assert records.count_services(people, as_of=AS_OF) == 0
     add_service(people, 20, data_limite=date(2022, 1, 1), visit=datetime(2023, 1, 2, 8, 0),
                 confirm_far_visit=True)
     add_service(people, 21, data_limite=date(2022, 1, 1), visit=datetime(2022, 12, 31, 8, 0))  # 364 days: fine
-    assert records.count_services(people) == 2
+    assert records.count_services(people, as_of=AS_OF) == 2
 
 
 def test_correcting_the_visit_changes_the_status_and_audits_before_after(five_services):
     conn = five_services
-    service = records.update_service(conn, actor=ANALYST, id=11, id_cliente=1, angel="Pedro Wanderley de",
+    service = records.update_service(conn, as_of=AS_OF, actor=ANALYST, id=11, id_cliente=1, angel="Pedro Wanderley de",
                                      polo="RJ - SAO GONÇALO", data_limite=date(2022, 3, 1),
                                      data_de_atendimento=datetime(2022, 3, 1, 9, 0))
     assert service.status == "on_time"
@@ -334,12 +334,12 @@ def test_failed_service_update_changes_nothing(five_services):
     conn = five_services
     n = len(audit_rows(conn))
     with pytest.raises(records.UnknownCustomer):
-        records.update_service(conn, actor=ANALYST, id=11, id_cliente=77, angel="X", polo="Y",
+        records.update_service(conn, as_of=AS_OF, actor=ANALYST, id=11, id_cliente=77, angel="X", polo="Y",
                                data_limite=date(2022, 3, 1), data_de_atendimento=None)
     with pytest.raises(records.NotFound, match="There is no service 999"):
-        records.update_service(conn, actor=ANALYST, id=999, id_cliente=1, angel="X", polo="Y",
+        records.update_service(conn, as_of=AS_OF, actor=ANALYST, id=999, id_cliente=1, angel="X", polo="Y",
                                data_limite=date(2022, 3, 1))
-    service = records.get_service(conn, id=11)
+    service = records.get_service(conn, as_of=AS_OF, id=11)
     assert (service.angel, service.polo, service.id_cliente) == ("Pedro Wanderley de", "RJ - SAO GONÇALO", 1)
     assert len(audit_rows(conn)) == n
 

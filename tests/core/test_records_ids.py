@@ -14,11 +14,12 @@ from tests.concurrency import wait_until_blocked
 
 ANALYST = Actor("ana", "analyst")
 VIEWER = Actor("vera", "viewer")
+AS_OF = date(2022, 3, 10)  # the day statuses are as of
 
 
 def new_service(conn, id=None, id_cliente=1, **kw):
     values = {"angel": "Pedro Wanderley de", "polo": "RJ - SAO GONÇALO", "data_limite": date(2022, 3, 1), **kw}
-    return records.create_service(conn, actor=ANALYST, id=id, id_cliente=id_cliente,
+    return records.create_service(conn, as_of=AS_OF, actor=ANALYST, id=id, id_cliente=id_cliente,
                                   create_missing_customer=True, **values)
 
 
@@ -62,7 +63,7 @@ def test_creates_without_id_check_roles_and_values_first(conn):
     with pytest.raises(PermissionDenied):
         records.create_customer(conn, actor=VIEWER, nome="X")
     with pytest.raises(PermissionDenied):
-        records.create_service(conn, actor=VIEWER, id_cliente=1, angel="A", polo="P", data_limite=date(2022, 3, 1))
+        records.create_service(conn, as_of=AS_OF, actor=VIEWER, id_cliente=1, angel="A", polo="P", data_limite=date(2022, 3, 1))
     with pytest.raises(records.RecordError, match="The name is required."):
         records.create_customer(conn, actor=ANALYST, nome=" ")
     with pytest.raises(records.RecordError, match="The polo is required."):
@@ -147,7 +148,7 @@ def test_two_clients_creating_services_for_the_same_new_customer_both_succeed(db
     holder.close()
     with db.connect() as conn:
         assert second.id_cliente == 4242
-        assert [s.id for s in records.list_services(conn)] == [1, 2]
+        assert [s.id for s in records.list_services(conn, as_of=AS_OF)] == [1, 2]
         assert [r.entity_id for r in audit_of(conn, "customer")] == ["4242"]  # one stub, audited once
 
 
@@ -157,10 +158,10 @@ def test_visit_at_matches_the_exact_visit_timestamp(conn):
     new_service(conn, data_de_atendimento=datetime(2022, 3, 1, 9, 9, 30))
     new_service(conn, data_de_atendimento=datetime(2022, 3, 1, 9, 9, 31))
     new_service(conn, data_de_atendimento=None)
-    found = records.list_services(conn, filters=ServiceFilter(visit_at=datetime(2022, 3, 1, 9, 9, 30)))
+    found = records.list_services(conn, as_of=AS_OF, filters=ServiceFilter(visit_at=datetime(2022, 3, 1, 9, 9, 30)))
     assert [s.id for s in found] == [1]
-    assert records.count_services(conn, filters=ServiceFilter(visit_at=datetime(2022, 3, 1, 9, 9))) == 0
-    assert records.count_services(conn, filters=ServiceFilter(
+    assert records.count_services(conn, as_of=AS_OF, filters=ServiceFilter(visit_at=datetime(2022, 3, 1, 9, 9))) == 0
+    assert records.count_services(conn, as_of=AS_OF, filters=ServiceFilter(
         visit_at=datetime(2022, 3, 1, 9, 9, 31), visit_from=date(2022, 3, 1), visit_to=date(2022, 3, 1))) == 1
 
 

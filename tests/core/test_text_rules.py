@@ -39,8 +39,8 @@ def test_forms_refuse_control_characters_and_long_text_and_write_nothing(conn):
     assert records.create_customer(conn, actor=ANALYST, nome="  " + "A" * 200 + "  ").nome == "A" * 200
     for values in ({"angel": "Ana\x00"}, {"polo": "RJ\x1fx"}, {"polo": "P" * 201}):
         with pytest.raises(records.RecordError):
-            records.create_service(conn, actor=ANALYST, **{"id_cliente": 1, "angel": "Ana", "polo": "RJ",
-                                                           "data_limite": "2022-03-10", **values})
+            records.create_service(conn, actor=ANALYST, as_of=date(2022, 3, 10), **{
+                "id_cliente": 1, "angel": "Ana", "polo": "RJ", "data_limite": "2022-03-10", **values})
     assert conn.scalar(sa.text("SELECT count(*) FROM services")) == 0
     assert conn.scalar(sa.text("SELECT count(*) FROM customers")) == 1
 
@@ -57,7 +57,8 @@ def test_filters_refuse_control_characters_before_any_sql():
 def test_dates_outside_the_years_the_loader_takes_are_refused(conn):
     for deadline in ("1899-12-31", "2101-01-01", date(9999, 12, 31)):
         with pytest.raises(records.RecordError, match="between 1900-01-01 and 2100-12-31"):
-            records.create_service(conn, actor=ANALYST, id_cliente=1, angel="Ana", polo="RJ", data_limite=deadline)
+            records.create_service(conn, actor=ANALYST, id_cliente=1, angel="Ana", polo="RJ", data_limite=deadline,
+                                   as_of=date(2022, 3, 10))
 
 
 def test_the_loader_rejects_such_lines_with_a_reason_and_loads_the_rest():
@@ -116,8 +117,10 @@ def test_the_database_holds_the_same_limits(conn):
 def test_an_angel_search_takes_percent_and_underscore_literally(conn):
     insert_services(conn)
     march = Period(date(2022, 3, 1), date(2022, 3, 31))
-    names = lambda search: {r.angel for r in indicators.sla_by_angel(conn, period=march, search=search)}  # noqa: E731
+    names = lambda search: {r.angel for r in indicators.sla_by_angel(conn, period=march, search=search,  # noqa: E731
+                                                                     as_of=date(2022, 4, 1))}
     assert names("a") == {"Ana Souza de", "Bruno Lima", "Caio Reis"}
     assert names("%") == names("_") == names("Ana_Souza") == set()  # before: every angel, and Ana Souza de
     assert names("Ana Souza") == {"Ana Souza de"}
-    assert {r.angel for r in indicators.productivity(conn, period=march, search="%", country="BR")} == set()
+    assert {r.angel for r in indicators.productivity(conn, period=march, search="%", country="BR",
+                                                     as_of=date(2022, 4, 1))} == set()

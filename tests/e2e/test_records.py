@@ -7,6 +7,8 @@ from core import records
 from core.accounts import Actor
 from tests.e2e.conftest import login, wait_idle
 
+AS_OF = date(2022, 3, 10)  # the day statuses are as of, where a test reads them
+
 ADMIN = Actor("admin", "admin")
 POLO = "RJ - SAO GONÇALO"
 
@@ -41,7 +43,7 @@ def type_date(form, label: str, value: str) -> None:
 def test_a_late_service_lowers_its_polos_sla_until_corrected(db, app_url, browser_page):
     with db.begin() as conn:
         records.create_customer(conn, actor=ADMIN, id=1, nome="José da Silva")
-        records.create_service(conn, actor=ADMIN, id=100, id_cliente=1, angel="Pedro Wanderley de", polo=POLO,
+        records.create_service(conn, as_of=AS_OF, actor=ADMIN, id=100, id_cliente=1, angel="Pedro Wanderley de", polo=POLO,
                                data_limite=date(2022, 3, 1), data_de_atendimento=datetime(2022, 3, 1, 10, 0))
     page = browser_page
     login(page, app_url, path="sla_polo")

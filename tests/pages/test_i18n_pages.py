@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard import i18n
+from tests.conftest import wait_for_loads
 from tests.core.test_indicators import insert_services
 from tests.pages.apptest import by_label, logged_in, open_page
 from tests.test_i18n import catalog
@@ -118,7 +119,7 @@ def headings(element) -> dict[str, str]:
 
 
 def test_upload_in_portuguese_shows_why_a_line_was_rejected_in_portuguese(db):
-    from tests.pages.test_upload import SERVICES, wait_for_jobs
+    from tests.pages.test_upload import SERVICES
 
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE users SET language = 'pt_BR' WHERE username = 'admin'"))
@@ -130,7 +131,7 @@ def test_upload_in_portuguese_shows_why_a_line_was_rejected_in_portuguese(db):
         "id_atendimento": "Id do atendimento", "id_cliente": "Cliente", "angel": "Angel", "polo": "Polo",
         "data_limite": "Prazo", "data_de_atendimento": "Data de atendimento"}
     at.button(key="upload_start_services").click().run()
-    wait_for_jobs(db)
+    wait_for_loads(db)
     at.run()
     rejects, history = at.dataframe[0], at.dataframe[1]
     assert rejects.value.to_dict("records") == [

@@ -8,6 +8,8 @@ from core import accounts, records
 from core.accounts import Actor
 from tests.pages.apptest import logged_in, open_page, texts
 
+AS_OF = date(2022, 3, 10)  # the day statuses are as of, where a test reads them
+
 ADMIN = Actor("admin", "admin")
 
 
@@ -23,9 +25,9 @@ def data(db):
         records.create_customer(conn, actor=ADMIN, id=2, nome="Maria Souza")
         conn.execute(sa.text("INSERT INTO customers (id) VALUES (3)"))
         for id, visit in ((10, datetime(2022, 3, 1, 9, 0)), (11, datetime(2022, 3, 5, 9, 0))):
-            records.create_service(conn, actor=ADMIN, id=id, id_cliente=1, angel="Pedro Wanderley de",
+            records.create_service(conn, as_of=AS_OF, actor=ADMIN, id=id, id_cliente=1, angel="Pedro Wanderley de",
                                    polo="RJ - SAO GONÇALO", data_limite=date(2022, 3, 1), data_de_atendimento=visit)
-        records.create_service(conn, actor=ADMIN, id=20, id_cliente=2, angel="Ana Lima da",
+        records.create_service(conn, as_of=AS_OF, actor=ADMIN, id=20, id_cliente=2, angel="Ana Lima da",
                                polo="PR - FOZ DO IGUAÇU", data_limite=date(2022, 3, 1), data_de_atendimento=None)
     return db
 
@@ -97,7 +99,7 @@ def test_admin_deletes_a_customer_only_after_confirming(data, engine):
     assert "Customer 1 deleted, with 2 services." in texts(at)
     with engine.connect() as conn:
         assert records.get_customer(conn, id=1) is None
-        assert records.count_services(conn) == 1
+        assert records.count_services(conn, as_of=AS_OF) == 1
 
 
 def test_services_page_reads_the_indicator_links_query_parameters(data):
@@ -138,11 +140,11 @@ def test_analyst_corrects_a_visit_and_confirms_a_far_one(data, engine):
     button(at, "Save changes").click().run()
     assert "731 days after the deadline" in texts(at)
     with engine.connect() as conn:
-        assert records.get_service(conn, id=11).data_de_atendimento == datetime(2022, 3, 1, 9, 0)
+        assert records.get_service(conn, as_of=AS_OF, id=11).data_de_atendimento == datetime(2022, 3, 1, 9, 0)
     button(at, "Save anyway: the dates are right").click().run()
     assert "Service 11 saved." in texts(at)
     with engine.connect() as conn:
-        assert records.get_service(conn, id=11).data_de_atendimento == datetime(2024, 3, 1, 9, 0)
+        assert records.get_service(conn, as_of=AS_OF, id=11).data_de_atendimento == datetime(2024, 3, 1, 9, 0)
 
 
 def test_register_a_service_offers_the_next_id_and_an_unknown_customer(data, engine):
@@ -159,7 +161,7 @@ def test_register_a_service_offers_the_next_id_and_an_unknown_customer(data, eng
     assert at.text_input(key="services_new_id").value == "22"
     with engine.connect() as conn:
         assert records.get_customer(conn, id=555).is_stub
-        assert records.get_service(conn, id=21).data_de_atendimento is None
+        assert records.get_service(conn, as_of=AS_OF, id=21).data_de_atendimento is None
 
 
 def test_audit_page_is_admin_only_and_filters(data):

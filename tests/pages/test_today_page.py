@@ -1,9 +1,11 @@
 """The Today page in AppTest: empty states, the last day with data, the day's numbers, a polo's angels, the links."""
-from datetime import date
+from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
 
 import pytest
 
+from core import operation_day
+from core.config import load_settings
 from tests.core.test_indicators import insert_services
 from tests.core.test_operation_day import ANA, BRUNO, RJ, SERVICES, SP
 from tests.pages.apptest import by_label, logged_in, open_page, texts
@@ -79,3 +81,28 @@ def test_the_demo_from_an_empty_home_opens_on_a_live_today(db):
     polos = at.dataframe[0].value
     assert len(polos) == 70  # every polo has services due this month
     assert polos["due_today_open"].sum() > 0 and polos["visited_today"].sum() > 0  # today: partly done
+
+
+class _AtNightInSaoPaulo(datetime):
+    """The clock at 22:30 on 15 March 2022 in São Paulo: 01:30 on the 16th in UTC."""
+
+    @classmethod
+    def now(cls, tz=None):
+        moment = datetime(2022, 3, 16, 1, 30, tzinfo=timezone.utc)
+        return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+
+def test_at_night_the_services_page_and_the_today_page_say_the_same_day(db, monkeypatch):
+    """22:30 in São Paulo is already tomorrow in UTC: a service due today and not visited yet is still
+    open on both pages (on the server's or UTC's date it would be a miss already)."""
+    with db.begin() as conn:
+        insert_services(conn, [(1, ANA, RJ, "2022-03-15", None), (2, ANA, RJ, "2022-03-14", None)])
+    monkeypatch.setattr(operation_day, "datetime", _AtNightInSaoPaulo)
+    assert operation_day.today(load_settings()) == date(2022, 3, 15)
+    at = open_page(logged_in(), "today.py")
+    assert "3/15/2022 in America/Sao_Paulo" in texts(at)
+    day = at.dataframe[0].value.iloc[0]
+    assert (day["polo"], day["due_today_open"], day["overdue_open"]) == (RJ, 1, 1)
+    at.switch_page("../pages/services.py").run()
+    services = at.dataframe[0].value
+    assert dict(zip(services["id"], services["status"])) == {1: "open", 2: "not visited"}

@@ -1,28 +1,17 @@
 """The Upload page in AppTest: preview, start, progress in the job row, summary, rejects, refusal."""
 from __future__ import annotations
 
-import time
 
 import sqlalchemy as sa
 
-from core import accounts, loading
+from core import accounts
+from tests.conftest import wait_for_loads
 from tests.pages.apptest import logged_in, open_page, texts
 
 SERVICES = ("id_atendimento;id_cliente;angel;polo;data_limite;data_de_atendimento\n"
             "1;10;Ana Silva da;SP - CAMPINAS;30/06/2021;2021-06-29 09:09:30\n"
             "2;11;Ana Silva da;SP - CAMPINAS;30/06/2021;-\n"
             "3;11;Ana Silva da;SP - CAMPINAS;31/02/2021;-\n").encode("utf-8")
-
-
-def wait_for_jobs(engine, timeout: float = 60.0) -> list[loading.LoadJob]:
-    deadline = time.monotonic() + timeout
-    while True:
-        with engine.connect() as conn:
-            jobs = loading.list_jobs(conn)
-        if jobs and not any(j.active for j in jobs):
-            return jobs
-        assert time.monotonic() < deadline, jobs
-        time.sleep(0.2)
 
 
 def test_upload_preview_load_and_summary(db):
@@ -37,7 +26,7 @@ def test_upload_preview_load_and_summary(db):
     start = at.button(key="upload_start_services")
     assert start.label == r"Load bd\_desafio.csv"  # Markdown escaped: shown as bd_desafio.csv
     start.click().run()
-    jobs = wait_for_jobs(db)
+    jobs = wait_for_loads(db)
     assert [(j.status, j.rows_read, j.inserted, j.rejected, j.username) for j in jobs] == \
         [("done", 3, 2, 1, "admin")]
     at.run()
