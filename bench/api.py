@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from bench.common import ROOT, bench_engine, bench_user, load_full_demo
 from core import indicators
 from core.definitions import Period
+from core.operation_day import today
 
 NAME = "bench-api"
 BENCH_ANGEL = "Bench Angel"  # the services the create phase writes, deleted at the next run
@@ -142,10 +143,11 @@ def measure_reads(server: ApiServer, headers: dict, routes, repeat: int) -> list
 # The big answers: (label, path, the same question asked of core).
 BIG = [
     ("SLA by angel, March 2022", "/v1/indicators/sla/angel?start_date=2022-03-01&end_date=2022-03-31",
-     lambda conn, period, country: indicators.sla_by_angel(conn, period=period, sort="total", descending=True)),
+     lambda conn, period, country, as_of: indicators.sla_by_angel(conn, period=period, sort="total", descending=True,
+                                                                  as_of=as_of)),
     ("productivity, March 2022", "/v1/indicators/productivity?start_date=2022-03-01&end_date=2022-03-31",
-     lambda conn, period, country: indicators.productivity(conn, period=period, sort="total", descending=True,
-                                                           country=country)),
+     lambda conn, period, country, as_of: indicators.productivity(conn, period=period, sort="total", descending=True,
+                                                                  as_of=as_of, country=country)),
 ]
 
 
@@ -154,18 +156,19 @@ def measure_big(server: ApiServer, headers: dict, engine: sa.Engine, repeat: int
     p50, p95, rows, bytes)."""
     from core.config import load_settings
 
-    period, country = Period(date(2022, 3, 1), date(2022, 3, 31)), load_settings().holiday_country
+    settings = load_settings()
+    period, country, as_of = Period(date(2022, 3, 1), date(2022, 3, 31)), settings.holiday_country, today(settings)
     results = []
     with httpx.Client(base_url=server.base, headers=headers, timeout=30) as client, engine.connect() as conn:
         for label, path, ask in BIG:
-            size, rows = len(client.get(path).raise_for_status().content), len(ask(conn, period, country))
+            size, rows = len(client.get(path).raise_for_status().content), len(ask(conn, period, country, as_of))
             http, core = [], []
             for _ in range(repeat):
                 started = time.perf_counter()
                 client.get(path).raise_for_status()
                 http.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
-                ask(conn, period, country)
+                ask(conn, period, country, as_of)
                 core.append((time.perf_counter() - started) * 1000)
             results.append((label, *_stats(http), *_stats(core), rows, size))
     return results

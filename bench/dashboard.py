@@ -60,7 +60,7 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -345,10 +345,12 @@ def questions(conn, page: str, polo: str | None, country: str) -> None:
     """The core reads `page` makes for a polo with the sidebar's default period (All data) and its
     default sort, straight from core (no cache)."""
     from core import indicators
+    from core.config import load_settings
     from core.definitions import Period
+    from core.operation_day import today as operation_today
 
     known = indicators.data_range(conn)
-    period, today = Period(known.first, known.last), date.today()
+    period, today = Period(known.first, known.last), operation_today(load_settings())
     if page == "overview":
         indicators.overview(conn, period=period, polo=polo, as_of=today, country=country)
         indicators.trend(conn, period=period, polo=polo, as_of=today, country=country)
