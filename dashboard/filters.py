@@ -217,6 +217,20 @@ def service_filter_link(flt: ServiceFilter) -> dict[str, str]:
     return {k: v.isoformat() if isinstance(v, date) else str(v) for k, v in values.items() if v}
 
 
+SERVICES_PAGE = "../pages/services.py"
+
+
+def missed_services_links(flt: IndicatorFilters, *, late: str, not_visited: str, polo: str | None = None,
+                          angel: str | None = None) -> None:
+    """Side by side, the links to the late and to the not visited services behind an SLA (of a polo
+    or an angel) in the period, labelled `late` and `not_visited` (texts in the user's language)."""
+    left, right = st.columns(2)
+    left.page_link(SERVICES_PAGE, label=late, icon=":material/schedule:",
+                   query_params=services_link(flt, status="late", polo=polo, angel=angel))
+    right.page_link(SERVICES_PAGE, label=not_visited, icon=":material/cancel:",
+                    query_params=services_link(flt, status="not_visited", polo=polo, angel=angel))
+
+
 def empty_list_notice(nothing: str, flt: IndicatorFilters, search: str | None) -> None:
     """Why an angel list is empty (`nothing`: what the period lacks), with the polo and the search
     asked, and what to try."""

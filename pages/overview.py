@@ -66,9 +66,9 @@ st.plotly_chart(charts.trend(points, target=cfg.sla_target, title=TITLES.get(gra
 
 st.caption(_("The services behind the numbers:"))
 l1, l2, l3 = st.columns(3)
-l1.page_link("../pages/services.py", label=_("Late services ({n})").format(n=number(now.late)),
+l1.page_link(filters.SERVICES_PAGE, label=_("Late services ({n})").format(n=number(now.late)),
              icon=":material/schedule:", query_params=filters.services_link(flt, status="late"))
-l2.page_link("../pages/services.py", label=_("Not visited ({n})").format(n=number(now.not_visited)),
+l2.page_link(filters.SERVICES_PAGE, label=_("Not visited ({n})").format(n=number(now.not_visited)),
              icon=":material/cancel:", query_params=filters.services_link(flt, status="not_visited"))
-l3.page_link("../pages/services.py", label=_("Open, deadline ahead ({n})").format(n=number(now.open)),
+l3.page_link(filters.SERVICES_PAGE, label=_("Open, deadline ahead ({n})").format(n=number(now.open)),
              icon=":material/pending:", query_params=filters.services_link(flt, status="open"))

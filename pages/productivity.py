@@ -62,7 +62,7 @@ def angels(flt: filters.IndicatorFilters) -> None:
     pick = st.selectbox(_("Visits of one angel"), [None, *(r.angel for r in rows)], key="productivity_pick",
                         format_func=lambda a, choose=_("Choose an angel..."): choose if a is None else a)
     if pick:
-        st.page_link("../pages/services.py",
+        st.page_link(filters.SERVICES_PAGE,
                      label=_("Services {angel} visited in the period").format(angel=md(pick)),
                      icon=":material/list:", query_params=filters.services_link(flt, angel=pick, by="visit"))
 

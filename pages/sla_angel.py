@@ -58,12 +58,9 @@ def angels(flt: filters.IndicatorFilters) -> None:
     pick = st.selectbox(_("Services of one angel"), [None, *(r.angel for r in rows)], key="sla_angel_pick",
                         format_func=lambda a, choose=_("Choose an angel..."): choose if a is None else a)
     if pick:
-        l1, l2 = st.columns(2)
-        l1.page_link("../pages/services.py", label=_("Late services of {angel}").format(angel=md(pick)),
-                     icon=":material/schedule:", query_params=filters.services_link(flt, status="late", angel=pick))
-        l2.page_link("../pages/services.py", label=_("Not visited services of {angel}").format(angel=md(pick)),
-                     icon=":material/cancel:",
-                     query_params=filters.services_link(flt, status="not_visited", angel=pick))
+        filters.missed_services_links(flt, angel=pick,
+                                      late=_("Late services of {angel}").format(angel=md(pick)),
+                                      not_visited=_("Not visited services of {angel}").format(angel=md(pick)))
 
 
 angels(flt)

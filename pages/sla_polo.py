@@ -80,12 +80,9 @@ def polos(flt: filters.IndicatorFilters) -> None:
         st.dataframe(localized(drill_table, percent=("sla",)), hide_index=True, width="stretch",
                      column_config=columns(DRILL))
         download_buttons(drill_table, f"sla-by-angel-{drill}", key="sla_polo_drill_download")
-        l1, l2 = st.columns(2)
-        l1.page_link("../pages/services.py", label=_("Late services of {polo} in the period").format(polo=md(drill)),
-                     icon=":material/schedule:", query_params=filters.services_link(flt, status="late", polo=drill))
-        l2.page_link("../pages/services.py", label=_("Not visited services of {polo} in the period").format(polo=md(drill)),
-                     icon=":material/cancel:",
-                     query_params=filters.services_link(flt, status="not_visited", polo=drill))
+        filters.missed_services_links(
+            flt, polo=drill, late=_("Late services of {polo} in the period").format(polo=md(drill)),
+            not_visited=_("Not visited services of {polo} in the period").format(polo=md(drill)))
 
 
 polos(flt)

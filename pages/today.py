@@ -100,11 +100,11 @@ def numbers_table(rows: list[operation_day.DayRow], key: str, label: str):
 
 def links(row: operation_day.DayRow, the_day: date) -> None:
     """Each number of a polo or angel (or of every polo) as a link to its services."""
-    cols = st.columns(4)
+    cols = st.columns(2)  # two wide columns: a label such as "4.067 overdue services, still to visit" fits
     for i, (name, icon) in enumerate(LINK_ICONS.items()):
         n = getattr(row, name)
         behind = operation_day.services_behind(name, day=the_day, polo=row.polo or None, angel=row.angel)
-        cols[i % 4].page_link("../pages/services.py", label=link_label(name, n), icon=icon,
+        cols[i % 2].page_link(filters.SERVICES_PAGE, label=link_label(name, n), icon=icon,
                               query_params=filters.service_filter_link(behind), disabled=not n)
 
 
