@@ -25,7 +25,7 @@ import core
 from api import auth, customers, deps, indicators, loads, monitoring, services
 from api.bodies import UNREADABLE_BODY, BodyLimit
 from core import loading, telemetry, throttle
-from core.definitions import TextError
+from core.messages import TextError
 
 log = logging.getLogger("core.api")
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import audit, contact, text, throttle
 from core.config import LANGUAGES, WELL_KNOWN_SECRETS, ConfigError, Settings
-from core.definitions import N_, Text, TextError
+from core.messages import N_, Text, TextError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ _PRODUCT_WORDS = ["logistics", "logistica", "indicators", "indicadores", "green"
 
 class AccountError(TextError, ValueError):
     """A user-management request that cannot be done; the message is for the user (str() English,
-    `text` in the user's language: core.definitions.TextError)."""
+    `text` in the user's language: core.messages.TextError)."""
 
 
 class UsernameTaken(AccountError):

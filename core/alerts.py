@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from core import audit, contact, loading, notifications, operation_day, summary
 from core.accounts import Actor, require
 from core.config import Settings
-from core.definitions import N_, Count, Text, TextError
+from core.messages import N_, Count, Text, TextError
 from core.notifications import Day, DeliveryError, Ratio
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ MAX_NAME = 80
 
 
 class AlertError(TextError, ValueError):
-    """A rule that cannot be saved or used; the message is for the user (core.definitions.TextError)."""
+    """A rule that cannot be saved or used; the message is for the user (core.messages.TextError)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.db import conditions, keyset_page
-from core.definitions import N_
+from core.messages import N_
 
 
 def _jsonable(value: Any) -> Any:

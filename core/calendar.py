@@ -18,12 +18,13 @@ from sqlalchemy.engine import Connection
 
 from core import audit
 from core.accounts import Actor, require
-from core.definitions import N_, Period, TextError
+from core.definitions import Period
+from core.messages import N_, TextError
 
 
 class CalendarError(TextError, ValueError):
     """A calendar change that cannot be made; the message is for the user (str() English, `text` in
-    the user's language: core.definitions.TextError)."""
+    the user's language: core.messages.TextError)."""
 
 
 # --- reads ---------------------------------------------------------------------------------------

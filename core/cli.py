@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 a check failed (doctor, db status); 2 the request was refused (a bad value,
 a missing file, a rule of core): `error: <why>` on stderr, nothing on stdout. Commands raise the
 refusal; main() prints it and exits with the code the error's class says (`exit_code`, e.g.
-core.definitions.TextError's).
+core.messages.TextError's).
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 from core import accounts, exports
 from core.config import SETTINGS, ConfigError, load_settings
 from core.db import describe_url, get_engine, migrate, pending_migrations
-from core.definitions import N_, STATUSES, TextError
+from core.definitions import STATUSES
+from core.messages import N_, TextError
 
 
 CHECK_FAILED = 1

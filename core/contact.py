@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.definitions import N_, TextError
+from core.messages import N_, TextError
 
 # Unicode whitespace (what Python's str.split() splits on), written out.
 SPACES = " \t\n\r\f\v\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -34,7 +34,7 @@ STORED_PHONE_PATTERN = "^[0-9]{10,11}$"    # what customers.telefone holds
 
 class ContactError(TextError, ValueError):
     """A phone or email that cannot be stored (str() English; `text` in the user's language:
-    core.definitions.TextError)."""
+    core.messages.TextError)."""
 
 
 def _np(values) -> np.ndarray:

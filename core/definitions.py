@@ -5,7 +5,8 @@ tests/core/test_rule_statements.py checks that the three say the same things.
 
 Period: a date range, inclusive at both ends (2022-03-01..2022-03-31 includes 2022-03-31 23:59).
 
-Status of a service, as of a date (`as_of`, default today), four exclusive values:
+Status of a service, as of a date (`as_of`: callers pass the operation's today,
+core.operation_day.today, or the day they ask about), four exclusive values:
 - on_time:     visited, and the visit's DATE is on or before the deadline
                (`data_de_atendimento::date <= data_limite`: a visit at 23:59 on the deadline day is
                on time; comparing the timestamp with a midnight date would call it late).
@@ -40,11 +41,10 @@ select services by status with status_condition.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from typing import Any, Iterable
+
+from core.messages import N_
 
 STATUSES = ("on_time", "late", "not_visited", "open")
 # The days the product takes, in a file, a form or the API (a deadline or a visit outside them is a
@@ -54,95 +54,6 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
 # largest integer every JSON reader holds exactly (JavaScript's numbers, JSON Schema validators'
 # doubles), well within PostgreSQL's bigint.
 ID_MAX = 2**53 - 1
-
-
-def N_(message: str) -> str:
-    """Marks a text a user reads for the dashboard's catalogs (locale/); core keeps it English."""
-    return message
-
-
-class Text:
-    """A text a user reads, kept as its English template (N_-marked, str.format placeholders) and
-    its values. str() is the English text, for logs, the database and the API; the dashboard writes
-    it in the user's language (dashboard.i18n.text). A value may itself be a Text."""
-
-    def __init__(self, template: str, /, **values: Any):
-        self.template, self.values = template, values
-
-    def __str__(self) -> str:
-        return self.template.format(**self.values) if self.values else self.template
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-    def __repr__(self) -> str:
-        return f"Text({self.template!r}, **{self.values!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Text) and (self.template, self.values) == (other.template, other.values)
-
-    __hash__ = None
-
-    @staticmethod
-    def read(text: str, templates: Iterable[str]) -> Text | None:
-        """The Text of an English text written from one of `templates` (the first whose form it has),
-        its values as the strings they were written as; None when it has none of them. For texts
-        stored in English (e.g. the reasons of rejected lines) that a user reads in their language."""
-        for template in templates:
-            found = _template_pattern(template).fullmatch(text)
-            if found:
-                return Text(template, **{k: _Written(v) for k, v in found.groupdict().items()})
-        return None
-
-
-class _Written(str):
-    """A value read back from a text: written again as it stands, also where the template says !r."""
-
-    def __repr__(self) -> str:
-        return str.__str__(self)
-
-
-_PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^}]*)?\}")
-
-
-@cache
-def _template_pattern(template: str) -> re.Pattern:
-    """A regular expression matching what `template` writes; each placeholder a named group."""
-    parts, seen, at = [], set(), 0
-    for m in _PLACEHOLDER.finditer(template):
-        parts.append(re.escape(template[at:m.start()]))
-        name = m.group(1)
-        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.*?)")
-        seen.add(name)
-        at = m.end()
-    parts.append(re.escape(template[at:]))
-    return re.compile("".join(parts), re.DOTALL)
-
-
-class Count(int):
-    """A quantity in a Text (not an id): English writes it grouped (12,345); the dashboard writes
-    it in the user's convention (12.345)."""
-
-    def __format__(self, spec: str) -> str:
-        return format(int(self), spec or ",")
-
-
-class TextError(Exception):
-    """An error whose message is for the user: raised as SomeError(N_(template), **values), str() is
-    the English message (logs, the API, the audit) and `text` (a Text) lets the dashboard say it in
-    the user's language (dashboard.i18n.error_text).
-
-    Each error class also says what it means to the other front ends: the API's answer
-    (`http_status`) and the CLI's exit code (`exit_code`); by default a refused request (422; 2).
-    A subclass that means something else (a missing record, a role...) says so once."""
-
-    http_status = 422
-    exit_code = 2
-
-    def __init__(self, template: str, /, **values: Any):
-        self.text = Text(template, **values)
-        self.template, self.values = template, values
-        super().__init__(str(self.text))
 
 
 STATUS_LABELS = {"on_time": N_("on time"), "late": N_("late"), "not_visited": N_("not visited"),

@@ -25,7 +25,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from core.config import Settings
-from core.definitions import N_, Count, Text, TextError
+from core.messages import N_, Count, Text, TextError
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 MAX_ANSWER_BYTES = 64 * 1024  # of a webhook's answer, read and dropped

@@ -42,7 +42,8 @@ from sqlalchemy.engine import Connection
 
 from core import indicators
 from core.config import Settings
-from core.definitions import N_, Period
+from core.definitions import Period
+from core.messages import N_
 from core.records import ServiceFilter
 from core.telemetry import timed
 

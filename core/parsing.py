@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from core import contact, text
-from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, Text
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY
+from core.messages import N_, Text
 
 TRIM = ' \t"'   # what is stripped around every field (spaces, tabs, stray quotes)
 

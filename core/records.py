@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from core import audit, contact, text
 from core.accounts import Actor, require
 from core.db import conditions, keyset_page
-from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, N_, STATUSES, Count, TextError, status_case, status_condition
+from core.definitions import FIRST_DAY, ID_MAX, LAST_DAY, STATUSES, status_case, status_condition
+from core.messages import N_, Count, TextError
 from core.telemetry import timed
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ FAR_VISIT_DAYS = 365  # a visit further than this from its deadline is probably 
 
 class RecordError(TextError, ValueError):
     """A record request that cannot be done; the message is for the user (str() English, `text` for
-    the dashboard: core.definitions.TextError); values named `what` are N_-marked words."""
+    the dashboard: core.messages.TextError); values named `what` are N_-marked words."""
 
 
 class NotFound(RecordError):

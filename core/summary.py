@@ -12,7 +12,8 @@ from typing import NamedTuple
 from sqlalchemy.engine import Connection
 
 from core import exports, indicators, operation_day
-from core.definitions import N_, Count, Period, Text
+from core.definitions import Period
+from core.messages import N_, Count, Text
 from core.notifications import Day, Ratio
 
 # The CSV's columns (machine names, as the CLI's and the API's CSV and JSON).

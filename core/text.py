@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.definitions import N_, TextError
+from core.messages import N_, TextError
 
 CONTROL = r"\x00-\x1f\x7f-\x9f"           # Unicode Cc, as escapes every engine here reads
 _REFUSED = re.compile(f"[{CONTROL}\ud800-\udfff]")  # + lone surrogates (only Python strings can hold them)
@@ -33,7 +33,7 @@ PHONE_INPUT_MAX = 40    # a phone as typed, with its punctuation (stored: 10-11 
 
 class TextRefused(TextError, ValueError):
     """A text that cannot be taken (str() English; `text` in the user's language:
-    core.definitions.TextError)."""
+    core.messages.TextError)."""
 
 
 def control_position(value: str) -> int | None:

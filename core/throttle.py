@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.config import Settings
-from core.definitions import N_, TextError
+from core.messages import N_, TextError
 
 _LOCK = 724_150_004  # advisory lock (this, address hash): one address's attempts are counted in turn
 MAX_WINDOW_MINUTES = 24 * 60  # LOGIN_LOCK_MINUTES' highest value: rows older than this count nowhere
@@ -36,7 +36,7 @@ MAX_WINDOW_MINUTES = 24 * 60  # LOGIN_LOCK_MINUTES' highest value: rows older th
 
 class Throttled(TextError):
     """Too many attempts from this client; `retry_after` seconds to wait. The message is for the user
-    (str() English, `text` in the user's language: core.definitions.TextError)."""
+    (str() English, `text` in the user's language: core.messages.TextError)."""
 
     http_status = 429  # with Retry-After: `retry_after`
 

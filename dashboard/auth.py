@@ -23,7 +23,7 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 
 from core import accounts, throttle
 from core.accounts import Actor
-from core.definitions import TextError
+from core.messages import TextError
 from dashboard import i18n
 from dashboard.common import engine, read_fresh, settings, write
 from dashboard.ui import md, refusals_shown

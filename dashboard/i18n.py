@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 from core.config import LANGUAGES
-from core.definitions import Count, Text
+from core.messages import Count, Text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,9 +120,9 @@ def N_(message: str) -> str:
 
 
 def text(value: Text) -> str:
-    """A core text (core.definitions.Text) in the current language: its template translated, its
+    """A core text (core.messages.Text) in the current language: its template translated, its
     values that are Texts too, values named `what` (N_-marked words), dates as `day` and counts
-    (core.definitions.Count) as `number` write them."""
+    (core.messages.Count) as `number` write them."""
     def shown(name: str, v: object) -> object:
         if isinstance(v, Text):
             return text(v)
@@ -140,7 +140,7 @@ def text(value: Text) -> str:
 
 def error_text(exc: Exception) -> str:
     """The message of an error a user reads, in their language when core gave its text
-    (core.definitions.TextError: RecordError, AccountError, LoadError...); otherwise its English text."""
+    (core.messages.TextError: RecordError, AccountError, LoadError...); otherwise its English text."""
     found = getattr(exc, "text", None)
     return text(found) if isinstance(found, Text) else str(exc)
 

@@ -23,7 +23,8 @@ def md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
-from core.definitions import EXPLAINED, TextError
+from core.definitions import EXPLAINED
+from core.messages import TextError
 from dashboard import i18n
 from dashboard.i18n import N_, _
 
@@ -236,13 +237,13 @@ def loads_table(jobs: list, *, live: bool = False) -> None:
 
 
 def show_refusal(exc: TextError, *, container=st) -> None:
-    """A refusal core gave (core.definitions.TextError) as an error, in the user's language."""
+    """A refusal core gave (core.messages.TextError) as an error, in the user's language."""
     container.error(md(i18n.error_text(exc)))
 
 
 @contextmanager
 def refusals_shown(*, stop: bool = False, container=st) -> Iterator[None]:
-    """Run an action (the block): when core refuses it (core.definitions.TextError: a rule broken, a
+    """Run an action (the block): when core refuses it (core.messages.TextError: a rule broken, a
     record gone, a role, too many attempts...), the rest of the block is skipped and the reason is
     shown in the user's language (show_refusal); with `stop` the page stops there. The block says
     its success itself (`done`, or st.success), after the action."""

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from core import text
 from core.config import Settings
-from core.definitions import N_, Text, TextError
+from core.messages import N_, Text, TextError
 from core.loading.job import LoadJob
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ SPOOL_CLEAN_EVERY_SECONDS = 3600.0
 
 class LoadError(TextError, ValueError):
     """A load that cannot start or go on; the message is for the user (str() English, `text` in the
-    user's language: core.definitions.TextError)."""
+    user's language: core.messages.TextError)."""
 
 
 class FileRefused(LoadError):

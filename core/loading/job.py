@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterator, NamedTuple
 
-from core.definitions import N_, Count, Text
+from core.messages import N_, Count, Text
 
 JOB_STATUSES = ("queued", "running", "done", "failed", "interrupted")  # load_jobs.status (migration 0002)
 

@@ -23,7 +23,7 @@ from core import audit, exports
 from core.accounts import Actor, require
 from core.config import Settings
 from core.db import data_version, plain_error
-from core.definitions import N_, Text
+from core.messages import N_, Text
 from core.loading import bulk, merge, staging
 from core.loading.job import WRITING_STEPS, LoadJob, Steps
 from core.loading.files import ENCODING_LABELS, FileInfo, LoadError, display_name, fingerprint, inspect_file
@@ -36,7 +36,7 @@ HEARTBEAT_SECONDS = 2
 REJECTS_SAMPLE = 20     # rejected lines in a report
 _JOB_LOCK = 724_150_003  # advisory lock (this, job id): one runner per job
 # Why a load failed, as load_jobs.message keeps it (English); the dashboard reads the message back
-# with these (core.definitions.Text.read) to show it in the user's language.
+# with these (core.messages.Text.read) to show it in the user's language.
 FILE_GONE = N_("The file of this load is no longer on the server; load it again.")
 STOPPED = N_("The load stopped: {error}")
 JOB_MESSAGES = (FILE_GONE, STOPPED)

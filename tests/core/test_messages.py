@@ -1,4 +1,4 @@
-"""Texts a user reads, kept by core in English with their template (core.definitions.Text): errors
+"""Texts a user reads, kept by core in English with their template (core.messages.Text): errors
 say str() in English and keep `text`; a stored reason is read back to its template and values."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from core import accounts, calendar, contact, loading, parsing, throttle
-from core.definitions import Count, Text, TextError
+from core.messages import Count, Text, TextError
 
 
 def test_a_text_is_english_with_its_values_and_nested_texts():

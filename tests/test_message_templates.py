@@ -2,7 +2,7 @@
 catalogs can say it in the user's language:
 
 - no error is raised with a text built by an f-string, a concatenation or a .format() of a literal;
-- a core refusal (core.definitions.TextError) is raised with an N_-marked template (or a constant
+- a core refusal (core.messages.TextError) is raised with an N_-marked template (or a constant
   holding one), never a bare literal the catalogs cannot see;
 - _(), ngettext() and N_() get literals, never an f-string or a concatenation;
 - st.error / warning / info / success / toast / caption / markdown never get an f-string literal.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.definitions import TextError
+from core.messages import TextError
 from tests.conftest import ROOT
 
 FOLDERS = ("core", "api", "dashboard", "pages")
@@ -161,7 +161,7 @@ def test_the_refusal_check_sees_an_unmarked_template(tmp_path, monkeypatch):
                       "def refuse():\n    raise RecordError('The offset cannot be negative.')\n\n"
                       "def refuse_marked():\n    raise RecordError(N_('The offset cannot be negative.'))\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("tests.test_messages.ROOT", tmp_path)
+    monkeypatch.setattr("tests.test_message_templates.ROOT", tmp_path)
     assert bare_refusals(module) == [f"refusal_example/errors.py:4: RecordError('The offset cannot be negative.'...)"]
 
 
