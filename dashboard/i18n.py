@@ -245,6 +245,11 @@ def moment(value: datetime | None, *, seconds: bool = False) -> str:
     return f"{day(value)} {format_time(value, 'medium' if seconds else 'short', locale=current())}"
 
 
+def clock(value: datetime) -> str:
+    """A time of day to the second in the current language: 22:55:58 (pt_BR), 10:55:58 PM (en)."""
+    return format_time(value, "medium", locale=current())
+
+
 def date_range(start: date, end: date) -> str:
     """01/03/2022 – 31/03/2022 (pt_BR)."""
     if start == end:

@@ -3,7 +3,7 @@
 The numbers (core/operation_day.py) redraw every minute while the page is open (a fragment); each
 links to the services behind it on the Services page; a polo's angels show on a click.
 """
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -12,7 +12,7 @@ from core import indicators, operation_day
 from dashboard import filters
 from dashboard.auth import recheck_role, require_role
 from dashboard.common import read, settings
-from dashboard.i18n import N_, _, date_input_format, day, moment, ngettext, number, percent
+from dashboard.i18n import N_, _, clock, date_input_format, day, ngettext, number, percent
 from dashboard.ui import capitalized, heading, md, table
 
 actor = require_role("viewer")
@@ -137,9 +137,10 @@ def panel() -> None:
     recheck_role("viewer")  # a timed rerun of the fragment skips the entrypoint's checks
     the_day = st.session_state.get("today_day") or operation_day.today(cfg)
     report = read(operation_day.operation_day, day=the_day, target=cfg.sla_target)
-    st.caption(_("{day} in {zone} · updated {moment} UTC").format(
-        day=day(the_day), zone=cfg.timezone,
-        moment=moment(datetime.now(timezone.utc).replace(tzinfo=None), seconds=True)))
+    # The refresh's time in the operation's zone, like the day: at 22:55 in São Paulo a manager reads
+    # "updated 22:55", not the next day's UTC.
+    st.caption(_("{day} in {zone} · updated at {time}").format(
+        day=day(the_day), zone=cfg.timezone, time=clock(operation_day.local_now(cfg))))
     total = report.totals
     if total is None:
         st.info(_("Nothing is due, open or visited on {day}.").format(day=day(the_day)), icon=":material/event_available:")

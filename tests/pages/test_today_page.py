@@ -100,7 +100,7 @@ def test_at_night_the_services_page_and_the_today_page_say_the_same_day(db, monk
     monkeypatch.setattr(operation_day, "datetime", _AtNightInSaoPaulo)
     assert operation_day.today(load_settings()) == date(2022, 3, 15)
     at = open_page(logged_in(), "today.py")
-    assert "3/15/2022 in America/Sao_Paulo" in texts(at)
+    assert "3/15/2022 in America/Sao_Paulo · updated at 10:30:00\u202fPM" in texts(at)  # the operation's clock too
     day = at.dataframe[0].value.iloc[0]
     assert (day["polo"], day["due_today_open"], day["overdue_open"]) == (RJ, 1, 1)
     at.switch_page("../pages/services.py").run()
