@@ -187,8 +187,9 @@ SETTINGS: list[Setting] = [
             "DATABASE_URL."),
     Setting("API_ACCESS_TOKEN_MINUTES", "15", "Minutes an API access token stays valid (1-1440).",
             integer(1, 24 * 60)),
-    Setting("API_REFRESH_TOKEN_DAYS", "7", "Days an API login lasts (1-90): its refresh tokens, each good for "
-            "one refresh, work until then.", integer(1, 90)),
+    Setting("API_REFRESH_TOKEN_DAYS", "7", "Days an API login lasts (1-90): its refresh token gets new access "
+            "tokens until then, unless the session ends first (a logout, a password or role change).",
+            integer(1, 90)),
     Setting("UPLOAD_MAX_MB", "200", "Largest file, in MB, the API's batch load routes accept (1-10000); the "
             "dashboard's own limit is server.maxUploadSize in .streamlit/config.toml, also 200.",
             integer(1, 10_000)),
