@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".data" / "screenshots"
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "screenshot-admin"
-PAGES = [("overview", "overview.png"), ("sla_polo", "sla-by-polo.png"),
+PAGES = [("today", "today.png"), ("overview", "overview.png"), ("sla_polo", "sla-by-polo.png"),
          ("productivity", "productivity.png"), ("upload", "upload.png"), ("services", "services.png")]
 
 
