@@ -433,7 +433,8 @@ def _deliver(engine: Engine, *, settings: Settings, now: datetime, where: str, p
             error = None
         except DeliveryError as exc:
             error = str(exc)
-            log.warning("alert delivery %s to %s %s failed: %s", d["id"], d["channel"], d["target"], error)
+            # the delivery's id and channel, not its target: e-mail addresses stay out of the logs
+            log.warning("alert delivery %s (%s) failed: %s", d["id"], d["channel"], error)
         attempts = d["attempts"] + 1
         done = error is None
         final = done or d["test"] or attempts >= MAX_ATTEMPTS

@@ -304,7 +304,7 @@ def test_a_receiver_that_hangs_never_holds_the_worker(data, cfg, receiver):
         now += timedelta(minutes=1)
 
 
-def test_e_mail_through_smtp_and_a_mail_server_that_is_down(data, cfg, mailbox):
+def test_e_mail_through_smtp_and_a_mail_server_that_is_down(data, cfg, mailbox, caplog):
     rule(data, name="SLA", kind="sla_below", polo=SP, threshold=0.6, emails=["ops@example.com", "boss@example.com"])
     alerts.evaluate(data, settings=cfg, now=at("2022-03-15 10:00"))
     (outcome,) = alerts.deliver_due(data, settings=cfg, now=at("2022-03-15 10:00"))
@@ -320,8 +320,10 @@ def test_e_mail_through_smtp_and_a_mail_server_that_is_down(data, cfg, mailbox):
         conn.execute(sa.text("UPDATE services SET data_de_atendimento = '2022-03-16 09:00' WHERE id = 15"))
     alerts.evaluate(data, settings=cfg, now=at("2022-03-15 10:02"))
     down = dataclasses.replace(cfg, smtp_port=1)  # nothing listens there
-    (outcome,) = alerts.deliver_due(data, settings=down, now=at("2022-03-15 10:02"))
+    with caplog.at_level(logging.INFO):
+        (outcome,) = alerts.deliver_due(data, settings=down, now=at("2022-03-15 10:02"))
     assert (outcome.delivered, outcome.error) == (False, "the connection was refused")
+    assert "failed: the connection was refused" in caplog.text and "@example.com" not in caplog.text
     no_server = dataclasses.replace(cfg, smtp_host=None)
     (outcome,) = alerts.deliver_due(data, settings=no_server, now=at("2022-03-15 10:03"))
     assert outcome.error == "SMTP_HOST is not set: e-mail cannot be sent"
