@@ -13,6 +13,7 @@ axis; the hover and a click keep the whole name.
 from __future__ import annotations
 
 import functools
+from datetime import datetime, time, timedelta
 from typing import Callable, Sequence, TypeVar
 
 import plotly.graph_objects as go
@@ -30,6 +31,7 @@ LABEL_CHARS = 30  # a category label's characters on the axis; longer names end 
 CHAR_PX = 6  # a tick label's character at the theme's font, with room for wide letters
 TICKS_PX = 30  # a numeric axis's tick labels
 TITLED_PX = 70  # a numeric axis's tick labels and its title
+DAY_MS = 86_400_000  # a day on a date axis (Plotly's unit for a bar's width there)
 
 
 Builder = TypeVar("Builder", bound=Callable[..., go.Figure])
@@ -59,10 +61,11 @@ def _target(target: float) -> str:
     return _("target {percent}").format(percent=i18n.percent(target, 0))
 
 
-def _target_line(target: float, *, axis: str) -> dict:
+def _target_line(target: float, *, axis: str, ref: str | None = None) -> dict:
     """The dashed target line across the plot at `target` on the `axis` ("x": a vertical line,
-    "y": a horizontal one) with its label: layout shapes and annotations, as fig.add_vline and
-    add_hline would add them (building the figure from one dict costs a fifth of their calls)."""
+    "y": a horizontal one; `ref` names it when it is another, "y2") with its label: layout shapes and
+    annotations, as fig.add_vline and add_hline would add them (building the figure from one dict
+    costs a fifth of their calls)."""
     line = {"color": TARGET, "dash": "dash"}
     label = {"showarrow": False, "text": _target(target)}
     if axis == "x":
@@ -71,9 +74,9 @@ def _target_line(target: float, *, axis: str) -> dict:
                 "annotations": [{**label, "x": target, "xanchor": "center", "xref": "x", "y": 1, "yanchor": "bottom",
                                  "yref": "y domain"}]}
     return {"shapes": [{"line": line, "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": target, "y1": target,
-                        "yref": "y"}],
+                        "yref": ref or "y"}],
             "annotations": [{**label, "x": 1, "xanchor": "right", "xref": "x domain", "y": target, "yanchor": "bottom",
-                             "yref": "y"}]}
+                             "yref": ref or "y"}]}
 
 
 def _category_axis(labels: Sequence[str]) -> tuple[dict, int]:
@@ -157,23 +160,30 @@ def distribution(values: Sequence[float], *, title: str, axis: str, target: floa
 
 @_kept
 def trend(points: Sequence, *, target: float, title: str) -> go.Figure:
-    """SLA per bucket (line, left axis, with the target) and visits per bucket (bars, right axis)."""
-    x = [p.start for p in points]
-    day = "%{x|" + i18n.d3_date_format() + "}"
+    """SLA per bucket (line, left axis, with the target) and visits per bucket (bars, right axis).
+
+    The visits are the base axis and the SLA the one overlaying it, so the line is drawn over the bars."""
+    # Each bucket is drawn over its own days, centred on them: a bucket clipped by the period (its
+    # first days of a month) is narrower, and the others keep their width (Plotly's own bar width is
+    # the closest two bars' distance, which made every month as thin as a clipped first week).
+    days = [(p.end - p.start).days + 1 for p in points]
+    x = [datetime.combine(p.start, time()) + timedelta(days=n / 2) for p, n in zip(points, days)]
+    when = [i18n.date_range(p.start, p.end) for p in points]
     visits = {"type": "bar", "x": x, "y": [p.visits for p in points], "name": _("visits"),
-              "marker": {"color": "#90caf9"}, "xaxis": "x", "yaxis": "y2",
-              "hovertemplate": day + ": " + _("{n} visits").format(n="%{y:,}") + "<extra></extra>"}
+              "width": [n * DAY_MS * 0.8 for n in days], "customdata": when,
+              "marker": {"color": "#90caf9"}, "xaxis": "x", "yaxis": "y",
+              "hovertemplate": "%{customdata}: " + _("{n} visits").format(n="%{y:,}") + "<extra></extra>"}
     sla = {"type": "scatter", "x": x, "y": [p.sla for p in points], "name": "SLA", "mode": "lines+markers",
-           "line": {"color": GOOD}, "customdata": [[p.total, p.on_time] for p in points], "connectgaps": False,
-           "xaxis": "x", "yaxis": "y",
-           "hovertemplate": day + ": SLA %{y:.1%} (" + _("{on_time} of {total}").format(
+           "line": {"color": GOOD}, "customdata": [[p.total, p.on_time, w] for p, w in zip(points, when)],
+           "connectgaps": False, "xaxis": "x", "yaxis": "y2",
+           "hovertemplate": "%{customdata[2]}: SLA %{y:.1%} (" + _("{on_time} of {total}").format(
                on_time="%{customdata[1]:,}", total="%{customdata[0]:,}") + ")<extra></extra>"}
     # Two y axes over one x axis, laid out as make_subplots(specs=[[{"secondary_y": True}]]) does.
-    layout = {**_target_line(target, axis="y"),
+    layout = {**_target_line(target, axis="y", ref="y2"),
               "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "tickformat": i18n.d3_date_format()},
-              "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": "SLA"}, "range": [0, 1.02],
-                        "tickformat": ".0%"},
-              "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right", "title": {"text": _("visits")},
-                         "showgrid": False, "rangemode": "tozero", "tickformat": ",d", "tickmode": "auto", "nticks": 6}}
+              "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "side": "right", "title": {"text": _("visits")},
+                        "showgrid": False, "rangemode": "tozero", "tickformat": ",d", "tickmode": "auto", "nticks": 6},
+              "yaxis2": {"anchor": "x", "overlaying": "y", "side": "left", "title": {"text": "SLA"}, "range": [0, 1.02],
+                         "tickformat": ".0%", "tickmode": "linear", "tick0": 0, "dtick": 0.2, "showgrid": True}}
     return _figure([visits, sla], layout, title=title, height=380, margin={"l": TITLED_PX, "r": TITLED_PX + 10},
                    legend=dict(orientation="h", y=1.1, x=1, xanchor="right"))

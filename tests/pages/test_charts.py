@@ -65,3 +65,22 @@ def test_numeric_axes_leave_room_for_their_titles():
     margins = {name: fig.layout.margin for name, fig in figures().items()}
     assert (margins["distribution"].l, margins["distribution"].b) == (70, 60)
     assert (margins["trend"].l, margins["trend"].r, margins["trend"].b) == (70, 80, 30)
+
+
+def test_trend_bars_span_their_own_days():
+    """A period from 26/06 to 09/08 in months: 5, 31 and 9 days. Each bar covers 80% of its
+    bucket's days, centred on them (Plotly's own width, the closest two bars' distance, drew every
+    month 5 days wide); the hover names the bucket's days."""
+    points = [Point(date(2021, 6, 26), date(2021, 6, 30), 10, 9, 1, 0, 0.9, 12, 3),
+              Point(date(2021, 7, 1), date(2021, 7, 31), 10, 8, 1, 1, 0.8, 40, 21),
+              Point(date(2021, 8, 1), date(2021, 8, 9), 0, 0, 0, 0, None, 7, 6)]
+    visits, sla = charts.trend.__wrapped__(points, target=0.9, title="t").data
+    day = 86_400_000
+    assert list(visits.width) == [5 * day * 0.8, 31 * day * 0.8, 9 * day * 0.8]
+    assert [str(x) for x in visits.x] == ["2021-06-28 12:00:00", "2021-07-16 12:00:00", "2021-08-05 12:00:00"]
+    assert list(sla.x) == list(visits.x)
+    dash = "\u2009–\u2009"  # Babel's interval: thin spaces around an en dash
+    assert list(visits.customdata) == [f"6/26/2021{dash}6/30/2021", f"7/1/2021{dash}7/31/2021", f"8/1/2021{dash}8/9/2021"]
+    assert [c[2] for c in sla.customdata] == list(visits.customdata)
+    one_day = charts.trend.__wrapped__([points[0]._replace(end=date(2021, 6, 26))], target=0.9, title="t").data[0]
+    assert list(one_day.customdata) == ["6/26/2021"] and list(one_day.width) == [day * 0.8]
