@@ -7,8 +7,8 @@ render them with st.plotly_chart, whose toolbar gives the PNG download. A figure
 Margins are decided here, never measured by Plotly in the browser: with an axis's `automargin` on
 (Plotly's and Streamlit's theme default) every draw is laid out twice, once to measure the labels and
 once with the margins they need. Set here, a Polo change waited 241-301 ms instead of 289-402 (p50
-over the four indicator pages, five alternating runs of bench.dashboard, 2026-12-07). Names longer than LABEL_CHARS are cut with "…" on the
-axis; the hover and a click keep the whole name.
+over the four indicator pages, five alternating runs of bench.dashboard, 2026-12-07). Names longer
+than LABEL_CHARS are cut with "…" on the axis; the hover and a click keep the whole name.
 """
 from __future__ import annotations
 
@@ -61,11 +61,10 @@ def _target(target: float) -> str:
     return _("target {percent}").format(percent=i18n.percent(target, 0))
 
 
-def _target_line(target: float, *, axis: str, ref: str | None = None) -> dict:
+def _target_line(target: float, *, axis: str) -> dict:
     """The dashed target line across the plot at `target` on the `axis` ("x": a vertical line,
-    "y": a horizontal one; `ref` names it when it is another, "y2") with its label: layout shapes and
-    annotations, as fig.add_vline and add_hline would add them (building the figure from one dict
-    costs a fifth of their calls)."""
+    "y" or "y2": a horizontal one) with its label: layout shapes and annotations, as fig.add_vline
+    and add_hline would add them (building the figure from one dict costs a fifth of their calls)."""
     line = {"color": TARGET, "dash": "dash"}
     label = {"showarrow": False, "text": _target(target)}
     if axis == "x":
@@ -74,9 +73,9 @@ def _target_line(target: float, *, axis: str, ref: str | None = None) -> dict:
                 "annotations": [{**label, "x": target, "xanchor": "center", "xref": "x", "y": 1, "yanchor": "bottom",
                                  "yref": "y domain"}]}
     return {"shapes": [{"line": line, "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": target, "y1": target,
-                        "yref": ref or "y"}],
+                        "yref": axis}],
             "annotations": [{**label, "x": 1, "xanchor": "right", "xref": "x domain", "y": target, "yanchor": "bottom",
-                             "yref": ref or "y"}]}
+                             "yref": axis}]}
 
 
 def _category_axis(labels: Sequence[str]) -> tuple[dict, int]:
@@ -179,7 +178,7 @@ def trend(points: Sequence, *, target: float, title: str) -> go.Figure:
            "hovertemplate": "%{customdata[2]}: SLA %{y:.1%} (" + _("{on_time} of {total}").format(
                on_time="%{customdata[1]:,}", total="%{customdata[0]:,}") + ")<extra></extra>"}
     # Two y axes over one x axis, laid out as make_subplots(specs=[[{"secondary_y": True}]]) does.
-    layout = {**_target_line(target, axis="y", ref="y2"),
+    layout = {**_target_line(target, axis="y2"),
               "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "tickformat": i18n.d3_date_format()},
               "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "side": "right", "title": {"text": _("visits")},
                         "showgrid": False, "rangemode": "tozero", "tickformat": ",d", "tickmode": "auto", "nticks": 6},

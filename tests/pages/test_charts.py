@@ -84,3 +84,10 @@ def test_trend_bars_span_their_own_days():
     assert [c[2] for c in sla.customdata] == list(visits.customdata)
     one_day = charts.trend.__wrapped__([points[0]._replace(end=date(2021, 6, 26))], target=0.9, title="t").data[0]
     assert list(one_day.customdata) == ["6/26/2021"] and list(one_day.width) == [day * 0.8]
+
+
+def test_trend_target_line_stands_on_the_sla_axis():
+    visits, sla = (fig := figures()["trend"]).data
+    assert (visits.yaxis, sla.yaxis) == ("y", "y2")  # the line over the bars: the overlaying axis draws last
+    assert [s.yref for s in fig.layout.shapes] == ["y2"] and [a.yref for a in fig.layout.annotations] == ["y2"]
+    assert fig.layout.yaxis2.overlaying == "y" and fig.layout.yaxis2.range == (0, 1.02)
