@@ -23,7 +23,7 @@ def bench_engine(name: str) -> sa.Engine:
     return engine
 
 
-def load_full_demo(engine: sa.Engine, name: str, dates=None, rows: int | None = None) -> str:
+def load_full_demo(engine: sa.Engine, name: str, *, dates=None, rows: int | None = None) -> str:
     """Empty the bench database `name`, write the full demo files (seed 42; `rows` services, the
     real export's 1,048,575 by default; by default the historical deadlines 2021-06-30..2022-06-03,
     so the figures stay comparable between runs and days; `dates`: other core.demo.DemoDates, e.g. a

@@ -56,11 +56,10 @@ import queue
 import secrets
 import statistics
 import subprocess
-import sys
 import time
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -174,7 +173,7 @@ def prepare(rows: int, rebuild: bool) -> sa.Engine:
         count = conn.scalar(sa.text("SELECT count(*) FROM services"))
     if rebuild or count != rows:
         print(f"writing and loading the demo files ({rows:,} services, takes a while)...", flush=True)
-        print(load_full_demo(engine, name, rows), flush=True)
+        print(load_full_demo(engine, name, rows=rows), flush=True)
     return engine
 
 
@@ -341,43 +340,48 @@ def run_phase(dashboard: Dashboard, users: list[tuple[str, str]], steps: list[li
 
 # --- the SQL of the same questions -------------------------------------------------------------------
 
-def questions(conn, page: str, polo: str | None, country: str) -> None:
-    """The core reads `page` makes for a polo with the sidebar's default period (All data) and its
-    default sort, straight from core (no cache)."""
+def questions(conn, page: str, polo: str | None, *, period, as_of: date, country: str) -> None:
+    """The core reads `page` makes for a polo with the sidebar's default period (All data: `period`)
+    and its default sort, straight from core (no cache)."""
+    from core import indicators
+
+    if page == "overview":
+        indicators.overview(conn, period=period, polo=polo, as_of=as_of, country=country)
+        indicators.trend(conn, period=period, polo=polo, as_of=as_of, country=country)
+    elif page == "sla_polo":
+        indicators.sla_by_polo(conn, period=period, polo=polo, sort="sla", descending=True, as_of=as_of)
+    elif page == "sla_angel":
+        indicators.sla_by_angel(conn, period=period, polo=polo, search=None, sort="sla", descending=True,
+                                as_of=as_of)
+    else:
+        indicators.productivity(conn, period=period, polo=polo, search=None, sort="productivity",
+                                descending=True, as_of=as_of, country=country)
+
+
+def sidebar_defaults(conn) -> dict:
+    """What every question of a run shares, found once as the page has it cached: the default period
+    (All data), today and the holidays' country (questions' keyword arguments)."""
     from core import indicators
     from core.config import load_settings
     from core.definitions import Period
-    from core.operation_day import today as operation_today
+    from core.operation_day import today
 
-    known = indicators.data_range(conn)
-    period, today = Period(known.first, known.last), operation_today(load_settings())
-    if page == "overview":
-        indicators.overview(conn, period=period, polo=polo, as_of=today, country=country)
-        indicators.trend(conn, period=period, polo=polo, as_of=today, country=country)
-    elif page == "sla_polo":
-        indicators.sla_by_polo(conn, period=period, polo=polo, sort="sla", descending=True, as_of=today)
-    elif page == "sla_angel":
-        indicators.sla_by_angel(conn, period=period, polo=polo, search=None, sort="sla", descending=True,
-                                as_of=today)
-    else:
-        indicators.productivity(conn, period=period, polo=polo, search=None, sort="productivity",
-                                descending=True, as_of=today, country=country)
+    settings, known = load_settings(), indicators.data_range(conn)
+    return {"period": Period(known.first, known.last), "as_of": today(settings), "country": settings.holiday_country}
 
 
 def time_sql(engine: sa.Engine, steps: list[list[Step]], repeat: int) -> dict[str, list[float]]:
     """Each change's questions `repeat` times, in ms, per page."""
-    from core.config import load_settings
-
-    country = load_settings().holiday_country
     times: dict[str, list[float]] = {}
     with engine.connect() as conn:
+        shared = sidebar_defaults(conn)
         for user in steps:
             for step in user:
                 if step.kind != "change":
                     continue
                 for _ in range(repeat):
                     started = time.perf_counter()
-                    questions(conn, step.page, step.polo or None, country)
+                    questions(conn, step.page, step.polo or None, **shared)
                     times.setdefault(step.page, []).append((time.perf_counter() - started) * 1000)
     return times
 

@@ -51,5 +51,6 @@ def test_the_dashboard_benchmark_asks_each_page_s_questions(db):
     with db.begin() as conn:
         insert_services(conn)
     with db.connect() as conn:
+        shared = bench_dashboard.sidebar_defaults(conn)
         for page in ("overview", "sla_polo", "sla_angel", "productivity"):
-            bench_dashboard.questions(conn, page, None, load_settings().holiday_country)
+            bench_dashboard.questions(conn, page, None, **shared)
