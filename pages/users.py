@@ -123,7 +123,8 @@ with create_key_tab, st.form("create_api_key", clear_on_submit=True):
             done("users", _("Created API key {name} ({role}).").format(name=md(key.name), role=key.role))
 
 with revoke_key_tab:
-    live = {k.id: k for k in keys if k.active}
+    # an expired key still holds its name until revoked (accounts.revoke_api_key's own test)
+    live = {k.id: k for k in keys if k.revoked_at is None}
     if not live:
         st.caption(_("No active key to revoke."))
     else:

@@ -1,5 +1,6 @@
 """Login, logout, role gating and the Users page, through AppTest."""
 import pytest
+import sqlalchemy as sa
 
 from core import accounts
 from core.accounts import Actor
@@ -149,6 +150,23 @@ def test_admin_creates_an_api_key_sees_it_once_and_listed_then_revokes_it(db):
     assert "No active key to revoke." in texts(at)
     with db.connect() as conn:
         assert accounts.actor_from_api_key(conn, key=key) is None
+
+
+def test_an_expired_key_can_be_revoked_to_free_its_name(db):
+    """An expired key no longer works but still holds its name (revoke_api_key's rule): the page
+    offers it for revoking, and once revoked the name can be used again."""
+    with db.begin() as conn:
+        key, _ = accounts.create_api_key(conn, actor=Actor("admin", "admin"), name="old export", role="viewer",
+                                         expires_days=1)
+        conn.execute(sa.text("UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = :id"),
+                     {"id": key.id})
+    at = open_page(logged_in(), "users.py")
+    assert "No active key to revoke." not in texts(at)
+    at.checkbox(key="users_revoke_key_confirm").check().run()
+    at.button(key="users_revoke_key_button").click().run()
+    assert "Revoked API key old export; it stops working at once." in texts(at)
+    with db.begin() as conn:
+        accounts.create_api_key(conn, actor=Actor("admin", "admin"), name="old export", role="viewer")
 
 
 def test_an_api_key_refusal_is_shown_in_plain_words(db):
