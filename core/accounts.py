@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -65,6 +66,9 @@ _RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm
 # the throttle that is what an online attack could try; words of this product count as guessable too.
 MIN_PASSWORD_SCORE = 2
 _PRODUCT_WORDS = ["logistics", "logistica", "indicators", "indicadores", "green", "angel", "polo", "sla"]
+# zxcvbn keeps each call's user_inputs in a module-wide dictionary: two threads (the API's pool,
+# Streamlit's sessions) checking at once would score one password against the other's username.
+_ZXCVBN = threading.Lock()
 
 
 class AccountError(TextError, ValueError):
@@ -172,13 +176,16 @@ def check_password_rules(password: str, *, username: str | None = None) -> None:
             or any(lowered in run or lowered in run[::-1] for run in _RUNS)):
         raise AccountError(N_("This password is too common (it is on the lists attackers try first); "
                               "choose another, e.g. a few unrelated words."))
-    if zxcvbn(password, user_inputs=[name, *_PRODUCT_WORDS] if name else _PRODUCT_WORDS)["score"] < MIN_PASSWORD_SCORE:
+    with _ZXCVBN:
+        score = zxcvbn(password, user_inputs=[name, *_PRODUCT_WORDS] if name else _PRODUCT_WORDS)["score"]
+    if score < MIN_PASSWORD_SCORE:
         raise AccountError(N_("This password is too easy to guess (a common word or name with a few digits, a "
                               "date, a keyboard pattern...); choose a longer one, e.g. a few unrelated words."))
 
 
 def hash_password(password: str, *, rounds: int) -> str:
-    check_password_rules(password)
+    """The stored hash of a password its caller has checked (check_password_rules, with the username:
+    create_user, reset_password, change_own_password each do first)."""
     return _bcrypt(password, rounds)
 
 
