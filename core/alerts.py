@@ -287,8 +287,9 @@ def _utc(now: datetime | None) -> datetime:
 
 
 def _conditions(conn: Connection, rule: Rule, *, settings: Settings, now: datetime, today: date,
-                numbers: list[operation_day.DayRow] | None) -> dict[str, tuple[Text, str | None]]:
-    """The subjects whose condition holds now: {subject: (message, CSV attachment or None)}."""
+                numbers: list[operation_day.DayRow] | None) -> dict[str, tuple[Text | None, str | None]]:
+    """The subjects whose condition holds now: {subject: (message, CSV attachment or None)}; a daily
+    summary already sent today holds with no message (None, None): it is not sent twice."""
     local = operation_day.local_now(settings, now=now)
     mine = [r for r in numbers or [] if rule.polo is None or r.polo == rule.polo]
     if rule.kind == "sla_below":
@@ -316,6 +317,9 @@ def _conditions(conn: Connection, rule: Rule, *, settings: Settings, now: dateti
                 if j.status in ("failed", "interrupted") and j.created_at >= since}
     if local.time() < settings.daily_summary_time:  # daily_summary
         return {}
+    if conn.scalar(sa.text("SELECT 1 FROM alert_firings WHERE rule_id = :rule AND subject = '' AND day = :today "
+                           "AND cleared_at IS NULL AND NOT test"), {"rule": rule.id, "today": today}):
+        return {"": (None, None)}  # sent today: it holds (stays open) and is not built again every minute
     report = summary.daily_summary(conn, day=today, target=settings.sla_target)
     lines = report.lines()
     return {"": (Text("\n".join(f"{{l{i}}}" for i in range(len(lines))), **{f"l{i}": t for i, t in enumerate(lines)}),

@@ -9,14 +9,14 @@ import logging
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
 
-from core import alerts, audit
+from core import alerts, audit, summary
 from core.accounts import Actor, PermissionDenied
 from tests.core.test_indicators import insert_services
 from tests.core.test_operation_day import RJ, SERVICES, SP
@@ -248,6 +248,24 @@ def test_the_daily_summary_at_its_time_with_the_table_as_csv(data, cfg, receiver
     assert attachment.get_filename() == "daily-summary.csv"
     assert csv.splitlines()[0].startswith('"polo","yesterday_due","yesterday_on_time","yesterday_sla","target"')
     assert "\n\"'=HYPERLINK(1)\",1,0,0.0,0.9,1,0,0,0,0,0.5," in csv  # neutralised: a text, not a formula
+
+
+
+def test_the_daily_summary_is_built_once_a_day(data, cfg, receiver, monkeypatch):
+    """Sent at 07:00, it holds until the day ends without being built again every minute (the
+    worker's transaction would re-read yesterday and today for nothing); the next day it is sent."""
+    built = []
+    real = summary.daily_summary
+    monkeypatch.setattr(summary, "daily_summary", lambda conn, **kw: built.append(kw["day"]) or real(conn, **kw))
+    rule(data, name="Daily", kind="daily_summary", webhook_url=receiver.url)
+    summary_time = dataclasses.replace(cfg, daily_summary_time=datetime.strptime("07:00", "%H:%M").time())
+    assert len(alerts.evaluate(data, settings=summary_time, now=at("2022-03-16 07:00")).fired) == 1
+    for minute in ("07:01", "12:00", "23:59"):
+        assert alerts.evaluate(data, settings=summary_time, now=at(f"2022-03-16 {minute}")).fired == []
+    assert built == [date(2022, 3, 16)]
+    assert alerts.evaluate(data, settings=summary_time, now=at("2022-03-17 06:00")).cleared == 1
+    assert len(alerts.evaluate(data, settings=summary_time, now=at("2022-03-17 07:00")).fired) == 1
+    assert built == [date(2022, 3, 16), date(2022, 3, 17)]
 
 
 # --- delivering ----------------------------------------------------------------------------------
