@@ -150,7 +150,7 @@ def today(day: Day | None = Query(None, alias="date", description="The day, YYYY
     """What is still open on the day, where, and what each polo needs to reach the month's SLA target
     (SLA_TARGET): per polo, most at risk first (due today and open, then due tomorrow, then overdue)."""
     cfg = deps.settings()
-    report = deps.read(operation_day.operation_day, day=day or operation_day.today(cfg), target=cfg.sla_target,
+    report = deps.read(operation_day.operation_day, day=day or deps.today(), target=cfg.sla_target,
                        polo=polo)
     answer = {"date": report.day, "polos": [_numbers(r) for r in report.polos]}
     if report.angels is not None:

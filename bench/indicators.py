@@ -16,9 +16,10 @@ the same numbers), and the ratio.
 The operation's day (issue 22): the Today page's refresh (core.operation_day for every polo, and with
 one polo's angels) and GET /v1/indicators/today through FastAPI's TestClient (the route, its
 authentication by API key and the JSON, in this process), for a day inside the data whose later
-visits exist (2022-03-15), the last day with data, and a day after the data; and a live day: the
-same 2022-03-15 with every visit dated after it removed, in a transaction rolled back at the end
-(`--today-only` times just these).
+visits exist (2022-03-15), the last day with data, and a day after the data; and a live day: a
+database of its own (.data/bench-today, built on the first run or with --rebuild) holding the full
+demo written for a live day by core.demo.live (deadlines up to four days ahead, no visit after the
+day) and loaded by the product's loader (`--today-only` times just these).
 """
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ NUMBERS = ("due_today_open", "due_tomorrow_open", "overdue_open", "visited_today
            "month_to_date_sla", "month_due", "on_time_so_far", "remaining_open", "needed_on_time",
            "target_reachable")
 
-# What each number means, for the Today page (its help and definitions) and the daily summary.
+# What each number means, for the Today page (its definitions caption).
 EXPLAINED = {
     "due_today_open": N_("**Due today, open**: deadline today and no visit dated today or before; a visit "
                          "today still counts on time."),

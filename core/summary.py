@@ -16,14 +16,12 @@ from core.definitions import Period
 from core.messages import N_, Count, Text
 from core.notifications import Day, Ratio
 
-# The CSV's columns (machine names, as the CLI's and the API's CSV and JSON).
-FIELDS = ("polo", "yesterday_due", "yesterday_on_time", "yesterday_sla", "target", "yesterday_visits",
-          "yesterday_visits_on_time", "due_today_open", "due_tomorrow_open", "overdue_open", "month_to_date_sla",
-          "needed_on_time", "target_reachable")
 LINES = 15  # polos written in the message (most at risk first); the CSV has them all
 
 
 class SummaryRow(NamedTuple):
+    """One polo of the summary; its fields, in order, are the CSV's columns (machine names, as the
+    CLI's and the API's CSV and JSON)."""
     polo: str
     yesterday_due: int           # the SLA cohort of the services due yesterday, as of today
     yesterday_on_time: int
@@ -46,7 +44,7 @@ class Summary:
     rows: list[SummaryRow]       # every polo with something yesterday or today, most at risk today first
 
     def csv(self) -> str:
-        return exports.csv_text([r._asdict() for r in self.rows], FIELDS)
+        return exports.csv_text([r._asdict() for r in self.rows], SummaryRow._fields)
 
     def lines(self) -> list[Text]:
         """The message, line by line: a heading, yesterday's totals, today's, then the polos most at risk."""

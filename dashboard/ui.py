@@ -121,11 +121,6 @@ def excel_file(df: pd.DataFrame, sheet: str = "data") -> Callable[[], bytes]:
     return lambda: exports.frame_xlsx(df.rename(columns=headings), sheet)
 
 
-def to_excel(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    """The Excel workbook of a table now (excel_file)."""
-    return excel_file(df, sheet)()
-
-
 def download_buttons(df: pd.DataFrame, name: str, *, excel: bool = True, key: str | None = None) -> None:
     """CSV (in the user's convention, see csv_file) and Excel (real numbers and dates: Excel formats
     them) downloads of a table, each built only when clicked (a run costs nothing for them; the
